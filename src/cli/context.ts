@@ -1,0 +1,12 @@
+/** What a command may touch: its output streams, environment and working directory. */
+export interface CliContext {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Set by a command to report a failed check (1); usage and I/O errors (2) are thrown instead. */
+  exitCode: number;
+}
+
+/** Exit statuses shared by every command. */
+export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2 } as const;

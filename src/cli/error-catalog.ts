@@ -1,0 +1,43 @@
+/**
+ * Every error registry in ccnodes, by module. docs/errors.md is generated from this list
+ * (`npm run docs:errors`) and test/errors/catalog.test.ts keeps the two in step.
+ * When a module gains a registry, add it here.
+ */
+import type { ErrorRegistry } from '../errors/index.ts';
+import * as core from '../core/index.ts';
+import { CLI_ERRORS } from './errors.ts';
+
+export interface CatalogEntry {
+  readonly module: string;
+  readonly registry: ErrorRegistry;
+  /** The module's exports, used by the test to check that each `type` is a real error class. */
+  readonly exports: Readonly<Record<string, unknown>>;
+}
+
+export async function errorCatalog(): Promise<CatalogEntry[]> {
+  return [
+    { module: 'core', registry: core.CORE_ERRORS, exports: core },
+    { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
+  ];
+}
+
+/** Renders docs/errors.md. */
+export function renderErrorsDoc(entries: readonly CatalogEntry[]): string {
+  const lines = [
+    '# Error codes',
+    '',
+    'Every error ccnodes raises on purpose carries a stable `code`. Codes never change meaning and are',
+    'never reused. CLI `--json` output and service error bodies include the code; messages are for',
+    'humans and name the field, byte offset or rule involved. This file is generated from the',
+    'registries in `src/*/errors.ts` by `npm run docs:errors`; a test fails when they drift apart.',
+    '',
+  ];
+  for (const entry of entries) {
+    lines.push(`## ${entry.module}`, '', '| code | type | when |', '|---|---|---|');
+    for (const [code, info] of Object.entries(entry.registry)) {
+      lines.push(`| \`${code}\` | \`${info.type}\` | ${info.summary.replaceAll('|', '\\|')} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

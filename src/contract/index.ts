@@ -1,0 +1,4 @@
+/** Wire names and shapes shared by ccnodes components. Pure constants and types; imports nothing. */
+export * from './resources.ts';
+export * from './devices.ts';
+export * from './sockets.ts';
