@@ -18,6 +18,15 @@ const areas: AreaRegistrar[] = [
   // Area registrars are added here, one line each (see src/cli/<area>.ts).
 ];
 
+/**
+ * Returns the area command `name` (e.g. `quote`, `node`), creating it on first use, so that several
+ * files can add verbs to one area.
+ */
+export function areaCommand(program: Command, name: string, description: string): Command {
+  const existing = program.commands.find((c) => c.name() === name);
+  return existing ?? program.command(name).description(description);
+}
+
 /** Builds the root program; exported for tests that inspect `--help`. */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('ccnodes')
