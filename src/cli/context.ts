@@ -4,6 +4,11 @@ export interface CliContext {
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /**
+   * Aborted when the process is asked to stop (SIGTERM/SIGINT, wired in src/bin). Long-running
+   * commands (daemons, `--keep-running`) wait on it and then shut down cleanly.
+   */
+  readonly signal: AbortSignal;
   /** Set by a command to report a failed check (1); usage and I/O errors (2) are thrown instead. */
   exitCode: number;
 }
