@@ -1,0 +1,27 @@
+/** Runs the `ccnodes` CLI in-process with captured output, as tests need it. */
+import 'reflect-metadata';
+import { runCli } from '../../src/cli/index.ts';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ccnodes <argv…>`; `signal` lets a test stop a long-running command. */
+export async function runCapture(
+  argv: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; signal?: AbortSignal } = {},
+): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    signal: options.signal ?? new AbortController().signal,
+    exitCode: 0,
+  });
+  return { code, stdout, stderr };
+}
