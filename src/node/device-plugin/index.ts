@@ -40,3 +40,57 @@ export {
   type DevicePluginServerOptions,
   type DevicePluginServerEvents,
 } from './plugin-server.ts';
+export { findSgxSku, SGX_SKUS, type SgxSku } from './sku.ts';
+export {
+  KUBELET_MAX_RECEIVE_MESSAGE_BYTES,
+  EPC_MODES,
+  deviceEntrySize,
+  epcListSize,
+  maxDeviceModeEpcMib,
+  parseEpcMode,
+  resolveEpcMode,
+  type EpcMode,
+} from './epc-size.ts';
+export {
+  ENCLAVE_CANDIDATES,
+  PROVISION_CANDIDATES,
+  SYSFS_NUMA_DIR,
+  containerDeviceSpecs,
+  readSysfsEpc,
+  requireEnclaveNode,
+  scanSgxDeviceNodes,
+  underDevRoot,
+  type SgxDeviceNode,
+  type SgxDeviceNodes,
+  type SgxDriver,
+  type StatFn,
+  type SysfsEpc,
+} from './sgx-scanner.ts';
+export {
+  enclaveHandler,
+  epcMibHandler,
+  provisionHandler,
+  type SgxHandler,
+  type SgxNodeState,
+} from './sgx-handlers.ts';
+export {
+  applyNodeSettings,
+  capacityPatch,
+  escapePointerToken,
+  kubeNodeClient,
+  markingPatch,
+  type JsonPatchOp,
+  type NodeClient,
+  type NodeMarking,
+  type NodeView,
+  type TaintLike,
+} from './node-patch.ts';
+export { DEFAULT_SLOT_LIMIT, MAX_EPC_MIB, planSgxNode, type SgxPlan, type SgxPlanInput } from './sgx-plan.ts';
+export { DevicePluginMetrics } from './metrics.ts';
+export { parseListen, serveMetrics, type MetricsEndpoint } from './metrics-server.ts';
+export {
+  SgxDevicePlugin,
+  pluginSocketName,
+  startSgxDevicePlugin,
+  type SgxDevicePluginConfig,
+} from './sgx-daemon.ts';

@@ -73,12 +73,13 @@ export interface DevicePluginServerOptions {
   readonly registerTimeoutMs?: number;
 }
 
-/** Events: `registered` (count), `registerError` (error), `served` (socket path), `allocate` (ids). */
+/** Events of {@link DevicePluginServer}. */
 export interface DevicePluginServerEvents {
   registered: [count: number];
   registerError: [error: DevicePluginServerError];
   served: [socketPath: string];
   allocate: [deviceIds: string[]];
+  allocateFailed: [deviceIds: string[]];
 }
 
 type AnyStream = grpc.ServerWritableStream<unknown, ListAndWatchResponse>;
@@ -261,8 +262,14 @@ export class DevicePluginServer extends EventEmitter<DevicePluginServerEvents> {
             'allocate',
             call.request.container_requests.flatMap((r) => r.devices_ids),
           );
-        // Spec §1.5: after a failed allocation, push the current list so kubelet sees fresh health.
-        else this.update();
+        else {
+          this.emit(
+            'allocateFailed',
+            call.request.container_requests.flatMap((r) => r.devices_ids),
+          );
+          // Spec §1.5: after a failed allocation, push the current list so kubelet sees fresh health.
+          this.update();
+        }
       },
       PreStartContainer: (
         call: grpc.ServerUnaryCall<PreStartContainerRequest, Record<string, never>>,

@@ -1,0 +1,78 @@
+/** A small HTTP endpoint for Prometheus: `GET /metrics` and `GET /healthz`. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { DevicePluginConfigError } from './errors.ts';
+
+/** A listening metrics endpoint. */
+export interface MetricsEndpoint {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Parses `host:port` (or `:port`, `[v6]:port`) for `--metrics-listen`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || !Number.isInteger(port) || port > 65535) {
+    throw new DevicePluginConfigError(
+      'ERR_DEVICE_PLUGIN_OPTION',
+      `--metrics-listen: ${JSON.stringify(value)} is not host:port (e.g. 0.0.0.0:9464 or 127.0.0.1:0)`,
+      { option: 'metrics-listen', value },
+    );
+  }
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** Serves the registry; `healthy()` decides the /healthz status. */
+export async function serveMetrics(
+  listen: string,
+  registry: Registry,
+  healthy: () => boolean = () => true,
+): Promise<MetricsEndpoint> {
+  const { host, port } = parseListen(listen);
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(err instanceof Error ? err.message : String(err));
+        },
+      );
+      return;
+    }
+    if (req.method === 'GET' && path === '/healthz') {
+      const ok = healthy();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok\n' : 'unhealthy\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
