@@ -150,7 +150,7 @@ class Evaluation {
       const decision = this.rule(rule);
       if (decision === 'deny') {
         const { line, column } = rule.pos;
-        return this.denied(`deny() at ${line}:${column} in authorizationrules`, {
+        return this.denied(`deny() fired in the rule at ${line}:${column} of authorizationrules`, {
           kind: 'deny',
           line,
           column,
