@@ -183,6 +183,13 @@ class Parser {
           head.pos,
         );
       }
+      if (name === 'issuancerules' && !sections.has('authorizationrules')) {
+        this.fail(
+          'ERR_POLICY_SECTION',
+          "missing section 'authorizationrules' before 'issuancerules'",
+          head.pos,
+        );
+      }
       if (name === 'configurationrules' && !versionAtLeast(this.version, '1.1')) {
         this.fail(
           'ERR_POLICY_VERSION_FEATURE',
