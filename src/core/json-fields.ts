@@ -73,3 +73,9 @@ export function getStringArray(obj: JsonObject, key: string, path: string): read
     return x;
   });
 }
+
+/** Like `getDate`, but returns the validated text as received (e.g. for `tcbDate`). */
+export function getDateText(obj: JsonObject, key: string, path: string): string {
+  getDate(obj, key, path);
+  return getString(obj, key, path);
+}

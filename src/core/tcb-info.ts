@@ -8,6 +8,7 @@ import {
   asObject,
   getArray,
   getDate,
+  getDateText,
   getHex,
   getInt,
   getString,
@@ -64,7 +65,7 @@ function levelV3(value: unknown, path: string, tdx: boolean): TcbLevel {
     sgxComponents: components(tcb, 'sgxtcbcomponents', `${path}.tcb`),
     pceSvn: getInt(tcb, 'pcesvn', `${path}.tcb`, 0xffff),
     tdxComponents: tdx ? components(tcb, 'tdxtcbcomponents', `${path}.tcb`) : undefined,
-    tcbDate: getDate(obj, 'tcbDate', path).toISOString(),
+    tcbDate: getDateText(obj, 'tcbDate', path),
     tcbStatus: status(obj, path),
     advisoryIds: getStringArray(obj, 'advisoryIDs', path),
   };
@@ -81,7 +82,7 @@ function levelV2(value: unknown, path: string): TcbLevel {
     sgxComponents: sgx,
     pceSvn: getInt(tcb, 'pcesvn', `${path}.tcb`, 0xffff),
     tdxComponents: undefined,
-    tcbDate: getDate(obj, 'tcbDate', path).toISOString(),
+    tcbDate: getDateText(obj, 'tcbDate', path),
     tcbStatus: status(obj, path),
     advisoryIds: getStringArray(obj, 'advisoryIDs', path),
   };
@@ -94,7 +95,7 @@ export function isvSvnLevels(obj: JsonObject, path: string): IsvSvnLevel[] {
     const level = asObject(value, p);
     return {
       isvSvn: getInt(asObject(level['tcb'], `${p}.tcb`), 'isvsvn', `${p}.tcb`, 0xffff),
-      tcbDate: getDate(level, 'tcbDate', p).toISOString(),
+      tcbDate: getDateText(level, 'tcbDate', p),
       tcbStatus: status(level, p),
       advisoryIds: getStringArray(level, 'advisoryIDs', p),
     };
