@@ -1,0 +1,137 @@
+/**
+ * `ccnodes node quote-helper`: the out-of-process quote helper daemon. Serves Intel aesmd's AESM
+ * protocol on a unix socket (apps set SGX_AESM_ADDR=1 and mount /var/run/aesmd) and a JSON API on a
+ * second socket. Quotes come from the node's simulated platform (`--provider sim`) or from the
+ * host's Intel aesmd (`--provider aesmd --aesmd-socket <path>`), relayed byte for byte.
+ *
+ * Runs until the process is asked to stop (SIGTERM/SIGINT → `ctx.signal`), then closes both sockets.
+ * Logs are JSON lines (pino) on standard output. Exit status: 0 after a clean stop, 2 for bad flags
+ * or sockets that cannot be bound.
+ */
+import type { Command } from 'commander';
+import { AESM_SOCKET_PATH, QUOTE_HELPER_JSON_SOCKET_PATH } from '../contract/index.ts';
+import { isCcnodesError } from '../errors/index.ts';
+import {
+  QuoteHelperConfigError,
+  createAesmdProvider,
+  createLogger,
+  createSimProvider,
+  startQuoteHelper,
+  type QuoteProvider,
+} from '../node/quote-helper/index.ts';
+import type { CliContext } from './context.ts';
+import { IoError, UsageError } from './errors.ts';
+import { areaCommand } from './index.ts';
+
+interface QuoteHelperFlags {
+  readonly socket: string;
+  readonly jsonSocket: string;
+  readonly json: boolean;
+  readonly provider: string;
+  readonly dataDir?: string;
+  readonly aesmdSocket?: string;
+  readonly simPlatform?: string;
+  readonly maxRequestBytes?: string;
+  readonly logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
+  return Number(text);
+}
+
+async function buildProvider(flags: QuoteHelperFlags): Promise<QuoteProvider> {
+  switch (flags.provider) {
+    case 'sim':
+      if (flags.aesmdSocket !== undefined) throw new UsageError('--aesmd-socket only applies to --provider aesmd');
+      return createSimProvider({
+        ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+        ...(flags.simPlatform === undefined ? {} : { platform: flags.simPlatform }),
+      });
+    case 'aesmd':
+      if (flags.aesmdSocket === undefined || flags.aesmdSocket === '') {
+        throw new UsageError('--provider aesmd needs --aesmd-socket <path> (the host aesmd socket)');
+      }
+      if (flags.aesmdSocket === flags.socket) {
+        throw new UsageError('--aesmd-socket must differ from --socket (the helper would relay to itself)');
+      }
+      return createAesmdProvider({ socketPath: flags.aesmdSocket });
+    default:
+      throw new UsageError(`--provider: expected sim or aesmd, got "${flags.provider}"`);
+  }
+}
+
+async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise<void> {
+  if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const maxRequestBytes =
+    flags.maxRequestBytes === undefined ? undefined : positiveInt(flags.maxRequestBytes, '--max-request-bytes');
+  const logger = createLogger(ctx.stdout, flags.logLevel as LogLevel);
+  let provider: QuoteProvider;
+  try {
+    provider = await buildProvider(flags);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (isCcnodesError(err) && err.code.startsWith('ERR_SIM_')) throw new UsageError(err.message, { cause: err.code });
+    throw err;
+  }
+  if (provider.name === 'sim' && flags.dataDir === undefined) {
+    logger.warn('no --data-dir: the simulated platform keys are ephemeral and change on every start');
+  }
+  let helper;
+  try {
+    helper = await startQuoteHelper({
+      socketPath: flags.socket,
+      ...(flags.json ? { jsonSocketPath: flags.jsonSocket } : {}),
+      provider,
+      logger,
+      ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
+    });
+  } catch (err) {
+    await provider.close();
+    if (err instanceof QuoteHelperConfigError) throw new UsageError(err.message, err.details as Record<string, unknown>);
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (typeof errno === 'string') {
+      throw new IoError(`cannot listen: ${(err as Error).message}`, { cause: err, details: { errno } });
+    }
+    throw err;
+  }
+  logger.info(
+    { provider: provider.name, simulated: provider.simulated, socket: helper.socketPath, jsonSocket: helper.jsonSocketPath },
+    'quote helper ready',
+  );
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
+  await helper.close();
+}
+
+/** Registers `ccnodes node quote-helper`. */
+export function registerNodeQuoteHelper(program: Command, ctx: CliContext): void {
+  const node = areaCommand(program, 'node', 'Node agents: SGX device plugin, quote helper, node doctor.');
+  node
+    .command('quote-helper')
+    .description(
+      "Run the out-of-process quote helper: Intel aesmd's AESM protocol on a unix socket (apps set SGX_AESM_ADDR=1 " +
+        'and mount /var/run/aesmd) plus a JSON API (POST /v1/quote, GET /v1/target-info, /healthz, /metrics). ' +
+        'Quotes come from the simulated platform (sim) or the host aesmd (aesmd). Stops on SIGTERM.',
+    )
+    .option('--socket <path>', 'AESM socket to serve', AESM_SOCKET_PATH)
+    .option('--json-socket <path>', 'JSON API socket to serve', QUOTE_HELPER_JSON_SOCKET_PATH)
+    .option('--no-json', 'serve the AESM socket only (no JSON API)')
+    .option('--provider <name>', 'quote provider: sim (simulated platform) or aesmd (relay to the host aesmd)', 'sim')
+    .option('--data-dir <dir>', "sim: directory holding the simulated platform's persistent secret")
+    .option('--sim-platform <name>', 'sim: simulated platform preset (default up-to-date)')
+    .option('--aesmd-socket <path>', "aesmd: the host aesmd's socket to relay to")
+    .option('--max-request-bytes <n>', 'largest AESM request accepted (default 65536)')
+    .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
+    .action(async (flags: QuoteHelperFlags) => {
+      await runQuoteHelper(flags, ctx);
+    });
+}
