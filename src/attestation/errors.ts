@@ -1,0 +1,202 @@
+/**
+ * Error registry of the attestation service. Every code maps to exactly one MAA error
+ * (`InvalidParameter`, `PolicyEvaluationError`, …) and HTTP status in `http-errors.ts`.
+ */
+import { CcnodesError, type ErrorRegistry } from '../errors/index.ts';
+
+export const ATTESTATION_ERRORS = {
+  ERR_ATTEST_BAD_REQUEST: {
+    type: 'AttestRequestError',
+    summary: 'The request body is not the JSON shape the endpoint expects; names the field.',
+  },
+  ERR_ATTEST_BAD_BASE64: {
+    type: 'AttestRequestError',
+    summary: 'A binary request field is not base64url/base64 text; names the field.',
+  },
+  ERR_ATTEST_BAD_API_VERSION: {
+    type: 'AttestRequestError',
+    summary: 'The api-version query parameter is missing or not a version this service accepts.',
+  },
+  ERR_ATTEST_BAD_JSON_DATA: {
+    type: 'AttestRequestError',
+    summary: 'runtimeData/initTimeData declared dataType JSON but the bytes are not a JSON object.',
+  },
+  ERR_ATTEST_BAD_OE_REPORT: {
+    type: 'AttestRequestError',
+    summary: 'An OpenEnclave report header is malformed (version, type or size field).',
+  },
+  ERR_ATTEST_REPORT_DATA_MISMATCH: {
+    type: 'EvidenceBindingError',
+    summary: 'SHA-256(runtimeData) does not equal the first 32 bytes of the quote REPORTDATA.',
+  },
+  ERR_ATTEST_INIT_DATA_MISMATCH: {
+    type: 'EvidenceBindingError',
+    summary: 'SHA-256(initTimeData) does not equal the first 32 bytes of the quote CONFIGID.',
+  },
+  ERR_ATTEST_EVIDENCE_REJECTED: {
+    type: 'EvidenceError',
+    summary: 'The quote failed verification (format, signature, chain, collateral or TCB).',
+  },
+  ERR_ATTEST_UNSUPPORTED_TEE: {
+    type: 'EvidenceError',
+    summary: 'The quote is not an SGX enclave quote (e.g. a TDX quote sent to /attest/SgxEnclave).',
+  },
+  ERR_ATTEST_COLLATERAL_UNAVAILABLE: {
+    type: 'EvidenceError',
+    summary: 'Collateral for the quote could not be obtained from the configured source.',
+  },
+  ERR_ATTEST_POLICY_DENIED: {
+    type: 'PolicyDeniedError',
+    summary: 'The attestation policy did not permit the evidence (no permit, or a deny fired).',
+  },
+  ERR_ATTEST_POLICY_JWS: {
+    type: 'PolicyManagementError',
+    summary: 'A policy or certificate-management body is not a well-formed JWS of the expected shape.',
+  },
+  ERR_ATTEST_POLICY_UNSIGNED: {
+    type: 'PolicyManagementError',
+    summary: 'Isolated mode: an unsigned (alg none) policy or management request was refused.',
+  },
+  ERR_ATTEST_POLICY_SIGNER_UNTRUSTED: {
+    type: 'PolicyManagementError',
+    summary: 'A signed policy/management JWS is not signed by a registered policy management certificate.',
+  },
+  ERR_ATTEST_POLICY_TYPE: {
+    type: 'PolicyManagementError',
+    summary: 'The attestation type in the path is not one this service knows.',
+  },
+  ERR_ATTEST_CERT_LAST_SIGNER: {
+    type: 'PolicyManagementError',
+    summary: 'Removing the last policy management certificate is refused.',
+  },
+  ERR_ATTEST_NOT_ISOLATED: {
+    type: 'PolicyManagementError',
+    summary: 'Policy management certificates can only be changed in isolated mode.',
+  },
+  ERR_ATTEST_UNAUTHORIZED: {
+    type: 'AuthError',
+    summary: 'A management call lacked a valid admin bearer credential.',
+  },
+  ERR_SECRET_TOKEN_INVALID: {
+    type: 'SecretReleaseError',
+    summary: 'The token presented for secret release is not a valid, unexpired token of this service.',
+  },
+  ERR_SECRET_POLICY_DENIED: {
+    type: 'SecretReleaseError',
+    summary: "The token's claims do not satisfy the secret's release policy.",
+  },
+  ERR_SECRET_NOT_FOUND: {
+    type: 'SecretReleaseError',
+    summary: 'No secret is stored under the requested name.',
+  },
+  ERR_SECRET_RELEASE_POLICY: {
+    type: 'SecretReleaseError',
+    summary: 'A release policy is not valid JSON of the anyOf/allOf claim-condition shape.',
+  },
+  ERR_SECRET_NO_ENCLAVE_KEY: {
+    type: 'SecretReleaseError',
+    summary: 'The runtime data carries no usable public key (RSA or EC JWK) to encrypt the secret to.',
+  },
+  ERR_STORAGE_MIGRATION: {
+    type: 'StorageError',
+    summary: 'The database schema is newer than this build or a migration failed.',
+  },
+  ERR_STORAGE_KEK: {
+    type: 'StorageError',
+    summary:
+      'The key-encryption key is missing, malformed, has loose permissions, or does not open stored data.',
+  },
+  ERR_STORAGE_BACKEND: {
+    type: 'StorageError',
+    summary: 'The storage backend failed (database unreachable, constraint or I/O error).',
+  },
+  ERR_ATTEST_CONFIG: {
+    type: 'AttestConfigError',
+    summary: 'The service configuration is invalid (listen address, TLS files, public URL, lifetime).',
+  },
+} as const satisfies ErrorRegistry;
+
+export type AttestationErrorCode = keyof typeof ATTESTATION_ERRORS;
+
+type CodesOf<T extends string> = {
+  [K in AttestationErrorCode]: (typeof ATTESTATION_ERRORS)[K]['type'] extends T ? K : never;
+}[AttestationErrorCode];
+
+type Details = Record<string, unknown>;
+
+/** Malformed request (body shape, encodings, api-version). `details.field` names the field. */
+export class AttestRequestError extends CcnodesError {
+  declare readonly code: CodesOf<'AttestRequestError'>;
+  constructor(code: CodesOf<'AttestRequestError'>, message: string, details: Details = {}, cause?: unknown) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** The evidence is genuine but not bound to the data the caller sent with it. */
+export class EvidenceBindingError extends CcnodesError {
+  declare readonly code: CodesOf<'EvidenceBindingError'>;
+  constructor(code: CodesOf<'EvidenceBindingError'>, message: string, details: Details = {}) {
+    super(code, message, { details });
+  }
+}
+
+/** The evidence itself was rejected by the verifier or could not be checked. */
+export class EvidenceError extends CcnodesError {
+  declare readonly code: CodesOf<'EvidenceError'>;
+  constructor(code: CodesOf<'EvidenceError'>, message: string, details: Details = {}, cause?: unknown) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** The attestation policy refused the evidence. */
+export class PolicyDeniedError extends CcnodesError {
+  declare readonly code: CodesOf<'PolicyDeniedError'>;
+  constructor(message: string, details: Details = {}) {
+    super('ERR_ATTEST_POLICY_DENIED', message, { details });
+  }
+}
+
+/** Policy or policy-certificate management failures. */
+export class PolicyManagementError extends CcnodesError {
+  declare readonly code: CodesOf<'PolicyManagementError'>;
+  constructor(
+    code: CodesOf<'PolicyManagementError'>,
+    message: string,
+    details: Details = {},
+    cause?: unknown,
+  ) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** Missing or wrong admin credential. */
+export class AuthError extends CcnodesError {
+  declare readonly code: CodesOf<'AuthError'>;
+  constructor(message: string) {
+    super('ERR_ATTEST_UNAUTHORIZED', message);
+  }
+}
+
+/** Secret storage and release failures. */
+export class SecretReleaseError extends CcnodesError {
+  declare readonly code: CodesOf<'SecretReleaseError'>;
+  constructor(code: CodesOf<'SecretReleaseError'>, message: string, details: Details = {}, cause?: unknown) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** Storage backend, migrations and at-rest encryption. */
+export class StorageError extends CcnodesError {
+  declare readonly code: CodesOf<'StorageError'>;
+  constructor(code: CodesOf<'StorageError'>, message: string, details: Details = {}, cause?: unknown) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** Invalid service configuration (raised at start-up, before serving). */
+export class AttestConfigError extends CcnodesError {
+  declare readonly code: CodesOf<'AttestConfigError'>;
+  constructor(message: string, details: Details = {}) {
+    super('ERR_ATTEST_CONFIG', message, { details });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The attestation pipeline: evidence → verify → bindings → claims → policy → token.
+ *
+ * 1. Verify the quote (core verifier + collateral; simulated roots only when configured).
+ * 2. Check the runtime-data / init-time-data bindings against REPORTDATA / CONFIGID.
+ * 3. Build the service claims (spec/maa.md §2.2) and hand them to the policy as incoming claims.
+ * 4. Authorization rules decide; a denial is `PolicyEvaluationError` with the rule's position.
+ * 5. Issued claims join the token; service claims and registered JWT claims cannot be overridden.
+ * 6. Sign (RS256) — or, for a draft policy, return an unsigned token.
+ */
+import { claimsFromObject, claimsToObject, evaluatePolicy } from '../policy/index.ts';
+import type { AttestRequest } from './attest-request.ts';
+import { checkDataBindings, legacyServiceClaims, serviceClaims, type ClaimSet } from './claims.ts';
+import { EvidenceError, PolicyDeniedError } from './errors.ts';
+import type { EvidenceVerifier, VerifiedEvidence } from './evidence.ts';
+import type { PolicyService } from './policy-service.ts';
+import type { TokenIssuer } from './token-issuer.ts';
+
+/** Claim names the policy may not issue (they are the service's or the JWT's). */
+const RESERVED = new Set(['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'aud', 'sub', 'cnf']);
+
+/** Result of one attestation. */
+export interface AttestationOutcome {
+  readonly token: string;
+  readonly claims: ClaimSet;
+  readonly evidence: VerifiedEvidence;
+  readonly draft: boolean;
+}
+
+/** What the pipeline needs. */
+export interface PipelineDeps {
+  readonly verifier: EvidenceVerifier;
+  readonly policies: PolicyService;
+  readonly tokens: TokenIssuer;
+  /** Whether simulated evidence may be accepted at all (defence in depth behind the verifier). */
+  readonly simulationMode: boolean;
+}
+
+/** Runs one attestation; throws typed errors for every rejection. */
+export async function runAttestation(
+  deps: PipelineDeps,
+  request: AttestRequest,
+): Promise<AttestationOutcome> {
+  // The draft policy is parsed first: a syntax error is reported before any evidence work.
+  const draft = request.draftPolicy !== undefined ? deps.policies.draft(request.draftPolicy) : undefined;
+  const evidence = await deps.verifier(request.quote);
+  if (evidence.simulated && !deps.simulationMode) {
+    throw new EvidenceError(
+      'ERR_ATTEST_EVIDENCE_REJECTED',
+      'the quote chains to the ccnodes simulated root, which this service does not trust',
+    );
+  }
+  checkDataBindings(request, evidence);
+  const policy = draft ?? (await deps.policies.effective(request.kind));
+  const service = serviceClaims(request, evidence, { hash: policy.hash, signer: policy.signer });
+  const outcome = evaluatePolicy(policy.parsed, claimsFromObject(service));
+  if (!outcome.permitted) {
+    throw new PolicyDeniedError(
+      `A Deny claim was issued, authorization failed: ${outcome.reason ?? 'no permit() rule matched'}`,
+      { reason: outcome.reason },
+    );
+  }
+  const issued = claimsToObject(outcome.issued);
+  const claims: ClaimSet = {};
+  for (const [k, v] of Object.entries(issued)) if (!RESERVED.has(k) && !(k in service)) claims[k] = v;
+  Object.assign(claims, service, legacyServiceClaims(service));
+  if (request.nonce !== undefined) claims['nonce'] = request.nonce;
+  const token = draft !== undefined ? deps.tokens.unsigned(claims) : await deps.tokens.sign(claims);
+  return { token, claims, evidence, draft: draft !== undefined };
+}

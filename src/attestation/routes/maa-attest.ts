@@ -1,0 +1,104 @@
+/** MAA data plane: attest endpoints, `/certs`, OpenID discovery (spec/maa.md §1.2–§1.6). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isCcnodesError } from '../../errors/index.ts';
+import { actorOf, type AppContext } from '../app-context.ts';
+import { parseApiVersion, parseAttestRequest, type EvidenceKind } from '../attest-request.ts';
+import { AttestRequestError } from '../errors.ts';
+import { runAttestation } from '../pipeline.ts';
+import { subjectOf } from '../secrets.ts';
+
+const CLAIMS_SUPPORTED = [
+  'is-debuggable',
+  'sgx-mrsigner',
+  'sgx-mrenclave',
+  'product-id',
+  'svn',
+  'tee',
+  'device_id',
+  'component_0_id',
+  'expected_components',
+  'x-ms-ver',
+  'x-ms-attestation-type',
+  'x-ms-policy-hash',
+  'x-ms-sgx-is-debuggable',
+  'x-ms-sgx-mrenclave',
+  'x-ms-sgx-mrsigner',
+  'x-ms-sgx-product-id',
+  'x-ms-sgx-svn',
+  'x-ms-sgx-report-data',
+  'x-ms-sgx-ehd',
+  'x-ms-sgx-collateral',
+  'x-ms-runtime',
+  'x-ms-inittime',
+  'x-ccnodes-tcb-status',
+  'x-ccnodes-advisory-ids',
+  'x-ccnodes-simulated',
+];
+
+function outcomeOf(err: unknown): string {
+  if (!isCcnodesError(err)) return 'error';
+  if (err.code === 'ERR_ATTEST_POLICY_DENIED') return 'denied';
+  return err.code.startsWith('ERR_STORAGE') ? 'error' : 'rejected';
+}
+
+export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const attest = async (request: FastifyRequest, kind: EvidenceKind): Promise<{ token: string }> => {
+    const started = performance.now();
+    const query = request.query as Record<string, unknown>;
+    try {
+      const apiVersion = parseApiVersion(query['api-version']);
+      const parsed = parseAttestRequest(request.body, kind, apiVersion);
+      const out = await runAttestation(ctx.pipeline, parsed);
+      ctx.metrics.attestations.inc({ endpoint: kind, outcome: out.draft ? 'draft' : 'issued' });
+      await ctx.audit({
+        action: 'attest',
+        actor: actorOf(request),
+        subject: subjectOf(out.claims),
+        decision: 'allow',
+        reason: `${out.draft ? 'draft policy, unsigned token' : 'token issued'}; tcb ${out.evidence.tcbStatus}${out.evidence.simulated ? '; simulated' : ''}`,
+      });
+      return { token: out.token };
+    } catch (err) {
+      ctx.metrics.attestations.inc({ endpoint: kind, outcome: outcomeOf(err) });
+      await ctx
+        .audit({
+          action: 'attest',
+          actor: actorOf(request),
+          subject: kind,
+          decision: 'deny',
+          reason: isCcnodesError(err) ? `${err.code}: ${err.message}` : 'internal error',
+        })
+        .catch(() => undefined);
+      throw err;
+    } finally {
+      ctx.metrics.attestDuration.observe({ endpoint: kind }, (performance.now() - started) / 1000);
+    }
+  };
+
+  app.post('/attest/SgxEnclave', (request) => attest(request, 'SgxEnclave'));
+  app.post('/attest/OpenEnclave', (request) => attest(request, 'OpenEnclave'));
+  app.post('/attest/:type', (request) => {
+    const { type } = request.params as { type: string };
+    throw new AttestRequestError(
+      'ERR_ATTEST_BAD_REQUEST',
+      `attestation type ${JSON.stringify(type.slice(0, 40))} is not supported by this service (SgxEnclave, OpenEnclave)`,
+      { field: 'attestationType' },
+    );
+  });
+
+  const certs = async (): Promise<unknown> => {
+    await ctx.keys.refresh();
+    return ctx.keys.jwks();
+  };
+  app.get('/certs', certs);
+  app.get('/certs/', certs);
+
+  app.get('/.well-known/openid-configuration', () => ({
+    issuer: ctx.issuer,
+    jwks_uri: `${ctx.issuer}/certs`,
+    response_types_supported: ['token', 'none'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    revocation_endpoint: `${ctx.issuer}/revoke`,
+    claims_supported: CLAIMS_SUPPORTED,
+  }));
+}
