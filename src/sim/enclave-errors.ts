@@ -77,6 +77,10 @@ export const SIM_ENCLAVE_ERRORS = {
     type: 'SimCpuError',
     summary: 'An enclave handle was not initialised by this simulated CPU.',
   },
+  ERR_EREPORT_DATA: {
+    type: 'SimCpuError',
+    summary: 'EREPORT: REPORTDATA is longer than 64 bytes.',
+  },
   ERR_EGETKEY_KEYNAME: {
     type: 'EgetkeyError',
     summary: 'EGETKEY: unknown KEYNAME (INVALID_KEYNAME).',

@@ -1,0 +1,326 @@
+/**
+ * The enclave runtime, host side: launches an enclave image on a {@link SimCpu} (EINIT), reads the
+ * entry module back out of the measured pages, runs it in a worker thread (see enclave-worker.ts)
+ * and carries ECALLs in and OCALLs out. The worker reaches the simulated CPU only through the
+ * operations below, always on behalf of its own enclave.
+ *
+ * Values crossing the boundary are JSON with `Uint8Array` carried as bytes; anything else
+ * (functions, class instances, bigint) is refused with `ERR_ENCLAVE_ECALL`.
+ */
+import { Worker } from 'node:worker_threads';
+import { decodeKeyRequest, encodeTargetInfo } from '../core/index.ts';
+import type { SimCpu, SimEnclave } from './cpu.ts';
+import { EnclaveRuntimeError } from './enclave-errors.ts';
+import type { EnclaveImage } from './enclave-definition.ts';
+import { CONTEXT_SOURCE, WORKER_SOURCE } from './enclave-worker.ts';
+import { type EnclaveLayout, readMeasuredFile } from './layout.ts';
+import { sealData, unsealData } from './seal.ts';
+
+/** A host function the enclave may call (a declared OCALL). */
+export type OcallHandler = (...args: unknown[]) => unknown;
+
+/** Options of {@link startEnclave}. */
+export interface StartEnclaveOptions {
+  readonly cpu: SimCpu;
+  readonly image: EnclaveImage;
+  /** The 1808-byte SIGSTRUCT. */
+  readonly sigstruct: Uint8Array;
+  /** Handlers of the OCALLs declared in the definition. */
+  readonly ocalls?: Readonly<Record<string, OcallHandler>>;
+  /** Receives `enclave.log(...)` output; default: discarded. */
+  readonly log?: (text: string) => void;
+}
+
+function encodeValue(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => {
+    if (x instanceof Uint8Array) return { $b: Buffer.from(x).toString('hex') };
+    if (typeof x === 'bigint' || typeof x === 'function' || typeof x === 'symbol') {
+      throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `a ${typeof x} cannot cross the enclave boundary`);
+    }
+    return x;
+  });
+}
+
+function decodeValue(s: string): unknown {
+  return JSON.parse(s, (_k, x: unknown) => {
+    if (typeof x === 'object' && x !== null && !Array.isArray(x)) {
+      const o = x as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (keys.length === 1 && typeof o['$b'] === 'string')
+        return new Uint8Array(Buffer.from(o['$b'], 'hex'));
+    }
+    return x;
+  });
+}
+
+function bytesArg(args: Record<string, unknown>, name: string): Uint8Array {
+  const v = args[name];
+  if (!(v instanceof Uint8Array)) throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `${name} must be bytes`);
+  return v;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'log'; text: string }
+  | { type: 'ecall-result'; payload: string }
+  | { type: 'op'; id: number; op: string; args: string };
+
+/** A running enclave: call its ECALLs, then `terminate()`. */
+export class RunningEnclave {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private dead: EnclaveRuntimeError | undefined;
+
+  /** @internal use {@link startEnclave}. */
+  constructor(
+    /** The enclave's identity as initialised by the CPU. */
+    readonly enclave: SimEnclave,
+    /** Its page layout (what was measured). */
+    readonly layout: EnclaveLayout,
+    private readonly worker: Worker,
+  ) {}
+
+  /** Calls a declared ECALL with JSON-compatible arguments (`Uint8Array` allowed). */
+  ecall(name: string, ...args: unknown[]): Promise<unknown> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.layout.manifest.ecalls.includes(name)) {
+      return Promise.reject(
+        new EnclaveRuntimeError(
+          'ERR_ENCLAVE_ECALL',
+          `ECALL ${name} is not declared in the enclave definition`,
+          { ecall: name },
+        ),
+      );
+    }
+    let payload: string;
+    try {
+      payload = encodeValue(args);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'ecall', id, name, args: payload });
+    });
+  }
+
+  /** This enclave's 512-byte TARGETINFO. */
+  targetInfo(): Uint8Array {
+    return encodeTargetInfo(this.enclave.targetInfo());
+  }
+
+  /** Stops the worker; pending ECALLs reject with `ERR_ENCLAVE_RUNTIME`. */
+  async terminate(): Promise<void> {
+    this.fail(new EnclaveRuntimeError('ERR_ENCLAVE_RUNTIME', 'the enclave was terminated'));
+    await this.worker.terminate();
+  }
+
+  /** @internal */
+  fail(err: EnclaveRuntimeError): void {
+    this.dead ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** @internal */
+  settle(payload: string): void {
+    const r = decodeValue(payload) as {
+      id: number;
+      ok: boolean;
+      value?: unknown;
+      error?: { code: string; message: string };
+    };
+    const p = this.pending.get(r.id);
+    if (p === undefined) return;
+    this.pending.delete(r.id);
+    if (r.ok) p.resolve(r.value);
+    else {
+      const code = r.error?.code === 'ERR_ENCLAVE_ECALL' ? 'ERR_ENCLAVE_ECALL' : 'ERR_ENCLAVE_RUNTIME';
+      p.reject(
+        new EnclaveRuntimeError(code, `enclave ECALL failed: ${r.error?.message ?? '?'}`, {
+          enclaveCode: r.error?.code,
+        }),
+      );
+    }
+  }
+}
+
+/**
+ * EINITs `image` with `sigstruct` on `cpu` (throws `EinitError` on a failed check), then starts its
+ * entry module in a worker and resolves once the module has run its top level.
+ */
+export async function startEnclave(options: StartEnclaveOptions): Promise<RunningEnclave> {
+  const { cpu, image } = options;
+  const { enclave, layout } = cpu.einitImage(image, options.sigstruct);
+  const entryBytes = readMeasuredFile(layout, layout.manifest.entry);
+  let entrySource: string;
+  try {
+    entrySource = new TextDecoder('utf-8', { fatal: true }).decode(entryBytes);
+  } catch (cause) {
+    throw new EnclaveRuntimeError(
+      'ERR_ENCLAVE_RUNTIME',
+      `entry module ${layout.manifest.entry} is not UTF-8 text`,
+      {},
+      cause,
+    );
+  }
+  const identity = encodeValue({
+    mrEnclave: enclave.mrEnclave,
+    mrSigner: enclave.mrSigner,
+    isvProdId: enclave.isvProdId,
+    isvSvn: enclave.isvSvn,
+    debug: enclave.debug,
+  });
+  const heapMb = Math.max(32, Math.ceil((image.definition.heapPages * 4096) / (1024 * 1024)) * 2);
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    env: {},
+    argv: [],
+    execArgv: [],
+    stdout: false,
+    stderr: false,
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    workerData: {
+      contextSource: CONTEXT_SOURCE,
+      entrySource,
+      entryName: layout.manifest.entry,
+      identity,
+      config: encodeValue({ ecalls: layout.manifest.ecalls, ocalls: layout.manifest.ocalls }),
+    },
+  });
+  const running = new RunningEnclave(enclave, layout, worker);
+  const ocalls = options.ocalls ?? {};
+
+  const operation = async (op: string, args: Record<string, unknown>): Promise<unknown> => {
+    switch (op) {
+      case 'ereport':
+        return cpu.ereport(enclave, bytesArg(args, 'targetInfo'), bytesArg(args, 'reportData'));
+      case 'targetInfo':
+        return running.targetInfo();
+      case 'verifyReport': {
+        const r = cpu.verifyReport(enclave, bytesArg(args, 'report'));
+        return {
+          mrEnclave: r.body.mrEnclave,
+          mrSigner: r.body.mrSigner,
+          isvProdId: r.body.isvProdId,
+          isvSvn: r.body.isvSvn,
+          reportData: r.body.reportData,
+        };
+      }
+      case 'egetkey':
+        return cpu.egetkey(enclave, decodeKeyRequest(bytesArg(args, 'keyRequest')));
+      case 'seal': {
+        const policy =
+          args['policy'] === 'mrenclave'
+            ? 'mrenclave'
+            : args['policy'] === 'mrsigner'
+              ? 'mrsigner'
+              : undefined;
+        if (policy === undefined)
+          throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', 'seal policy must be "mrsigner" or "mrenclave"');
+        return sealData(cpu, enclave, bytesArg(args, 'plaintext'), {
+          policy,
+          additionalData: bytesArg(args, 'additionalData'),
+        });
+      }
+      case 'unseal':
+        return unsealData(cpu, enclave, bytesArg(args, 'blob'));
+      case 'ocall': {
+        const name = String(args['name']);
+        const handler = layout.manifest.ocalls.includes(name) ? ocalls[name] : undefined;
+        if (handler === undefined)
+          throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `OCALL ${name} has no host handler`);
+        return await handler(...(Array.isArray(args['args']) ? (args['args'] as unknown[]) : []));
+      }
+      default:
+        throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `unknown enclave operation ${op}`);
+    }
+  };
+
+  const reply = (id: number, result: Promise<unknown>): void => {
+    result.then(
+      (value) => {
+        let payload: string;
+        try {
+          payload = encodeValue({ ok: true, value: value ?? null });
+        } catch (err) {
+          payload = encodeValue({
+            ok: false,
+            error: { code: 'ERR_ENCLAVE_ECALL', message: (err as Error).message },
+          });
+        }
+        worker.postMessage({ type: 'op-result', id, payload });
+      },
+      (err: unknown) => {
+        const e = err as { code?: unknown; message?: unknown };
+        const code = typeof e.code === 'string' ? e.code : 'ERR_ENCLAVE_RUNTIME';
+        worker.postMessage({
+          type: 'op-result',
+          id,
+          payload: encodeValue({ ok: false, error: { code, message: String(e.message) } }),
+        });
+      },
+    );
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let started = false;
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'ready':
+          started = true;
+          resolve();
+          break;
+        case 'failed': {
+          const err = new EnclaveRuntimeError(
+            'ERR_ENCLAVE_RUNTIME',
+            `enclave entry module failed: ${m.message}`,
+          );
+          running.fail(err);
+          void worker.terminate();
+          reject(err);
+          break;
+        }
+        case 'log':
+          options.log?.(m.text);
+          break;
+        case 'ecall-result':
+          running.settle(m.payload);
+          break;
+        case 'op': {
+          let args: Record<string, unknown>;
+          try {
+            args = (decodeValue(m.args) ?? {}) as Record<string, unknown>;
+          } catch (err) {
+            reply(m.id, Promise.reject(err instanceof Error ? err : new Error(String(err))));
+            break;
+          }
+          reply(
+            m.id,
+            Promise.resolve().then(() => operation(m.op, args)),
+          );
+          break;
+        }
+      }
+    });
+    const died = (message: string): void => {
+      const err = new EnclaveRuntimeError('ERR_ENCLAVE_RUNTIME', message);
+      running.fail(err);
+      if (!started) reject(err);
+    };
+    worker.on('error', (e) => {
+      died(`enclave worker failed: ${e.message}`);
+    });
+    worker.on('exit', (code) => {
+      died(`enclave worker exited (code ${code})`);
+    });
+  });
+  return running;
+}
