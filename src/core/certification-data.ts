@@ -108,37 +108,57 @@ export function decodeCertificationData(r: ByteReader, opts: CertificationDataOp
   return { type, data };
 }
 
-const PEM_BLOCK_RE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----/g;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+
+/** 1 for characters allowed inside a PEM block body (base64 and whitespace), 2 for whitespace. */
+const PEM_CHAR = (() => {
+  const t = new Uint8Array(256);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') t[c.charCodeAt(0)] = 1;
+  for (const c of ' \t\r\n') t[c.charCodeAt(0)] = 2;
+  return t;
+})();
 
 /**
- * Splits a type-5 payload into PEM certificate blocks: trailing NUL bytes are ignored; only
- * whitespace may appear between blocks; at least one block is required. Block contents are not
- * decoded here (certificate parsing is the verifier's job).
+ * Splits a type-5 payload into PEM certificate blocks: trailing NUL bytes are ignored; block bodies
+ * may hold only base64 characters and whitespace; only whitespace may appear between blocks; at
+ * least one block is required. Block contents are not decoded here (certificate parsing is the
+ * verifier's job).
  * @throws FormatError `ERR_FORMAT_ENCODING` naming the field and the offset of the first stray byte.
  */
 export function splitPemChain(data: Uint8Array, field = 'pckChain', base = 0): string[] {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
-  for (let i = 0; i < end; i++) {
-    const b = data[i] as number;
-    if (b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
+  // latin1 maps each byte to one character, so string indices are byte offsets.
+  const text = Buffer.from(data.buffer, data.byteOffset, end).toString('latin1');
+  const blocks: string[] = [];
+  let pos = 0;
+  for (;;) {
+    const begin = text.indexOf(PEM_BEGIN, pos);
+    checkRange(
+      text,
+      pos,
+      begin < 0 ? text.length : begin,
+      2,
+      field,
+      base,
+      'text outside PEM certificate blocks',
+    );
+    if (begin < 0) break;
+    const bodyStart = begin + PEM_BEGIN.length;
+    const stop = text.indexOf(PEM_END, bodyStart);
+    if (stop < 0) {
       throw formatErrorAt(
         'ERR_FORMAT_ENCODING',
         field,
-        base + i,
-        `byte 0x${b.toString(16)} in a PEM certificate chain`,
+        base + begin,
+        'PEM certificate block without an END line',
       );
     }
+    checkRange(text, bodyStart, stop, 1, field, base, 'non-base64 character in a PEM certificate block');
+    pos = stop + PEM_END.length;
+    blocks.push(`${text.slice(begin, pos)}\n`);
   }
-  const text = Buffer.from(data.buffer, data.byteOffset, end).toString('latin1');
-  const blocks: string[] = [];
-  let last = 0;
-  for (const m of text.matchAll(PEM_BLOCK_RE)) {
-    checkGap(text, last, m.index, field, base);
-    blocks.push(`${m[0]}\n`);
-    last = m.index + m[0].length;
-  }
-  checkGap(text, last, text.length, field, base);
   if (blocks.length === 0) {
     throw formatErrorAt(
       'ERR_FORMAT_ENCODING',
@@ -150,11 +170,30 @@ export function splitPemChain(data: Uint8Array, field = 'pckChain', base = 0): s
   return blocks;
 }
 
-function checkGap(text: string, from: number, to: number, field: string, base: number): void {
+const RUN_RE: Readonly<Record<1 | 2, RegExp>> = { 1: /[A-Za-z0-9+/= \t\r\n]*/y, 2: /[ \t\r\n]*/y };
+
+/**
+ * Every character in [from, to) must be base64 or whitespace (`minClass` 1) or whitespace only (2).
+ * A sticky regular expression does the scan; the table finds the offending offset on failure.
+ */
+function checkRange(
+  text: string,
+  from: number,
+  to: number,
+  minClass: 1 | 2,
+  field: string,
+  base: number,
+  problem: string,
+): void {
+  if (from >= to) return;
+  const re = RUN_RE[minClass];
+  re.lastIndex = from;
+  re.exec(text);
+  if (re.lastIndex >= to) return;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-      throw formatErrorAt('ERR_FORMAT_ENCODING', field, base + i, 'text outside PEM certificate blocks');
+    if ((PEM_CHAR[c] ?? 0) < minClass) {
+      throw formatErrorAt('ERR_FORMAT_ENCODING', field, base + i, `${problem} (byte 0x${c.toString(16)})`);
     }
   }
 }

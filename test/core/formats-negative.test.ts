@@ -431,6 +431,25 @@ describe('report body and certification data', () => {
       'pck',
       0,
     );
+    // Latin-1 NBSP (0xa0) is Unicode whitespace but not allowed in PEM, inside or between blocks.
+    assertFormatError(
+      () => splitPemChain(text(pem.replace('AAAA', 'AA\u00a0A')), 'pck', 0),
+      'ERR_FORMAT_ENCODING',
+      'pck',
+      30,
+    );
+    assertFormatError(
+      () => splitPemChain(text(`${pem}\u00a0${pem}`), 'pck', 0),
+      'ERR_FORMAT_ENCODING',
+      'pck',
+      pem.length,
+    );
+    assertFormatError(
+      () => splitPemChain(text(`${pem}${pem.slice(0, 40)}`), 'pck', 0),
+      'ERR_FORMAT_ENCODING',
+      'pck',
+      pem.length,
+    );
     assert.deepEqual(splitPemChain(text(`${pem}\0\0`)), [pem]);
   });
   test(
@@ -439,10 +458,10 @@ describe('report body and certification data', () => {
     () => {
       const q = quoteOf(3, 'SGX');
       assertFormatError(
-        () => decodeQuote(patched(q, V3.certData + 3, 0x01, 1)),
+        () => decodeQuote(patched(q, V3.certData + 40, 0x01, 1)),
         'ERR_FORMAT_ENCODING',
         'signatureData.certification.data',
-        V3.certData + 3,
+        V3.certData + 40,
       );
     },
   );
