@@ -54,16 +54,16 @@ describe('policy lexer', () => {
     const toks = tokenize('version=1.0;\n// a comment with "quotes" and => arrows\n  authorizationrules');
     const last = toks.at(-2);
     assert.equal(last?.value, 'authorizationrules');
-    assert.deepEqual([last?.pos.line, last?.pos.column], [3, 3]);
-    assert.equal(toks[2]?.kind, 'number');
-    assert.equal(toks[2]?.value, '1.0');
-    assert.deepEqual([toks[2]?.pos.line, toks[2]?.pos.column], [1, 9]);
+    assert.deepEqual([last.pos.line, last.pos.column], [3, 3]);
+    assert.equal(toks[2]!.kind, 'number');
+    assert.equal(toks[2]!.value, '1.0');
+    assert.deepEqual([toks[2]!.pos.line, toks[2]!.pos.column], [1, 9]);
   });
 
   test('decodes string escapes, keeps $ and - in claim names', () => {
     const [tok] = tokenize(String.raw`"{\"foo\": \"bar\"}\\x\n\u0041$is-debuggable"`);
     assert.equal(tok?.kind, 'string');
-    assert.equal(tok?.value, '{"foo": "bar"}\\x\nA$is-debuggable');
+    assert.equal(tok.value, '{"foo": "bar"}\\x\nA$is-debuggable');
   });
 
   test('negative integers and versions are number tokens', () => {

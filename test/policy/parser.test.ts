@@ -76,7 +76,7 @@ describe('policy parser: the spec samples (§3.5) parse', () => {
     assert.equal(product.tests[1]?.expr.kind === 'literal' && product.tests[1].expr.value, 7);
     const [issue] = policy.issuanceRules.rules;
     assert.equal(issue?.conditions[0]?.variable, 'c');
-    assert.equal(issue?.action.kind, 'issue');
+    assert.equal(issue.action.kind, 'issue');
   });
 });
 
@@ -87,7 +87,7 @@ describe('policy parser: accepted variations', () => {
     );
     const cond = policy.authorizationRules.rules[0]?.conditions[0];
     assert.equal(cond?.tests[0]?.comparator, '==');
-    assert.equal(cond?.tests[1]?.expr.kind === 'literal' && cond.tests[1].expr.value, true);
+    assert.equal(cond.tests[1]!.expr.kind === 'literal' && cond.tests[1].expr.value, true);
     assert.equal(policy.configurationRules?.rules.length, 0);
   });
 
@@ -106,7 +106,7 @@ describe('policy parser: accepted variations', () => {
     const rule = policy.issuanceRules.rules[0];
     assert.equal(rule?.conditions[2]?.negated, true);
     assert.equal(
-      rule?.action.kind === 'issue' && rule.action.spec.kind === 'build' && rule.action.spec.value.kind,
+      rule.action.kind === 'issue' && rule.action.spec.kind === 'build' && rule.action.spec.value.kind,
       'call',
     );
   });
