@@ -87,7 +87,8 @@ describe('policy parser: accepted variations', () => {
     );
     const cond = policy.authorizationRules.rules[0]?.conditions[0];
     assert.equal(cond?.tests[0]?.comparator, '==');
-    assert.equal(cond.tests[1]!.expr.kind === 'literal' && cond.tests[1].expr.value, true);
+    const second = cond?.tests[1]?.expr;
+    assert.equal(second?.kind === 'literal' && second.value, true);
     assert.equal(policy.configurationRules?.rules.length, 0);
   });
 
