@@ -79,7 +79,7 @@ export function decodeBinaryInput(bytes: Uint8Array): Uint8Array {
   }
   const text = asBuffer(input).toString('latin1').replace(WS_RE, '');
   if (text.length === 0) {
-    throw formatErrorAt('ERR_FORMAT_ENCODING', 'input', 0, 'empty (no hex or base64 text)');
+    throw formatErrorAt('ERR_FORMAT_ENCODING', 'input', 0, 'empty: no binary, hex or base64 data');
   }
   const hex = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
   if (HEX_RE.test(hex) && hex.length % 2 === 0 && hex.length > 0) {
@@ -110,7 +110,7 @@ function decodeBase64Strict(text: string): Uint8Array {
       'ERR_FORMAT_ENCODING',
       'input',
       body.length,
-      'base64 text has an impossible length or padding',
+      'not binary, hex or base64 text (base64 with an impossible length or padding)',
     );
   }
   const out = Buffer.from(body, url ? 'base64url' : 'base64');
@@ -121,7 +121,7 @@ function decodeBase64Strict(text: string): Uint8Array {
       'ERR_FORMAT_ENCODING',
       'input',
       body.length - 1,
-      'base64 text is not canonical (non-zero unused bits)',
+      'not binary, hex or base64 text (base64 that is not canonical: non-zero unused bits)',
     );
   }
   return asUint8Array(out);
