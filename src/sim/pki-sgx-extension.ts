@@ -3,18 +3,12 @@
  * way Intel's PCK certificates carry it: an OCTET STRING wrapping `SEQUENCE OF SEQUENCE { OID, value }`
  * in the order PPID, TCB, PCE-ID, FMSPC, SGX Type [, Platform Instance ID, Configuration].
  */
-import 'reflect-metadata';
 import {
-  AsnArray,
   AsnBooleanConverter,
-  AsnConvert,
   AsnEnumeratedConverter,
   AsnIntegerConverter,
+  AsnObjectIdentifierConverter,
   AsnOctetStringConverter,
-  AsnProp,
-  AsnPropTypes,
-  AsnType,
-  AsnTypeTypes,
 } from '@peculiar/asn1-schema';
 import { Extension } from '@peculiar/x509';
 import { SimConfigError } from './errors.ts';
@@ -31,24 +25,31 @@ const OID_SGX_TYPE = `${OID_SGX_EXTENSION}.5`;
 const OID_PLATFORM_INSTANCE_ID = `${OID_SGX_EXTENSION}.6`;
 const OID_CONFIGURATION = `${OID_SGX_EXTENSION}.7`;
 
-/** `SEQUENCE { OID, ANY }`, one entry of the extension. */
-@AsnType({ type: AsnTypeTypes.Sequence })
-class SgxExtensionEntry {
-  @AsnProp({ type: AsnPropTypes.ObjectIdentifier })
-  public id = '';
+/** DER of one `SEQUENCE { OID, value }` entry (value already DER). */
+type Entry = Uint8Array;
 
-  @AsnProp({ type: AsnPropTypes.Any })
-  public value: ArrayBuffer = new ArrayBuffer(0);
-
-  constructor(id = '', value: ArrayBuffer = new ArrayBuffer(0)) {
-    this.id = id;
-    this.value = value;
-  }
+/** DER length octets. */
+function derLength(length: number): Uint8Array {
+  if (length < 0x80) return Uint8Array.of(length);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
+  return Uint8Array.of(0x80 | bytes.length, ...bytes);
 }
 
-/** `SEQUENCE OF SgxExtensionEntry`. */
-@AsnType({ type: AsnTypeTypes.Sequence, itemType: SgxExtensionEntry })
-class SgxExtensionEntries extends AsnArray<SgxExtensionEntry> {}
+/** DER `SEQUENCE` of already-encoded elements. */
+function derSequence(elements: readonly Uint8Array[]): Uint8Array {
+  const length = elements.reduce((n, e) => n + e.length, 0);
+  const len = derLength(length);
+  const out = new Uint8Array(1 + len.length + length);
+  out[0] = 0x30;
+  out.set(len, 1);
+  let at = 1 + len.length;
+  for (const e of elements) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
 
 /** SGX Type values (`.5`). */
 export const SGX_TYPE = { standard: 0, scalable: 1, scalableWithIntegrity: 2 } as const;
@@ -76,20 +77,20 @@ export interface SgxExtensionFields {
   };
 }
 
-function ber(value: { toBER(sizeOnly?: boolean): ArrayBuffer }): ArrayBuffer {
-  return value.toBER(false);
+function ber(value: { toBER(sizeOnly?: boolean): ArrayBuffer }): Uint8Array {
+  return new Uint8Array(value.toBER(false));
 }
 
-function octets(bytes: Uint8Array): ArrayBuffer {
+function octets(bytes: Uint8Array): Uint8Array {
   return ber(AsnOctetStringConverter.toASN(Uint8Array.from(bytes).buffer));
 }
 
-function entry(id: string, value: ArrayBuffer): SgxExtensionEntry {
-  return new SgxExtensionEntry(id, value);
+function entry(id: string, value: Uint8Array): Entry {
+  return derSequence([ber(AsnObjectIdentifierConverter.toASN(id)), value]);
 }
 
-function sequence(entries: SgxExtensionEntry[]): ArrayBuffer {
-  return AsnConvert.serialize(new SgxExtensionEntries(entries));
+function sequence(entries: readonly Entry[]): Uint8Array {
+  return derSequence(entries);
 }
 
 function requireSize(field: string, bytes: Uint8Array, size: number): void {
@@ -115,7 +116,7 @@ export function encodeSgxExtensionValue(fields: SgxExtensionFields): Uint8Array 
       field: 'pceSvn',
     });
   }
-  const tcb: SgxExtensionEntry[] = [];
+  const tcb: Entry[] = [];
   fields.cpuSvn.forEach((svn, i) => {
     tcb.push(entry(`${OID_TCB}.${i + 1}`, ber(AsnIntegerConverter.toASN(svn))));
   });
@@ -142,7 +143,7 @@ export function encodeSgxExtensionValue(fields: SgxExtensionFields): Uint8Array 
       ),
     );
   }
-  return new Uint8Array(sequence(entries));
+  return sequence(entries);
 }
 
 /** The non-critical SGX extension for a PCK certificate. */
