@@ -5,6 +5,9 @@
  */
 import type { ErrorRegistry } from '../errors/index.ts';
 import * as core from '../core/index.ts';
+import * as policy from '../policy/index.ts';
+import * as quoteHelper from '../node/quote-helper/index.ts';
+import * as sim from '../sim/index.ts';
 import { CLI_ERRORS } from './errors.ts';
 
 export interface CatalogEntry {
@@ -17,6 +20,10 @@ export interface CatalogEntry {
 export async function errorCatalog(): Promise<CatalogEntry[]> {
   return [
     { module: 'core', registry: core.CORE_ERRORS, exports: core },
+    { module: 'core verification', registry: core.CORE_VERIFY_ERRORS, exports: core },
+    { module: 'policy', registry: policy.POLICY_ERRORS, exports: policy },
+    { module: 'node/quote-helper', registry: quoteHelper.QUOTE_HELPER_ERRORS, exports: quoteHelper },
+    { module: 'sim (DCAP)', registry: sim.SIM_ERRORS, exports: sim },
     { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
   ];
 }

@@ -6,6 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { isCcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { registerNodeQuoteHelper } from './node-quote-helper.ts';
+import { registerPolicyCommands } from './policy.ts';
+import { registerQuoteInspect } from './quote-inspect.ts';
+import { registerQuoteVerify } from './quote-verify.ts';
+import { registerSim } from './sim.ts';
 
 export type { CliContext } from './context.ts';
 export { EXIT } from './context.ts';
@@ -16,6 +21,11 @@ export type AreaRegistrar = (program: Command, ctx: CliContext) => void;
 
 const areas: AreaRegistrar[] = [
   // Area registrars are added here, one line each (see src/cli/<area>.ts).
+  registerNodeQuoteHelper,
+  registerPolicyCommands,
+  registerQuoteInspect,
+  registerQuoteVerify,
+  registerSim,
 ];
 
 /**

@@ -2,3 +2,6 @@
 export * from './resources.ts';
 export * from './devices.ts';
 export * from './sockets.ts';
+export * from './labels.ts';
+export * from './allocation.ts';
+export * from './aesm.ts';
