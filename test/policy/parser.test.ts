@@ -86,8 +86,9 @@ describe('policy parser: accepted variations', () => {
       'Version=1.2;// trailing comment\nConfigurationRules{};AUTHORIZATIONRULES{c:[Type="x",VALUE==True]&&[issuer=="AttestationService"]=>PERMIT();};Issuancerules{c:[type=="x"]=>ISSUE(claim=c);};',
     );
     const cond = policy.authorizationRules.rules[0]?.conditions[0];
-    assert.equal(cond?.tests[0]?.comparator, '==');
-    const second = cond?.tests[1]?.expr;
+    assert.ok(cond);
+    assert.equal(cond.tests[0]?.comparator, '==');
+    const second = cond.tests[1]?.expr;
     assert.equal(second?.kind === 'literal' && second.value, true);
     assert.equal(policy.configurationRules?.rules.length, 0);
   });
