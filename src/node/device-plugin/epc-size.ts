@@ -36,28 +36,45 @@ export function deviceEntrySize(id: string, health: string): number {
   return lengthDelimited(body);
 }
 
+/**
+ * Walks the decimal-digit groups of the IDs "0".."count-1": all IDs with d digits have the same entry
+ * size. Calls `group(first, n, entry)` for each group, in order.
+ */
+function forEachDigitGroup(
+  count: number,
+  health: string,
+  group: (first: number, n: number, entry: number) => boolean,
+): void {
+  let first = 0;
+  for (let digits = 1; first < count; digits++) {
+    const end = Math.min(count, 10 ** digits);
+    const entry = deviceEntrySize(String(first), health);
+    if (!group(first, end - first, entry)) return;
+    first = end;
+  }
+}
+
 /** Encoded size of a ListAndWatchResponse of `count` devices "0".."count-1", all with `health`. */
 export function epcListSize(count: number, health = 'Unhealthy'): number {
   let total = 0;
-  for (let i = 0; i < count; i++) total += deviceEntrySize(String(i), health);
+  forEachDigitGroup(count, health, (_first, n, entry) => {
+    total += n * entry;
+    return true;
+  });
   return total;
 }
 
-let maxCache: number | undefined;
-
-/** The largest EPC (in MiB, = devices) whose worst-case list fits {@link KUBELET_MAX_RECEIVE_MESSAGE_BYTES}. */
+/** The largest EPC (in MiB, = devices) whose worst-case list fits `limit` (default 4 MiB). */
 export function maxDeviceModeEpcMib(limit = KUBELET_MAX_RECEIVE_MESSAGE_BYTES): number {
-  if (limit === KUBELET_MAX_RECEIVE_MESSAGE_BYTES && maxCache !== undefined) return maxCache;
   let total = 0;
-  let n = 0;
-  for (;;) {
-    const next = total + deviceEntrySize(String(n), 'Unhealthy');
-    if (next > limit) break;
-    total = next;
-    n += 1;
-  }
-  if (limit === KUBELET_MAX_RECEIVE_MESSAGE_BYTES) maxCache = n;
-  return n;
+  let max = 0;
+  forEachDigitGroup(Number.MAX_SAFE_INTEGER, 'Unhealthy', (first, n, entry) => {
+    const fit = Math.min(n, Math.floor((limit - total) / entry));
+    total += fit * entry;
+    max = first + fit;
+    return fit === n;
+  });
+  return max;
 }
 
 /**

@@ -32,6 +32,7 @@ export {
   type PreStartContainerRequest,
   type RegisterRequest,
 } from './api-types.ts';
+export { encodeListAndWatchResponse } from './list-and-watch-codec.ts';
 export { devicePluginApi, unixTarget, DEVICE_PLUGIN_PROTO_PATH, type DevicePluginApi } from './proto.ts';
 export { silentLogger, type PluginLogger } from './logger.ts';
 export {

@@ -40,6 +40,7 @@ import {
 } from './api-types.ts';
 import { DevicePluginServerError } from './errors.ts';
 import { silentLogger, type PluginLogger } from './logger.ts';
+import { encodeListAndWatchResponse } from './list-and-watch-codec.ts';
 import { devicePluginApi, unixTarget } from './proto.ts';
 import { fileIdentity, isNotFound } from './socket-identity.ts';
 
@@ -177,7 +178,7 @@ export class DevicePluginServer extends EventEmitter<DevicePluginServerEvents> {
       if (!isNotFound(err)) throw err;
     });
     const server = new grpc.Server();
-    server.addService(devicePluginApi().DevicePlugin.service, this.#implementation());
+    server.addService(fastDevicePluginService(), this.#implementation());
     try {
       await new Promise<void>((resolve, reject) => {
         server.bindAsync(unixTarget(this.socketPath), grpc.ServerCredentials.createInsecure(), (err) => {
@@ -456,6 +457,20 @@ export class DevicePluginServer extends EventEmitter<DevicePluginServerEvents> {
       client.close();
     }
   }
+}
+
+/** The DevicePlugin service with the direct ListAndWatch encoder (see list-and-watch-codec.ts). */
+function fastDevicePluginService(): grpc.ServiceDefinition {
+  const service = devicePluginApi().DevicePlugin.service;
+  const listAndWatch = service['ListAndWatch'];
+  if (listAndWatch === undefined) throw new Error('api.proto lacks DevicePlugin.ListAndWatch');
+  return {
+    ...service,
+    ListAndWatch: {
+      ...listAndWatch,
+      responseSerialize: (value: ListAndWatchResponse) => encodeListAndWatchResponse(value),
+    },
+  };
 }
 
 function errorText(err: unknown): string {
