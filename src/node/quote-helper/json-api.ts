@@ -79,7 +79,8 @@ function aesmCodeFor(err: unknown): number {
 export function buildJsonApi(options: JsonApiOptions) {
   const { provider, metrics } = options;
   const log = options.logger.child({ transport: 'json' });
-  const app = Fastify({ loggerInstance: log, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  // fastify logs every request at info; its own logger only passes warnings and errors.
+  const app = Fastify({ loggerInstance: log.child({}, { level: log.levelVal > 40 ? log.level : 'warn' }), bodyLimit: 64 * 1024 });
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body);

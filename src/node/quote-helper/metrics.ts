@@ -52,11 +52,26 @@ export function createMetrics(options: { maxClients?: number; defaultMetrics?: b
     seen.add(client);
     return client;
   };
+  // Labelled children are cached: resolving labels on every observation costs more than the quote.
+  const requestChildren = new Map<string, { inc(): void }>();
+  const latencyChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     observe(transport, type, code, seconds, client) {
-      requests.inc({ transport, type, code: String(code) });
-      latency.observe({ transport, type }, seconds);
+      const key = `${transport}\0${type}`;
+      const rKey = `${key}\0${code}`;
+      let r = requestChildren.get(rKey);
+      if (r === undefined) {
+        r = requests.labels({ transport, type, code: String(code) });
+        requestChildren.set(rKey, r);
+      }
+      r.inc();
+      let l = latencyChildren.get(key);
+      if (l === undefined) {
+        l = latency.labels({ transport, type });
+        latencyChildren.set(key, l);
+      }
+      l.observe(seconds);
       if (code !== 0) errors.inc({ transport, reason: `aesm_status_${code}` });
       if (client !== undefined) clientQuotes.inc({ client: clientLabel(client), result: code === 0 ? 'ok' : 'error' });
     },
