@@ -216,3 +216,10 @@ export function writeCertificationData(
     .u32(cert.data.length, `${field}.size`)
     .bytes(cert.data, undefined, `${field}.data`);
 }
+
+/** Encodes a certification data block (type u16, size u32, data). */
+export function encodeCertificationData(cert: Pick<CertificationData, 'type' | 'data'>): Uint8Array {
+  const w = new ByteWriter(6 + cert.data.length);
+  writeCertificationData(w, cert);
+  return w.finish();
+}

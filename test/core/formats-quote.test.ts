@@ -17,6 +17,7 @@ import {
   encodeTdReport,
   decodeTdReport,
   decodeCertificationData,
+  encodeCertificationData,
   ByteReader,
   pemChainToCertificationData,
   sgxAttributeFlagNames,
@@ -223,7 +224,9 @@ describe('encodeQuote/decodeQuote on synthetic quotes', () => {
     assert.equal(q.certification.type, 4);
     assert.deepEqual(q.certification.data, new Uint8Array(data));
     assert.equal(q.certification.pckChainPem, undefined);
-    const seven = new ByteReader(new Uint8Array([7, 0, 3, 0, 0, 0, 1, 2, 3]));
+    const sevenBytes = encodeCertificationData({ type: 7, data: new Uint8Array([1, 2, 3]) });
+    assert.deepEqual(sevenBytes, new Uint8Array([7, 0, 3, 0, 0, 0, 1, 2, 3]));
+    const seven = new ByteReader(sevenBytes);
     const platformManifest = decodeCertificationData(seven, { field: 'cert', minType: 1, maxType: 7 });
     assert.deepEqual(platformManifest, { type: 7, data: new Uint8Array([1, 2, 3]) });
     assert.throws(() => decodeQuote(encodeQuote(syntheticParts(3, 7, data))), {
