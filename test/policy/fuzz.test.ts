@@ -214,7 +214,7 @@ describe('policy fuzzing', () => {
     ];
     const alphabet = '{}[]()=!<>&|;:,."\\/ \nabcxyz019$\u201C';
     for (let i = 0; i < CASES; i += 1) {
-      const chars = [...(bases[i % bases.length] ?? '')];
+      const chars = Array.from(bases[i % bases.length] ?? '');
       const edits = 1 + Math.floor(next() * 4);
       for (let e = 0; e < edits; e += 1) {
         const at = Math.floor(next() * chars.length);
