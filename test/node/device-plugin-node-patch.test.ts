@@ -1,0 +1,181 @@
+/** Capacity mode and simulation: the exact node PATCHes sent to a fake API server. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  kubeNodeClient,
+  markingPatch,
+  startSgxDevicePlugin,
+  type SgxDevicePlugin,
+} from '../../src/node/device-plugin/index.ts';
+import { startFakeApiServer } from '../support/fake-apiserver.ts';
+import { makeFakeSgxTree } from '../support/fake-sgx-tree.ts';
+import { KubeletPeer } from '../support/kubelet-peer.ts';
+
+const MIB = 1024 * 1024;
+
+describe('node PATCH through the API server', () => {
+  test('capacity mode: status PATCH adds both EPC resources; labels patched; no EPC device plugin', async (t) => {
+    const api = await startFakeApiServer({
+      nodes: {
+        'node-1': {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'node-1', resourceVersion: '42', labels: { 'kubernetes.io/os': 'linux' } },
+          spec: {},
+          status: { capacity: { cpu: '4' } },
+        },
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-'));
+    const tree = makeFakeSgxTree({ epcBytesPerNode: [64 * MIB, 48 * MIB + 4096] });
+    const running: { daemon?: SgxDevicePlugin } = {};
+    t.after(async () => {
+      await running.daemon?.stop();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+      tree.remove();
+    });
+    const daemon = await startSgxDevicePlugin({
+      pluginDir: dir,
+      devRoot: tree.devRoot,
+      sysRoot: tree.sysRoot,
+      epcMode: 'capacity',
+      nodeName: 'node-1',
+      nodeClient: kubeNodeClient(api.kubeConfig()),
+      watchIntervalMs: 100,
+    });
+    running.daemon = daemon;
+    const patches = api.patches();
+    assert.equal(patches.length, 2);
+    const status = patches[0]!;
+    assert.equal(status.path, '/api/v1/nodes/node-1/status');
+    assert.equal(status.contentType, 'application/json-patch+json');
+    assert.deepEqual(status.body, [
+      { op: 'add', path: '/status/capacity/sgx.intel.com~1epc', value: String(112 * MIB + 4096) },
+      { op: 'add', path: '/status/capacity/kubernetes.azure.com~1sgx_epc_mem_in_MiB', value: '112' },
+    ]);
+    const node = patches[1]!;
+    assert.equal(node.path, '/api/v1/nodes/node-1');
+    assert.equal(node.contentType, 'application/json-patch+json');
+    assert.deepEqual(node.body, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '42' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1sgx', value: 'true' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1epc-mib', value: '112' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1simulated', value: 'false' },
+    ]);
+    assert.deepEqual(Object.keys(daemon.plan.deviceResources).sort(), [
+      'sgx.intel.com/enclave',
+      'sgx.intel.com/provision',
+    ]);
+  });
+
+  test('simulated DC4s_v2: labelled simulated, tainted NoSchedule, 112 EPC devices, env-only allocation', async (t) => {
+    const api = await startFakeApiServer({
+      nodes: {
+        'sim-0': {
+          metadata: { name: 'sim-0', resourceVersion: '7', labels: {} },
+          spec: { taints: [{ key: 'other', value: 'x', effect: 'NoExecute' }] },
+        },
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-sim-'));
+    const peer = await KubeletPeer.start(dir);
+    const running: { daemon?: SgxDevicePlugin } = {};
+    t.after(async () => {
+      await running.daemon?.stop();
+      await peer.stop();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const daemon = await startSgxDevicePlugin({
+      pluginDir: dir,
+      devRoot: join(dir, 'no-such-dev'),
+      sysRoot: join(dir, 'no-such-sys'),
+      epcMode: 'auto',
+      simulate: 'standard_dc4s_v2',
+      nodeName: 'sim-0',
+      nodeClient: kubeNodeClient(api.kubeConfig()),
+      watchIntervalMs: 100,
+    });
+    running.daemon = daemon;
+    assert.equal(daemon.plan.simulatedSku, 'Standard_DC4s_v2');
+    const [status, node] = api.patches();
+    assert.deepEqual(status?.body, [
+      { op: 'add', path: '/status/capacity/sgx.intel.com~1epc', value: String(112 * MIB) },
+    ]);
+    assert.deepEqual(node?.body, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '7' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1sgx', value: 'false' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1epc-mib', value: '112' },
+      { op: 'add', path: '/metadata/labels/ccnodes.io~1simulated', value: 'true' },
+      {
+        op: 'add',
+        path: '/spec/taints',
+        value: [
+          { key: 'other', value: 'x', effect: 'NoExecute' },
+          { key: 'ccnodes.io/simulated', value: 'true', effect: 'NoSchedule' },
+        ],
+      },
+    ]);
+    const epc = await peer.waitForRegistration('kubernetes.azure.com/sgx_epc_mem_in_MiB');
+    assert.equal((await epc.waitForDevices(() => true)).length, 112);
+    const res = await epc.allocate([['3', '4']]);
+    assert.deepEqual(res.container_responses[0]!.devices, []);
+    assert.deepEqual(res.container_responses[0]!.envs, {
+      CCNODES_SGX_EPC_MIB: '2',
+      CCNODES_SGX_SIMULATED: '1',
+      CCNODES_SGX_SIMULATED_SKU: 'Standard_DC4s_v2',
+    });
+    await peer.waitForRegistration('sgx.intel.com/provision');
+  });
+
+  test('markingPatch is empty when the node already carries everything, and removes a stale simulated taint', () => {
+    const marking = {
+      labels: { 'ccnodes.io/sgx': 'true' },
+      taints: [],
+      removeTaints: [{ key: 'ccnodes.io/simulated', value: 'true', effect: 'NoSchedule' as const }],
+    };
+    assert.deepEqual(markingPatch({ metadata: { labels: { 'ccnodes.io/sgx': 'true' } } }, marking), []);
+    assert.deepEqual(
+      markingPatch(
+        {
+          metadata: { labels: { 'ccnodes.io/sgx': 'true' } },
+          spec: { taints: [{ key: 'ccnodes.io/simulated', value: 'true', effect: 'NoSchedule' }] },
+        },
+        marking,
+      ),
+      [{ op: 'add', path: '/spec/taints', value: [] }],
+    );
+    assert.deepEqual(markingPatch({}, { labels: { a: 'b' }, taints: [], removeTaints: [] }), [
+      { op: 'add', path: '/metadata/labels', value: { a: 'b' } },
+    ]);
+  });
+
+  test('an API server refusing the PATCH gives ERR_DEVICE_PLUGIN_NODE_PATCH with the HTTP status', async (t) => {
+    const api = await startFakeApiServer({ nodes: { n: { metadata: { name: 'n' } } }, failPatchWith: 403 });
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-403-'));
+    t.after(async () => {
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await assert.rejects(
+      startSgxDevicePlugin({
+        pluginDir: dir,
+        devRoot: dir,
+        sysRoot: dir,
+        epcMode: 'auto',
+        simulate: 'Standard_DC1s_v2',
+        nodeName: 'n',
+        nodeClient: kubeNodeClient(api.kubeConfig()),
+      }),
+      (err: { code: string; details: { status?: number } }) => {
+        assert.equal(err.code, 'ERR_DEVICE_PLUGIN_NODE_PATCH');
+        assert.equal(err.details.status, 403);
+        return true;
+      },
+    );
+  });
+});
