@@ -36,6 +36,8 @@ export interface AttestationAppDeps {
   readonly verifier: EvidenceVerifier;
   /** True when simulated evidence may be trusted (`--trust-simulated-root`). */
   readonly simulationMode: boolean;
+  /** TCB statuses accepted (default: UpToDate, SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded). */
+  readonly acceptedTcbStatuses?: readonly string[];
   /** Isolated trust model: policy changes must be signed by a policy management certificate. */
   readonly isolated?: boolean;
   /** Admin bearer token for management calls; without one, AAD-mode management is closed. */
@@ -102,7 +104,13 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
     tokens,
     policies,
     secrets,
-    pipeline: { verifier: deps.verifier, policies, tokens, simulationMode: deps.simulationMode },
+    pipeline: {
+      verifier: deps.verifier,
+      policies,
+      tokens,
+      simulationMode: deps.simulationMode,
+      ...(deps.acceptedTcbStatuses === undefined ? {} : { acceptedTcbStatuses: deps.acceptedTcbStatuses }),
+    },
     metrics,
     simulationMode: deps.simulationMode,
     now,

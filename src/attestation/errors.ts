@@ -41,6 +41,10 @@ export const ATTESTATION_ERRORS = {
     type: 'EvidenceError',
     summary: 'The quote is not an SGX enclave quote (e.g. a TDX quote sent to /attest/SgxEnclave).',
   },
+  ERR_ATTEST_TCB_REJECTED: {
+    type: 'EvidenceError',
+    summary: "The platform's TCB status is not in the service's accepted set (Revoked is never accepted).",
+  },
   ERR_ATTEST_COLLATERAL_UNAVAILABLE: {
     type: 'EvidenceError',
     summary: 'Collateral for the quote could not be obtained from the configured source.',

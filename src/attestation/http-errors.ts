@@ -36,6 +36,7 @@ const TABLE: Readonly<Record<AttestationErrorCode, Mapping>> = {
   ERR_ATTEST_INIT_DATA_MISMATCH: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_EVIDENCE_REJECTED: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_UNSUPPORTED_TEE: { status: 400, maa: 'InvalidParameter' },
+  ERR_ATTEST_TCB_REJECTED: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_COLLATERAL_UNAVAILABLE: { status: 503, maa: 'InternalError' },
   ERR_ATTEST_POLICY_DENIED: { status: 400, maa: 'PolicyEvaluationError' },
   ERR_ATTEST_POLICY_JWS: { status: 400, maa: 'InvalidOperation' },

@@ -67,3 +67,12 @@ export {
   type StoredSecret,
   type StoredSigningKey,
 } from './storage/index.ts';
+export {
+  collateralHashes,
+  collateralRequestOf,
+  createDcapEvidenceVerifier,
+  staticCollateral,
+  type CollateralProvider,
+  type CollateralRequest,
+  type DcapVerifierOptions,
+} from './dcap-verifier.ts';

@@ -2,7 +2,7 @@
  * The attestation pipeline: evidence → verify → bindings → claims → policy → token.
  *
  * 1. Verify the quote (core verifier + collateral; simulated roots only when configured).
- * 2. Check the runtime-data / init-time-data bindings against REPORTDATA / CONFIGID.
+ * 2. Refuse TCB statuses below the baseline; check the runtime-data / init-time-data bindings against REPORTDATA / CONFIGID.
  * 3. Build the service claims (spec/maa.md §2.2) and hand them to the policy as incoming claims.
  * 4. Authorization rules decide; a denial is `PolicyEvaluationError` with the rule's position.
  * 5. Issued claims join the token; service claims and registered JWT claims cannot be overridden.
@@ -19,6 +19,18 @@ import type { TokenIssuer } from './token-issuer.ts';
 /** Claim names the policy may not issue (they are the service's or the JWT's). */
 const RESERVED = new Set(['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'aud', 'sub', 'cnf']);
 
+/**
+ * TCB statuses accepted unless configured otherwise: the platform is patched, possibly needing
+ * software hardening or configuration (reported in `x-ccnodes-tcb-status` for policies to judge).
+ * Out-of-date platforms are opt-in; `Revoked` is never accepted.
+ */
+export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly string[] = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+];
+
 /** Result of one attestation. */
 export interface AttestationOutcome {
   readonly token: string;
@@ -34,6 +46,8 @@ export interface PipelineDeps {
   readonly tokens: TokenIssuer;
   /** Whether simulated evidence may be accepted at all (defence in depth behind the verifier). */
   readonly simulationMode: boolean;
+  /** TCB statuses accepted (default {@link DEFAULT_ACCEPTED_TCB_STATUSES}); `Revoked` is refused regardless. */
+  readonly acceptedTcbStatuses?: readonly string[];
 }
 
 /** Runs one attestation; throws typed errors for every rejection. */
@@ -48,6 +62,14 @@ export async function runAttestation(
     throw new EvidenceError(
       'ERR_ATTEST_EVIDENCE_REJECTED',
       'the quote chains to the ccnodes simulated root, which this service does not trust',
+    );
+  }
+  const accepted = deps.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
+  if (evidence.tcbStatus === 'Revoked' || !accepted.includes(evidence.tcbStatus)) {
+    throw new EvidenceError(
+      'ERR_ATTEST_TCB_REJECTED',
+      `the platform TCB status ${evidence.tcbStatus} does not meet this service's baseline (accepted: ${accepted.filter((x) => x !== 'Revoked').join(', ')})`,
+      { tcbStatus: evidence.tcbStatus },
     );
   }
   checkDataBindings(request, evidence);

@@ -119,10 +119,7 @@ export class SigningKeyRing {
   /** Generates a new active key; the previous one is retired but stays published. */
   async rotate(): Promise<string> {
     const now = (this.#opts.now ?? (() => new Date()))();
-    const keys = (await webcrypto.subtle.generateKey(RSA_ALG, true, [
-      'sign',
-      'verify',
-    ]));
+    const keys = await webcrypto.subtle.generateKey(RSA_ALG, true, ['sign', 'verify']);
     const cert = await X509CertificateGenerator.createSelfSigned(
       {
         serialNumber: randomBytes(16)

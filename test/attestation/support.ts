@@ -3,7 +3,7 @@
  * stand-in verifier for pipeline tests that do not need real quotes. The stand-in reads the "quote"
  * as JSON naming the report fields, so each test states the evidence it means.
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto, type webcrypto as NodeWebcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,4 +165,47 @@ export function decodeJwt(token: string): {
     header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
     payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
   };
+}
+
+/** A self-signed certificate and its key, PEM (RSA-2048 or EC P-256), optionally with an IP SAN. */
+export async function selfSignedPem(options: {
+  cn: string;
+  ec?: boolean;
+  ipSan?: string;
+}): Promise<{ certPem: string; keyPem: string; certDer: Uint8Array }> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const alg =
+    options.ec === true
+      ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+      : {
+          name: 'RSASSA-PKCS1-v1_5',
+          hash: 'SHA-256',
+          modulusLength: 2048,
+          publicExponent: new Uint8Array([1, 0, 1]),
+        };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, [
+    'sign',
+    'verify',
+  ]));
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: '01',
+      name: `CN=${options.cn}`,
+      notBefore: new Date(Date.now() - 3600_000),
+      notAfter: new Date(Date.now() + 86400_000),
+      keys,
+      signingAlgorithm: alg,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        ...(options.ipSan === undefined
+          ? []
+          : [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: options.ipSan }])]),
+      ],
+    },
+    webcrypto,
+  );
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
+  return { certPem: cert.toString('pem'), keyPem, certDer: new Uint8Array(cert.rawData) };
 }

@@ -130,7 +130,9 @@ class SqliteStorage implements AttestationStorage {
         jws: String(r['jws']),
         text: String(r['policy_text']),
         signerJwk:
-          r['signer_jwk'] === null ? null : (JSON.parse(r['signer_jwk'] as string) as Record<string, unknown>),
+          r['signer_jwk'] === null
+            ? null
+            : (JSON.parse(r['signer_jwk'] as string) as Record<string, unknown>),
         updatedAt: date(r['updated_at']),
       };
     });
