@@ -68,7 +68,6 @@ describe('simulated quotes decode with the core', () => {
     assert.deepEqual([...q.header.qeVendorId], [...INTEL_QE_VENDOR_ID]);
     assert.deepEqual([...q.header.userData], [...p.qeId, 0, 0, 0, 0]);
     assert.equal(q.body.kind, 'sgx');
-    assert.ok(q.body.kind === 'sgx');
     assert.deepEqual([...q.body.report.reportData], [...REPORT_DATA]);
     assert.deepEqual([...q.body.report.cpuSvn], [...p.config.cpuSvn]);
     assert.equal(q.certification.type, CERT_DATA_TYPE.PCK_CERT_CHAIN);
