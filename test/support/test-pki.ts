@@ -61,9 +61,10 @@ export async function issueCert(params: {
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(params.ca, params.ca ? 1 : undefined, true),
     new x509.KeyUsagesExtension(
-      (params.ca
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- flag union of the same enum
+      params.ca
         ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
-        : x509.KeyUsageFlags.digitalSignature) as x509.KeyUsageFlags,
+        : x509.KeyUsageFlags.digitalSignature,
       true,
     ),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
