@@ -3,7 +3,7 @@
  * stand-in verifier for pipeline tests that do not need real quotes. The stand-in reads the "quote"
  * as JSON naming the report fields, so each test states the evidence it means.
  */
-import { createHash, webcrypto, type webcrypto as NodeWebcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
