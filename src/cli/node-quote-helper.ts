@@ -39,14 +39,16 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 type LogLevel = (typeof LOG_LEVELS)[number];
 
 function positiveInt(text: string, flag: string): number {
-  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
+  if (!/^[1-9][0-9]{0,8}$/.test(text))
+    throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
   return Number(text);
 }
 
 async function buildProvider(flags: QuoteHelperFlags): Promise<QuoteProvider> {
   switch (flags.provider) {
     case 'sim':
-      if (flags.aesmdSocket !== undefined) throw new UsageError('--aesmd-socket only applies to --provider aesmd');
+      if (flags.aesmdSocket !== undefined)
+        throw new UsageError('--aesmd-socket only applies to --provider aesmd');
       return createSimProvider({
         ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
         ...(flags.simPlatform === undefined ? {} : { platform: flags.simPlatform }),
@@ -69,14 +71,17 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
   }
   const maxRequestBytes =
-    flags.maxRequestBytes === undefined ? undefined : positiveInt(flags.maxRequestBytes, '--max-request-bytes');
+    flags.maxRequestBytes === undefined
+      ? undefined
+      : positiveInt(flags.maxRequestBytes, '--max-request-bytes');
   const logger = createLogger(ctx.stdout, flags.logLevel as LogLevel);
   let provider: QuoteProvider;
   try {
     provider = await buildProvider(flags);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    if (isCcnodesError(err) && err.code.startsWith('ERR_SIM_')) throw new UsageError(err.message, { cause: err.code });
+    if (isCcnodesError(err) && err.code.startsWith('ERR_SIM_'))
+      throw new UsageError(err.message, { cause: err.code });
     throw err;
   }
   if (provider.name === 'sim' && flags.dataDir === undefined) {
@@ -93,7 +98,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     });
   } catch (err) {
     await provider.close();
-    if (err instanceof QuoteHelperConfigError) throw new UsageError(err.message, err.details as Record<string, unknown>);
+    if (err instanceof QuoteHelperConfigError) throw new UsageError(err.message, { ...err.details });
     const errno = (err as NodeJS.ErrnoException).code;
     if (typeof errno === 'string') {
       throw new IoError(`cannot listen: ${(err as Error).message}`, { cause: err, details: { errno } });
@@ -101,12 +106,24 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     throw err;
   }
   logger.info(
-    { provider: provider.name, simulated: provider.simulated, socket: helper.socketPath, jsonSocket: helper.jsonSocketPath },
+    {
+      provider: provider.name,
+      simulated: provider.simulated,
+      socket: helper.socketPath,
+      jsonSocket: helper.jsonSocketPath,
+    },
     'quote helper ready',
   );
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
-    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    else
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
   });
   logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   await helper.close();
@@ -125,7 +142,11 @@ export function registerNodeQuoteHelper(program: Command, ctx: CliContext): void
     .option('--socket <path>', 'AESM socket to serve', AESM_SOCKET_PATH)
     .option('--json-socket <path>', 'JSON API socket to serve', QUOTE_HELPER_JSON_SOCKET_PATH)
     .option('--no-json', 'serve the AESM socket only (no JSON API)')
-    .option('--provider <name>', 'quote provider: sim (simulated platform) or aesmd (relay to the host aesmd)', 'sim')
+    .option(
+      '--provider <name>',
+      'quote provider: sim (simulated platform) or aesmd (relay to the host aesmd)',
+      'sim',
+    )
     .option('--data-dir <dir>', "sim: directory holding the simulated platform's persistent secret")
     .option('--sim-platform <name>', 'sim: simulated platform preset (default up-to-date)')
     .option('--aesmd-socket <path>', "aesmd: the host aesmd's socket to relay to")

@@ -30,7 +30,7 @@ export function unixHttp(
           const data = Buffer.concat(chunks);
           resolve({
             status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
+            contentType: res.headers['content-type'] ?? '',
             body: data,
             json: () => JSON.parse(data.toString('utf8')) as unknown,
           });

@@ -66,7 +66,7 @@ describe('quote helper JSON API (sim provider)', () => {
     const quote = Buffer.from(body.quote, 'base64');
     assert.equal(quote.length, body.quoteSize);
     const now = new Date();
-    const verdict = verifyQuote(quote, await provider.platform.collateral({ now }), {
+    const verdict = verifyQuote(quote, provider.platform.collateral({ now }), {
       now,
       trustSimulatedRoot: provider.rootPem,
     });

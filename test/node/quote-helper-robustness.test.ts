@@ -147,8 +147,12 @@ describe('quote helper AESM socket: malformed input and load', () => {
     const answer = await new Promise<Buffer>((resolve, reject) => {
       const sock = connect({ path: helper.socketPath });
       const chunks: Buffer[] = [];
-      sock.on('data', (c: Buffer) => chunks.push(c));
-      sock.on('end', () => resolve(Buffer.concat(chunks)));
+      sock.on('data', (c: Buffer) => {
+        chunks.push(c);
+      });
+      sock.on('end', () => {
+        resolve(Buffer.concat(chunks));
+      });
       sock.on('error', reject);
       let i = 0;
       const tick = (): void => {
@@ -211,8 +215,8 @@ describe('quote helper AESM socket: malformed input and load', () => {
       ],
     ]);
     const answer = await client.sendBody(body);
-    assert.equal(answer.kind, 'response');
-    const wrapper = decodeFields(answer.kind === 'response' ? answer.body : new Uint8Array(0));
+    assert.ok(answer.kind === 'response', 'answered');
+    const wrapper = decodeFields(answer.body);
     assert.deepEqual([...wrapper.keys()], [AESM_FIELD.getLaunchToken]);
   });
 

@@ -205,10 +205,12 @@ export class AesmClient {
   /** One wrapper call: request sub-message `sub` at `field`; returns the response sub-message. */
   async call(field: number, sub: Uint8Array): Promise<AesmAnswer> {
     const answer = await this.sendBody(encodeFields([[field, sub]]));
-    if (answer.kind === 'closed') throw new Error(`AESM server closed request field ${field} without answering`);
+    if (answer.kind === 'closed')
+      throw new Error(`AESM server closed request field ${field} without answering`);
     const wrapper = decodeFields(answer.body);
     const res = lastBytes(wrapper, field);
-    if (res === undefined) throw new Error(`response lacks sub-message ${field} (has ${[...wrapper.keys()].join(',')})`);
+    if (res === undefined)
+      throw new Error(`response lacks sub-message ${field} (has ${[...wrapper.keys()].join(',')})`);
     const fields = decodeFields(res);
     const errorCode = lastNumber(fields, 1);
     if (errorCode === undefined) throw new Error(`response ${field} lacks the required errorCode`);
@@ -220,7 +222,9 @@ export class AesmClient {
     return { errorCode: a.errorCode, num: lastNumber(a.fields, 2) };
   }
 
-  async getSupportedAttKeyIds(bufSize: number): Promise<{ errorCode: number; attKeyIds: Uint8Array | undefined }> {
+  async getSupportedAttKeyIds(
+    bufSize: number,
+  ): Promise<{ errorCode: number; attKeyIds: Uint8Array | undefined }> {
     const a = await this.call(
       AESM_FIELD.getSupportedAttKeyIds,
       encodeFields([
@@ -232,7 +236,11 @@ export class AesmClient {
   }
 
   /** InitQuoteEx, current layout (PSW ≥ 2.6): att_key_id=1, b_pub_key_id=3, buf_size=4. */
-  async initQuoteEx(req: { attKeyId?: Uint8Array; bPubKeyId: boolean; bufSize?: number }): Promise<InitQuoteExAnswer> {
+  async initQuoteEx(req: {
+    attKeyId?: Uint8Array;
+    bPubKeyId: boolean;
+    bufSize?: number;
+  }): Promise<InitQuoteExAnswer> {
     const a = await this.call(
       AESM_FIELD.initQuoteEx,
       encodeFields([
@@ -270,7 +278,9 @@ export class AesmClient {
     return initQuoteExAnswer(a);
   }
 
-  async getQuoteSizeEx(req: { attKeyId?: Uint8Array } = {}): Promise<{ errorCode: number; quoteSize: number | undefined }> {
+  async getQuoteSizeEx(
+    req: { attKeyId?: Uint8Array } = {},
+  ): Promise<{ errorCode: number; quoteSize: number | undefined }> {
     const a = await this.call(
       AESM_FIELD.getQuoteSizeEx,
       encodeFields([
@@ -363,7 +373,8 @@ export async function runOpenEnclaveSequence(
   const ids = await client.getSupportedAttKeyIds(count * 256);
   step('GetSupportedAttKeyIDs', ids.errorCode);
   const all = ids.attKeyIds ?? new Uint8Array(0);
-  if (all.length !== count * 256) throw new Error(`GetSupportedAttKeyIDs returned ${all.length} bytes for ${count} IDs`);
+  if (all.length !== count * 256)
+    throw new Error(`GetSupportedAttKeyIDs returned ${all.length} bytes for ${count} IDs`);
   let attKeyId: Uint8Array | undefined;
   for (let i = 0; i < count; i++) {
     const id = all.subarray(i * 256, (i + 1) * 256);
@@ -381,7 +392,8 @@ export async function runOpenEnclaveSequence(
   step('InitQuoteEx', second.errorCode);
   const targetInfo = second.targetInfo;
   const pubKeyId = second.pubKeyId;
-  if (targetInfo?.length !== 512) throw new Error(`target_info is ${targetInfo?.length ?? 'absent'} bytes, expected 512`);
+  if (targetInfo?.length !== 512)
+    throw new Error(`target_info is ${targetInfo?.length ?? 'absent'} bytes, expected 512`);
   if (pubKeyId?.length !== pubKeyIdSize) throw new Error('pub_key_id does not match pub_key_id_size');
   const report = await makeReport(targetInfo);
   const size = await client.getQuoteSizeEx({ attKeyId });
@@ -395,6 +407,7 @@ export async function runOpenEnclaveSequence(
     ...(qeReportInfo === undefined ? {} : { qeReportInfo }),
   });
   step('GetQuoteEx', got.errorCode);
-  if (got.quote === undefined || got.quote.length > quoteSize) throw new Error('quote missing or larger than buf_size');
+  if (got.quote === undefined || got.quote.length > quoteSize)
+    throw new Error('quote missing or larger than buf_size');
   return { attKeyId, targetInfo, pubKeyId, quoteSize, quote: got.quote, qeReportInfo: got.qeReportInfo };
 }

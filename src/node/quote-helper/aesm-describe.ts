@@ -34,14 +34,21 @@ export function describeAesmResponse(request: Uint8Array, response: Uint8Array |
     return {
       type,
       errorCode: -1,
-      error: new AesmProtocolError('ERR_AESM_UNKNOWN_REQUEST', `upstream aesmd closed the ${type} request unanswered`),
+      error: new AesmProtocolError(
+        'ERR_AESM_UNKNOWN_REQUEST',
+        `upstream aesmd closed the ${type} request unanswered`,
+      ),
     };
   }
   let errorCode = -1;
   try {
     const message = aesmSchema().Response.decode(response) as unknown as Record<string, unknown>;
     for (const value of Object.values(message)) {
-      if (typeof value === 'object' && value !== null && typeof (value as { errorCode?: unknown }).errorCode === 'number') {
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { errorCode?: unknown }).errorCode === 'number'
+      ) {
         errorCode = (value as { errorCode: number }).errorCode;
         break;
       }

@@ -34,7 +34,10 @@ export interface DispatchOutcome {
 type Body = Record<string, unknown>;
 
 /** Answers `request` using `provider`. Never throws for provider failures: they become codes. */
-export async function dispatchAesmRequest(request: DecodedRequest, provider: QuoteProvider): Promise<DispatchOutcome> {
+export async function dispatchAesmRequest(
+  request: DecodedRequest,
+  provider: QuoteProvider,
+): Promise<DispatchOutcome> {
   const { kind } = request;
   if (request.status === 'invalid') {
     return answer(kind, { errorCode: AESM_STATUS.UNEXPECTED_ERROR }, { reason: request.reason });
@@ -68,7 +71,8 @@ export function statusOf(err: unknown): { status: number; reason: string } {
   if (err instanceof AesmStatusError) return { status: err.status, reason };
   if (err instanceof QuoteHelperInputError) {
     return {
-      status: err.code === 'ERR_QUOTE_HELPER_REPORT_MAC' ? AESM_STATUS.INVALID_REPORT : AESM_STATUS.PARAMETER_ERROR,
+      status:
+        err.code === 'ERR_QUOTE_HELPER_REPORT_MAC' ? AESM_STATUS.INVALID_REPORT : AESM_STATUS.PARAMETER_ERROR,
       reason,
     };
   }
@@ -90,10 +94,14 @@ function numberField(fields: AesmFields, name: string): number | undefined {
 }
 
 /** The provider's key ID that `requested` names (its default when absent). */
-async function resolveAttKeyId(provider: QuoteProvider, requested: Uint8Array | undefined): Promise<Uint8Array> {
+async function resolveAttKeyId(
+  provider: QuoteProvider,
+  requested: Uint8Array | undefined,
+): Promise<Uint8Array> {
   const supported = await provider.supportedAttKeyIds();
   const fallback = supported[0];
-  if (fallback === undefined) throw new AesmStatusError(AESM_STATUS.UNSUPPORTED_ATT_KEY_ID, 'no attestation key');
+  if (fallback === undefined)
+    throw new AesmStatusError(AESM_STATUS.UNSUPPORTED_ATT_KEY_ID, 'no attestation key');
   if (requested === undefined) return fallback;
   const match = supported.find((k) => sameAttKeyId(requested, k));
   if (match === undefined) {
@@ -117,7 +125,9 @@ const handlers: Readonly<Record<string, Handler>> = {
     const body: Body = { target_info: target.targetInfo, pub_key_id_size: target.pubKeyId.length };
     if (wantsKeyId) {
       if (bufSize === undefined || bufSize < target.pubKeyId.length) {
-        throw parameterError(`buf_size ${bufSize ?? 'absent'} is smaller than the ${target.pubKeyId.length}-byte pub_key_id`);
+        throw parameterError(
+          `buf_size ${bufSize ?? 'absent'} is smaller than the ${target.pubKeyId.length}-byte pub_key_id`,
+        );
       }
       body['pub_key_id'] = target.pubKeyId;
     }
@@ -131,23 +141,28 @@ const handlers: Readonly<Record<string, Handler>> = {
 
   async getQuoteExReq(fields, provider) {
     const report = bytesField(fields, 'report') ?? new Uint8Array(0);
-    if (report.length !== SGX_REPORT_SIZE) throw parameterError(`report is ${report.length} bytes, expected ${SGX_REPORT_SIZE}`);
+    if (report.length !== SGX_REPORT_SIZE)
+      throw parameterError(`report is ${report.length} bytes, expected ${SGX_REPORT_SIZE}`);
     const bufSize = numberField(fields, 'buf_size') ?? 0;
     if (bufSize > MAX_QUOTE_BUFFER) throw parameterError(`buf_size ${bufSize} exceeds ${MAX_QUOTE_BUFFER}`);
     const key = await resolveAttKeyId(provider, bytesField(fields, 'att_key_id'));
     const infoBytes = bytesField(fields, 'qe_report_info');
     if (infoBytes !== undefined && infoBytes.length !== SGX_QE_REPORT_INFO_SIZE) {
-      throw parameterError(`qe_report_info is ${infoBytes.length} bytes, expected ${SGX_QE_REPORT_INFO_SIZE}`);
+      throw parameterError(
+        `qe_report_info is ${infoBytes.length} bytes, expected ${SGX_QE_REPORT_INFO_SIZE}`,
+      );
     }
     const info = infoBytes === undefined ? undefined : decodeQeReportInfo(infoBytes);
     const needed = await provider.quoteSize(key);
-    if (bufSize < needed) throw parameterError(`buf_size ${bufSize} is smaller than the quote (${needed} bytes)`);
+    if (bufSize < needed)
+      throw parameterError(`buf_size ${bufSize} is smaller than the quote (${needed} bytes)`);
     const result = await provider.quote(
       report,
       key,
       info === undefined ? undefined : { nonce: info.nonce, appEnclaveTargetInfo: info.appEnclaveTargetInfo },
     );
-    if (result.quote.length > bufSize) throw parameterError(`quote (${result.quote.length} bytes) exceeds buf_size ${bufSize}`);
+    if (result.quote.length > bufSize)
+      throw parameterError(`quote (${result.quote.length} bytes) exceeds buf_size ${bufSize}`);
     // aesmd returns the caller's whole buffer: the quote, then zeros.
     const quote = new Uint8Array(bufSize);
     quote.set(result.quote, 0);
@@ -166,7 +181,8 @@ const handlers: Readonly<Record<string, Handler>> = {
     const listBytes = bytesField(fields, 'att_key_id_list');
     if (listBytes === undefined || listBytes.length === 0) {
       const first = supported[0];
-      if (first === undefined) throw new AesmStatusError(AESM_STATUS.UNSUPPORTED_ATT_KEY_ID, 'no attestation key');
+      if (first === undefined)
+        throw new AesmStatusError(AESM_STATUS.UNSUPPORTED_ATT_KEY_ID, 'no attestation key');
       return { selected_att_key_id: first };
     }
     let candidates: Uint8Array[];
@@ -190,7 +206,10 @@ const handlers: Readonly<Record<string, Handler>> = {
     const supported = await provider.supportedAttKeyIds();
     const expected = supported.length * SGX_ATT_KEY_ID_SIZE;
     const bufSize = numberField(fields, 'buf_size');
-    if (bufSize !== expected) throw parameterError(`buf_size ${bufSize ?? 'absent'} is not ${supported.length} x ${SGX_ATT_KEY_ID_SIZE}`);
+    if (bufSize !== expected)
+      throw parameterError(
+        `buf_size ${bufSize ?? 'absent'} is not ${supported.length} x ${SGX_ATT_KEY_ID_SIZE}`,
+      );
     return { att_key_ids: Buffer.concat(supported) };
   },
 };

@@ -19,7 +19,13 @@ export interface RequestKind {
   readonly quoteEx: boolean;
 }
 
-const kind = (field: number, request: string, response: string, requestType: string, quoteEx: boolean): RequestKind => ({
+const kind = (
+  field: number,
+  request: string,
+  response: string,
+  requestType: string,
+  quoteEx: boolean,
+): RequestKind => ({
   field,
   request,
   response,
@@ -36,14 +42,32 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
   kind(18, 'checkUpdateStatusReq', 'checkUpdateStatusRes', 'CheckUpdateStatusRequest', false),
   kind(10, 'getWhiteListSizeReq', 'getWhiteListSizeRes', 'GetWhiteListSizeRequest', false),
   kind(11, 'getWhiteListReq', 'getWhiteListRes', 'GetWhiteListRequest', false),
-  kind(12, 'sgxGetExtendedEpidGroupIdReq', 'sgxGetExtendedEpidGroupIdRes', 'SGXGetExtendedEpidGroupIdRequest', false),
-  kind(13, 'sgxSwitchExtendedEpidGroupReq', 'sgxSwitchExtendedEpidGroupRes', 'SGXSwitchExtendedEpidGroupRequest', false),
+  kind(
+    12,
+    'sgxGetExtendedEpidGroupIdReq',
+    'sgxGetExtendedEpidGroupIdRes',
+    'SGXGetExtendedEpidGroupIdRequest',
+    false,
+  ),
+  kind(
+    13,
+    'sgxSwitchExtendedEpidGroupReq',
+    'sgxSwitchExtendedEpidGroupRes',
+    'SGXSwitchExtendedEpidGroupRequest',
+    false,
+  ),
   kind(14, 'sgxRegisterReq', 'sgxRegisterRes', 'SGXRegisterRequest', false),
   kind(15, 'initQuoteExReq', 'initQuoteExRes', 'InitQuoteExRequest', true),
   kind(16, 'getQuoteSizeExReq', 'getQuoteSizeExRes', 'GetQuoteSizeExRequest', true),
   kind(17, 'getQuoteExReq', 'getQuoteExRes', 'GetQuoteExRequest', true),
   kind(19, 'selectAttKeyIDReq', 'selectAttKeyIDRes', 'SelectAttKeyIDRequest', true),
-  kind(21, 'getSupportedAttKeyIDNumReq', 'getSupportedAttKeyIDNumRes', 'GetSupportedAttKeyIDNumRequest', true),
+  kind(
+    21,
+    'getSupportedAttKeyIDNumReq',
+    'getSupportedAttKeyIDNumRes',
+    'GetSupportedAttKeyIDNumRequest',
+    true,
+  ),
   kind(22, 'getSupportedAttKeyIDsReq', 'getSupportedAttKeyIDsRes', 'GetSupportedAttKeyIDsRequest', true),
 ];
 
@@ -54,7 +78,12 @@ const WIRE_LENGTH_DELIMITED = 2;
 export type AesmFields = Readonly<Record<string, unknown>>;
 
 export type DecodedRequest =
-  | { readonly status: 'ok'; readonly kind: RequestKind; readonly fields: AesmFields; readonly legacyLayout: boolean }
+  | {
+      readonly status: 'ok';
+      readonly kind: RequestKind;
+      readonly fields: AesmFields;
+      readonly legacyLayout: boolean;
+    }
   | { readonly status: 'invalid'; readonly kind: RequestKind; readonly reason: string };
 
 /**
@@ -71,9 +100,13 @@ export function decodeAesmRequest(body: Uint8Array): DecodedRequest {
     }
   }
   if (chosen === undefined) {
-    throw new AesmProtocolError('ERR_AESM_UNKNOWN_REQUEST', 'AESM request carries no sub-message aesmd recognizes', {
-      fields: [...parts.keys()],
-    });
+    throw new AesmProtocolError(
+      'ERR_AESM_UNKNOWN_REQUEST',
+      'AESM request carries no sub-message aesmd recognizes',
+      {
+        fields: [...parts.keys()],
+      },
+    );
   }
   const chunks = parts.get(chosen.field) ?? [];
   const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);

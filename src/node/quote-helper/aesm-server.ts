@@ -48,7 +48,10 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
   const drop = (sock: Socket, err: unknown): void => {
     const code = isCcnodesError(err) ? err.code : 'ERR_INTERNAL';
     metrics.protocolError('aesm', code);
-    log.warn({ code, err: err instanceof Error ? err.message : String(err) }, 'closing AESM connection without answer');
+    log.warn(
+      { code, err: err instanceof Error ? err.message : String(err) },
+      'closing AESM connection without answer',
+    );
     sock.destroy();
   };
 
@@ -72,7 +75,10 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
     const seconds = (performance.now() - started) / 1000;
     metrics.observe('aesm', decoded.kind.request, outcome.errorCode, seconds, outcome.client);
     if (outcome.errorCode !== 0) {
-      log.info({ request: decoded.kind.request, errorCode: outcome.errorCode, reason: outcome.reason }, 'AESM request failed');
+      log.info(
+        { request: decoded.kind.request, errorCode: outcome.errorCode, reason: outcome.reason },
+        'AESM request failed',
+      );
     }
     sock.end(encodeFrame(bytes));
   };
@@ -132,7 +138,11 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
   return {
     socketPath,
     async close(graceMs = 2_000): Promise<void> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
       const timer = setTimeout(() => {
         for (const s of open) s.destroy();
       }, graceMs);

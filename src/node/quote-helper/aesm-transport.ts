@@ -37,7 +37,11 @@ export function aesmExchange(
       else resolve(value);
     };
     sock.setTimeout(timeoutMs, () => {
-      finish(new QuoteHelperUpstreamError(`aesmd at ${socketPath} did not answer within ${timeoutMs} ms`, { details: { socketPath } }));
+      finish(
+        new QuoteHelperUpstreamError(`aesmd at ${socketPath} did not answer within ${timeoutMs} ms`, {
+          details: { socketPath },
+        }),
+      );
     });
     sock.on('connect', () => {
       sock.write(encodeFrame(body));
@@ -77,4 +81,3 @@ export function aesmExchange(
     });
   });
 }
-

@@ -22,7 +22,12 @@ import { ByteReader, ByteWriter } from '../../core/index.ts';
 import { SGX_ATT_KEY_ID_SIZE, SGX_QL_ATT_KEY_ID_SIZE } from '../../contract/index.ts';
 
 /** Attestation algorithm IDs. */
-export const ATT_KEY_ALGORITHM = { EPID_UNLINKABLE: 0, EPID_LINKABLE: 1, ECDSA_P256: 2, ECDSA_P384: 3 } as const;
+export const ATT_KEY_ALGORITHM = {
+  EPID_UNLINKABLE: 0,
+  EPID_LINKABLE: 1,
+  ECDSA_P256: 2,
+  ECDSA_P384: 3,
+} as const;
 
 export interface AttKeyId {
   readonly id: number;

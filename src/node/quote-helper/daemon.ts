@@ -73,7 +73,11 @@ export async function startQuoteHelper(options: QuoteHelperOptions): Promise<Quo
         started.close(graceMs),
         jsonApp === undefined
           ? Promise.resolve()
-          : jsonApp.close().then(() => (options.jsonSocketPath === undefined ? undefined : removeSocketFile(options.jsonSocketPath))),
+          : jsonApp
+              .close()
+              .then(() =>
+                options.jsonSocketPath === undefined ? undefined : removeSocketFile(options.jsonSocketPath),
+              ),
       ]);
       await provider.close();
       logger.info('quote helper stopped');

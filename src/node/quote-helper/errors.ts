@@ -19,7 +19,8 @@ export const QUOTE_HELPER_ERRORS = {
   },
   ERR_AESM_UNKNOWN_REQUEST: {
     type: 'AesmProtocolError',
-    summary: 'An AESM request carries no sub-message aesmd recognizes; aesmd closes such connections unanswered.',
+    summary:
+      'An AESM request carries no sub-message aesmd recognizes; aesmd closes such connections unanswered.',
   },
   ERR_AESM_STATUS: {
     type: 'AesmStatusError',
@@ -39,7 +40,8 @@ export const QUOTE_HELPER_ERRORS = {
   },
   ERR_QUOTE_HELPER_CONFIG: {
     type: 'QuoteHelperConfigError',
-    summary: 'Invalid quote helper options: unknown provider, missing or unusable socket path or data directory.',
+    summary:
+      'Invalid quote helper options: unknown provider, missing or unusable socket path or data directory.',
   },
 } as const satisfies ErrorRegistry;
 

@@ -38,13 +38,19 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 function base64Field(body: Record<string, unknown>, name: string, size: number): Uint8Array {
   const value = body[name];
   if (typeof value !== 'string' || !BASE64.test(value)) {
-    throw new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', `${name}: expected a base64 string`, { field: name });
+    throw new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', `${name}: expected a base64 string`, {
+      field: name,
+    });
   }
   const bytes = Buffer.from(value, 'base64');
   if (bytes.length !== size) {
-    throw new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', `${name}: expected ${size} bytes, got ${bytes.length}`, {
-      field: name,
-    });
+    throw new QuoteHelperInputError(
+      'ERR_QUOTE_HELPER_INPUT',
+      `${name}: expected ${size} bytes, got ${bytes.length}`,
+      {
+        field: name,
+      },
+    );
   }
   return new Uint8Array(bytes);
 }
@@ -57,7 +63,9 @@ function statusFor(err: unknown): number {
   if (err instanceof QuoteHelperInputError) return 400;
   if (err instanceof AesmStatusError) {
     const s = err.status;
-    return s === AESM_STATUS.PARAMETER_ERROR || s === AESM_STATUS.INVALID_REPORT || s === AESM_STATUS.UNSUPPORTED_ATT_KEY_ID
+    return s === AESM_STATUS.PARAMETER_ERROR ||
+      s === AESM_STATUS.INVALID_REPORT ||
+      s === AESM_STATUS.UNSUPPORTED_ATT_KEY_ID
       ? 400
       : 503;
   }
@@ -70,7 +78,9 @@ function statusFor(err: unknown): number {
 function aesmCodeFor(err: unknown): number {
   if (err instanceof AesmStatusError) return err.status;
   if (err instanceof QuoteHelperInputError) {
-    return err.code === 'ERR_QUOTE_HELPER_REPORT_MAC' ? AESM_STATUS.INVALID_REPORT : AESM_STATUS.PARAMETER_ERROR;
+    return err.code === 'ERR_QUOTE_HELPER_REPORT_MAC'
+      ? AESM_STATUS.INVALID_REPORT
+      : AESM_STATUS.PARAMETER_ERROR;
   }
   return AESM_STATUS.UNEXPECTED_ERROR;
 }
@@ -80,7 +90,10 @@ export function buildJsonApi(options: JsonApiOptions) {
   const { provider, metrics } = options;
   const log = options.logger.child({ transport: 'json' });
   // fastify logs every request at info; its own logger only passes warnings and errors.
-  const app = Fastify({ loggerInstance: log.child({}, { level: log.levelVal > 40 ? log.level : 'warn' }), bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    loggerInstance: log.child({}, { level: log.levelVal > 40 ? log.level : 'warn' }),
+    bodyLimit: 64 * 1024,
+  });
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body);
@@ -88,7 +101,12 @@ export function buildJsonApi(options: JsonApiOptions) {
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const fastifyStatus = (err as { statusCode?: unknown }).statusCode;
-    if (!isCcnodesError(err) && typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    if (
+      !isCcnodesError(err) &&
+      typeof fastifyStatus === 'number' &&
+      fastifyStatus >= 400 &&
+      fastifyStatus < 500
+    ) {
       // fastify's own input errors: bad JSON, wrong content type, body too large
       const body: QuoteHelperErrorBody = {
         error: { code: 'ERR_QUOTE_HELPER_INPUT', message: err instanceof Error ? err.message : String(err) },
@@ -96,7 +114,8 @@ export function buildJsonApi(options: JsonApiOptions) {
       return reply.code(fastifyStatus).send(body);
     }
     const status = statusFor(err);
-    if (status >= 500) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JSON API request failed');
+    if (status >= 500)
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JSON API request failed');
     const body: QuoteHelperErrorBody = isCcnodesError(err)
       ? { error: { code: err.code, message: err.message, details: err.details } }
       : { error: { code: 'ERR_INTERNAL', message: 'internal error' } };
@@ -123,9 +142,13 @@ export function buildJsonApi(options: JsonApiOptions) {
       }
       const body = req.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', 'body: expected a JSON object with "report"', {
-          field: 'body',
-        });
+        throw new QuoteHelperInputError(
+          'ERR_QUOTE_HELPER_INPUT',
+          'body: expected a JSON object with "report"',
+          {
+            field: 'body',
+          },
+        );
       }
       const fields = body as Record<string, unknown>;
       const report = base64Field(fields, 'report', SGX_REPORT_SIZE);
@@ -133,9 +156,13 @@ export function buildJsonApi(options: JsonApiOptions) {
       const hasNonce = fields['nonce'] !== undefined;
       const hasTarget = fields['targetInfo'] !== undefined;
       if (hasNonce !== hasTarget) {
-        throw new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', 'nonce and targetInfo: send both or neither', {
-          field: hasNonce ? 'targetInfo' : 'nonce',
-        });
+        throw new QuoteHelperInputError(
+          'ERR_QUOTE_HELPER_INPUT',
+          'nonce and targetInfo: send both or neither',
+          {
+            field: hasNonce ? 'targetInfo' : 'nonce',
+          },
+        );
       }
       const qeRequest = hasNonce
         ? {
@@ -147,7 +174,9 @@ export function buildJsonApi(options: JsonApiOptions) {
       const answer: QuoteHelperQuoteResponse = {
         quote: Buffer.from(result.quote).toString('base64'),
         quoteSize: result.quote.length,
-        ...(result.qeReport === undefined ? {} : { qeReport: Buffer.from(result.qeReport).toString('base64') }),
+        ...(result.qeReport === undefined
+          ? {}
+          : { qeReport: Buffer.from(result.qeReport).toString('base64') }),
         provider: provider.name,
         simulated: provider.simulated,
       };

@@ -16,9 +16,12 @@ export interface QuoteHelperMetrics {
   protocolError(transport: Transport, code: string): void;
 }
 
-export function createMetrics(options: { maxClients?: number; defaultMetrics?: boolean } = {}): QuoteHelperMetrics {
+export function createMetrics(
+  options: { maxClients?: number; defaultMetrics?: boolean } = {},
+): QuoteHelperMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ccnodes_quote_helper_' });
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'ccnodes_quote_helper_' });
   const maxClients = options.maxClients ?? 64;
   const requests = new Counter({
     name: 'ccnodes_quote_helper_requests_total',
@@ -73,7 +76,8 @@ export function createMetrics(options: { maxClients?: number; defaultMetrics?: b
       }
       l.observe(seconds);
       if (code !== 0) errors.inc({ transport, reason: `aesm_status_${code}` });
-      if (client !== undefined) clientQuotes.inc({ client: clientLabel(client), result: code === 0 ? 'ok' : 'error' });
+      if (client !== undefined)
+        clientQuotes.inc({ client: clientLabel(client), result: code === 0 ? 'ok' : 'error' });
     },
     protocolError(transport, code) {
       errors.inc({ transport, reason: code });

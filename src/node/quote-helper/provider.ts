@@ -44,7 +44,11 @@ export interface QuoteProvider {
   /** Size in bytes of a quote made with `attKeyId`. */
   quoteSize(attKeyId: Uint8Array | undefined): Promise<number>;
   /** Quotes a 432-byte `sgx_report_t` that targets the quoting enclave. */
-  quote(report: Uint8Array, attKeyId: Uint8Array | undefined, qeReport?: QeReportRequest): Promise<QuoteResult>;
+  quote(
+    report: Uint8Array,
+    attKeyId: Uint8Array | undefined,
+    qeReport?: QeReportRequest,
+  ): Promise<QuoteResult>;
   /**
    * Optional pass-through: relays one raw AESM request body to an upstream aesmd and returns its raw
    * response body (undefined when upstream closed without answering). The AESM server uses it

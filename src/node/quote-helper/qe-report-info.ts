@@ -5,11 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ByteReader } from '../../core/index.ts';
-import {
-  SGX_QE_REPORT_INFO_SIZE,
-  SGX_REPORT_SIZE,
-  SGX_TARGET_INFO_SIZE,
-} from '../../contract/index.ts';
+import { SGX_QE_REPORT_INFO_SIZE, SGX_REPORT_SIZE, SGX_TARGET_INFO_SIZE } from '../../contract/index.ts';
 
 export const QE_REPORT_INFO_NONCE_SIZE = 16;
 

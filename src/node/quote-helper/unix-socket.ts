@@ -13,9 +13,12 @@ export const MAX_UNIX_PATH_BYTES = 107;
 export async function prepareSocketPath(path: string, what: string): Promise<void> {
   if (path === '') throw new QuoteHelperConfigError(`${what}: socket path is empty`);
   if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) {
-    throw new QuoteHelperConfigError(`${what}: socket path is longer than ${MAX_UNIX_PATH_BYTES} bytes: ${path}`, {
-      details: { path },
-    });
+    throw new QuoteHelperConfigError(
+      `${what}: socket path is longer than ${MAX_UNIX_PATH_BYTES} bytes: ${path}`,
+      {
+        details: { path },
+      },
+    );
   }
   await mkdir(dirname(path), { recursive: true });
   let existing;

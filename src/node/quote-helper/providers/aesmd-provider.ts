@@ -7,7 +7,13 @@
 import { AESM_STATUS, SGX_ATT_KEY_ID_SIZE, aesmStatusName } from '../../../contract/index.ts';
 import { aesmExchange, type AesmTransportOptions } from '../aesm-transport.ts';
 import { AesmProtocolError, AesmStatusError } from '../errors.ts';
-import type { ProviderHealth, QeReportRequest, QuoteProvider, QuoteResult, QuoteTarget } from '../provider.ts';
+import type {
+  ProviderHealth,
+  QeReportRequest,
+  QuoteProvider,
+  QuoteResult,
+  QuoteTarget,
+} from '../provider.ts';
 import { decodeQeReportInfo, encodeQeReportInfo } from '../qe-report-info.ts';
 import { aesmSchema, uint64ToNumber } from '../schema.ts';
 
@@ -28,15 +34,22 @@ export function createAesmdProvider(options: AesmdProviderOptions): QuoteProvide
     const body = schema.Request.encode(schema.Request.fromObject({ [request]: fields })).finish();
     const answer = await aesmExchange(socketPath, body, options);
     if (answer === undefined) {
-      throw new AesmProtocolError('ERR_AESM_UNKNOWN_REQUEST', `aesmd at ${socketPath} closed ${request} unanswered`);
+      throw new AesmProtocolError(
+        'ERR_AESM_UNKNOWN_REQUEST',
+        `aesmd at ${socketPath} closed ${request} unanswered`,
+      );
     }
     let decoded: Fields;
     try {
       decoded = schema.Response.decode(answer) as unknown as Fields;
     } catch (err) {
-      throw new AesmProtocolError('ERR_AESM_MALFORMED', `aesmd answered ${request} with an invalid Response`, {
-        cause: String(err),
-      });
+      throw new AesmProtocolError(
+        'ERR_AESM_MALFORMED',
+        `aesmd answered ${request} with an invalid Response`,
+        {
+          cause: String(err),
+        },
+      );
     }
     const sub = decoded[response] as Fields | undefined;
     if (sub === undefined) {
@@ -44,20 +57,26 @@ export function createAesmdProvider(options: AesmdProviderOptions): QuoteProvide
     }
     const status = sub['errorCode'] as number;
     if (status !== AESM_STATUS.SUCCESS) {
-      throw new AesmStatusError(status, `aesmd answered ${request} with ${aesmStatusName(status)} (${status})`, {
-        request,
-      });
+      throw new AesmStatusError(
+        status,
+        `aesmd answered ${request} with ${aesmStatusName(status)} (${status})`,
+        {
+          request,
+        },
+      );
     }
     return sub;
   };
 
   const bytesOf = (sub: Fields, name: string, what: string): Uint8Array => {
     const v = sub[name];
-    if (!(v instanceof Uint8Array)) throw new AesmProtocolError('ERR_AESM_MALFORMED', `aesmd ${what}: ${name} missing`);
+    if (!(v instanceof Uint8Array))
+      throw new AesmProtocolError('ERR_AESM_MALFORMED', `aesmd ${what}: ${name} missing`);
     return v;
   };
 
-  const withKey = (attKeyId: Uint8Array | undefined): Fields => (attKeyId === undefined ? {} : { att_key_id: attKeyId });
+  const withKey = (attKeyId: Uint8Array | undefined): Fields =>
+    attKeyId === undefined ? {} : { att_key_id: attKeyId };
 
   const provider: QuoteProvider = {
     name: 'aesmd',
@@ -78,7 +97,10 @@ export function createAesmdProvider(options: AesmdProviderOptions): QuoteProvide
     },
 
     async initQuote(attKeyId): Promise<QuoteTarget> {
-      const first = await call('initQuoteExReq', 'initQuoteExRes', { ...withKey(attKeyId), b_pub_key_id: false });
+      const first = await call('initQuoteExReq', 'initQuoteExRes', {
+        ...withKey(attKeyId),
+        b_pub_key_id: false,
+      });
       const size = uint64ToNumber(first['pub_key_id_size']) ?? 32;
       const second = await call('initQuoteExReq', 'initQuoteExRes', {
         ...withKey(attKeyId),
@@ -118,7 +140,10 @@ export function createAesmdProvider(options: AesmdProviderOptions): QuoteProvide
         const ids = await provider.supportedAttKeyIds();
         return { ok: ids.length > 0, detail: `aesmd at ${socketPath}: ${ids.length} attestation key ID(s)` };
       } catch (err) {
-        return { ok: false, detail: `aesmd at ${socketPath}: ${err instanceof Error ? err.message : String(err)}` };
+        return {
+          ok: false,
+          detail: `aesmd at ${socketPath}: ${err instanceof Error ? err.message : String(err)}`,
+        };
       }
     },
 
@@ -128,4 +153,3 @@ export function createAesmdProvider(options: AesmdProviderOptions): QuoteProvide
   };
   return provider;
 }
-

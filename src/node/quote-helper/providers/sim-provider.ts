@@ -26,7 +26,13 @@ import {
 } from '../../../sim/index.ts';
 import { ATT_KEY_ALGORITHM, encodeAttKeyId } from '../att-key-id.ts';
 import { AesmStatusError, QuoteHelperInputError } from '../errors.ts';
-import type { ProviderHealth, QeReportRequest, QuoteProvider, QuoteResult, QuoteTarget } from '../provider.ts';
+import type {
+  ProviderHealth,
+  QeReportRequest,
+  QuoteProvider,
+  QuoteResult,
+  QuoteTarget,
+} from '../provider.ts';
 import { qeReportData } from '../qe-report-info.ts';
 
 export interface SimProviderOptions {
@@ -81,11 +87,22 @@ export function simAttKeyId(): Uint8Array {
   });
 }
 
-/** Provisions the simulated platform and returns the provider. */
-export async function createSimProvider(options: SimProviderOptions = {}): Promise<SimQuoteProvider> {
+/**
+ * Provisions the simulated platform and returns the provider (a promise, like every provider
+ * factory; it rejects with the sim's typed error for an unknown preset or unusable data directory).
+ */
+export function createSimProvider(options: SimProviderOptions = {}): Promise<SimQuoteProvider> {
+  try {
+    return Promise.resolve(buildSimProvider(options));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function buildSimProvider(options: SimProviderOptions): SimQuoteProvider {
   const name = options.platform ?? DEFAULT_SIM_PLATFORM;
   const preset = simPlatformPreset(name);
-  const dcap = await SimDcap.create({
+  const dcap = SimDcap.create({
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     platforms: [preset.config],
@@ -115,9 +132,13 @@ export async function createSimProvider(options: SimProviderOptions = {}): Promi
     quote(report: Uint8Array, _attKeyId, qeReport?: QeReportRequest): Promise<QuoteResult> {
       if (report.length !== 432) {
         return Promise.reject(
-          new QuoteHelperInputError('ERR_QUOTE_HELPER_INPUT', `report: expected 432 bytes, got ${report.length}`, {
-            field: 'report',
-          }),
+          new QuoteHelperInputError(
+            'ERR_QUOTE_HELPER_INPUT',
+            `report: expected 432 bytes, got ${report.length}`,
+            {
+              field: 'report',
+            },
+          ),
         );
       }
       if (verifyReport !== undefined) {
@@ -149,7 +170,10 @@ export async function createSimProvider(options: SimProviderOptions = {}): Promi
 
     health(): Promise<ProviderHealth> {
       const mac = verifyReport === undefined ? 'report MACs NOT checked' : 'report MACs checked';
-      return Promise.resolve({ ok: true, detail: `simulated platform "${name}" (${mac}); quotes chain to the simulated root` });
+      return Promise.resolve({
+        ok: true,
+        detail: `simulated platform "${name}" (${mac}); quotes chain to the simulated root`,
+      });
     },
 
     close: () => Promise.resolve(),
