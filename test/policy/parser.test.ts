@@ -1,5 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/testdata.ts';
 import {
   DEFAULT_SGX_POLICY,
   DEFAULT_SGX_POLICY_SIMULATION,
@@ -586,5 +589,19 @@ describe('policy parser: structural limits', () => {
     );
     assert.equal(err.code, 'ERR_POLICY_LIMIT');
     assert.ok(performance.now() - started < 1000);
+  });
+});
+
+describe('docs/policy.md', () => {
+  test('every example policy in the language guide parses', () => {
+    const md = readFileSync(join(REPO_ROOT, 'docs', 'policy.md'), 'utf8');
+    const examples = [...md.matchAll(/```\n(version=[\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    assert.ok(examples.length >= 5, `found ${examples.length} examples`);
+    for (const text of examples) parsePolicy(text);
+  });
+
+  test('the production default printed in the guide is DEFAULT_SGX_POLICY', () => {
+    const md = readFileSync(join(REPO_ROOT, 'docs', 'policy.md'), 'utf8');
+    assert.ok(md.includes(DEFAULT_SGX_POLICY), 'docs/policy.md shows the current default verbatim');
   });
 });
