@@ -171,16 +171,28 @@ export function decodeQuote(bytes: Uint8Array): Quote {
     );
   }
   const sig = decodeSignatureData(r.sub(signatureDataLength, 'signatureData'), header.version);
-  const quote: Quote = {
+  const trailingBytes = r.remaining;
+  // Object literals rather than spreads: one stable shape per variant keeps decoding fast.
+  const common = {
     raw,
     header,
     body,
     signedData,
     signatureDataLength,
-    ...sig,
-    trailingBytes: r.remaining,
+    signature: sig.signature,
+    attestationKey: sig.attestationKey,
+    qeReport: sig.qeReport,
+    qeReportRaw: sig.qeReportRaw,
+    qeReportSignature: sig.qeReportSignature,
+    qeAuthData: sig.qeAuthData,
+    certification: sig.certification,
+    trailingBytes,
   };
-  return bodyDescriptor === undefined ? quote : { ...quote, bodyDescriptor };
+  if (sig.outerCertification === undefined) {
+    return bodyDescriptor === undefined ? common : Object.assign(common, { bodyDescriptor });
+  }
+  const withOuter = Object.assign(common, { outerCertification: sig.outerCertification });
+  return bodyDescriptor === undefined ? withOuter : Object.assign(withOuter, { bodyDescriptor });
 }
 
 function bodyTypeOf(kind: QuoteBody['kind']): number {

@@ -74,7 +74,11 @@ export function decodeQeReportCertificationData(r: ByteReader, field: string): Q
     );
   }
   const qeAuthData = r.bytesView(authSize, `${field}.qeAuthData`);
-  const certification = decodeCertificationData(r, { field: `${field}.certification`, ...INNER_CERT });
+  const certification = decodeCertificationData(r, {
+    field: `${field}.certification`,
+    minType: INNER_CERT.minType,
+    maxType: INNER_CERT.maxType,
+  });
   return { qeReport, qeReportRaw, qeReportSignature, qeAuthData, certification };
 }
 
@@ -88,8 +92,18 @@ export function decodeSignatureData(r: ByteReader, version: number): SignatureDa
   const signature = r.bytesView(ECDSA_SIGNATURE_SIZE, `${field}.signature`);
   const attestationKey = r.bytesView(ECDSA_PUBLIC_KEY_SIZE, `${field}.attestationKey`);
   let result: SignatureData;
+  // Literals rather than spreads keep one object shape per layout (spreads are slow in V8 here).
   if (version === 3) {
-    result = { signature, attestationKey, ...decodeQeReportCertificationData(r, field) };
+    const qe = decodeQeReportCertificationData(r, field);
+    result = {
+      signature,
+      attestationKey,
+      qeReport: qe.qeReport,
+      qeReportRaw: qe.qeReportRaw,
+      qeReportSignature: qe.qeReportSignature,
+      qeAuthData: qe.qeAuthData,
+      certification: qe.certification,
+    };
   } else {
     const outer = decodeCertificationData(r, {
       field: `${field}.certification`,
@@ -103,7 +117,11 @@ export function decodeSignatureData(r: ByteReader, version: number): SignatureDa
     result = {
       signature,
       attestationKey,
-      ...qe,
+      qeReport: qe.qeReport,
+      qeReportRaw: qe.qeReportRaw,
+      qeReportSignature: qe.qeReportSignature,
+      qeAuthData: qe.qeAuthData,
+      certification: qe.certification,
       outerCertification: { type: outer.type, size: outer.data.length },
     };
   }

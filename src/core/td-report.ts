@@ -63,29 +63,55 @@ export function tdReportSize(version: TdReport['version']): number {
  */
 export function decodeTdReport(r: ByteReader, version: TdReport['version'], field = 'tdReport'): TdReport {
   const s = r.sub(tdReportSize(version), field);
-  const base = {
-    version,
-    teeTcbSvn: s.bytesView(16, `${field}.teeTcbSvn`),
-    mrSeam: s.bytesView(48, `${field}.mrSeam`),
-    mrSignerSeam: s.bytesView(48, `${field}.mrSignerSeam`),
-    seamAttributes: s.u64(`${field}.seamAttributes`),
-    tdAttributes: s.u64(`${field}.tdAttributes`),
-    xfam: s.u64(`${field}.xfam`),
-    mrTd: s.bytesView(48, `${field}.mrTd`),
-    mrConfigId: s.bytesView(48, `${field}.mrConfigId`),
-    mrOwner: s.bytesView(48, `${field}.mrOwner`),
-    mrOwnerConfig: s.bytesView(48, `${field}.mrOwnerConfig`),
-    rtmr: [
-      s.bytesView(48, `${field}.rtmr0`),
-      s.bytesView(48, `${field}.rtmr1`),
-      s.bytesView(48, `${field}.rtmr2`),
-      s.bytesView(48, `${field}.rtmr3`),
-    ] as const,
-    reportData: s.bytesView(64, `${field}.reportData`),
-  };
-  if (version === '1.0') return base;
+  const teeTcbSvn = s.bytesView(16, `${field}.teeTcbSvn`);
+  const mrSeam = s.bytesView(48, `${field}.mrSeam`);
+  const mrSignerSeam = s.bytesView(48, `${field}.mrSignerSeam`);
+  const seamAttributes = s.u64(`${field}.seamAttributes`);
+  const tdAttributes = s.u64(`${field}.tdAttributes`);
+  const xfam = s.u64(`${field}.xfam`);
+  const mrTd = s.bytesView(48, `${field}.mrTd`);
+  const mrConfigId = s.bytesView(48, `${field}.mrConfigId`);
+  const mrOwner = s.bytesView(48, `${field}.mrOwner`);
+  const mrOwnerConfig = s.bytesView(48, `${field}.mrOwnerConfig`);
+  const rtmr = [
+    s.bytesView(48, `${field}.rtmr0`),
+    s.bytesView(48, `${field}.rtmr1`),
+    s.bytesView(48, `${field}.rtmr2`),
+    s.bytesView(48, `${field}.rtmr3`),
+  ] as const;
+  const reportData = s.bytesView(64, `${field}.reportData`);
+  // Literals rather than a spread: spreading this object is an order of magnitude slower in V8.
+  if (version === '1.0') {
+    return {
+      version,
+      teeTcbSvn,
+      mrSeam,
+      mrSignerSeam,
+      seamAttributes,
+      tdAttributes,
+      xfam,
+      mrTd,
+      mrConfigId,
+      mrOwner,
+      mrOwnerConfig,
+      rtmr,
+      reportData,
+    };
+  }
   return {
-    ...base,
+    version,
+    teeTcbSvn,
+    mrSeam,
+    mrSignerSeam,
+    seamAttributes,
+    tdAttributes,
+    xfam,
+    mrTd,
+    mrConfigId,
+    mrOwner,
+    mrOwnerConfig,
+    rtmr,
+    reportData,
     teeTcbSvn2: s.bytesView(16, `${field}.teeTcbSvn2`),
     mrServiceTd: s.bytesView(48, `${field}.mrServiceTd`),
   };
