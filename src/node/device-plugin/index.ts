@@ -95,3 +95,13 @@ export {
   startSgxDevicePlugin,
   type SgxDevicePluginConfig,
 } from './sgx-daemon.ts';
+export {
+  MIN_SGX_KERNEL,
+  cpuFlags,
+  pccsProbeUrl,
+  runNodeDoctor,
+  type CheckStatus,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+} from './doctor.ts';

@@ -1,0 +1,188 @@
+/**
+ * `ccnodes node device-plugin`: the SGX device plugin daemon (DESIGN.md §3). Registers
+ * `kubernetes.azure.com/sgx_epc_mem_in_MiB` (one device per MiB while it fits kubelet's 4 MiB message),
+ * `sgx.intel.com/enclave` and `sgx.intel.com/provision` with kubelet, and patches `sgx.intel.com/epc`
+ * (bytes) — plus the MiB resource in capacity mode — into the node's status capacity.
+ *
+ * Runs until the process is asked to stop (SIGTERM/SIGINT → `ctx.signal`), then ends the ListAndWatch
+ * streams and removes its sockets. Logs are JSON lines (pino) on standard output. Exit status: 0 after
+ * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
+ */
+import type { Command } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
+import {
+  DevicePluginConfigError,
+  DevicePluginMetrics,
+  kubeNodeClient,
+  parseEpcMode,
+  serveMetrics,
+  startSgxDevicePlugin,
+  type MetricsEndpoint,
+  type NodeClient,
+  type SgxDevicePlugin,
+} from '../node/device-plugin/index.ts';
+import type { CliContext } from './context.ts';
+import { IoError, UsageError } from './errors.ts';
+import { areaCommand } from './index.ts';
+
+interface DevicePluginFlags {
+  readonly devicePluginDir: string;
+  readonly simulate?: string;
+  readonly epcMode: string;
+  readonly epcMib?: string;
+  readonly nodeName?: string;
+  readonly devRoot: string;
+  readonly sysRoot: string;
+  readonly kubeconfig?: string;
+  readonly metricsListen?: string;
+  readonly enclaveLimit: string;
+  readonly provisionLimit: string;
+  readonly aesmdMount: boolean;
+  readonly healthInterval: string;
+  readonly logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(text))
+    throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
+  return Number(text);
+}
+
+/** API server access: --kubeconfig, else in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
+function loadKubeConfig(path: string | undefined, ctx: CliContext): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path !== undefined) kc.loadFromFile(path);
+    else if (ctx.env['KUBERNETES_SERVICE_HOST'] !== undefined) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new IoError(`cannot load the kubeconfig${path === undefined ? '' : ` ${path}`}: ${reason}`, {
+      cause,
+      ...(path === undefined ? {} : { details: { path } }),
+    });
+  }
+  if (kc.getCurrentCluster() === null) {
+    throw new IoError(
+      `no current cluster in the kubeconfig${path === undefined ? '' : ` ${path}`}; pass --kubeconfig`,
+    );
+  }
+  return kc;
+}
+
+async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promise<void> {
+  if (!LOG_LEVELS.includes(flags.logLevel)) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const logger = pino(
+    { name: 'ccnodes-device-plugin', level: flags.logLevel },
+    {
+      write: (line: string) => {
+        ctx.stdout(line);
+      },
+    },
+  );
+  const nodeName = flags.nodeName ?? ctx.env['NODE_NAME'];
+  let nodeClient: NodeClient | undefined;
+  if (nodeName !== undefined && nodeName !== '') {
+    nodeClient = kubeNodeClient(loadKubeConfig(flags.kubeconfig, ctx));
+  }
+  const metrics =
+    flags.metricsListen === undefined ? undefined : new DevicePluginMetrics({ defaultMetrics: true });
+  let daemon: SgxDevicePlugin;
+  try {
+    daemon = await startSgxDevicePlugin({
+      pluginDir: flags.devicePluginDir,
+      devRoot: flags.devRoot,
+      sysRoot: flags.sysRoot,
+      epcMode: parseEpcMode(flags.epcMode),
+      ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
+      ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),
+      enclaveLimit: positiveInt(flags.enclaveLimit, '--enclave-limit'),
+      provisionLimit: positiveInt(flags.provisionLimit, '--provision-limit'),
+      ...(nodeName === undefined || nodeName === '' || nodeClient === undefined
+        ? {}
+        : { nodeName, nodeClient }),
+      aesmdMount: flags.aesmdMount,
+      healthIntervalMs: positiveInt(flags.healthInterval, '--health-interval'),
+      logger: logger,
+      ...(metrics === undefined ? {} : { metrics }),
+    });
+  } catch (err) {
+    if (err instanceof DevicePluginConfigError) {
+      throw new UsageError(`${err.message} (${err.code})`, { ...err.details, cause: err.code });
+    }
+    throw err;
+  }
+  let endpoint: MetricsEndpoint | undefined;
+  try {
+    if (metrics !== undefined && flags.metricsListen !== undefined) {
+      endpoint = await serveMetrics(flags.metricsListen, metrics.registry, () => daemon.healthy());
+      logger.info({ url: endpoint.url }, 'metrics listening');
+    }
+    logger.info(
+      {
+        resources: daemon.plan.deviceResources,
+        capacity: daemon.plan.capacity,
+        epcMode: daemon.plan.epcMode,
+        simulatedSku: daemon.plan.simulatedSku,
+      },
+      'device plugin ready',
+    );
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => { resolve(); }, { once: true });
+    });
+    logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
+  } catch (err) {
+    if (err instanceof DevicePluginConfigError) {
+      throw new UsageError(`${err.message} (${err.code})`, { ...err.details, cause: err.code });
+    }
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (typeof errno === 'string' && !errno.startsWith('ERR_')) {
+      throw new IoError(`cannot listen for metrics: ${(err as Error).message}`, {
+        cause: err,
+        details: { errno },
+      });
+    }
+    throw err;
+  } finally {
+    await endpoint?.close();
+    await daemon.stop();
+  }
+}
+
+/** Registers `ccnodes node device-plugin`. */
+export function registerNodeDevicePlugin(program: Command, ctx: CliContext): void {
+  areaCommand(program, 'node', 'Node agents: SGX device plugin, quote helper, node doctor.')
+    .command('device-plugin')
+    .description(
+      'Run the SGX kubelet device plugin: EPC as kubernetes.azure.com/sgx_epc_mem_in_MiB (one device per MiB, ' +
+        'or node capacity when too large) and sgx.intel.com/epc (bytes, node capacity), plus ' +
+        'sgx.intel.com/enclave and sgx.intel.com/provision. Stops cleanly on SIGTERM/SIGINT.',
+    )
+    .option('--device-plugin-dir <dir>', "kubelet's device-plugin directory", KUBELET_DEVICE_PLUGIN_DIR)
+    .option(
+      '--simulate <SKU>',
+      'simulate an Azure SGX VM size (e.g. Standard_DC4s_v2); labels and taints the node',
+    )
+    .option('--epc-mode <mode>', 'auto | devices | capacity: how sgx_epc_mem_in_MiB is advertised', 'auto')
+    .option('--epc-mib <MiB>', 'EPC size in MiB (overrides sysfs / the simulated SKU)')
+    .option('--node-name <name>', 'node to patch (default: $NODE_NAME from the downward API)')
+    .option('--dev-root <dir>', 'where the host /dev is mounted', '/dev')
+    .option('--sys-root <dir>', 'where the host /sys is mounted', '/sys')
+    .option('--kubeconfig <path>', 'kubeconfig for the API server (default: in-cluster service account)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics and /healthz here')
+    .option('--enclave-limit <n>', 'slots of sgx.intel.com/enclave', '110')
+    .option('--provision-limit <n>', 'slots of sgx.intel.com/provision', '110')
+    .option('--aesmd-mount', 'with EPC allocations, mount /var/run/aesmd and set SGX_AESM_ADDR=1', false)
+    .option('--health-interval <ms>', 'rescan period of the SGX device nodes', '5000')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+    .action(async (flags: DevicePluginFlags) => {
+      await runDevicePlugin(flags, ctx);
+    });
+}
