@@ -6,6 +6,7 @@
 import type { ErrorRegistry } from '../errors/index.ts';
 import * as core from '../core/index.ts';
 import * as policy from '../policy/index.ts';
+import * as devicePlugin from '../node/device-plugin/index.ts';
 import * as quoteHelper from '../node/quote-helper/index.ts';
 import * as sim from '../sim/index.ts';
 import { CLI_ERRORS } from './errors.ts';
@@ -22,8 +23,10 @@ export async function errorCatalog(): Promise<CatalogEntry[]> {
     { module: 'core', registry: core.CORE_ERRORS, exports: core },
     { module: 'core verification', registry: core.CORE_VERIFY_ERRORS, exports: core },
     { module: 'policy', registry: policy.POLICY_ERRORS, exports: policy },
+    { module: 'node/device-plugin', registry: devicePlugin.DEVICE_PLUGIN_ERRORS, exports: devicePlugin },
     { module: 'node/quote-helper', registry: quoteHelper.QUOTE_HELPER_ERRORS, exports: quoteHelper },
     { module: 'sim (DCAP)', registry: sim.SIM_ERRORS, exports: sim },
+    { module: 'sim (enclaves)', registry: sim.SIM_ENCLAVE_ERRORS, exports: sim },
     { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
   ];
 }

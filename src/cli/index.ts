@@ -6,6 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { isCcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { registerNodeDevicePlugin } from './node-device-plugin.ts';
+import { registerNodeDoctor } from './node-doctor.ts';
+import { registerEnclave } from './enclave.ts';
 import { registerNodeQuoteHelper } from './node-quote-helper.ts';
 import { registerPolicyCommands } from './policy.ts';
 import { registerQuoteInspect } from './quote-inspect.ts';
@@ -21,6 +24,9 @@ export type AreaRegistrar = (program: Command, ctx: CliContext) => void;
 
 const areas: AreaRegistrar[] = [
   // Area registrars are added here, one line each (see src/cli/<area>.ts).
+  registerEnclave,
+  registerNodeDevicePlugin,
+  registerNodeDoctor,
   registerNodeQuoteHelper,
   registerPolicyCommands,
   registerQuoteInspect,

@@ -46,11 +46,13 @@ export {
 export { decodeQuoteHeader, encodeQuoteHeader, type QuoteHeader } from './quote-header.ts';
 export {
   decodeCertificationData,
+  encodeCertificationData,
   pemChainToCertificationData,
   splitPemChain,
   type CertificationData,
 } from './certification-data.ts';
 export {
+  decodeQeReportCertificationData,
   decodeSignatureData,
   encodeSignatureData,
   type QeReportCertificationData,
