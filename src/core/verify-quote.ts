@@ -139,9 +139,17 @@ function fail(
   throw new VerificationError(code, step, message, { details });
 }
 
+/** Most recent certification data and its entry: a byte compare avoids hashing the key. */
+let lastChain: { readonly data: Buffer; readonly entry: Prepared<PckChain> } | undefined;
+
 function pckChainOf(quote: Quote): PckChain {
   const data = quote.certification.data;
-  const key = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (lastChain !== undefined && lastChain.data.equals(view)) {
+    if (!lastChain.entry.ok) throw lastChain.entry.error;
+    return lastChain.entry.value;
+  }
+  const key = view.toString('latin1');
   let entry = chainCache.get(key);
   if (entry === undefined) {
     try {
@@ -153,6 +161,7 @@ function pckChainOf(quote: Quote): PckChain {
     if (chainCache.size >= CACHE_LIMIT) chainCache.clear();
     chainCache.set(key, entry);
   }
+  lastChain = { data: Buffer.from(view), entry };
   if (!entry.ok) throw entry.error;
   return entry.value;
 }
