@@ -76,7 +76,7 @@ export class CollateralCache {
         this.#items.set(key, entry);
         return entry;
       })().finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, pending as Promise<Entry<unknown>>);
+      this.#inflight.set(key, pending);
     }
     return pending;
   }

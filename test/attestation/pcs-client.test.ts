@@ -91,7 +91,14 @@ describe('PcsClient against a misbehaving stub', () => {
     const addr = server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(
+    () =>
+      new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      ),
+  );
 
   test('retries 503 then succeeds; accepts the v3 header spelling', async () => {
     let n = 0;
