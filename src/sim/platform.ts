@@ -19,7 +19,9 @@ import {
   REPORT_BODY_SIZE,
   SGX_ATTRIBUTE_FLAGS,
   TEE_TYPE_SGX,
-  decodeReportBody,
+  QUOTE_HEADER_SIZE,
+  decodeQuote,
+  encodeQuoteHeader,
   emptyReportBody,
   encodeQuote,
   encodeQuoteSignedData,
@@ -54,6 +56,9 @@ export const SIM_QE_ATTRIBUTES = {
   flags: SGX_ATTRIBUTE_FLAGS.INIT | SGX_ATTRIBUTE_FLAGS.MODE64BIT | SGX_ATTRIBUTE_FLAGS.PROVISIONKEY,
   xfrm: 0x3n,
 } as const;
+/** Identity of the synthetic enclave reports of `syntheticReportBody` (SHA-256 of fixed texts). */
+const SYNTHETIC_MRENCLAVE = sha256('ccnodes sim synthetic enclave');
+const SYNTHETIC_MRSIGNER = sha256('ccnodes sim synthetic signer');
 /** QE authentication data: 32 bytes 0x00..0x1f, like Intel's QE3. */
 export const SIM_QE_AUTH_DATA: Uint8Array = Uint8Array.from({ length: 32 }, (_, i) => i);
 
@@ -151,6 +156,7 @@ export class SimPlatform {
   readonly #header: QuoteHeader;
   readonly #certification: { type: number; data: Uint8Array };
   readonly #collateralSource: SimCollateralSource | undefined;
+  readonly #templates = new Map<number, { bytes: Uint8Array; signatureOffset: number }>();
 
   private constructor(
     config: SimPlatformConfig,
@@ -263,7 +269,9 @@ export class SimPlatform {
    * @throws SimConfigError `ERR_SIM_REPORT_INPUT` when the bytes are not 384 long.
    */
   quote(reportBody: ReportBodyInit | Uint8Array, options: SimQuoteOptions = {}): Uint8Array {
-    let body: ReportBodyInit;
+    const version = options.version ?? 3;
+    const header = { ...this.#header, version };
+    let signedData: Uint8Array;
     if (reportBody instanceof Uint8Array) {
       if (reportBody.length !== REPORT_BODY_SIZE) {
         throw new SimConfigError(
@@ -272,22 +280,43 @@ export class SimPlatform {
           { field: 'reportBody' },
         );
       }
-      body = decodeReportBody(reportBody);
+      signedData = new Uint8Array(QUOTE_HEADER_SIZE + REPORT_BODY_SIZE);
+      signedData.set(encodeQuoteHeader(header));
+      signedData.set(reportBody, QUOTE_HEADER_SIZE);
     } else {
-      body = reportBody;
+      signedData = encodeQuoteSignedData({ header, body: { kind: 'sgx', report: reportBody } });
     }
-    const header = { ...this.#header, version: options.version ?? 3 };
-    const parts = { header, body: { kind: 'sgx' as const, report: body } };
-    const signature = this.attestationKey.sign(encodeQuoteSignedData(parts));
-    return encodeQuote({
-      ...parts,
-      signature,
-      attestationKey: this.attestationKey.publicRaw,
-      qeReport: this.qeReport,
-      qeReportSignature: this.qeReportSignature,
-      qeAuthData: SIM_QE_AUTH_DATA,
-      certification: this.#certification,
-    });
+    const template = this.#template(version);
+    const quote = template.bytes.slice();
+    quote.set(signedData, 0);
+    quote.set(this.attestationKey.sign(signedData), template.signatureOffset);
+    return quote;
+  }
+
+  /**
+   * The quote layout for `version`, written once by the core's `encodeQuote` with a zero body and
+   * signature: everything after the ISV signature (attestation key, QE report, its PCK signature,
+   * QE auth data, PCK chain) is the same for every quote of this platform, so `quote()` only
+   * writes header ‖ body and the signature into a copy.
+   */
+  #template(version: 3 | 4): { bytes: Uint8Array; signatureOffset: number } {
+    let template = this.#templates.get(version);
+    if (template === undefined) {
+      const bytes = encodeQuote({
+        header: { ...this.#header, version },
+        body: { kind: 'sgx', report: emptyReportBody() },
+        signature: new Uint8Array(64),
+        attestationKey: this.attestationKey.publicRaw,
+        qeReport: this.qeReport,
+        qeReportSignature: this.qeReportSignature,
+        qeAuthData: SIM_QE_AUTH_DATA,
+        certification: this.#certification,
+      });
+      const signatureOffset = decodeQuote(bytes).signature.byteOffset - bytes.byteOffset;
+      template = { bytes, signatureOffset };
+      this.#templates.set(version, template);
+    }
+    return template;
   }
 
   /**
@@ -322,8 +351,8 @@ export class SimPlatform {
     return emptyReportBody({
       cpuSvn: this.#cpuSvn.slice(),
       attributes: { flags, xfrm: 0x3n },
-      mrEnclave: init.mrEnclave ?? sha256('ccnodes sim synthetic enclave'),
-      mrSigner: init.mrSigner ?? sha256('ccnodes sim synthetic signer'),
+      mrEnclave: init.mrEnclave ?? SYNTHETIC_MRENCLAVE.slice(),
+      mrSigner: init.mrSigner ?? SYNTHETIC_MRSIGNER.slice(),
       isvProdId: init.isvProdId ?? 0,
       isvSvn: init.isvSvn ?? 0,
       reportData,
