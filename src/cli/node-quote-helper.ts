@@ -11,14 +11,7 @@
 import type { Command } from 'commander';
 import { AESM_SOCKET_PATH, QUOTE_HELPER_JSON_SOCKET_PATH } from '../contract/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
-import {
-  QuoteHelperConfigError,
-  createAesmdProvider,
-  createLogger,
-  createSimProvider,
-  startQuoteHelper,
-  type QuoteProvider,
-} from '../node/quote-helper/index.ts';
+import type { QuoteProvider } from '../node/quote-helper/index.ts';
 import type { CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
@@ -44,12 +37,15 @@ function positiveInt(text: string, flag: string): number {
   return Number(text);
 }
 
-async function buildProvider(flags: QuoteHelperFlags): Promise<QuoteProvider> {
+/** The daemon module, loaded only when this command runs (other commands never pay for it). */
+type QuoteHelperModule = typeof import('../node/quote-helper/index.ts');
+
+async function buildProvider(qh: QuoteHelperModule, flags: QuoteHelperFlags): Promise<QuoteProvider> {
   switch (flags.provider) {
     case 'sim':
       if (flags.aesmdSocket !== undefined)
         throw new UsageError('--aesmd-socket only applies to --provider aesmd');
-      return createSimProvider({
+      return qh.createSimProvider({
         ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
         ...(flags.simPlatform === undefined ? {} : { platform: flags.simPlatform }),
       });
@@ -60,7 +56,7 @@ async function buildProvider(flags: QuoteHelperFlags): Promise<QuoteProvider> {
       if (flags.aesmdSocket === flags.socket) {
         throw new UsageError('--aesmd-socket must differ from --socket (the helper would relay to itself)');
       }
-      return createAesmdProvider({ socketPath: flags.aesmdSocket });
+      return qh.createAesmdProvider({ socketPath: flags.aesmdSocket });
     default:
       throw new UsageError(`--provider: expected sim or aesmd, got "${flags.provider}"`);
   }
@@ -74,10 +70,11 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     flags.maxRequestBytes === undefined
       ? undefined
       : positiveInt(flags.maxRequestBytes, '--max-request-bytes');
-  const logger = createLogger(ctx.stdout, flags.logLevel as LogLevel);
+  const qh = await import('../node/quote-helper/index.ts');
+  const logger = qh.createLogger(ctx.stdout, flags.logLevel as LogLevel);
   let provider: QuoteProvider;
   try {
-    provider = await buildProvider(flags);
+    provider = await buildProvider(qh, flags);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     if (isCcnodesError(err) && err.code.startsWith('ERR_SIM_'))
@@ -89,7 +86,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
   }
   let helper;
   try {
-    helper = await startQuoteHelper({
+    helper = await qh.startQuoteHelper({
       socketPath: flags.socket,
       ...(flags.json ? { jsonSocketPath: flags.jsonSocket } : {}),
       provider,
@@ -98,7 +95,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     });
   } catch (err) {
     await provider.close();
-    if (err instanceof QuoteHelperConfigError) throw new UsageError(err.message, { ...err.details });
+    if (err instanceof qh.QuoteHelperConfigError) throw new UsageError(err.message, { ...err.details });
     const errno = (err as NodeJS.ErrnoException).code;
     if (typeof errno === 'string') {
       throw new IoError(`cannot listen: ${(err as Error).message}`, { cause: err, details: { errno } });

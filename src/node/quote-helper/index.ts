@@ -20,8 +20,6 @@ export { createLogger, silentLogger } from './logger.ts';
 export { aesmExchange, type AesmTransportOptions } from './aesm-transport.ts';
 export {
   createSimProvider,
-  simAttKeyId,
-  simQeTargetInfo,
   type SimProviderOptions,
   type SimQuoteProvider,
 } from './providers/sim-provider.ts';

@@ -14,16 +14,7 @@
 import { createHash } from 'node:crypto';
 import { AESM_STATUS } from '../../../contract/index.ts';
 import { REPORT_BODY_SIZE, encodeTargetInfo } from '../../../core/index.ts';
-import {
-  DEFAULT_SIM_PLATFORM,
-  SIM_QE_ATTRIBUTES,
-  SIM_QE_ISVPRODID,
-  SIM_QE_MRENCLAVE,
-  SIM_QE_MRSIGNER,
-  SimDcap,
-  type SimPlatform,
-  simPlatformPreset,
-} from '../../../sim/index.ts';
+import type { SimDcap, SimPlatform } from '../../../sim/index.ts';
 import { ATT_KEY_ALGORITHM, encodeAttKeyId } from '../att-key-id.ts';
 import { AesmStatusError, QuoteHelperInputError } from '../errors.ts';
 import type {
@@ -59,11 +50,13 @@ export interface SimQuoteProvider extends QuoteProvider {
   readonly attKeyId: Uint8Array;
 }
 
+type SimModule = typeof import('../../../sim/index.ts');
+
 /** The simulated QE's TARGETINFO (512 bytes). */
-export function simQeTargetInfo(): Uint8Array {
+function simQeTargetInfo(sim: SimModule): Uint8Array {
   return encodeTargetInfo({
-    mrEnclave: SIM_QE_MRENCLAVE,
-    attributes: SIM_QE_ATTRIBUTES,
+    mrEnclave: sim.SIM_QE_MRENCLAVE,
+    attributes: sim.SIM_QE_ATTRIBUTES,
     cetAttributes: 0,
     configSvn: 0,
     miscSelect: 0,
@@ -72,12 +65,12 @@ export function simQeTargetInfo(): Uint8Array {
 }
 
 /** The simulated QE's ECDSA-P256 attestation key ID (256 bytes). */
-export function simAttKeyId(): Uint8Array {
+function simAttKeyId(sim: SimModule): Uint8Array {
   return encodeAttKeyId({
     id: 0,
     version: 0,
-    mrSigner: SIM_QE_MRSIGNER,
-    prodId: SIM_QE_ISVPRODID,
+    mrSigner: sim.SIM_QE_MRSIGNER,
+    prodId: sim.SIM_QE_ISVPRODID,
     extendedProdId: new Uint8Array(16),
     configId: new Uint8Array(64),
     familyId: new Uint8Array(16),
@@ -88,28 +81,26 @@ export function simAttKeyId(): Uint8Array {
 }
 
 /**
- * Provisions the simulated platform and returns the provider (a promise, like every provider
- * factory; it rejects with the sim's typed error for an unknown preset or unusable data directory).
+ * Provisions the simulated platform and returns the provider. The simulator (and its X.509 stack)
+ * is loaded here, on first use, so an `aesmd` deployment never pays for it. Rejects with the sim's
+ * typed error for an unknown preset or an unusable data directory.
  */
-export function createSimProvider(options: SimProviderOptions = {}): Promise<SimQuoteProvider> {
-  try {
-    return Promise.resolve(buildSimProvider(options));
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+export async function createSimProvider(options: SimProviderOptions = {}): Promise<SimQuoteProvider> {
+  const sim = await import('../../../sim/index.ts');
+  return buildSimProvider(sim, options);
 }
 
-function buildSimProvider(options: SimProviderOptions): SimQuoteProvider {
-  const name = options.platform ?? DEFAULT_SIM_PLATFORM;
-  const preset = simPlatformPreset(name);
-  const dcap = SimDcap.create({
+function buildSimProvider(sim: SimModule, options: SimProviderOptions): SimQuoteProvider {
+  const name = options.platform ?? sim.DEFAULT_SIM_PLATFORM;
+  const preset = sim.simPlatformPreset(name);
+  const dcap = sim.SimDcap.create({
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     platforms: [preset.config],
   });
   const platform = dcap.platform(name);
-  const targetInfo = simQeTargetInfo();
-  const attKeyId = simAttKeyId();
+  const targetInfo = simQeTargetInfo(sim);
+  const attKeyId = simAttKeyId(sim);
   const pubKeyId = new Uint8Array(createHash('sha256').update(platform.attestationKey.publicRaw).digest());
   const quoteSize = platform.quote(new Uint8Array(REPORT_BODY_SIZE)).length;
   const { verifyReport, makeQeReport } = options;
