@@ -36,7 +36,7 @@ function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
 }
 
 function mutateText(text: string, rand: () => number): string {
-  const chars = [...text];
+  const chars = Array.from({ length: text.length }, (_, i) => text.charAt(i));
   const edits = 1 + Math.floor(rand() * 3);
   for (let i = 0; i < edits; i++)
     chars[Math.floor(rand() * chars.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
