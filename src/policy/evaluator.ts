@@ -118,6 +118,10 @@ class Evaluation {
     options: EvaluateOptions,
   ) {
     this.budget = new Budget(options.maxSteps ?? POLICY_LIMITS.maxSteps);
+    if (!Array.isArray(incoming)) {
+      // Guards JavaScript callers; TypeScript callers cannot get here.
+      throw new PolicyEvaluationError('ERR_POLICY_CLAIM_INVALID', 'incoming claims must be an array');
+    }
     if (incoming.length > POLICY_LIMITS.maxClaims) {
       throw new PolicyEvaluationError(
         'ERR_POLICY_EVAL_LIMIT',

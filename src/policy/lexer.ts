@@ -90,6 +90,14 @@ function describeChar(ch: string): string {
  * offending character; never loops without consuming input.
  */
 export function tokenize(text: string): Token[] {
+  if (typeof text !== 'string') {
+    // Guards JavaScript callers; TypeScript callers cannot get here.
+    throw new PolicySyntaxError('ERR_POLICY_UNEXPECTED_TOKEN', `policy text must be a string, got ${typeof text}`, {
+      line: 1,
+      column: 1,
+      offset: 0,
+    });
+  }
   if (text.length > POLICY_LIMITS.maxPolicyChars) {
     throw new PolicySyntaxError(
       'ERR_POLICY_TOO_LARGE',

@@ -607,3 +607,56 @@ describe('evaluation bounds', () => {
     assert.equal(run(policy, claims).permitted, false);
   });
 });
+
+describe('version differences', () => {
+  const body = `authorizationrules { [type=="x-ms-sgx-is-debuggable", value==false] => permit(); };
+issuancerules { c:[type=="x-ms-sgx-svn"] => issue(type="svn", value=c.value); };`;
+
+  test('the 1.0 subset means the same in 1.0, 1.1 and 1.2', () => {
+    const outcomes = ['1.0', '1.1', '1.2'].map((v) => run(`version=${v};\n${body}`, sgxClaims()));
+    for (const o of outcomes) assert.deepEqual(pairs(o), [['svn', 1]]);
+    const debug = ['1.0', '1.1', '1.2'].map((v) =>
+      run(`version=${v};\n${body}`, sgxClaims({ 'x-ms-sgx-is-debuggable': true })),
+    );
+    for (const o of debug) assert.equal(o.permitted, false);
+  });
+
+  test('each later feature is refused below its version and works from it', () => {
+    const config = 'configurationrules { => issueproperty(type="p", value=1); };\n';
+    const negation =
+      'authorizationrules { ![type=="x-ccnodes-simulated"] => permit(); };\nissuancerules { };';
+    const fn =
+      'authorizationrules { => permit(); };\nissuancerules { => issue(type="n", value=NegateBool(false)); };';
+    const attempt = (text: string): string => {
+      try {
+        parsePolicy(text);
+        return 'ok';
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+    };
+    assert.equal(attempt(`version=1.0;\n${config}${body}`), 'ERR_POLICY_VERSION_FEATURE');
+    assert.deepEqual(run(`version=1.1;\n${config}${body}`, sgxClaims()).properties, [
+      { type: 'p', value: 1, issuer: 'AttestationPolicy' },
+    ]);
+    assert.equal(attempt(`version=1.1;\n${negation}`), 'ERR_POLICY_VERSION_FEATURE');
+    assert.equal(run(`version=1.2;\n${negation}`, sgxClaims()).permitted, true);
+    assert.equal(
+      run(`version=1.2;\n${negation}`, sgxClaims({ 'x-ccnodes-simulated': true })).permitted,
+      false,
+    );
+    assert.equal(attempt(`version=1.1;\n${fn}`), 'ERR_POLICY_VERSION_FEATURE');
+    assert.deepEqual(pairs(run(`version=1.2;\n${fn}`, [])), [['n', true]]);
+  });
+});
+
+describe('JavaScript callers', () => {
+  test('non-string policy text and non-array claims fail with policy errors', () => {
+    assert.throws(
+      () => parsePolicy(undefined as unknown as string),
+      (err: unknown) =>
+        err instanceof Error && (err as { code?: string }).code === 'ERR_POLICY_UNEXPECTED_TOKEN',
+    );
+    assert.equal(evalError(PERMIT_ALL, { length: 1 } as unknown as Claim[]).code, 'ERR_POLICY_CLAIM_INVALID');
+  });
+});

@@ -289,6 +289,63 @@ describe('policy fuzzing', () => {
     }
   });
 
+  test('random incoming claim sets (valid and malformed) against the default policies', () => {
+    const next = rng(SEED + 4);
+    const values: unknown[] = [
+      0,
+      -1,
+      1.5,
+      Number.NaN,
+      Infinity,
+      2 ** 60,
+      '',
+      'x',
+      'true',
+      true,
+      false,
+      null,
+      undefined,
+      {},
+      [],
+      [1],
+    ];
+    const types: unknown[] = [
+      'x-ms-sgx-svn',
+      'x-ccnodes-simulated',
+      'x-ms-sgx-is-debuggable',
+      '',
+      7,
+      null,
+      '$svn',
+      'x-ms-attestation-type',
+    ];
+    const issuers: unknown[] = [undefined, 'AttestationService', 'CustomClaim', '', 3];
+    const policies = [
+      parsePolicy(DEFAULT_SGX_POLICY),
+      parsePolicy(LEGACY_DEFAULT),
+      parsePolicy(pinnedSignerPolicy(1, MRSIGNER)),
+    ];
+    let permitted = 0;
+    for (let i = 0; i < CASES; i += 1) {
+      const n = Math.floor(next() * 12);
+      const claims = Array.from({ length: n }, () => {
+        const claim: Record<string, unknown> = {
+          type: types[Math.floor(next() * types.length)],
+          value: values[Math.floor(next() * values.length)],
+        };
+        const issuer = issuers[Math.floor(next() * issuers.length)];
+        if (issuer !== undefined) claim['issuer'] = issuer;
+        return claim as unknown as Claim;
+      });
+      const policy = policies[i % policies.length];
+      assert.ok(policy);
+      mustBeContained(`claims ${i}`, JSON.stringify(claims), () => {
+        if (evaluatePolicy(policy, claims).permitted) permitted += 1;
+      });
+    }
+    assert.ok(permitted > 0, 'some random claim sets are permitted');
+  });
+
   test('hostile inputs near the limits stay fast', () => {
     const cases = [
       `version=1.2; authorizationrules { => permit(); }; issuancerules { ${'c:[type=="t"] => add(type="t", value=c.value); '.repeat(40)} };`,
