@@ -3,8 +3,10 @@
 // gets from ccnodes is `enclave` (no require, no process, no import). It is a classic script: it
 // registers its ECALL handlers at top level.
 //
-// It makes an ECDSA P-256 key pair inside the enclave and binds the public key to the enclave's
-// identity: REPORTDATA = SHA-256(public key, SPKI DER) followed by 32 zero bytes.
+// It makes a P-256 key pair inside the enclave and binds the public key to the enclave's identity
+// the way Microsoft Azure Attestation expects: runtimeData = UTF-8 JSON {"keys":[<public JWK>]},
+// REPORTDATA = SHA-256(runtimeData) followed by 32 zero bytes. A verifier that checks the quote and
+// then SHA-256(runtimeData) knows the key lives in this enclave, and can encrypt secrets to it.
 'use strict';
 
 let key = null;
@@ -14,17 +16,30 @@ function ensureKey() {
   return key;
 }
 
+function runtimeData() {
+  const jwk = ensureKey().jwk;
+  const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, use: 'enc' };
+  return enclave.utf8Encode(JSON.stringify({ keys: [publicJwk] }));
+}
+
 enclave.ecall('init', function () {
-  return { publicKey: ensureKey().publicKey };
+  const k = ensureKey();
+  return { jwk: k.jwk, publicKey: k.publicKey };
 });
 
-// Returns a REPORT for the enclave named by `targetInfo` (512 bytes), e.g. a quoting enclave.
+// A REPORT for the enclave named by `targetInfo` (512 bytes), e.g. the quoting enclave, with
+// REPORTDATA = SHA-256(runtimeData) ‖ 32 zero bytes.
 enclave.ecall('getReport', async function (targetInfo) {
-  const k = ensureKey();
+  const data = runtimeData();
   const reportData = new Uint8Array(64);
-  reportData.set(enclave.sha256(k.publicKey));
+  reportData.set(enclave.sha256(data));
   const report = await enclave.ereport(targetInfo, reportData);
-  return { report: report, publicKey: k.publicKey };
+  return { report: report, runtimeData: data, publicKey: ensureKey().publicKey };
+});
+
+// Opens a secret released to this enclave's key (compact JWE, ECDH-ES + A256GCM).
+enclave.ecall('openSecret', function (jwe) {
+  return enclave.decryptJwe(ensureKey().keyId, jwe);
 });
 
 enclave.ecall('sign', function (data) {

@@ -271,6 +271,45 @@ export class SimCpu {
     return { enclave: this.einit(request, sigstructBytes), layout };
   }
 
+  /**
+   * Launches an architectural enclave (the simulated QE or PCE) with a fixed identity: no pages, no
+   * SIGSTRUCT — the simulator does not run their code, as it does not have it. Host-side only; the
+   * identity is taken as given (INIT is set).
+   */
+  launchArchitectural(identity: {
+    readonly mrEnclave: Uint8Array;
+    readonly mrSigner: Uint8Array;
+    readonly attributes: SgxAttributes;
+    readonly isvProdId: number;
+    readonly isvSvn?: number;
+    readonly miscSelect?: number;
+  }): SimEnclave {
+    if (identity.mrEnclave.length !== 32 || identity.mrSigner.length !== 32) {
+      throw new EinitError(
+        'ERR_EINIT_ATTRIBUTES',
+        'architectural enclave: MRENCLAVE and MRSIGNER must be 32 bytes',
+        {
+          field: 'mrEnclave',
+        },
+      );
+    }
+    const enclave = new SimEnclave(
+      identity.mrEnclave.slice(),
+      identity.mrSigner.slice(),
+      { flags: identity.attributes.flags | F.INIT, xfrm: identity.attributes.xfrm },
+      identity.miscSelect ?? 0,
+      0,
+      identity.isvProdId,
+      identity.isvSvn ?? 0,
+      new Uint8Array(64),
+      0,
+      new Uint8Array(16),
+      new Uint8Array(16),
+    );
+    this.enclaves.add(enclave);
+    return enclave;
+  }
+
   private own(enclave: SimEnclave): void {
     if (!this.enclaves.has(enclave)) {
       throw new SimCpuError('ERR_ENCLAVE_UNKNOWN', 'this enclave was not initialised by this simulated CPU');

@@ -101,8 +101,10 @@ export const CONTEXT_SOURCE = String.raw`(function (hostCall, configJson) {
     randomBytes: function (n) { return call('randomBytes', { n: n }); },
     /** SHA-256 digest (32 bytes). */
     sha256: function (data) { return call('sha256', { data: bytes(data, 'data') }); },
-    /** Makes an ECDSA P-256 key pair kept inside the enclave runtime: { keyId, publicKey (SPKI DER) }. */
+    /** Makes a P-256 key pair kept inside the enclave runtime: { keyId, publicKey (SPKI DER), jwk (public) }. */
     generateKeyPair: function () { return call('generateKeyPair', null); },
+    /** Decrypts a compact JWE (alg ECDH-ES, enc A128GCM/A256GCM) addressed to a key made by generateKeyPair. */
+    decryptJwe: function (keyId, jwe) { return call('decryptJwe', { keyId: keyId, jwe: String(jwe) }); },
     /** ECDSA P-256 / SHA-256 signature (raw r||s, 64 bytes) with a key made by generateKeyPair. */
     sign: function (keyId, data) { return call('sign', { keyId: keyId, data: bytes(data, 'data') }); },
     /** This enclave's identity: { mrEnclave, mrSigner, isvProdId, isvSvn, debug }. */
@@ -162,6 +164,28 @@ const ub = (x, what) => {
 const ok = (value) => JSON.stringify({ ok: true, value: value === undefined ? null : value });
 const ASYNC = new Set(['ereport', 'targetInfo', 'verifyReport', 'egetkey', 'seal', 'unseal', 'ocall']);
 
+// Compact JWE with alg ECDH-ES (direct key agreement) and enc A128GCM/A256GCM (RFC 7516, RFC 7518 §4.6).
+function decryptJwe(privateKey, compact) {
+  const parts = compact.split('.');
+  if (parts.length !== 5 || parts[1] !== '') throw new TypeError('decryptJwe: not a compact ECDH-ES JWE');
+  const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+  const bits = header.enc === 'A256GCM' ? 256 : header.enc === 'A128GCM' ? 128 : 0;
+  if (header.alg !== 'ECDH-ES' || bits === 0 || header.zip !== undefined) throw new TypeError('decryptJwe: only alg ECDH-ES with enc A128GCM/A256GCM');
+  const epk = crypto.createPublicKey({ key: { kty: header.epk.kty, crv: header.epk.crv, x: header.epk.x, y: header.epk.y }, format: 'jwk' });
+  const z = crypto.diffieHellman({ privateKey, publicKey: epk });
+  const lp = (buf) => { const l = Buffer.alloc(4); l.writeUInt32BE(buf.length); return Buffer.concat([l, buf]); };
+  const apu = header.apu === undefined ? Buffer.alloc(0) : Buffer.from(header.apu, 'base64url');
+  const apv = header.apv === undefined ? Buffer.alloc(0) : Buffer.from(header.apv, 'base64url');
+  const supp = Buffer.alloc(4);
+  supp.writeUInt32BE(bits);
+  const round = Buffer.from([0, 0, 0, 1]);
+  const cek = crypto.createHash('sha256').update(Buffer.concat([round, z, lp(Buffer.from(header.enc, 'ascii')), lp(apu), lp(apv), supp])).digest().subarray(0, bits / 8);
+  const decipher = crypto.createDecipheriv('aes-' + bits + '-gcm', cek, Buffer.from(parts[2], 'base64url'));
+  decipher.setAAD(Buffer.from(parts[0], 'ascii'));
+  decipher.setAuthTag(Buffer.from(parts[4], 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(parts[3], 'base64url')), decipher.final()]);
+}
+
 function hostCall(op, argsJson) {
   try {
     if (typeof op !== 'string' || typeof argsJson !== 'string') throw new TypeError('bad enclave call');
@@ -182,12 +206,18 @@ function hostCall(op, argsJson) {
         const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
         const keyId = nextKey++;
         keys.set(keyId, privateKey);
-        return ok({ keyId, publicKey: b(publicKey.export({ type: 'spki', format: 'der' })) });
+        const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+        return ok({ keyId, publicKey: b(publicKey.export({ type: 'spki', format: 'der' })), jwk: { kty, crv, x, y } });
       }
       case 'sign': {
         const key = keys.get(args.keyId);
         if (key === undefined) throw new RangeError('sign: unknown keyId');
         return ok(b(crypto.sign('sha256', ub(args.data, 'data'), { key, dsaEncoding: 'ieee-p1363' })));
+      }
+      case 'decryptJwe': {
+        const key = keys.get(args.keyId);
+        if (key === undefined) throw new RangeError('decryptJwe: unknown keyId');
+        return ok(b(decryptJwe(key, String(args.jwe))));
       }
       case 'identity':
         return JSON.stringify({ ok: true, value: JSON.parse(workerData.identity) });

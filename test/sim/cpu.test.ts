@@ -141,6 +141,34 @@ describe('EINIT', () => {
     assert.throws(() => cpu.egetkey(ordinary, req), { code: 'ERR_EGETKEY_ATTRIBUTE' });
   });
 
+  test('architectural enclaves (simulated QE/PCE) launch with a fixed identity', () => {
+    const cpu = SimCpu.fromSeed('arch');
+    const qe = cpu.launchArchitectural({
+      mrEnclave: new Uint8Array(32).fill(0xee),
+      mrSigner: new Uint8Array(32).fill(0x11),
+      attributes: { flags: 0x14n, xfrm: 0x3n },
+      isvProdId: 1,
+      isvSvn: 5,
+    });
+    assert.equal(qe.attributes.flags, 0x15n); // INIT set
+    assert.equal(
+      cpu.egetkey(qe, sealRequest(qe, cpu, { keyName: KEY_NAME.PROVISION, keyPolicy: 0 })).length,
+      16,
+    );
+    const report = cpu.ereport(qe, qe.targetInfo());
+    assert.equal(cpu.verifyReport(qe, report).body.isvSvn, 5);
+    assert.throws(
+      () =>
+        cpu.launchArchitectural({
+          mrEnclave: new Uint8Array(31),
+          mrSigner: new Uint8Array(32),
+          attributes: { flags: 0x4n, xfrm: 0x3n },
+          isvProdId: 1,
+        }),
+      { code: 'ERR_EINIT_ATTRIBUTES' },
+    );
+  });
+
   test('the real synthetic SIGSTRUCT initialises its tcs-plus-pattern pages', { skip: testdataSkip }, () => {
     const pattern = new Uint8Array(4096).map((_, i) => i & 0xff);
     const e = SimCpu.fromSeed('x').einit(

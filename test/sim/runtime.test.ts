@@ -16,6 +16,7 @@ import {
   startEnclave,
   type RunningEnclave,
 } from '../../src/sim/index.ts';
+import { CompactEncrypt, importJWK } from 'jose';
 import { encodeTargetInfo } from '../../src/core/index.ts';
 import { REPO_ROOT } from '../support/testdata.ts';
 import { makeImage, sign, signingKeys } from './enclave-fixtures.ts';
@@ -70,32 +71,52 @@ enclave.ecall('probe', async function () {
 `;
 
 describe('enclave runtime', () => {
-  test('hello-enclave: key pair, REPORTDATA = SHA-256(public key), report verifies for its target', async () => {
+  test('hello-enclave: key pair, REPORTDATA = SHA-256(runtimeData JWKS), report verifies for its target', async () => {
     const image = await loadEnclaveImage(join(REPO_ROOT, 'examples', 'hello-enclave', 'enclave.yaml'));
     const cpu = SimCpu.fromSeed('hello');
     const signed = signEnclave(image, signingKeys().a);
     const e = await startEnclave({ cpu, image, sigstruct: signed.bytes });
     running.push(e);
     assert.equal(hex(e.enclave.mrEnclave), hex(signed.mrEnclave));
-    // A target enclave (any other enclave on this CPU) asks for a report.
-    const target = cpu.einitImage(makeImage(), sign(makeImage())).enclave;
-    const { report, publicKey } = (await e.ecall('getReport', e.targetInfo())) as {
+    const init = (await e.ecall('init')) as { jwk: { kty: string; crv: string; x: string; y: string } };
+    assert.deepEqual([init.jwk.kty, init.jwk.crv], ['EC', 'P-256']);
+    // A report for itself: verifies there; the runtime data carries the public key.
+    const { report, runtimeData } = (await e.ecall('getReport', e.targetInfo())) as {
       report: Uint8Array;
-      publicKey: Uint8Array;
+      runtimeData: Uint8Array;
     };
-    assert.throws(() => cpu.verifyReport(target, report), { code: 'ERR_REPORT_MAC' });
     const r = cpu.verifyReport(e.enclave, report);
     assert.equal(hex(r.body.mrEnclave), hex(signed.mrEnclave));
     assert.equal(
       hex(r.body.reportData.subarray(0, 32)),
-      createHash('sha256').update(publicKey).digest('hex'),
+      createHash('sha256').update(runtimeData).digest('hex'),
     );
     assert.equal(hex(r.body.reportData.subarray(32)), '00'.repeat(32));
-    const forTarget = (await e.ecall('getReport', encodeTargetInfo(target.targetInfo()))) as {
-      report: Uint8Array;
+    const jwks = JSON.parse(Buffer.from(runtimeData).toString('utf8')) as {
+      keys: { x: string; y: string }[];
     };
-    assert.equal(hex(cpu.verifyReport(target, forTarget.report).body.mrEnclave), hex(signed.mrEnclave));
-    assert.throws(() => cpu.verifyReport(e.enclave, forTarget.report), { code: 'ERR_REPORT_MAC' });
+    assert.deepEqual([jwks.keys[0]?.x, jwks.keys[0]?.y], [init.jwk.x, init.jwk.y]);
+    // A report for another enclave (e.g. the QE) verifies only there.
+    const qe = cpu.launchArchitectural({
+      mrEnclave: new Uint8Array(32).fill(0xee),
+      mrSigner: new Uint8Array(32).fill(0x11),
+      attributes: { flags: 0x15n, xfrm: 0x3n },
+      isvProdId: 1,
+    });
+    const forQe = (await e.ecall('getReport', encodeTargetInfo(qe.targetInfo()))) as { report: Uint8Array };
+    assert.equal(hex(cpu.verifyReport(qe, forQe.report).body.mrEnclave), hex(signed.mrEnclave));
+    assert.throws(() => cpu.verifyReport(e.enclave, forQe.report), { code: 'ERR_REPORT_MAC' });
+    // A secret encrypted to the enclave key (JWE ECDH-ES + A256GCM) opens inside; a tampered one does not.
+    const jwe = await new CompactEncrypt(new TextEncoder().encode('the demo secret'))
+      .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM' })
+      .encrypt(await importJWK({ ...init.jwk }, 'ECDH-ES'));
+    assert.equal(
+      Buffer.from((await e.ecall('openSecret', jwe)) as Uint8Array).toString('utf8'),
+      'the demo secret',
+    );
+    const parts = jwe.split('.');
+    parts[3] = `${parts[3]?.slice(0, -2) ?? ''}AA`;
+    await assert.rejects(e.ecall('openSecret', parts.join('.')), { code: 'ERR_ENCLAVE_RUNTIME' });
     // Seal inside, unseal inside.
     const blob = (await e.ecall('seal', new Uint8Array([1, 2, 3]))) as Uint8Array;
     assert.deepEqual(await e.ecall('unseal', blob), new Uint8Array([1, 2, 3]));
