@@ -3,7 +3,7 @@
  * tests decide where it runs). Wire format: Microsoft Azure Attestation's data plane; our own
  * additions under `/ccnodes/v1/…`. Errors leave through exactly one handler (`http-errors.ts`).
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { createAdminCheck } from './admin-auth.ts';
 import type { AppContext } from './app-context.ts';
@@ -48,6 +48,8 @@ export interface AttestationAppDeps {
   readonly now?: () => Date;
   readonly bodyLimit?: number;
   readonly logger?: FastifyServerOptions['logger'];
+  /** A ready logger (pino) instead of `logger` options. */
+  readonly loggerInstance?: FastifyBaseLogger;
   readonly metrics?: ServiceMetrics;
   /** TLS key and certificate; plain HTTP when absent. */
   readonly https?: SecureContextOptions;
@@ -121,7 +123,9 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
   };
 
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.loggerInstance === undefined
+      ? { logger: deps.logger ?? false }
+      : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     ...(deps.https === undefined ? {} : { https: deps.https }),
     requestIdHeader: false,

@@ -120,7 +120,7 @@ describe('@azure/attestation SDK against the service (simulated quotes, real ver
     const signers = await client.getAttestationSigners();
     assert.ok(signers.length >= 1);
     assert.match(signers[0]?.certificates[0] ?? '', /BEGIN CERTIFICATE/);
-    const meta = (await client.getOpenIdMetadata());
+    const meta = await client.getOpenIdMetadata();
     assert.equal(meta['jwks_uri'], `${s.url}/certs`);
   });
 

@@ -184,10 +184,7 @@ export async function selfSignedPem(options: {
           modulusLength: 2048,
           publicExponent: new Uint8Array([1, 0, 1]),
         };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, [
-    'sign',
-    'verify',
-  ]));
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: '01',
