@@ -9,20 +9,8 @@
  * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
  */
 import type { Command } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
-import {
-  DevicePluginConfigError,
-  DevicePluginMetrics,
-  kubeNodeClient,
-  parseEpcMode,
-  serveMetrics,
-  startSgxDevicePlugin,
-  type MetricsEndpoint,
-  type NodeClient,
-  type SgxDevicePlugin,
-} from '../node/device-plugin/index.ts';
+import type { MetricsEndpoint, NodeClient, SgxDevicePlugin } from '../node/device-plugin/index.ts';
 import type { CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
@@ -52,13 +40,21 @@ function positiveInt(text: string, flag: string): number {
   return Number(text);
 }
 
+type DevicePluginModule = typeof import('../node/device-plugin/index.ts');
+
 /** API server access: --kubeconfig, else in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
-function loadKubeConfig(path: string | undefined, ctx: CliContext): KubeConfig {
-  const kc = new KubeConfig();
+async function nodeClientFor(
+  dp: DevicePluginModule,
+  path: string | undefined,
+  ctx: CliContext,
+): Promise<NodeClient> {
   try {
-    if (path !== undefined) kc.loadFromFile(path);
-    else if (ctx.env['KUBERNETES_SERVICE_HOST'] !== undefined) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    const kc = await dp.loadKubeConfig({
+      ...(path === undefined ? {} : { path }),
+      inCluster: ctx.env['KUBERNETES_SERVICE_HOST'] !== undefined,
+    });
+    if (kc.getCurrentCluster() === null) throw new Error('no current cluster; pass --kubeconfig');
+    return await dp.kubeNodeClient(kc);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new IoError(`cannot load the kubeconfig${path === undefined ? '' : ` ${path}`}: ${reason}`, {
@@ -66,18 +62,15 @@ function loadKubeConfig(path: string | undefined, ctx: CliContext): KubeConfig {
       ...(path === undefined ? {} : { details: { path } }),
     });
   }
-  if (kc.getCurrentCluster() === null) {
-    throw new IoError(
-      `no current cluster in the kubeconfig${path === undefined ? '' : ` ${path}`}; pass --kubeconfig`,
-    );
-  }
-  return kc;
 }
 
 async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promise<void> {
   if (!LOG_LEVELS.includes(flags.logLevel)) {
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
   }
+  // Loaded here, not at module load: `ccnodes <other command>` should not pay for gRPC and friends.
+  const dp = await import('../node/device-plugin/index.ts');
+  const { pino } = await import('pino');
   const logger = pino(
     { name: 'ccnodes-device-plugin', level: flags.logLevel },
     {
@@ -89,17 +82,17 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
   const nodeName = flags.nodeName ?? ctx.env['NODE_NAME'];
   let nodeClient: NodeClient | undefined;
   if (nodeName !== undefined && nodeName !== '') {
-    nodeClient = kubeNodeClient(loadKubeConfig(flags.kubeconfig, ctx));
+    nodeClient = await nodeClientFor(dp, flags.kubeconfig, ctx);
   }
   const metrics =
-    flags.metricsListen === undefined ? undefined : new DevicePluginMetrics({ defaultMetrics: true });
+    flags.metricsListen === undefined ? undefined : new dp.DevicePluginMetrics({ defaultMetrics: true });
   let daemon: SgxDevicePlugin;
   try {
-    daemon = await startSgxDevicePlugin({
+    daemon = await dp.startSgxDevicePlugin({
       pluginDir: flags.devicePluginDir,
       devRoot: flags.devRoot,
       sysRoot: flags.sysRoot,
-      epcMode: parseEpcMode(flags.epcMode),
+      epcMode: dp.parseEpcMode(flags.epcMode),
       ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
       ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),
       enclaveLimit: positiveInt(flags.enclaveLimit, '--enclave-limit'),
@@ -113,7 +106,7 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
       ...(metrics === undefined ? {} : { metrics }),
     });
   } catch (err) {
-    if (err instanceof DevicePluginConfigError) {
+    if (err instanceof dp.DevicePluginConfigError) {
       throw new UsageError(`${err.message} (${err.code})`, { ...err.details, cause: err.code });
     }
     throw err;
@@ -121,7 +114,7 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
   let endpoint: MetricsEndpoint | undefined;
   try {
     if (metrics !== undefined && flags.metricsListen !== undefined) {
-      endpoint = await serveMetrics(flags.metricsListen, metrics.registry, () => daemon.healthy());
+      endpoint = await dp.serveMetrics(flags.metricsListen, metrics.registry, () => daemon.healthy());
       logger.info({ url: endpoint.url }, 'metrics listening');
     }
     logger.info(
@@ -135,11 +128,18 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
     );
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
-      else ctx.signal.addEventListener('abort', () => { resolve(); }, { once: true });
+      else
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
     });
     logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   } catch (err) {
-    if (err instanceof DevicePluginConfigError) {
+    if (err instanceof dp.DevicePluginConfigError) {
       throw new UsageError(`${err.message} (${err.code})`, { ...err.details, cause: err.code });
     }
     const errno = (err as NodeJS.ErrnoException).code;

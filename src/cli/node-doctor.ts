@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { AESM_SOCKET_PATH } from '../contract/index.ts';
-import { DevicePluginConfigError, runNodeDoctor, type DoctorReport } from '../node/device-plugin/index.ts';
+import type { DoctorReport } from '../node/device-plugin/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
@@ -50,9 +50,10 @@ async function runDoctor(flags: DoctorFlags, ctx: CliContext): Promise<void> {
   if (flags.pccsUrl !== undefined && !URL.canParse(flags.pccsUrl)) {
     throw new UsageError(`--pccs-url: ${JSON.stringify(flags.pccsUrl)} is not a URL`);
   }
+  const dp = await import('../node/device-plugin/index.ts');
   let report: DoctorReport;
   try {
-    report = await runNodeDoctor({
+    report = await dp.runNodeDoctor({
       devRoot: flags.devRoot,
       sysRoot: flags.sysRoot,
       procRoot: flags.procRoot,
@@ -63,7 +64,7 @@ async function runDoctor(flags: DoctorFlags, ctx: CliContext): Promise<void> {
       ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
     });
   } catch (err) {
-    if (err instanceof DevicePluginConfigError)
+    if (err instanceof dp.DevicePluginConfigError)
       throw new UsageError(`${err.message} (${err.code})`, { ...err.details });
     throw err;
   }

@@ -44,7 +44,7 @@ describe('node PATCH through the API server', () => {
       sysRoot: tree.sysRoot,
       epcMode: 'capacity',
       nodeName: 'node-1',
-      nodeClient: kubeNodeClient(api.kubeConfig()),
+      nodeClient: await kubeNodeClient(api.kubeConfig()),
       watchIntervalMs: 100,
     });
     running.daemon = daemon;
@@ -97,7 +97,7 @@ describe('node PATCH through the API server', () => {
       epcMode: 'auto',
       simulate: 'standard_dc4s_v2',
       nodeName: 'sim-0',
-      nodeClient: kubeNodeClient(api.kubeConfig()),
+      nodeClient: await kubeNodeClient(api.kubeConfig()),
       watchIntervalMs: 100,
     });
     running.daemon = daemon;
@@ -169,7 +169,7 @@ describe('node PATCH through the API server', () => {
         epcMode: 'auto',
         simulate: 'Standard_DC1s_v2',
         nodeName: 'n',
-        nodeClient: kubeNodeClient(api.kubeConfig()),
+        nodeClient: await kubeNodeClient(api.kubeConfig()),
       }),
       (err: { code: string; details: { status?: number } }) => {
         assert.equal(err.code, 'ERR_DEVICE_PLUGIN_NODE_PATCH');

@@ -79,8 +79,10 @@ export {
   capacityPatch,
   escapePointerToken,
   kubeNodeClient,
+  loadKubeConfig,
   markingPatch,
   type JsonPatchOp,
+  type KubeConfigSource,
   type NodeClient,
   type NodeMarking,
   type NodeView,
@@ -105,3 +107,4 @@ export {
   type DoctorOptions,
   type DoctorReport,
 } from './doctor.ts';
+export { KubeletPeer, PluginEndpoint, KUBELET_CHECKPOINT } from './kubelet-peer.ts';

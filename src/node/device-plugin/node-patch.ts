@@ -3,7 +3,7 @@
  * subresource, spec §1.7) and labels/taints (JSON patch on the node, guarded by a `test` of the
  * resourceVersion so that a concurrent taint change is never overwritten).
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { TaintSpec } from '../../contract/index.ts';
 import { NodePatchError } from './errors.ts';
 
@@ -115,8 +115,12 @@ function apiError(action: string, nodeName: string, cause: unknown): NodePatchEr
   );
 }
 
-/** A {@link NodeClient} over @kubernetes/client-node. */
-export function kubeNodeClient(kc: KubeConfig): NodeClient {
+/**
+ * A {@link NodeClient} over @kubernetes/client-node. The library is loaded on first use: it is large
+ * (about 100 MiB resident), and a plugin without a node name never needs it.
+ */
+export async function kubeNodeClient(kc: KubeConfig): Promise<NodeClient> {
+  const { CoreV1Api, PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
   const api = kc.makeApiClient(CoreV1Api);
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   return {
@@ -142,6 +146,27 @@ export function kubeNodeClient(kc: KubeConfig): NodeClient {
       }
     },
   };
+}
+
+/** Where {@link loadKubeConfig} finds API server access. */
+export interface KubeConfigSource {
+  /** A kubeconfig file (`--kubeconfig`). */
+  readonly path?: string;
+  /** Use the pod's service account (in-cluster). */
+  readonly inCluster?: boolean;
+}
+
+/**
+ * Loads a KubeConfig: the given file, else the in-cluster service account, else the library default
+ * ($KUBECONFIG or ~/.kube/config). Loads @kubernetes/client-node on demand.
+ */
+export async function loadKubeConfig(source: KubeConfigSource): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if (source.path !== undefined) kc.loadFromFile(source.path);
+  else if (source.inCluster === true) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
 }
 
 /** Patches capacity (status) and, if needed, labels/taints (node). */
