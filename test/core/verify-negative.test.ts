@@ -559,3 +559,33 @@ describe('verifyQuote negative corpus (real phala-sgx-v3 set)', { skip: testdata
     expectCode(() => verifyQuote(swapped, collateral, options), 'ERR_VERIFY_CERT_SIGNATURE', 2);
   });
 });
+
+describe('verifyQuote negative corpus (real phala-tdx-v4 set)', { skip: testdataSkip }, () => {
+  test('TDX: body, QE report and TCB Info edits are refused with one code each', () => {
+    const set = manifestSets().find((s) => s.id === 'phala-tdx-v4');
+    assert.ok(set);
+    const quote = setQuote(set);
+    const collateral = setCollateral(set);
+    const options = { now: new Date(set.now * 1000) };
+    assert.equal(verifyQuote(quote, collateral, options).status, 'UpToDate');
+    const q = decodeQuote(quote);
+    const qeReportAt = q.qeReportRaw.byteOffset - q.raw.byteOffset;
+    expectCode(
+      () => verifyQuote(flip(quote, 48 + 136), collateral, options),
+      'ERR_VERIFY_QUOTE_SIGNATURE',
+      13,
+    );
+    expectCode(
+      () => verifyQuote(flip(quote, qeReportAt + 64), collateral, options),
+      'ERR_VERIFY_QE_REPORT_SIGNATURE',
+      10,
+    );
+    expectCode(
+      () => verifyQuote(flip(quote, 48 + 64 + 3), collateral, options),
+      'ERR_VERIFY_TDX_MODULE_MISMATCH',
+      9,
+    );
+    const edited = { ...collateral, tcbInfo: collateral.tcbInfo.replace('"id":"TDX"', '"id": "TDX"') };
+    expectCode(() => verifyQuote(quote, edited, options), 'ERR_VERIFY_TCB_INFO_SIGNATURE', 6);
+  });
+});
