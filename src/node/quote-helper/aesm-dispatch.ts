@@ -164,8 +164,11 @@ const handlers: Readonly<Record<string, Handler>> = {
     if (result.quote.length > bufSize)
       throw parameterError(`quote (${result.quote.length} bytes) exceeds buf_size ${bufSize}`);
     // aesmd returns the caller's whole buffer: the quote, then zeros.
-    const quote = new Uint8Array(bufSize);
-    quote.set(result.quote, 0);
+    let quote = result.quote;
+    if (bufSize > quote.length) {
+      quote = new Uint8Array(bufSize);
+      quote.set(result.quote, 0);
+    }
     const body: Body = { quote };
     if (info !== undefined) {
       if (result.qeReport === undefined) {

@@ -14,7 +14,7 @@ import { decodeAesmRequest } from './aesm-request.ts';
 import { DEFAULT_MAX_REQUEST_BYTES, FrameAssembler, encodeFrame } from './framing.ts';
 import type { QuoteHelperMetrics } from './metrics.ts';
 import type { QuoteProvider } from './provider.ts';
-import { aesmSchema } from './schema.ts';
+import { encodeFramedResponse } from './schema.ts';
 import { describeAesmResponse } from './aesm-describe.ts';
 import { prepareSocketPath, removeSocketFile } from './unix-socket.ts';
 
@@ -71,7 +71,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
     }
     const decoded = decodeAesmRequest(body);
     const outcome = await dispatchAesmRequest(decoded, provider);
-    const bytes = aesmSchema().Response.encode(outcome.response).finish();
+    const framed = encodeFramedResponse(outcome.response);
     const seconds = (performance.now() - started) / 1000;
     metrics.observe('aesm', decoded.kind.request, outcome.errorCode, seconds, outcome.client);
     if (outcome.errorCode !== 0) {
@@ -80,7 +80,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
         'AESM request failed',
       );
     }
-    sock.end(encodeFrame(bytes));
+    sock.end(framed);
   };
 
   const onConnection = (sock: Socket): void => {

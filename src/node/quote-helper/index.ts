@@ -18,6 +18,7 @@ export { buildJsonApi, type JsonApi, type JsonApiOptions } from './json-api.ts';
 export { createMetrics, type QuoteHelperMetrics, type Transport } from './metrics.ts';
 export { createLogger, silentLogger } from './logger.ts';
 export { aesmExchange, type AesmTransportOptions } from './aesm-transport.ts';
+export { aesmSchema, type AesmSchema } from './schema.ts';
 export {
   createSimProvider,
   type SimProviderOptions,

@@ -38,6 +38,19 @@ export function aesmSchema(): AesmSchema {
   return schema;
 }
 
+/**
+ * Encodes a `Response` already framed (u32 little-endian length, then the message) in one buffer:
+ * protobufjs writes the 4-byte `fixed32` placeholder little-endian, which is patched afterwards.
+ */
+export function encodeFramedResponse(response: Record<string, unknown>): Buffer {
+  const writer = protobuf.Writer.create();
+  writer.fixed32(0);
+  const out = aesmSchema().Response.encode(response, writer).finish();
+  const buf = Buffer.from(out.buffer, out.byteOffset, out.length);
+  buf.writeUInt32LE(out.length - 4, 0);
+  return buf;
+}
+
 /** True when protobufjs rejected a message for a missing `required` field. */
 export function isMissingRequiredField(err: unknown): boolean {
   return err instanceof protobuf.util.ProtocolError;
