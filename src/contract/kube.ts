@@ -1,0 +1,69 @@
+/**
+ * Names the admission webhook, the node labeller and the deployment manifests share: pod annotations,
+ * the confidential-pool label and taint, the quoting modes and the webhook's HTTP paths.
+ * Pure constants and types.
+ */
+import type { TaintSpec } from './labels.ts';
+
+/**
+ * Pod annotation: `"true"` treats the pod as an SGX pod even when no container asks for EPC
+ * (tolerations, pool affinity, quoting set-up); `"false"` makes the webhook leave the pod alone.
+ */
+export const ANNOTATION_SGX = 'ccnodes.io/sgx';
+/** Pod annotation choosing how quotes are made: one of {@link QUOTING_MODES}. */
+export const ANNOTATION_QUOTING = 'ccnodes.io/quoting';
+/** Pod annotation the webhook writes: the pod's effective EPC in MiB (decimal string). */
+export const ANNOTATION_EPC_TOTAL_MIB = 'ccnodes.io/epc-total-mib';
+/**
+ * Intel's pod annotation for the pod's total EPC as a binary-SI quantity (e.g. `"10Mi"`), read by
+ * Kata Containers to size the VM's virtual EPC. The webhook writes it too.
+ */
+export const ANNOTATION_INTEL_EPC = 'sgx.intel.com/epc';
+/**
+ * Intel's quote-provider annotation: `aesmd` means out-of-process quoting; a container's name means
+ * that container quotes in-process (it gets `sgx.intel.com/provision`).
+ */
+export const ANNOTATION_INTEL_QUOTE_PROVIDER = 'sgx.intel.com/quote-provider';
+/** The value of {@link ANNOTATION_INTEL_QUOTE_PROVIDER} that selects out-of-process quoting. */
+export const INTEL_QUOTE_PROVIDER_AESMD = 'aesmd';
+
+/** How an SGX pod obtains quotes. */
+export const QUOTING_MODES = ['out-of-process', 'in-process', 'none'] as const;
+export type QuotingMode = (typeof QUOTING_MODES)[number];
+
+/** Name of the volume the webhook adds for the AESM socket directory. */
+export const AESMD_VOLUME_NAME = 'aesmd-socket';
+/** A container with this name in the pod is an aesmd sidecar: the socket volume becomes an in-memory emptyDir. */
+export const AESMD_SIDECAR_NAME = 'aesmd';
+
+/**
+ * Node label the cluster administrator puts on confidential node pools when creating them
+ * (e.g. `az aks nodepool add --labels ccnodes.io/pool=confidential`). Node agents are scheduled on it
+ * and SGX pods get node affinity to it.
+ */
+export const LABEL_POOL = 'ccnodes.io/pool';
+/** Value of {@link LABEL_POOL} on confidential pools. */
+export const POOL_CONFIDENTIAL = 'confidential';
+/**
+ * The documented taint for confidential pools, so that regular pods stay on regular pools; the
+ * webhook adds the matching toleration to SGX pods.
+ */
+export const TAINT_CONFIDENTIAL: TaintSpec = {
+  key: LABEL_POOL,
+  value: POOL_CONFIDENTIAL,
+  effect: 'NoSchedule',
+};
+/** AKS spot pools carry this taint; node agents tolerate it so spot confidential pools work. */
+export const TAINT_AKS_SPOT: TaintSpec = {
+  key: 'kubernetes.azure.com/scalesetpriority',
+  value: 'spot',
+  effect: 'NoSchedule',
+};
+
+/** HTTP paths of the admission webhook. */
+export const WEBHOOK_MUTATE_PATH = '/mutate';
+export const WEBHOOK_VALIDATE_PATH = '/validate';
+export const WEBHOOK_HEALTH_PATH = '/healthz';
+/** Names of the webhooks in the Mutating/ValidatingWebhookConfiguration (must be fully qualified). */
+export const MUTATING_WEBHOOK_NAME = 'epc.mutate.ccnodes.io';
+export const VALIDATING_WEBHOOK_NAME = 'epc.validate.ccnodes.io';
