@@ -11,7 +11,7 @@
  * Target (issue 5): ≥ 2,000 quotes/s and idle RSS < 80 MiB. The machine's load is printed too,
  * because clients and daemon share its CPUs.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,37 +55,70 @@ async function loop(until: number, body: () => Promise<void>): Promise<number> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-qh-'));
-const socket = join(dir, 'aesm.socket');
-const jsonSocket = join(dir, 'json.socket');
 const bin = fileURLToPath(new URL('../bin/ccnodes.js', import.meta.url));
-const daemon = spawn(
-  process.execPath,
-  [
-    bin,
-    'node',
-    'quote-helper',
-    '--socket',
-    socket,
-    '--json-socket',
-    jsonSocket,
-    '--data-dir',
-    join(dir, 'state'),
-    '--log-level',
-    'warn',
-  ],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
-);
-try {
+
+/** Starts `node [nodeFlags] bin/ccnodes.js node quote-helper …` in `sub` and waits for its sockets. */
+async function startDaemon(sub: string, nodeFlags: readonly string[]): Promise<ChildProcess> {
+  const json = join(dir, sub, 'json.socket');
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      bin,
+      'node',
+      'quote-helper',
+      '--socket',
+      join(dir, sub, 'aesm.socket'),
+      '--json-socket',
+      json,
+      '--data-dir',
+      join(dir, 'state'),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const started = Date.now();
-  while (!existsSync(jsonSocket)) {
-    if (Date.now() - started > 60_000 || daemon.exitCode !== null)
+  while (!existsSync(json)) {
+    if (Date.now() - started > 60_000 || child.exitCode !== null)
       throw new Error('quote helper did not start');
     await sleep(25);
   }
+  return child;
+}
+
+async function stopDaemon(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Idle RSS of a daemon started with `nodeFlags`, measured 3 s after its sockets appeared. */
+async function idleRssWith(sub: string, nodeFlags: readonly string[]): Promise<number> {
+  const child = await startDaemon(sub, nodeFlags);
+  try {
+    await sleep(3_000);
+    return rssMiB(child.pid ?? 0);
+  } finally {
+    await stopDaemon(child);
+  }
+}
+
+// A deployment can cap V8's young generation; report what that saves.
+const smallHeapRss = await idleRssWith('small', ['--max-semi-space-size=1']);
+const daemon = await startDaemon('main', []);
+const socket = join(dir, 'main', 'aesm.socket');
+try {
   const pid = daemon.pid ?? 0;
   await sleep(3_000);
   const idleRss = rssMiB(pid);
   process.stdout.write(`daemon pid ${pid}: idle RSS ${idleRss} MiB (after start-up, before any request)\n`);
+  process.stdout.write(`same daemon under node --max-semi-space-size=1: idle RSS ${smallHeapRss} MiB\n`);
 
   const client = new AesmClient(socket);
   const size = await client.getQuoteSizeEx();
@@ -157,6 +190,7 @@ try {
       bound: 2000,
       unit: 'quotes/s',
       idleRssMiB: idleRss,
+      idleRssSmallYoungGenMiB: smallHeapRss,
       loadRssMiB: busyRss,
       sequenceQuotesPerSecond: seqRate,
       clients: CONCURRENCY,
@@ -165,13 +199,6 @@ try {
     })}\n`,
   );
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise<void>((resolve) => {
-    if (daemon.exitCode !== null) resolve();
-    else
-      daemon.once('exit', () => {
-        resolve();
-      });
-  });
+  await stopDaemon(daemon);
   rmSync(dir, { recursive: true, force: true });
 }
