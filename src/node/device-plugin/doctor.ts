@@ -305,7 +305,13 @@ export async function runNodeDoctor(options: DoctorOptions = {}): Promise<Doctor
   const cpuinfo = await readText(join(procRoot, 'cpuinfo'));
   const flags = cpuinfo === undefined ? undefined : cpuFlags(cpuinfo);
   const nodes = await scanSgxDeviceNodes(devRoot, stat);
-  const epc = await epcCheck(sysRoot, options.epcMib ?? sku?.epcMiB);
+  const given =
+    options.epcMib !== undefined
+      ? { mib: options.epcMib, source: '--epc-mib' }
+      : sku === undefined
+        ? undefined
+        : { mib: sku.epcMiB, source: `simulated ${sku.name}` };
+  const epc = await epcCheck(sysRoot, given);
 
   const drafts: Draft[] = [
     kernelCheck(await readText(join(procRoot, 'sys/kernel/osrelease'))),
