@@ -162,12 +162,6 @@ const rates = interleaved(
       for (let i = 0; i < n; i++)
         verifyQuote((sets[i] as BenchSet).quote, prepared[i] as never, (sets[i] as BenchSet).options);
     },
-    oursUnprepared: () => {
-      for (const s of sets) verifyQuote(s.quote, s.raw, s.options);
-    },
-    peer: () => {
-      for (const s of sets) peer.verify(s.quote, s.peerCollateral, s.nowSecs);
-    },
     bound: () => {
       for (const b of boundKeys) {
         const ok1 = nodeVerify(
@@ -184,6 +178,12 @@ const rates = interleaved(
         );
         if (!ok1 || !ok2) throw new Error('bound: signature did not verify');
       }
+    },
+    oursUnprepared: () => {
+      for (const s of sets) verifyQuote(s.quote, s.raw, s.options);
+    },
+    peer: () => {
+      for (const s of sets) peer.verify(s.quote, s.peerCollateral, s.nowSecs);
     },
     parseOurs: () => {
       for (const s of sets) decodeQuote(s.quote);
