@@ -199,11 +199,15 @@ function provisionCheck(nodes: SgxDeviceNodes): Draft {
 
 async function epcCheck(
   sysRoot: string,
-  epcMib: number | undefined,
+  given: { mib: number; source: string } | undefined,
 ): Promise<{ draft: Draft; mib?: number }> {
   const base = { id: 'epc', title: 'EPC size' };
-  if (epcMib !== undefined)
-    return { draft: { ...base, status: 'pass', detail: `${epcMib} MiB (given)` }, mib: epcMib };
+  if (given !== undefined) {
+    return {
+      draft: { ...base, status: 'pass', detail: `${given.mib} MiB (${given.source})` },
+      mib: given.mib,
+    };
+  }
   try {
     const epc = await readSysfsEpc(sysRoot);
     if (epc === undefined) {
