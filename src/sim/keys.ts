@@ -25,7 +25,17 @@ import {
   sign as nodeSign,
   type KeyObject,
 } from 'node:crypto';
-import { lstatSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { SimConfigError, SimKeyStoreError } from './errors.ts';
 
@@ -130,9 +140,20 @@ function loadOrCreateMaster(dir: string, path: string): Uint8Array {
       cause,
     });
   }
-  let fd: number | undefined;
+  // Write the secret to a private temporary file, then hard-link it into place: the link either
+  // creates the complete file or fails because another process won the race (then read theirs).
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const master = new Uint8Array(randomBytes(SIM_MASTER_SECRET_SIZE));
   try {
-    fd = openSync(path, 'wx', 0o600);
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, master);
+      chmodSync(tmp, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+    return master;
   } catch (cause) {
     if (!isErrno(cause, 'EEXIST')) {
       throw new SimKeyStoreError('ERR_SIM_KEY_FILE_IO', `cannot create ${path}: ${reason(cause)}`, {
@@ -140,16 +161,8 @@ function loadOrCreateMaster(dir: string, path: string): Uint8Array {
         cause,
       });
     }
-  }
-  if (fd !== undefined) {
-    const master = new Uint8Array(randomBytes(SIM_MASTER_SECRET_SIZE));
-    try {
-      writeSync(fd, master);
-      chmodSync(path, 0o600);
-    } finally {
-      closeSync(fd);
-    }
-    return master;
+  } finally {
+    rmSync(tmp, { force: true });
   }
   return readMaster(path);
 }

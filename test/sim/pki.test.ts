@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { X509Certificate, verify } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { X509Crl } from '@peculiar/x509';
 import { decodePckExtensions, parseCertificate, pckExtensionsOf } from '../../src/core/index.ts';
@@ -27,8 +29,9 @@ import {
   encodeSgxExtensionValue,
   type SgxExtensionFields,
 } from '../../src/sim/index.ts';
-import { testdataPath, testdataSkip } from '../support/testdata.ts';
+import { REPO_ROOT, testdataPath, testdataSkip } from '../support/testdata.ts';
 
+const execFileAsync = promisify(execFile);
 const pki = createSimPki({ seed: 'pki-test' });
 
 function cnOf(cert: X509Certificate, which: 'subject' | 'issuer'): string {
@@ -148,6 +151,24 @@ describe('sim keys', () => {
         createSimPki({ dataDir: dir }).root.der,
         createSimPki({ dataDir: dir }).root.der,
         'the same data dir gives the same root certificate bytes',
+      );
+    });
+
+    test('processes racing to create the master secret all end up with the same one', async () => {
+      const race = join(dir, 'race');
+      const script =
+        "import { SimKeySource } from './src/sim/keys.ts';" +
+        "process.stdout.write(Buffer.from(SimKeySource.open({ dataDir: process.argv[1] }).ecKey('root').publicRaw).toString('hex'));";
+      const runs = Array.from({ length: 4 }, () =>
+        execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, race], {
+          cwd: REPO_ROOT,
+        }),
+      );
+      const keys = new Set((await Promise.all(runs)).map((r) => r.stdout));
+      assert.equal(keys.size, 1);
+      assert.equal(
+        [...keys][0],
+        Buffer.from(SimKeySource.open({ dataDir: race }).ecKey('root').publicRaw).toString('hex'),
       );
     });
 
