@@ -149,12 +149,13 @@ describe('SGX device plugin with a kubelet peer', () => {
     assert.equal(daemon.healthy(), true);
   });
 
-  test('kubelet restart → every resource registered again within 2 s', async () => {
+  test('kubelet restart → every resource registered again within 2 s', async (t) => {
     const waits = [EPC, ENCLAVE, PROVISION].map((r) => peer.waitForRegistration(r, 2000, false));
     const started = Date.now();
     await peer.restart();
     const eps = await Promise.all(waits);
     const elapsed = Date.now() - started;
+    t.diagnostic(`all three resources registered again ${elapsed} ms after the kubelet restart`);
     assert.ok(elapsed < 2000, `took ${elapsed} ms`);
     const devices = await eps[0]!.waitForDevices(() => true);
     assert.equal(devices.length, 112);
