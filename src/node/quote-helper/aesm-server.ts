@@ -37,6 +37,16 @@ export interface AesmServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Sends the one response and closes the connection once it is flushed, as aesmd closes its end
+ * after answering: a client that never closes its side cannot keep the descriptor open.
+ */
+function reply(sock: Socket, frame: Buffer): void {
+  sock.end(frame, () => {
+    sock.destroy();
+  });
+}
+
 /** Binds the socket and starts serving. */
 export async function startAesmServer(options: AesmServerOptions): Promise<AesmServer> {
   const { socketPath, provider, metrics, logger } = options;
@@ -66,7 +76,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
         return;
       }
       metrics.observe('aesm', info.type, info.errorCode, seconds, info.client);
-      sock.end(encodeFrame(answer));
+      reply(sock, encodeFrame(answer));
       return;
     }
     const decoded = decodeAesmRequest(body);
@@ -80,7 +90,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
         'AESM request failed',
       );
     }
-    sock.end(framed);
+    reply(sock, framed);
   };
 
   const onConnection = (sock: Socket): void => {
