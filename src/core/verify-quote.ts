@@ -299,17 +299,25 @@ class Clock {
   }
 }
 
-const anchorCache = new WeakMap<object, TrustAnchors>();
+const anchorCache = new WeakMap<
+  object,
+  {
+    sim: VerifyOptions['trustSimulatedRoot'];
+    extra: readonly (string | Uint8Array)[] | undefined;
+    anchors: TrustAnchors;
+  }
+>();
 
+/** Parsed trust anchors of `options`, cached per options object (re-parsed if its inputs change). */
 function anchorsOf(options: VerifyOptions): TrustAnchors {
+  const extraInput = options.dangerous?.extraTrustAnchors;
   const hit = anchorCache.get(options);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined && hit.sim === options.trustSimulatedRoot && hit.extra === extraInput)
+    return hit.anchors;
   const sim = options.trustSimulatedRoot === undefined ? undefined : parseAnchor(options.trustSimulatedRoot);
-  const extra = (options.dangerous?.extraTrustAnchors ?? [])
-    .map((a) => parseAnchor(a))
-    .filter((a): a is ParsedCert => a !== undefined);
+  const extra = (extraInput ?? []).map((a) => parseAnchor(a)).filter((a): a is ParsedCert => a !== undefined);
   const anchors: TrustAnchors = { simulatedRoot: sim, extra };
-  anchorCache.set(options, anchors);
+  anchorCache.set(options, { sim: options.trustSimulatedRoot, extra: extraInput, anchors });
   return anchors;
 }
 
