@@ -33,11 +33,23 @@ export type TokenKind =
   | '}'
   | 'eof';
 
-/** One token. `value` is the decoded string for `string`, the source text otherwise. */
-export interface Token {
-  readonly kind: TokenKind;
-  readonly value: string;
-  readonly pos: SourcePosition;
+/**
+ * One token. `value` is the decoded string for `string`, the source text otherwise. A token is its
+ * own source position (`line`, `column`, `offset`), so the lexer allocates one object per token.
+ */
+export class Token implements SourcePosition {
+  constructor(
+    readonly kind: TokenKind,
+    readonly value: string,
+    readonly line: number,
+    readonly column: number,
+    readonly offset: number,
+  ) {}
+
+  /** The token's position (the token itself, typed as a position). */
+  get pos(): SourcePosition {
+    return this;
+  }
 }
 
 const TWO_CHAR: ReadonlySet<string> = new Set(['==', '!=', '<=', '>=', '=>', '&&']);
@@ -92,11 +104,15 @@ function describeChar(ch: string): string {
 export function tokenize(text: string): Token[] {
   if (typeof text !== 'string') {
     // Guards JavaScript callers; TypeScript callers cannot get here.
-    throw new PolicySyntaxError('ERR_POLICY_UNEXPECTED_TOKEN', `policy text must be a string, got ${typeof text}`, {
-      line: 1,
-      column: 1,
-      offset: 0,
-    });
+    throw new PolicySyntaxError(
+      'ERR_POLICY_UNEXPECTED_TOKEN',
+      `policy text must be a string, got ${typeof text}`,
+      {
+        line: 1,
+        column: 1,
+        offset: 0,
+      },
+    );
   }
   if (text.length > POLICY_LIMITS.maxPolicyChars) {
     throw new PolicySyntaxError(
@@ -109,12 +125,11 @@ export function tokenize(text: string): Token[] {
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const here = (offset: number): SourcePosition => ({ line, column: offset - lineStart + 1, offset });
   const push = (kind: TokenKind, value: string, pos: SourcePosition): void => {
     if (tokens.length >= POLICY_LIMITS.maxTokens) {
       throw new PolicySyntaxError('ERR_POLICY_LIMIT', `more than ${POLICY_LIMITS.maxTokens} tokens`, pos);
     }
-    tokens.push({ kind, value, pos });
+    tokens.push(new Token(kind, value, pos.line, pos.column, pos.offset));
   };
 
   while (i < text.length) {
@@ -133,7 +148,7 @@ export function tokenize(text: string): Token[] {
       while (i < text.length && text.charAt(i) !== '\n') i += 1;
       continue;
     }
-    const start = here(i);
+    const start: SourcePosition = { line, column: i - lineStart + 1, offset: i };
     if (isIdentStart(ch)) {
       let j = i + 1;
       while (j < text.length && isIdentPart(text.charAt(j))) j += 1;
@@ -204,7 +219,7 @@ export function tokenize(text: string): Token[] {
       start,
     );
   }
-  tokens.push({ kind: 'eof', value: '', pos: here(i) });
+  tokens.push(new Token('eof', '', line, i - lineStart + 1, i));
   return tokens;
 }
 
