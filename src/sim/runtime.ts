@@ -32,7 +32,9 @@ export interface StartEnclaveOptions {
 }
 
 function encodeValue(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => {
+  // `this[k]` is the value before toJSON (a Buffer would otherwise arrive as {type, data}).
+  return JSON.stringify(v, function (this: Record<string, unknown>, k: string, value: unknown) {
+    const x = this[k] instanceof Uint8Array ? this[k] : value;
     if (x instanceof Uint8Array) return { $b: Buffer.from(x).toString('hex') };
     if (typeof x === 'bigint' || typeof x === 'function' || typeof x === 'symbol') {
       throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `a ${typeof x} cannot cross the enclave boundary`);
@@ -107,6 +109,7 @@ export class RunningEnclave {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.worker.ref();
       this.worker.postMessage({ type: 'ecall', id, name, args: payload });
     });
   }
@@ -127,6 +130,7 @@ export class RunningEnclave {
     this.dead ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.worker.unref();
   }
 
   /** @internal */
@@ -140,6 +144,7 @@ export class RunningEnclave {
     const p = this.pending.get(r.id);
     if (p === undefined) return;
     this.pending.delete(r.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (r.ok) p.resolve(r.value);
     else {
       const code = r.error?.code === 'ERR_ENCLAVE_ECALL' ? 'ERR_ENCLAVE_ECALL' : 'ERR_ENCLAVE_RUNTIME';
@@ -270,12 +275,15 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     );
   };
 
+  // The worker keeps the process alive only while it starts and while ECALLs are pending, so an
+  // enclave the host forgot to terminate does not hold a finished program open.
   await new Promise<void>((resolve, reject) => {
     let started = false;
     worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
         case 'ready':
           started = true;
+          worker.unref();
           resolve();
           break;
         case 'failed': {

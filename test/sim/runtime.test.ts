@@ -187,6 +187,9 @@ describe('enclave runtime', () => {
       { hostAdd: (a: unknown, b: unknown) => Number(a) + Number(b) },
     );
     assert.equal(await e.ecall('ping', 41), 42);
+    // Node Buffers cross as bytes too (not as their toJSON form).
+    const echo = await start({}, {}, SimCpu.fromSeed('calls'));
+    assert.deepEqual(await echo.ecall('ping', Buffer.from([1, 2])), new Uint8Array([1, 2]));
     await assert.rejects(e.ecall('nope'), { code: 'ERR_ENCLAVE_ECALL' });
     await assert.rejects(e.ecall('unregistered'), { code: 'ERR_ENCLAVE_ECALL' });
     await assert.rejects(e.ecall('bad'), { code: 'ERR_ENCLAVE_ECALL' });
