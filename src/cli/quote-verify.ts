@@ -54,6 +54,15 @@ async function loadCollateral(path: string): Promise<RawCollateral> {
   }
 }
 
+/** Reads a root certificate file (PEM or DER) for `--trust-simulated-root`. */
+async function readAnchor(path: string): Promise<string | Uint8Array> {
+  const bytes = await readInputFile(path);
+  const text = bytes.toString('latin1');
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+  if (bytes[0] === 0x30) return new Uint8Array(bytes);
+  throw new UsageError(`--trust-simulated-root: ${path} is not a PEM or DER certificate`, { path });
+}
+
 function resultJson(r: VerificationResult): Record<string, unknown> {
   const report = r.report;
   const identity =
@@ -115,7 +124,7 @@ async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext): Prom
   const options: VerifyOptions = {
     now,
     ...(flags.trustSimulatedRoot !== undefined
-      ? { trustSimulatedRoot: (await readInputFile(flags.trustSimulatedRoot)).toString('latin1') }
+      ? { trustSimulatedRoot: await readAnchor(flags.trustSimulatedRoot) }
       : {}),
     dangerous: {
       allowExpiredCollateral: flags.allowExpiredCollateral === true,

@@ -159,3 +159,40 @@ describe('ccnodes quote verify', { skip: testdataSkip }, () => {
     assert.match(r.stdout, /--allow-expired-collateral/);
   });
 });
+
+describe('ccnodes quote verify with a simulated root (test PKI)', () => {
+  let sdir: string;
+  before(() => {
+    sdir = mkdtempSync(join(tmpdir(), 'ccnodes-qvs-'));
+  });
+  after(() => {
+    rmSync(sdir, { recursive: true, force: true });
+  });
+
+  test('refused without --trust-simulated-root (exit 1), verified and flagged with it (exit 0); --allow-debug', async () => {
+    const { SIMULATED_ROOT_CN } = await import('../../src/core/index.ts');
+    const { buildSgxCase, createTestPki, TEST_NOW } = await import('../support/test-pki.ts');
+    const pki = await createTestPki({ rootCn: SIMULATED_ROOT_CN });
+    const c = await buildSgxCase(pki, { report: { attributes: { flags: 0x07n, xfrm: 0x03n } } });
+    const quote = join(sdir, 'quote.bin');
+    const bundle = join(sdir, 'bundle.json');
+    const rootPem = join(sdir, 'root.pem');
+    writeFileSync(quote, c.quote);
+    writeFileSync(bundle, serializeCollateralBundle(c.collateral));
+    writeFileSync(rootPem, pki.root.pem);
+    const args = ['quote', 'verify', quote, '--collateral', bundle, '--now', TEST_NOW.toISOString()];
+    const refused = await runCapture(args);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /ERR_VERIFY_SIMULATED_ROOT at step 2/);
+    const debug = await runCapture([...args, '--trust-simulated-root', rootPem]);
+    assert.equal(debug.code, 1);
+    assert.match(debug.stdout, /ERR_VERIFY_DEBUG_ENCLAVE at step 15/);
+    const ok = await runCapture([...args, '--trust-simulated-root', rootPem, '--allow-debug']);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.match(ok.stdout, /^verified: SWHardeningNeeded/);
+    assert.match(ok.stdout, /WARNING: simulated SGX root/);
+    assert.match(ok.stdout, /dangerous\.allowDebugEnclave/);
+    const notCert = await runCapture([...args, '--trust-simulated-root', quote]);
+    assert.equal(notCert.code, 2);
+  });
+});
