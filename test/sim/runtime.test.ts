@@ -5,6 +5,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -227,6 +228,33 @@ describe('enclave runtime', () => {
     const e = await start({});
     await e.terminate();
     await assert.rejects(e.ecall('ping', 1), { code: 'ERR_ENCLAVE_RUNTIME' });
+  });
+
+  test('an enclave the host never terminates does not keep the process alive', async () => {
+    const script = [
+      `import { SimCpu, startEnclave, enclaveImage, validateEnclaveDefinition, signEnclave } from ${JSON.stringify(join(REPO_ROOT, 'src', 'sim', 'index.ts'))};`,
+      "const def = validateEnclaveDefinition({ name: 'x', enclaveSize: '64K', heapPages: 1, stackPages: 1, entry: 'm.js', files: ['m.js'], ecalls: ['p'] });",
+      "const image = enclaveImage(def, { 'm.js': \"enclave.ecall('p', function () { return 1; });\" });",
+      `const e = await startEnclave({ cpu: SimCpu.fromSeed('x'), image, sigstruct: signEnclave(image, ${JSON.stringify(signingKeys().a)}).bytes });`,
+      "console.log(await e.ecall('p'));",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 60_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 0, 'the process exited by itself');
+    assert.equal(out.trim(), '1');
   });
 
   test('the example files are what the definition names', () => {
