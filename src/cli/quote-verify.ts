@@ -12,6 +12,8 @@ import {
   FormatError,
   VerificationError,
   decodeBinaryInput,
+  parseCertificate,
+  pemCertificates,
   prepareCollateral,
   toHex,
   verifyQuote,
@@ -54,13 +56,22 @@ async function loadCollateral(path: string): Promise<RawCollateral> {
   }
 }
 
-/** Reads a root certificate file (PEM or DER) for `--trust-simulated-root`. */
-async function readAnchor(path: string): Promise<string | Uint8Array> {
+/** Reads a self-signed root certificate file (PEM or DER, exactly one) for `--trust-simulated-root`. */
+async function readAnchor(path: string): Promise<Uint8Array> {
   const bytes = await readInputFile(path);
   const text = bytes.toString('latin1');
-  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
-  if (bytes[0] === 0x30) return new Uint8Array(bytes);
-  throw new UsageError(`--trust-simulated-root: ${path} is not a PEM or DER certificate`, { path });
+  const ders = text.includes('-----BEGIN CERTIFICATE-----') ? pemCertificates(text) : [new Uint8Array(bytes)];
+  const bad = (why: string): UsageError => new UsageError(`--trust-simulated-root: ${path} ${why}`, { path });
+  if (ders.length !== 1 || ders[0] === undefined)
+    throw bad(`holds ${ders.length} certificates, expected one`);
+  let selfIssued: boolean;
+  try {
+    selfIssued = parseCertificate(ders[0]).selfIssued;
+  } catch {
+    throw bad('is not a PEM or DER certificate');
+  }
+  if (!selfIssued) throw bad('is not a self-signed root certificate');
+  return ders[0];
 }
 
 function resultJson(r: VerificationResult): Record<string, unknown> {
