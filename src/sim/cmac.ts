@@ -10,14 +10,6 @@ import { SimEnclaveError } from './enclave-errors.ts';
 const BLOCK = 16;
 const RB = 0x87;
 
-function aesBlock(key: Uint8Array, block: Uint8Array): Uint8Array {
-  const cipher = createCipheriv('aes-128-ecb', key, null);
-  cipher.setAutoPadding(false);
-  const out = cipher.update(block);
-  cipher.final();
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
 /** Left shift of a 16-byte block by one bit, XOR Rb when the top bit fell off (RFC 4493 §2.3). */
 function doubleBlock(block: Uint8Array): Uint8Array {
   const out = new Uint8Array(BLOCK);
@@ -43,32 +35,31 @@ export function aesCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
       field: 'key',
     });
   }
-  const l = aesBlock(key, new Uint8Array(BLOCK));
-  const k1 = doubleBlock(l);
+  // One ECB cipher for every block: L = E(0), then CBC-MAC done block by block here.
+  const ecb = createCipheriv('aes-128-ecb', key, null);
+  ecb.setAutoPadding(false);
+  const x = new Uint8Array(BLOCK);
+  const encryptX = (): void => {
+    x.set(ecb.update(x));
+  };
+  encryptX();
+  const k1 = doubleBlock(x);
   const k2 = doubleBlock(k1);
+  x.fill(0);
   const n = Math.max(1, Math.ceil(message.length / BLOCK));
-  const lastComplete = message.length > 0 && message.length % BLOCK === 0;
-  const last = new Uint8Array(BLOCK);
   const lastStart = (n - 1) * BLOCK;
-  if (lastComplete) {
-    for (let i = 0; i < BLOCK; i++) last[i] = (message[lastStart + i] as number) ^ (k1[i] as number);
-  } else {
-    const rest = message.subarray(lastStart);
-    last.set(rest);
-    last[rest.length] = 0x80;
-    for (let i = 0; i < BLOCK; i++) last[i] = (last[i] as number) ^ (k2[i] as number);
+  for (let at = 0; at < lastStart; at += BLOCK) {
+    for (let i = 0; i < BLOCK; i++) x[i] = (x[i] as number) ^ (message[at + i] as number);
+    encryptX();
   }
-  // CBC-MAC over the first n-1 blocks with one streaming cipher, then the tweaked last block.
-  const cipher = createCipheriv('aes-128-cbc', key, new Uint8Array(BLOCK));
-  cipher.setAutoPadding(false);
-  let x: Uint8Array = new Uint8Array(BLOCK);
-  if (n > 1) {
-    const body = cipher.update(message.subarray(0, lastStart));
-    x = new Uint8Array(body.buffer, body.byteOffset + body.byteLength - BLOCK, BLOCK);
+  const lastComplete = message.length > 0 && message.length % BLOCK === 0;
+  const rest = message.subarray(lastStart);
+  for (let i = 0; i < BLOCK; i++) {
+    const m = i < rest.length ? (rest[i] as number) : i === rest.length ? 0x80 : 0;
+    x[i] = (x[i] as number) ^ m ^ ((lastComplete ? k1[i] : k2[i]) as number);
   }
-  const y = new Uint8Array(BLOCK);
-  for (let i = 0; i < BLOCK; i++) y[i] = (x[i] as number) ^ (last[i] as number);
-  return aesBlock(key, y);
+  encryptX();
+  return x;
 }
 
 /** Constant-time comparison of two byte strings of equal length (false when lengths differ). */
