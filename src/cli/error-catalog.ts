@@ -4,6 +4,8 @@
  * When a module gains a registry, add it here.
  */
 import type { ErrorRegistry } from '../errors/index.ts';
+import * as attestation from '../attestation/index.ts';
+import * as collateralSource from '../collateral-source/index.ts';
 import * as core from '../core/index.ts';
 import * as policy from '../policy/index.ts';
 import * as devicePlugin from '../node/device-plugin/index.ts';
@@ -27,6 +29,8 @@ export async function errorCatalog(): Promise<CatalogEntry[]> {
     { module: 'node/quote-helper', registry: quoteHelper.QUOTE_HELPER_ERRORS, exports: quoteHelper },
     { module: 'sim (DCAP)', registry: sim.SIM_ERRORS, exports: sim },
     { module: 'sim (enclaves)', registry: sim.SIM_ENCLAVE_ERRORS, exports: sim },
+    { module: 'attestation', registry: attestation.ATTESTATION_ERRORS, exports: attestation },
+    { module: 'collateral-source (PCS client)', registry: collateralSource.PCS_ERRORS, exports: collateralSource },
     { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
   ];
 }

@@ -6,9 +6,12 @@ import { Command, CommanderError } from 'commander';
 import { isCcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { registerDemo } from './demo.ts';
 import { registerNodeDevicePlugin } from './node-device-plugin.ts';
 import { registerNodeDoctor } from './node-doctor.ts';
+import { registerAttestation } from './attestation.ts';
 import { registerEnclave } from './enclave.ts';
+import { registerKube } from './kube.ts';
 import { registerNodeQuoteHelper } from './node-quote-helper.ts';
 import { registerPolicyCommands } from './policy.ts';
 import { registerQuoteInspect } from './quote-inspect.ts';
@@ -24,7 +27,10 @@ export type AreaRegistrar = (program: Command, ctx: CliContext) => void;
 
 const areas: AreaRegistrar[] = [
   // Area registrars are added here, one line each (see src/cli/<area>.ts).
+  registerDemo,
+  registerAttestation,
   registerEnclave,
+  registerKube,
   registerNodeDevicePlugin,
   registerNodeDoctor,
   registerNodeQuoteHelper,

@@ -3,3 +3,6 @@
  * PCS/PCCS clients live here too.
  */
 export { COLLATERAL_FILES, loadCollateralDirectory, loadCollateralPath } from './offline.ts';
+export { PcsClient, type PcsClientOptions, type PcsItem } from './pcs-client.ts';
+export { CollateralCache, type CollateralCacheOptions } from './cache.ts';
+export { PCS_ERRORS, PcsError, type PcsErrorCode } from './pcs-errors.ts';

@@ -5,3 +5,4 @@ export * from './sockets.ts';
 export * from './labels.ts';
 export * from './allocation.ts';
 export * from './aesm.ts';
+export * from './kube.ts';
