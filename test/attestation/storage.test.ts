@@ -106,7 +106,7 @@ function storageSuite(
       await st.setPolicy('SgxEnclave', { ...p, text: 'v2', signerJwk: null }, audit('policy-set'));
       const got = await st.getPolicy('SgxEnclave');
       assert.equal(got?.text, 'v2');
-      assert.equal(got?.signerJwk, null);
+      assert.equal(got.signerJwk, null);
       await st.setPolicy('SgxEnclave', undefined, audit('policy-reset'));
       assert.equal(await st.getPolicy('SgxEnclave'), undefined);
       const log = await st.listAudit({ limit: 10 });
