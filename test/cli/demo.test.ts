@@ -1,0 +1,96 @@
+/**
+ * `npm start` = `ccnodes demo`: the whole confidential flow in simulation. Run as npm start would
+ * (a child process of bin/ccnodes.js with --json), every step must succeed; each --tamper mode must
+ * fail at the step that should catch it; nothing may remain in the temp directory afterwards.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/testdata.ts';
+import { runDemo, type DemoReport } from '../../src/cli/demo.ts';
+import { TAMPER_MODES, type TamperMode } from '../../src/cli/demo-tamper.ts';
+
+/** Why each tampered run must fail: the reason the failing component gives. */
+const REASONS: Record<TamperMode, RegExp> = {
+  'enclave-page': /EINIT: measured MRENCLAVE .* differs from SIGSTRUCT\.ENCLAVEHASH/,
+  debug: /debug mode/,
+  'runtime-key': /SHA-256\(runtimeData\) differs from REPORTDATA/,
+  quote: /quote signature does not verify/,
+  'release-policy': /HTTP 403: .*release policy/,
+};
+
+const STEPS = ['services', 'measure', 'allocate', 'launch', 'quote', 'attest', 'verify-token', 'release'];
+
+function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'ccnodes.js'), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function scratchDir(report: DemoReport): string {
+  const services = report.steps.find((s) => s.id === 'services');
+  const socket = services?.detail?.['aesmSocket'];
+  assert.equal(typeof socket, 'string');
+  return join(String(socket), '..', '..');
+}
+
+describe('ccnodes demo', () => {
+  test('npm start --json: every step succeeds, the process exits 0 and leaves nothing behind', async () => {
+    const run = await runBin(['demo', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as DemoReport;
+    assert.equal(report.ok, true);
+    assert.equal(report.simulated, true);
+    assert.deepEqual(
+      report.steps.map((s) => [s.id, s.ok]),
+      STEPS.map((id) => [id, true]),
+    );
+    const detail = (id: string): Record<string, unknown> =>
+      report.steps.find((s) => s.id === id)?.detail ?? {};
+    assert.deepEqual(detail('services')['registered'], [
+      'kubernetes.azure.com/sgx_epc_mem_in_MiB',
+      'sgx.intel.com/enclave',
+      'sgx.intel.com/provision',
+    ]);
+    assert.match(String(detail('measure')['mrenclave']), /^[0-9a-f]{64}$/);
+    assert.equal((detail('allocate')['env'] as Record<string, string>)['SGX_AESM_ADDR'], '1');
+    assert.equal(detail('verify-token')['x-ms-sgx-mrenclave'], detail('measure')['mrenclave']);
+    assert.equal(detail('verify-token')['x-ccnodes-simulated'], true);
+    assert.equal(detail('verify-token')['x-ms-sgx-is-debuggable'], false);
+    assert.equal(detail('release')['openedInsideEnclave'], true);
+    assert.equal(existsSync(scratchDir(report)), false, 'the demo scratch directory was removed');
+  });
+
+  for (const mode of Object.keys(TAMPER_MODES) as TamperMode[]) {
+    test(`--tamper ${mode} fails at "${TAMPER_MODES[mode].failsAt}" and nowhere earlier`, async () => {
+      const report = await runDemo({ tamper: mode });
+      const failed = report.steps.filter((s) => !s.ok);
+      assert.equal(failed.length, 1, JSON.stringify(report.steps.map((s) => [s.id, s.ok, s.error])));
+      assert.equal(failed[0]?.id, TAMPER_MODES[mode].failsAt, JSON.stringify(failed[0]?.error));
+      assert.match(failed[0]?.error?.message ?? '', REASONS[mode]);
+      assert.equal(report.ok, true, 'a tampered run is "ok" when it failed where expected');
+      assert.equal(existsSync(scratchDir(report)), false);
+    });
+  }
+
+  test('--help lists every tamper mode', async () => {
+    const run = await runBin(['demo', '--help']);
+    assert.equal(run.code, 0);
+    for (const mode of Object.keys(TAMPER_MODES)) assert.match(run.stdout, new RegExp(mode));
+  });
+});
