@@ -81,8 +81,10 @@ describe('ccnodes demo', () => {
       const report = await runDemo({ tamper: mode });
       const failed = report.steps.filter((s) => !s.ok);
       assert.equal(failed.length, 1, JSON.stringify(report.steps.map((s) => [s.id, s.ok, s.error])));
-      assert.equal(failed[0]?.id, TAMPER_MODES[mode].failsAt, JSON.stringify(failed[0]?.error));
-      assert.match(failed[0]?.error?.message ?? '', REASONS[mode]);
+      const [step] = failed;
+      assert.ok(step?.error !== undefined);
+      assert.equal(step.id, TAMPER_MODES[mode].failsAt, JSON.stringify(step.error));
+      assert.match(step.error.message, REASONS[mode]);
       assert.equal(report.ok, true, 'a tampered run is "ok" when it failed where expected');
       assert.equal(existsSync(scratchDir(report)), false);
     });
