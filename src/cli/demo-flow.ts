@@ -3,6 +3,7 @@
  * Each step returns a small record of what it showed; the command renders them (human or JSON).
  * `tamper` makes one thing wrong so that the flow fails at the step that should catch it.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +128,14 @@ async function aesmCall(
   return res;
 }
 
+/** Issuer CN of the PCK certificate (the first of the quote's PEM chain). */
+function pckIssuerOf(chain: readonly string[] | undefined): string {
+  const leaf = chain?.[0];
+  if (leaf === undefined) return 'no PCK chain in the quote';
+  const issuer = new X509Certificate(leaf).issuer;
+  return /CN=([^\n]+)/.exec(issuer)?.[1] ?? issuer;
+}
+
 /** Builds the step list for one run against a started stack. */
 export function demoSteps(
   stack: DemoStack,
@@ -196,7 +205,12 @@ export function demoSteps(
         return {
           epcMiB: mib,
           advertisedMiB: devices.length,
-          devices: (c?.devices ?? []).map((d) => `${d.host_path} -> ${d.container_path} (${d.permissions})`),
+          devices:
+            (c?.devices ?? []).length > 0
+              ? (c?.devices ?? []).map((d) => `${d.host_path} -> ${d.container_path} (${d.permissions})`)
+              : [
+                  'none: a simulated node has no SGX device nodes; on SGX hardware /dev/sgx_enclave is passed',
+                ],
           env: c?.envs ?? {},
           mounts: (c?.mounts ?? []).map((m) => `${m.host_path} -> ${m.container_path}`),
         };
@@ -251,7 +265,7 @@ export function demoSteps(
           quoteBytes: s.quote.length,
           version: parsed.header.version,
           reportData: toHex(parsed.body.report.reportData.subarray(0, 32)),
-          pckIssuer: 'ccnodes Simulated SGX PCK CA',
+          pckIssuer: pckIssuerOf(parsed.certification.pckChainPem),
         };
       },
     },
