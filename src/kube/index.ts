@@ -46,7 +46,7 @@ export {
   type AdmissionResponse,
   type AdmissionReviewResponse,
 } from './admission.ts';
-export { generateWebhookTls, serviceDnsNames, type WebhookTls } from './tls.ts';
+export { generateWebhookTls, serviceDnsNames, type WebhookTls, type WebhookCa } from './tls.ts';
 export { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './server.ts';
 export {
   labelNode,
@@ -57,3 +57,17 @@ export {
   type LabelNodeOptions,
 } from './node-labeller.ts';
 export { nodeEpcMiB, largestNodeEpcMiB } from './node-epc.ts';
+export {
+  DEFAULT_VALUES,
+  DEFAULT_VALUES_YAML,
+  parseValues,
+  renderManifests,
+  manifestFileName,
+  generateRenderTls,
+  NAMES as DEPLOY_NAMES,
+  PLACEHOLDER_TLS,
+  type Values,
+  type ResourceValues,
+  type RenderTls,
+  type K8sObject,
+} from './deploy/index.ts';

@@ -75,7 +75,7 @@ export function kubeNodeApi(kc: KubeConfig): NodeApi {
   return {
     async readNode(name) {
       try {
-        return (await api.readNode({ name }));
+        return await api.readNode({ name });
       } catch (cause) {
         throw apiError('reading', `node ${name}`, cause);
       }

@@ -14,11 +14,18 @@ x509.cryptoProvider.set(webcrypto);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** PEM-encoded CA certificate, serving certificate and the serving key (PKCS#8). */
+/** A CA that can issue more serving certificates (kept in memory only). */
+export interface WebhookCa {
+  readonly cert: x509.X509Certificate;
+  readonly privateKey: webcrypto.CryptoKey;
+}
+
+/** PEM-encoded CA certificate, serving certificate and the serving key (PKCS#8), plus the CA handle. */
 export interface WebhookTls {
   readonly caPem: string;
   readonly certPem: string;
   readonly keyPem: string;
+  readonly ca: WebhookCa;
 }
 
 /** The DNS names the API server uses to reach a webhook Service. */
@@ -45,10 +52,31 @@ function serial(): string {
   return b.toString('hex');
 }
 
-/** Generates a CA and a serving certificate for `names` (DNS names or IP addresses), valid `days`. */
+async function newCa(notBefore: Date, notAfter: Date): Promise<WebhookCa> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=ccnodes webhook CA ${serial().slice(0, 8)}`,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert, privateKey: keys.privateKey };
+}
+
+/**
+ * Generates a serving certificate for `names` (DNS names or IP addresses), valid `days`, from
+ * `options.ca` or from a fresh CA.
+ */
 export async function generateWebhookTls(
   names: readonly string[],
-  options: { days?: number; now?: Date } = {},
+  options: { days?: number; now?: Date; ca?: WebhookCa } = {},
 ): Promise<WebhookTls> {
   if (names.length === 0)
     throw new KubeTlsError('at least one DNS name or IP address is needed for the serving certificate');
@@ -56,31 +84,17 @@ export async function generateWebhookTls(
     const now = options.now ?? new Date();
     const notBefore = new Date(now.getTime() - 5 * 60_000);
     const notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
-    const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-    const caName = `CN=ccnodes webhook CA ${serial().slice(0, 8)}`;
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: caName,
-      notBefore,
-      notAfter,
-      signingAlgorithm: ALG,
-      keys: caKeys,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-      ],
-    });
+    const ca = options.ca ?? (await newCa(notBefore, notAfter));
     const leafKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: `CN=${names[0] ?? 'ccnodes-webhook'}`,
-      issuer: ca.subject,
+      issuer: ca.cert.subject,
       notBefore,
       notAfter,
       signingAlgorithm: ALG,
       publicKey: leafKeys.publicKey,
-      signingKey: caKeys.privateKey,
+      signingKey: ca.privateKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -90,12 +104,13 @@ export async function generateWebhookTls(
             isIP(n) === 0 ? { type: 'dns' as const, value: n } : { type: 'ip' as const, value: n },
           ),
         ),
-        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
       ],
     });
     const keyDer = await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey);
     return {
-      caPem: ca.toString('pem') + '\n',
+      ca,
+      caPem: ca.cert.toString('pem') + '\n',
       certPem: leaf.toString('pem') + '\n',
       keyPem: pem('PRIVATE KEY', keyDer),
     };
