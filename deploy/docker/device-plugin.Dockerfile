@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# ccnodes device-plugin image. Build from the repository root:
+#   docker build -f deploy/docker/device-plugin.Dockerfile -t ghcr.io/ccnodes/ccnodes-device-plugin:0.1.0 .
+# Every component runs the same `ccnodes` CLI (TypeScript run through tsx, no build step); the image
+# differs in the user it runs as and what it is allowed to do.
+# Privileges (stated, and the minimum the plugin needs):
+# - runs as root (uid 0) because it creates its socket in kubelet's root-owned
+#   /var/lib/kubelet/device-plugins and reads /dev and /sys of the host (mounted read-only);
+# - NOT privileged: the DaemonSet drops ALL capabilities, forbids privilege escalation and uses a
+#   read-only root filesystem. It never opens the SGX device nodes itself (it only stats them);
+#   kubelet hands /dev/sgx_* to the containers that were allocated SGX resources.
+# - its ServiceAccount may only get/patch nodes and patch nodes/status (labels, EPC capacity).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Toolchain only for native modules (better-sqlite3) when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts=false && npm cache clean --force
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+
+FROM gcr.io/distroless/nodejs20-debian12:latest
+WORKDIR /app
+COPY --from=build /app /app
+USER 0
+ENV NODE_ENV=production
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/ccnodes.js"]
