@@ -105,5 +105,5 @@ attestation:
     postgresSecretKey: url
   resources:
     requests: { cpu: 100m, memory: 128Mi }
-    limits: { cpu: "1", memory: 512Mi }
+    limits: { cpu: '1', memory: 512Mi }
 `;
