@@ -11,6 +11,7 @@ import * as policy from '../policy/index.ts';
 import * as devicePlugin from '../node/device-plugin/index.ts';
 import * as quoteHelper from '../node/quote-helper/index.ts';
 import * as sim from '../sim/index.ts';
+import * as kube from '../kube/index.ts';
 import { CLI_ERRORS } from './errors.ts';
 
 export interface CatalogEntry {
@@ -30,7 +31,12 @@ export async function errorCatalog(): Promise<CatalogEntry[]> {
     { module: 'sim (DCAP)', registry: sim.SIM_ERRORS, exports: sim },
     { module: 'sim (enclaves)', registry: sim.SIM_ENCLAVE_ERRORS, exports: sim },
     { module: 'attestation', registry: attestation.ATTESTATION_ERRORS, exports: attestation },
-    { module: 'collateral-source (PCS client)', registry: collateralSource.PCS_ERRORS, exports: collateralSource },
+    {
+      module: 'collateral-source (PCS client)',
+      registry: collateralSource.PCS_ERRORS,
+      exports: collateralSource,
+    },
+    { module: 'kube (webhook, labeller, deploy)', registry: kube.KUBE_ERRORS, exports: kube },
     { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
   ];
 }
