@@ -117,7 +117,19 @@ function addDialects(b: PatchBuilder, path: JsonPath, source: EpcEntry, present:
 function mutateEpcContainer(b: PatchBuilder, e: ContainerEpc, provision: boolean): void {
   const res = [...containerPath(e.container), 'resources'];
   const limitsHaveEpc = e.limits.azureMib !== undefined || e.limits.intelMib !== undefined;
-  addDialects(b, [...res, 'limits'], limitsHaveEpc ? e.limits : e.requests, e.limits);
+  if (!limitsHaveEpc) {
+    // Extended resources need limits equal to requests: copy what was written, verbatim.
+    for (const key of [RESOURCE_EPC_MIB, RESOURCE_INTEL_EPC_BYTES]) {
+      const value = e.container.requests?.[key];
+      if (value !== undefined && value !== null) b.set([...res, 'limits', key], value);
+    }
+  }
+  addDialects(
+    b,
+    [...res, 'limits'],
+    limitsHaveEpc ? e.limits : e.requests,
+    limitsHaveEpc ? e.limits : e.requests,
+  );
   addDialects(b, [...res, 'requests'], e.requests, e.requests);
   if (e.container.limits?.[RESOURCE_INTEL_ENCLAVE] === undefined)
     b.set([...res, 'limits', RESOURCE_INTEL_ENCLAVE], '1');

@@ -110,6 +110,16 @@ export function validatePod(
       }
     }
   }
+  for (const e of analysis.epcs) {
+    const lim = e.limits.azureMib ?? e.limits.intelMib;
+    const req = e.requests.azureMib ?? e.requests.intelMib;
+    if (lim !== undefined && req !== undefined && lim !== req) {
+      warnings.push(
+        `${containerLabel(e.container)}: EPC requests (${req} MiB) differ from limits (${lim} MiB); ` +
+          'extended resources need requests equal to limits, so the API server will refuse the pod.',
+      );
+    }
+  }
   const quoting = analysis.view.annotations[ANNOTATION_QUOTING];
   if (quoting !== undefined && !isQuotingMode(quoting)) {
     warnings.push(

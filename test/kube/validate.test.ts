@@ -106,6 +106,15 @@ describe('validatePod', () => {
     );
   });
 
+  test('EPC requests that differ from limits are warned about', () => {
+    const r = validatePod(pod([container('app', { [AZURE]: '10' }, { [INTEL]: '5Mi' })]));
+    assert.match(r.warnings.join('\n'), /requests \(5 MiB\) differ from limits \(10 MiB\)/);
+    assert.deepEqual(
+      validatePod(pod([container('app', { [AZURE]: '10' }, { [INTEL]: '10Mi' })])).warnings,
+      [],
+    );
+  });
+
   test('bad quoting annotation is warned about', () => {
     const r = validatePod(
       pod([container('app', { [AZURE]: '1' })], { annotations: { 'ccnodes.io/quoting': 'outofproc' } }),

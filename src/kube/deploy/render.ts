@@ -558,6 +558,27 @@ function attestation(v: Values, tls: RenderTls): K8sObject[] {
   ];
 }
 
+/**
+ * Root filesystems are read-only; the CLI runs TypeScript through tsx, which keeps a compile cache in
+ * the temp directory, so every workload gets a small in-memory /tmp.
+ */
+function withTmp(obj: K8sObject): K8sObject {
+  if (obj.kind !== 'Deployment' && obj.kind !== 'DaemonSet') return obj;
+  const spec = (obj['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
+  const addMount = (c: { volumeMounts?: unknown[] }): void => {
+    c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'tmp', mountPath: '/tmp' }];
+  };
+  for (const list of ['initContainers', 'containers']) {
+    const cs = spec[list] as { volumeMounts?: unknown[] }[] | undefined;
+    cs?.forEach(addMount);
+  }
+  spec['volumes'] = [
+    ...((spec['volumes'] as unknown[] | undefined) ?? []),
+    { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+  ];
+  return obj;
+}
+
 /** Every object of the installation, in apply order (namespaces and RBAC first). */
 export function renderManifests(values: Values, tls: RenderTls): K8sObject[] {
   return [
@@ -566,7 +587,7 @@ export function renderManifests(values: Values, tls: RenderTls): K8sObject[] {
     ...quoteHelper(values),
     ...webhook(values, tls),
     ...attestation(values, tls),
-  ];
+  ].map(withTmp);
 }
 
 /** `NN-kind-name.yaml` file names for `deploy render -o dir`. */
