@@ -1,5 +1,8 @@
 /**
- * SQLite storage (better-sqlite3, WAL mode, synchronous=FULL): the embedded default. better-sqlite3
+ * SQLite storage (better-sqlite3, WAL mode): the embedded default. State changes (keys, policies,
+ * certificates, secrets) commit with synchronous=FULL (fsync: survive power loss); audit appends of
+ * the hot attest path commit with synchronous=NORMAL (survive a process crash; in WAL mode the
+ * database is never corrupted, an OS crash may drop the last audit lines). better-sqlite3
  * is synchronous, so every method runs to completion inside one event-loop turn — writes are
  * naturally serialized — and each multi-statement write is wrapped in `db.transaction`.
  */
@@ -23,7 +26,7 @@ export function openSqliteStorage(path: string): AttestationStorage {
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
   } catch (cause) {
     throw new StorageError('ERR_STORAGE_BACKEND', `cannot open SQLite database ${path}`, { path }, cause);
@@ -51,6 +54,16 @@ class SqliteStorage implements AttestationStorage {
 
   constructor(db: Database.Database) {
     this.#db = db;
+  }
+
+  /** Runs a state-changing write with fsync on commit. */
+  #durable<T>(fn: () => T): T {
+    this.#db.pragma('synchronous = FULL');
+    try {
+      return fn();
+    } finally {
+      this.#db.pragma('synchronous = NORMAL');
+    }
   }
 
   migrate(): Promise<number> {
@@ -95,28 +108,32 @@ class SqliteStorage implements AttestationStorage {
 
   addSigningKeyAndRetireOthers(key: StoredSigningKey): Promise<void> {
     return wrap('add signing key', () => {
-      this.#db.transaction(() => {
-        this.#db
-          .prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL')
-          .run(key.createdAt.getTime());
-        this.#db
-          .prepare(
-            'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(
-            key.kid,
-            Buffer.from(key.certDer),
-            Buffer.from(key.sealedPrivateKey),
-            key.createdAt.getTime(),
-            key.retiredAt?.getTime() ?? null,
-          );
-      })();
+      this.#durable(() => {
+        this.#db.transaction(() => {
+          this.#db
+            .prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL')
+            .run(key.createdAt.getTime());
+          this.#db
+            .prepare(
+              'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+            )
+            .run(
+              key.kid,
+              Buffer.from(key.certDer),
+              Buffer.from(key.sealedPrivateKey),
+              key.createdAt.getTime(),
+              key.retiredAt?.getTime() ?? null,
+            );
+        })();
+      });
     });
   }
 
   deleteSigningKey(kid: string): Promise<void> {
     return wrap('delete signing key', () => {
-      this.#db.prepare('DELETE FROM signing_keys WHERE kid = ?').run(kid);
+      this.#durable(() => {
+        this.#db.prepare('DELETE FROM signing_keys WHERE kid = ?').run(kid);
+      });
     });
   }
 
@@ -140,26 +157,28 @@ class SqliteStorage implements AttestationStorage {
 
   setPolicy(attestationType: string, policy: StoredPolicy | undefined, audit: AuditEntry): Promise<void> {
     return wrap('set policy', () => {
-      this.#db.transaction(() => {
-        if (policy === undefined) {
-          this.#db.prepare('DELETE FROM policies WHERE attestation_type = ?').run(attestationType);
-        } else {
-          this.#db
-            .prepare(
-              `INSERT INTO policies (attestation_type, jws, policy_text, signer_jwk, updated_at) VALUES (?, ?, ?, ?, ?)
+      this.#durable(() => {
+        this.#db.transaction(() => {
+          if (policy === undefined) {
+            this.#db.prepare('DELETE FROM policies WHERE attestation_type = ?').run(attestationType);
+          } else {
+            this.#db
+              .prepare(
+                `INSERT INTO policies (attestation_type, jws, policy_text, signer_jwk, updated_at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (attestation_type) DO UPDATE SET jws = excluded.jws, policy_text = excluded.policy_text,
                signer_jwk = excluded.signer_jwk, updated_at = excluded.updated_at`,
-            )
-            .run(
-              attestationType,
-              policy.jws,
-              policy.text,
-              policy.signerJwk === null ? null : JSON.stringify(policy.signerJwk),
-              policy.updatedAt.getTime(),
-            );
-        }
-        this.#insertAudit(audit);
-      })();
+              )
+              .run(
+                attestationType,
+                policy.jws,
+                policy.text,
+                policy.signerJwk === null ? null : JSON.stringify(policy.signerJwk),
+                policy.updatedAt.getTime(),
+              );
+          }
+          this.#insertAudit(audit);
+        })();
+      });
     });
   }
 
@@ -175,47 +194,53 @@ class SqliteStorage implements AttestationStorage {
 
   addPolicyCertificate(cert: StoredPolicyCertificate): Promise<void> {
     return wrap('add policy certificate', () => {
-      this.#db
-        .prepare(
-          'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
-        )
-        .run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
+      this.#durable(() => {
+        this.#db
+          .prepare(
+            'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
+          )
+          .run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
+      });
     });
   }
 
   removePolicyCertificate(thumbprint: string): Promise<'removed' | 'absent' | 'last'> {
     return wrap('remove policy certificate', () =>
-      this.#db.transaction((): 'removed' | 'absent' | 'last' => {
-        const present = this.#db
-          .prepare('SELECT 1 FROM policy_certificates WHERE thumbprint = ?')
-          .get(thumbprint);
-        if (present === undefined) return 'absent';
-        const count = Number(
-          (this.#db.prepare('SELECT COUNT(*) AS n FROM policy_certificates').get() as Row)['n'],
-        );
-        if (count <= 1) return 'last';
-        this.#db.prepare('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint);
-        return 'removed';
-      })(),
+      this.#durable(() =>
+        this.#db.transaction((): 'removed' | 'absent' | 'last' => {
+          const present = this.#db
+            .prepare('SELECT 1 FROM policy_certificates WHERE thumbprint = ?')
+            .get(thumbprint);
+          if (present === undefined) return 'absent';
+          const count = Number(
+            (this.#db.prepare('SELECT COUNT(*) AS n FROM policy_certificates').get() as Row)['n'],
+          );
+          if (count <= 1) return 'last';
+          this.#db.prepare('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint);
+          return 'removed';
+        })(),
+      ),
     );
   }
 
   putSecret(s: StoredSecret): Promise<void> {
     return wrap('put secret', () => {
-      this.#db
-        .prepare(
-          `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
+      this.#durable(() => {
+        this.#db
+          .prepare(
+            `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
            release_policy = excluded.release_policy, content_type = excluded.content_type, updated_at = excluded.updated_at`,
-        )
-        .run(
-          s.name,
-          Buffer.from(s.sealedValue),
-          s.releasePolicy,
-          s.contentType,
-          s.createdAt.getTime(),
-          s.updatedAt.getTime(),
-        );
+          )
+          .run(
+            s.name,
+            Buffer.from(s.sealedValue),
+            s.releasePolicy,
+            s.contentType,
+            s.createdAt.getTime(),
+            s.updatedAt.getTime(),
+          );
+      });
     });
   }
 
