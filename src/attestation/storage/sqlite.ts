@@ -264,9 +264,8 @@ class SqliteStorage implements AttestationStorage {
   }
 
   deleteSecret(name: string): Promise<boolean> {
-    return wrap(
-      'delete secret',
-      () => this.#db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0,
+    return wrap('delete secret', () =>
+      this.#durable(() => this.#db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0),
     );
   }
 
