@@ -8,6 +8,7 @@
  * streams and removes its sockets. Logs are JSON lines (pino) on standard output. Exit status: 0 after
  * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
 import type { MetricsEndpoint, NodeClient, SgxDevicePlugin } from '../node/device-plugin/index.ts';
@@ -82,16 +83,20 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
   const nodeName = flags.nodeName ?? ctx.env['NODE_NAME'];
   let nodeClient: NodeClient | undefined;
   if (nodeName !== undefined && nodeName !== '') {
-    nodeClient = await nodeClientFor(dp, flags.kubeconfig, ctx);
+    nodeClient = await nodeClientFor(
+      dp,
+      flags.kubeconfig === undefined ? undefined : resolve(ctx.cwd, flags.kubeconfig),
+      ctx,
+    );
   }
   const metrics =
     flags.metricsListen === undefined ? undefined : new dp.DevicePluginMetrics({ defaultMetrics: true });
   let daemon: SgxDevicePlugin;
   try {
     daemon = await dp.startSgxDevicePlugin({
-      pluginDir: flags.devicePluginDir,
-      devRoot: flags.devRoot,
-      sysRoot: flags.sysRoot,
+      pluginDir: resolve(ctx.cwd, flags.devicePluginDir),
+      devRoot: resolve(ctx.cwd, flags.devRoot),
+      sysRoot: resolve(ctx.cwd, flags.sysRoot),
       epcMode: dp.parseEpcMode(flags.epcMode),
       ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
       ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),

@@ -4,6 +4,7 @@
  * default, `--json` for machines. Exit status: 0 when nothing failed (warnings allowed), 1 when a
  * required check failed, 2 for bad flags.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AESM_SOCKET_PATH } from '../contract/index.ts';
 import type { DoctorReport } from '../node/device-plugin/index.ts';
@@ -54,10 +55,10 @@ async function runDoctor(flags: DoctorFlags, ctx: CliContext): Promise<void> {
   let report: DoctorReport;
   try {
     report = await dp.runNodeDoctor({
-      devRoot: flags.devRoot,
-      sysRoot: flags.sysRoot,
-      procRoot: flags.procRoot,
-      aesmdSocket: flags.aesmdSocket,
+      devRoot: resolve(ctx.cwd, flags.devRoot),
+      sysRoot: resolve(ctx.cwd, flags.sysRoot),
+      procRoot: resolve(ctx.cwd, flags.procRoot),
+      aesmdSocket: resolve(ctx.cwd, flags.aesmdSocket),
       timeoutMs: positiveInt(flags.timeout, '--timeout'),
       ...(flags.pccsUrl === undefined ? {} : { pccsUrl: flags.pccsUrl }),
       ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),

@@ -8,10 +8,12 @@
  * Logs are JSON lines (pino) on standard output. Exit status: 0 after a clean stop, 2 for bad flags
  * or sockets that cannot be bound.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AESM_SOCKET_PATH, QUOTE_HELPER_JSON_SOCKET_PATH } from '../contract/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
 import type { QuoteProvider } from '../node/quote-helper/index.ts';
+import type { SimCpu } from '../sim/index.ts';
 import type { CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
@@ -39,24 +41,56 @@ function positiveInt(text: string, flag: string): number {
 
 /** The daemon module, loaded only when this command runs (other commands never pay for it). */
 type QuoteHelperModule = typeof import('../node/quote-helper/index.ts');
+type SimModule = typeof import('../sim/index.ts');
 
-async function buildProvider(qh: QuoteHelperModule, flags: QuoteHelperFlags): Promise<QuoteProvider> {
+/**
+ * The simulated platform's CPU: its secrets come from the same data directory as the DCAP keys, so
+ * enclaves launched on this platform (same data dir) produce reports whose MAC the simulated QE can
+ * check. Without a data directory the CPU is ephemeral and no outside enclave can get a quote.
+ */
+async function simCpuFor(sim: SimModule, dataDir: string | undefined): Promise<SimCpu> {
+  return dataDir === undefined ? sim.SimCpu.ephemeral() : sim.SimCpu.open(dataDir);
+}
+
+async function buildProvider(
+  qh: QuoteHelperModule,
+  flags: QuoteHelperFlags,
+  ctx: CliContext,
+): Promise<QuoteProvider> {
   switch (flags.provider) {
-    case 'sim':
+    case 'sim': {
       if (flags.aesmdSocket !== undefined)
         throw new UsageError('--aesmd-socket only applies to --provider aesmd');
-      return qh.createSimProvider({
-        ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
-        ...(flags.simPlatform === undefined ? {} : { platform: flags.simPlatform }),
+      const dataDir = flags.dataDir === undefined ? undefined : resolve(ctx.cwd, flags.dataDir);
+      const sim = await import('../sim/index.ts');
+      const cpu = await simCpuFor(sim, dataDir);
+      // The simulated QE runs on the platform's CPU: it checks each app report's MAC with its REPORT
+      // key (refusing others: AESM status 47) and answers qe_report_info with its own REPORT.
+      const qe = cpu.launchArchitectural({
+        mrEnclave: sim.SIM_QE_MRENCLAVE,
+        mrSigner: sim.SIM_QE_MRSIGNER,
+        attributes: sim.SIM_QE_ATTRIBUTES,
+        isvProdId: sim.SIM_QE_ISVPRODID,
       });
-    case 'aesmd':
+      return qh.createSimProvider({
+        ...(dataDir === undefined ? {} : { dataDir }),
+        ...(flags.simPlatform === undefined ? {} : { platform: flags.simPlatform }),
+        verifyReport: (report) => {
+          cpu.verifyReport(qe, report);
+        },
+        makeQeReport: (target, reportData) => cpu.ereport(qe, target, reportData),
+      });
+    }
+    case 'aesmd': {
       if (flags.aesmdSocket === undefined || flags.aesmdSocket === '') {
         throw new UsageError('--provider aesmd needs --aesmd-socket <path> (the host aesmd socket)');
       }
-      if (flags.aesmdSocket === flags.socket) {
+      const aesmdSocket = resolve(ctx.cwd, flags.aesmdSocket);
+      if (aesmdSocket === resolve(ctx.cwd, flags.socket)) {
         throw new UsageError('--aesmd-socket must differ from --socket (the helper would relay to itself)');
       }
-      return qh.createAesmdProvider({ socketPath: flags.aesmdSocket });
+      return qh.createAesmdProvider({ socketPath: aesmdSocket });
+    }
     default:
       throw new UsageError(`--provider: expected sim or aesmd, got "${flags.provider}"`);
   }
@@ -74,7 +108,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
   const logger = qh.createLogger(ctx.stdout, flags.logLevel as LogLevel);
   let provider: QuoteProvider;
   try {
-    provider = await buildProvider(qh, flags);
+    provider = await buildProvider(qh, flags, ctx);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     if (isCcnodesError(err) && err.code.startsWith('ERR_SIM_'))
@@ -82,13 +116,15 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     throw err;
   }
   if (provider.name === 'sim' && flags.dataDir === undefined) {
-    logger.warn('no --data-dir: the simulated platform keys are ephemeral and change on every start');
+    logger.warn(
+      'no --data-dir: the simulated platform is ephemeral (keys change on every start) and no enclave outside this process can produce a report it accepts',
+    );
   }
   let helper;
   try {
     helper = await qh.startQuoteHelper({
-      socketPath: flags.socket,
-      ...(flags.json ? { jsonSocketPath: flags.jsonSocket } : {}),
+      socketPath: resolve(ctx.cwd, flags.socket),
+      ...(flags.json ? { jsonSocketPath: resolve(ctx.cwd, flags.jsonSocket) } : {}),
       provider,
       logger,
       ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
