@@ -90,6 +90,39 @@ describe('ccnodes demo', () => {
     });
   }
 
+  test('--keep-running leaves the services up until SIGINT, then stops them and cleans up', async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'ccnodes.js'), 'demo', '--keep-running'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`no "left running" banner:\n${out}`));
+      }, 60_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Services left running')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await ready;
+    const url = /attestation service\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    const dir = /AESM socket\s+(\S+)\/aesmd\/aesm\.socket/.exec(out)?.[1];
+    assert.ok(url !== undefined && dir !== undefined, out);
+    const health = await fetch(`${url}/ccnodes/v1/health`);
+    assert.equal(health.status, 200, 'the attestation service is still serving');
+    assert.equal(existsSync(join(dir, 'aesmd', 'aesm.socket')), true);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.equal(existsSync(dir), false, 'the scratch directory is gone after Ctrl-C');
+    await assert.rejects(fetch(`${url}/ccnodes/v1/health`), 'nothing listens any more');
+  });
+
   test('--help lists every tamper mode', async () => {
     const run = await runBin(['demo', '--help']);
     assert.equal(run.code, 0);
