@@ -19,7 +19,7 @@ import {
 } from '../attestation/index.ts';
 import { CollateralCache, PcsClient, loadCollateralPath } from '../collateral-source/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
-import type { CliContext } from './context.ts';
+import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
 
@@ -262,17 +262,7 @@ async function serve(raw: ServeFlags, ctx: CliContext): Promise<void> {
   );
   if (simRoot !== undefined)
     logger.warn('trusting the ccnodes SIMULATED root: tokens for simulated evidence say x-ccnodes-simulated');
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    else
-      ctx.signal.addEventListener(
-        'abort',
-        () => {
-          resolve();
-        },
-        { once: true },
-      );
-  });
+  await untilAborted(ctx.signal);
   logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   await service.close();
 }

@@ -15,3 +15,17 @@ export interface CliContext {
 
 /** Exit statuses shared by every command. */
 export const EXIT = { OK: 0, CHECK_FAILED: 1, USAGE: 2 } as const;
+
+/** Resolves once `signal` is aborted (at once if it already is): how daemons wait for SIGTERM/SIGINT. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    signal.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { isCcnodesError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
-import { EXIT } from './context.ts';
+import { EXIT, untilAborted } from './context.ts';
 import { TAMPER_MODES, type TamperMode } from './demo-tamper.ts';
 import type { DemoStack } from './demo-stack.ts';
 
@@ -135,19 +135,6 @@ export async function runDemo(options: {
   };
 }
 
-function waitForAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    signal.addEventListener(
-      'abort',
-      () => {
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
-
 /** Registers `ccnodes demo`. */
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -215,7 +202,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
                       '',
                     ].join('\n'),
                   );
-                  await waitForAbort(ctx.signal);
+                  await untilAborted(ctx.signal);
                 },
               }
             : {}),
