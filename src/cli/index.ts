@@ -10,6 +10,7 @@ import { registerDemo } from './demo.ts';
 import { registerNodeDevicePlugin } from './node-device-plugin.ts';
 import { registerNodeDoctor } from './node-doctor.ts';
 import { registerAttestation } from './attestation.ts';
+import { registerDeploy } from './deploy.ts';
 import { registerEnclave } from './enclave.ts';
 import { registerKube } from './kube.ts';
 import { registerNodeQuoteHelper } from './node-quote-helper.ts';
@@ -29,6 +30,7 @@ const areas: AreaRegistrar[] = [
   // Area registrars are added here, one line each (see src/cli/<area>.ts).
   registerDemo,
   registerAttestation,
+  registerDeploy,
   registerEnclave,
   registerKube,
   registerNodeDevicePlugin,
