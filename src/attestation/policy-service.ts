@@ -79,9 +79,17 @@ export function compilePolicy(text: string): Policy {
   return parsePolicy(text);
 }
 
+/** A policy compiled once, with the values every attestation under it needs. */
+interface CompiledPolicy {
+  readonly parsed: Policy;
+  readonly hash: string;
+  readonly unsignedJws: string;
+}
+
 export class PolicyService {
   readonly #o: PolicyServiceOptions;
-  readonly #cache = new Map<string, Policy>();
+  /** Compiled policies with their hash and unsigned JWS, by policy text (the hot path re-derives nothing). */
+  readonly #cache = new Map<string, CompiledPolicy>();
   readonly #mode: 'simulation' | 'production';
 
   constructor(options: PolicyServiceOptions) {
@@ -93,14 +101,18 @@ export class PolicyService {
     return this.#o.isolated;
   }
 
-  #parse(text: string): Policy {
-    let p = this.#cache.get(text);
-    if (p === undefined) {
-      p = compilePolicy(text);
+  #compiled(text: string, parsed?: Policy): CompiledPolicy {
+    let c = this.#cache.get(text);
+    if (c === undefined) {
+      c = {
+        parsed: parsed ?? compilePolicy(text),
+        hash: policyHash(text),
+        unsignedJws: unsignedPolicyJws(text),
+      };
       if (this.#cache.size > 64) this.#cache.clear();
-      this.#cache.set(text, p);
+      this.#cache.set(text, c);
     }
-    return p;
+    return c;
   }
 
   /** The policy attestations of `type` are evaluated with. */
@@ -108,19 +120,21 @@ export class PolicyService {
     const stored = await this.#o.storage.getPolicy(type);
     if (stored === undefined) {
       const text = defaultPolicyFor(type, this.#mode);
+      const c = this.#compiled(text);
       return {
         text,
-        parsed: this.#parse(text),
-        hash: policyHash(text),
-        jws: unsignedPolicyJws(text),
+        parsed: c.parsed,
+        hash: c.hash,
+        jws: c.unsignedJws,
         signer: null,
         isDefault: true,
       };
     }
+    const c = this.#compiled(stored.text);
     return {
       text: stored.text,
-      parsed: this.#parse(stored.text),
-      hash: policyHash(stored.text),
+      parsed: c.parsed,
+      hash: c.hash,
       jws: stored.jws,
       signer: stored.signerJwk,
       isDefault: false,
@@ -176,7 +190,7 @@ export class PolicyService {
       { attestationType: type, jws: jws.raw, text, signerJwk: signer, updatedAt: now },
       audit(now, 'policy-set', actor, type, `policy hash ${policyHash(text)}`),
     );
-    this.#cache.set(text, parsed);
+    this.#compiled(text, parsed);
     return { result: 'Updated', signer };
   }
 

@@ -3,10 +3,26 @@
  * `iss` = the public URL, `iat = nbf`, `exp = iat + lifetime`, `jti` = 64 hex characters. Draft-policy
  * tokens are unsigned (`alg: none`, empty signature) so they cannot be mistaken for real ones.
  */
-import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
 import { base64url } from './base64.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
+
+/**
+ * RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over the JWS signing input, with a ready `KeyObject`.
+ * The callback form of `crypto.sign` runs on libuv's thread pool, so the RSA private-key operation
+ * (the most expensive step of an attestation) does not block the event loop.
+ */
+function signRs256(signingInput: string, key: KeyObject): Promise<Buffer> {
+  if (key.asymmetricKeyType !== 'rsa') {
+    return Promise.reject(new TypeError('RS256 needs an RSA private key'));
+  }
+  return new Promise((resolve, reject) => {
+    sign('sha256', Buffer.from(signingInput, 'ascii'), key, (err, sig) => {
+      if (err !== null) reject(err);
+      else resolve(sig);
+    });
+  });
+}
 
 /** Token issuing parameters. */
 export interface TokenIssuerOptions {
@@ -51,9 +67,10 @@ export class TokenIssuer {
       iss: this.#o.issuer,
       ...(options.jti === false ? {} : { jti: randomBytes(32).toString('hex') }),
     };
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'RS256', jku: `${this.#o.issuer}/certs`, kid: key.kid, typ: 'JWT' })
-      .sign(key.privateKey);
+    const header = { alg: 'RS256', jku: `${this.#o.issuer}/certs`, kid: key.kid, typ: 'JWT' };
+    const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+    const signature = await signRs256(signingInput, key.privateKey);
+    return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
   }
 
   /** An unsigned (`alg: none`) token, for draft-policy attestations. */

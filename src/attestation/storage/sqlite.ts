@@ -4,7 +4,10 @@
  * the hot attest path commit with synchronous=NORMAL (survive a process crash; in WAL mode the
  * database is never corrupted, an OS crash may drop the last audit lines). better-sqlite3
  * is synchronous, so every method runs to completion inside one event-loop turn — writes are
- * naturally serialized — and each multi-statement write is wrapped in `db.transaction`.
+ * naturally serialized — and each multi-statement write is wrapped in `db.transaction`. Audit
+ * appends are the exception to "one call, one commit": appends made in the same event-loop turn are
+ * committed together in one transaction at the next `setImmediate` (see `appendAudit`); statements
+ * are prepared once and reused.
  */
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.ts';
@@ -52,8 +55,22 @@ class SqliteStorage implements AttestationStorage {
   readonly backend = 'sqlite';
   readonly #db: Database.Database;
 
+  /** Prepared statements by SQL text (compiled once; SQLite re-prepares them after schema changes). */
+  readonly #statements = new Map<string, Database.Statement>();
+  /** Audit entries waiting for this tick's batch commit, with their callers' settle functions. */
+  #auditQueue: { entry: AuditEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
   constructor(db: Database.Database) {
     this.#db = db;
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#statements.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
   }
 
   /** Runs a state-changing write with fsync on commit. */
@@ -70,9 +87,7 @@ class SqliteStorage implements AttestationStorage {
     return wrap('migrate', () => {
       this.#db.exec(CREATE_MIGRATIONS_TABLE);
       const applied = new Set(
-        (this.#db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) =>
-          Number(r['version']),
-        ),
+        (this.#stmt('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r['version'])),
       );
       const newest = Math.max(0, ...applied);
       if (newest > SCHEMA_VERSION) {
@@ -96,7 +111,7 @@ class SqliteStorage implements AttestationStorage {
 
   listSigningKeys(): Promise<StoredSigningKey[]> {
     return wrap('list signing keys', () =>
-      (this.#db.prepare('SELECT * FROM signing_keys ORDER BY created_at').all() as Row[]).map((r) => ({
+      (this.#stmt('SELECT * FROM signing_keys ORDER BY created_at').all() as Row[]).map((r) => ({
         kid: String(r['kid']),
         certDer: bytes(r['cert_der']),
         sealedPrivateKey: bytes(r['sealed_private_key']),
@@ -132,14 +147,14 @@ class SqliteStorage implements AttestationStorage {
   deleteSigningKey(kid: string): Promise<void> {
     return wrap('delete signing key', () => {
       this.#durable(() => {
-        this.#db.prepare('DELETE FROM signing_keys WHERE kid = ?').run(kid);
+        this.#stmt('DELETE FROM signing_keys WHERE kid = ?').run(kid);
       });
     });
   }
 
   getPolicy(attestationType: string): Promise<StoredPolicy | undefined> {
     return wrap('get policy', () => {
-      const r = this.#db.prepare('SELECT * FROM policies WHERE attestation_type = ?').get(attestationType) as
+      const r = this.#stmt('SELECT * FROM policies WHERE attestation_type = ?').get(attestationType) as
         Row | undefined;
       if (r === undefined) return undefined;
       return {
@@ -160,7 +175,7 @@ class SqliteStorage implements AttestationStorage {
       this.#durable(() => {
         this.#db.transaction(() => {
           if (policy === undefined) {
-            this.#db.prepare('DELETE FROM policies WHERE attestation_type = ?').run(attestationType);
+            this.#stmt('DELETE FROM policies WHERE attestation_type = ?').run(attestationType);
           } else {
             this.#db
               .prepare(
@@ -184,7 +199,7 @@ class SqliteStorage implements AttestationStorage {
 
   listPolicyCertificates(): Promise<StoredPolicyCertificate[]> {
     return wrap('list policy certificates', () =>
-      (this.#db.prepare('SELECT * FROM policy_certificates ORDER BY added_at').all() as Row[]).map((r) => ({
+      (this.#stmt('SELECT * FROM policy_certificates ORDER BY added_at').all() as Row[]).map((r) => ({
         thumbprint: String(r['thumbprint']),
         certDer: bytes(r['cert_der']),
         addedAt: date(r['added_at']),
@@ -195,11 +210,9 @@ class SqliteStorage implements AttestationStorage {
   addPolicyCertificate(cert: StoredPolicyCertificate): Promise<void> {
     return wrap('add policy certificate', () => {
       this.#durable(() => {
-        this.#db
-          .prepare(
-            'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
-          )
-          .run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
+        this.#stmt(
+          'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
+        ).run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
       });
     });
   }
@@ -213,10 +226,10 @@ class SqliteStorage implements AttestationStorage {
             .get(thumbprint);
           if (present === undefined) return 'absent';
           const count = Number(
-            (this.#db.prepare('SELECT COUNT(*) AS n FROM policy_certificates').get() as Row)['n'],
+            (this.#stmt('SELECT COUNT(*) AS n FROM policy_certificates').get() as Row)['n'],
           );
           if (count <= 1) return 'last';
-          this.#db.prepare('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint);
+          this.#stmt('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint);
           return 'removed';
         })(),
       ),
@@ -226,27 +239,25 @@ class SqliteStorage implements AttestationStorage {
   putSecret(s: StoredSecret): Promise<void> {
     return wrap('put secret', () => {
       this.#durable(() => {
-        this.#db
-          .prepare(
-            `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
+        this.#stmt(
+          `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
            release_policy = excluded.release_policy, content_type = excluded.content_type, updated_at = excluded.updated_at`,
-          )
-          .run(
-            s.name,
-            Buffer.from(s.sealedValue),
-            s.releasePolicy,
-            s.contentType,
-            s.createdAt.getTime(),
-            s.updatedAt.getTime(),
-          );
+        ).run(
+          s.name,
+          Buffer.from(s.sealedValue),
+          s.releasePolicy,
+          s.contentType,
+          s.createdAt.getTime(),
+          s.updatedAt.getTime(),
+        );
       });
     });
   }
 
   getSecret(name: string): Promise<StoredSecret | undefined> {
     return wrap('get secret', () => {
-      const r = this.#db.prepare('SELECT * FROM secrets WHERE name = ?').get(name) as Row | undefined;
+      const r = this.#stmt('SELECT * FROM secrets WHERE name = ?').get(name) as Row | undefined;
       return r === undefined ? undefined : { ...secretMeta(r), sealedValue: bytes(r['sealed_value']) };
     });
   }
@@ -254,49 +265,87 @@ class SqliteStorage implements AttestationStorage {
   listSecrets(): Promise<Omit<StoredSecret, 'sealedValue'>[]> {
     return wrap('list secrets', () =>
       (
-        this.#db
-          .prepare(
-            'SELECT name, release_policy, content_type, created_at, updated_at FROM secrets ORDER BY name',
-          )
-          .all() as Row[]
+        this.#stmt(
+          'SELECT name, release_policy, content_type, created_at, updated_at FROM secrets ORDER BY name',
+        ).all() as Row[]
       ).map(secretMeta),
     );
   }
 
   deleteSecret(name: string): Promise<boolean> {
     return wrap('delete secret', () =>
-      this.#durable(() => this.#db.prepare('DELETE FROM secrets WHERE name = ?').run(name).changes > 0),
+      this.#durable(() => this.#stmt('DELETE FROM secrets WHERE name = ?').run(name).changes > 0),
     );
   }
 
+  /**
+   * Audit appends are batched: every append made in one event-loop turn is committed in a single
+   * transaction at `setImmediate`, and each caller's promise settles only after that commit. A
+   * caller that awaits `appendAudit` before answering (the attest route does) therefore still
+   * answers only once its line is committed — the same guarantee as one transaction per line, with
+   * one WAL commit per tick instead of one per request. If the batch fails, every caller in it gets
+   * the error (nothing in the batch is committed).
+   */
   appendAudit(entry: AuditEntry): Promise<void> {
-    return wrap('append audit', () => {
-      this.#insertAudit(entry);
+    if (!this.#db.open)
+      return wrap('append audit', () => {
+        this.#insertAudit(entry);
+      });
+    return new Promise<void>((resolve, reject) => {
+      if (this.#auditQueue.length === 0)
+        setImmediate(() => {
+          this.#flushAudit();
+        });
+      this.#auditQueue.push({ entry, resolve, reject });
     });
+  }
+
+  #flushAudit(): void {
+    const batch = this.#auditQueue;
+    this.#auditQueue = [];
+    if (batch.length === 0) return;
+    try {
+      this.#db.transaction(() => {
+        for (const b of batch) this.#insertAudit(b.entry);
+      })();
+    } catch (cause) {
+      const err =
+        cause instanceof StorageError
+          ? cause
+          : new StorageError(
+              'ERR_STORAGE_BACKEND',
+              'storage failed: append audit',
+              { what: 'append audit' },
+              cause,
+            );
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    for (const b of batch) b.resolve();
   }
 
   listAudit(options: { limit: number; beforeId?: number }): Promise<Required<AuditEntry>[]> {
     return wrap('list audit', () =>
       (
-        this.#db
-          .prepare('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?')
-          .all(options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit) as Row[]
+        this.#stmt('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?').all(
+          options.beforeId ?? Number.MAX_SAFE_INTEGER,
+          options.limit,
+        ) as Row[]
       ).map(auditRow),
     );
   }
 
   close(): Promise<void> {
     return wrap('close', () => {
+      if (this.#db.open) this.#flushAudit();
       if (this.#db.open) this.#db.close();
     });
   }
 
   #insertAudit(e: AuditEntry): void {
-    this.#db
-      .prepare(
-        'INSERT INTO audit_log (at, action, actor, subject, decision, reason) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason);
+    this.#stmt(
+      'INSERT INTO audit_log (at, action, actor, subject, decision, reason) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason);
   }
 }
 
