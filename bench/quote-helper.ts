@@ -25,6 +25,7 @@ import {
   encodeFields,
   runOpenEnclaveSequence,
 } from '../test/support/aesm-client.ts';
+import { SimCpu, type SimEnclave } from '../src/sim/index.ts';
 
 const CONCURRENCY = 16;
 const WARMUP_MS = 4_000;
@@ -44,14 +45,18 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** A 432-byte report (body with INIT|MODE64BIT and some REPORTDATA; KEYID/MAC zero). */
+/**
+ * The app enclave's side of the daemon's simulated platform: a CPU opened from the same data
+ * directory (the daemon checks each report's MAC, as the QE does), set once the daemon is up.
+ */
+let platform: { cpu: SimCpu; app: SimEnclave; qeTarget: Uint8Array } | undefined;
+
+/** A 432-byte REPORT of the app enclave for the simulated QE, with `i` in its REPORTDATA. */
 function syntheticReport(i: number): Uint8Array {
-  const r = Buffer.alloc(432);
-  r.writeBigUInt64LE(0x5n, 48); // ATTRIBUTES.flags
-  r.writeBigUInt64LE(0x3n, 56); // ATTRIBUTES.xfrm
-  r.fill(0xa5, 64, 96); // MRENCLAVE
-  r.writeUInt32LE(i, 320); // REPORTDATA
-  return r;
+  if (platform === undefined) throw new Error('simulated platform not opened yet');
+  const data = Buffer.alloc(64);
+  data.writeUInt32LE(i, 0);
+  return platform.cpu.ereport(platform.app, platform.qeTarget, data);
 }
 
 async function loop(until: number, body: () => Promise<void>): Promise<number> {
@@ -130,6 +135,19 @@ try {
   process.stdout.write(`same daemon under node --max-semi-space-size=1: idle RSS ${smallHeapRss} MiB\n`);
 
   const client = new AesmClient(socket);
+  const cpu = await SimCpu.open(join(dir, 'state'));
+  const init = await client.initQuoteEx({ bPubKeyId: false });
+  if (init.errorCode !== 0 || init.targetInfo === undefined) throw new Error('InitQuoteEx failed');
+  platform = {
+    cpu,
+    qeTarget: init.targetInfo,
+    app: cpu.launchArchitectural({
+      mrEnclave: new Uint8Array(32).fill(0xa5),
+      mrSigner: new Uint8Array(32).fill(0x5a),
+      attributes: { flags: 0x4n, xfrm: 0x3n },
+      isvProdId: 1,
+    }),
+  };
   const size = await client.getQuoteSizeEx();
   if (size.errorCode !== 0 || size.quoteSize === undefined) throw new Error('GetQuoteSizeEx failed');
   const bufSize = size.quoteSize;
