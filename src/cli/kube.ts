@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { QUOTING_MODES, TAINT_CONFIDENTIAL, type QuotingMode } from '../contract/index.ts';
 import type * as KubeModule from '../kube/index.ts';
 import type { TolerationSpec, WebhookConfig } from '../kube/index.ts';
-import { EXIT, type CliContext } from './context.ts';
+import { untilAborted, EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
 import { readInputFile } from './io.ts';
@@ -206,16 +206,7 @@ async function runWebhook(flags: WebhookFlags, ctx: CliContext): Promise<void> {
   ctx.stdout(
     `ccnodes kube webhook: serving AdmissionReview v1 on ${server.url} (/mutate, /validate, /healthz)\n`,
   );
-  if (!ctx.signal.aborted)
-    await new Promise<void>((resolve) => {
-      ctx.signal.addEventListener(
-        'abort',
-        () => {
-          resolve();
-        },
-        { once: true },
-      );
-    });
+  await untilAborted(ctx.signal);
   if (timer !== undefined) clearInterval(timer);
   await server.close();
   ctx.stdout('ccnodes kube webhook: stopped\n');

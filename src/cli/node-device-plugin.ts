@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
 import type { MetricsEndpoint, NodeClient, SgxDevicePlugin } from '../node/device-plugin/index.ts';
-import type { CliContext } from './context.ts';
+import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
 
@@ -131,17 +131,7 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
       },
       'device plugin ready',
     );
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      else
-        ctx.signal.addEventListener(
-          'abort',
-          () => {
-            resolve();
-          },
-          { once: true },
-        );
-    });
+    await untilAborted(ctx.signal);
     logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   } catch (err) {
     if (err instanceof dp.DevicePluginConfigError) {

@@ -14,7 +14,7 @@ import { AESM_SOCKET_PATH, QUOTE_HELPER_JSON_SOCKET_PATH } from '../contract/ind
 import { isCcnodesError } from '../errors/index.ts';
 import type { QuoteProvider } from '../node/quote-helper/index.ts';
 import type { SimCpu } from '../sim/index.ts';
-import type { CliContext } from './context.ts';
+import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
 
@@ -147,17 +147,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     },
     'quote helper ready',
   );
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) resolve();
-    else
-      ctx.signal.addEventListener(
-        'abort',
-        () => {
-          resolve();
-        },
-        { once: true },
-      );
-  });
+  await untilAborted(ctx.signal);
   logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   await helper.close();
 }

@@ -20,7 +20,7 @@ import {
   startSimPcs,
   type SimPlatformConfig,
 } from '../sim/index.ts';
-import type { CliContext } from './context.ts';
+import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { readInputFile } from './io.ts';
 
@@ -282,17 +282,7 @@ export async function runPcs(flags: PcsFlags, ctx: CliContext): Promise<void> {
         '  stop with Ctrl-C or SIGTERM\n',
     );
   }
-  await new Promise<void>((done) => {
-    if (ctx.signal.aborted) done();
-    else
-      ctx.signal.addEventListener(
-        'abort',
-        () => {
-          done();
-        },
-        { once: true },
-      );
-  });
+  await untilAborted(ctx.signal);
   await server.close();
   if (flags.json !== true) ctx.stdout('simulated PCS stopped\n');
 }
