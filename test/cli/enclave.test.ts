@@ -5,7 +5,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCapture } from '../support/cli.ts';
 import { loadEnclaveImage, measureEnclave } from '../../src/sim/index.ts';
 import { REPO_ROOT, testdataPath, testdataSkip } from '../support/testdata.ts';
 
@@ -17,22 +17,8 @@ cpSync(join(REPO_ROOT, 'examples', 'hello-enclave'), join(dir, 'hello'), { recur
 const DEF = join(dir, 'hello', 'enclave.yaml');
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ctx: CliContext = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-    cwd: dir,
-    signal: new AbortController().signal,
-    exitCode: 0,
-  };
-  const code = await runCli(argv, ctx);
-  return { code, out, err };
+  const r = await runCapture(argv, { cwd: dir });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -4,37 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCapture } from '../support/cli.ts';
 import { testdataPath, testdataSkip } from '../support/testdata.ts';
 
-interface Captured {
-  readonly ctx: CliContext;
-  out(): string;
-  err(): string;
-}
-
-function capture(): Captured {
-  let out = '';
-  let err = '';
-  const ctx: CliContext = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-    exitCode: 0,
-  };
-  return { ctx, out: () => out, err: () => err };
-}
-
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const c = capture();
-  const code = await runCli(argv, c.ctx);
-  return { code, out: c.out(), err: c.err() };
+  const r = await runCapture(argv);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 interface JsonQuote {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCapture } from '../support/cli.ts';
 import { DEFAULT_SGX_POLICY, DEFAULT_SGX_POLICY_SIMULATION } from '../../src/policy/index.ts';
 import { MRSIGNER, pinnedSignerPolicy } from './samples.ts';
 
@@ -15,22 +15,8 @@ interface Run {
 }
 
 async function cli(...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const ctx: CliContext = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-    exitCode: 0,
-  };
-  const code = await runCli(argv, ctx);
-  return { code, out, err };
+  const r = await runCapture(argv);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const CLAIMS = JSON.stringify({
