@@ -9,12 +9,29 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+// The same node, with the same runtime flags (minus debugger ones, whose port would clash) and the same
+// entry script: how commands start this CLI again in a child process.
+const entry = process.argv[1];
+const self =
+  entry === undefined
+    ? undefined
+    : {
+        command: process.execPath,
+        args: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), entry],
+      };
+
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
   signal: stop.signal,
+  ...(self === undefined ? {} : { self }),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  },
   exitCode: 0,
 });
 process.exitCode = code;

@@ -9,8 +9,22 @@ export interface CliContext {
    * commands (daemons, `--keep-running`) wait on it and then shut down cleanly.
    */
   readonly signal: AbortSignal;
+  /**
+   * How to run this same CLI in a child process (`command args… <area> <verb>`), set by src/bin from
+   * the running executable. Absent when the CLI runs inside another program (tests); commands that
+   * would use a child process then do the work in-process.
+   */
+  readonly self?: SelfCommand;
+  /** Reads all of standard input (for `-` as a file name); absent when there is none to read. */
+  readonly readStdin?: () => Promise<Buffer>;
   /** Set by a command to report a failed check (1); usage and I/O errors (2) are thrown instead. */
   exitCode: number;
+}
+
+/** An executable and the arguments that start the CLI (before `<area> <verb>`). */
+export interface SelfCommand {
+  readonly command: string;
+  readonly args: readonly string[];
 }
 
 /** Exit statuses shared by every command. */

@@ -9,6 +9,7 @@ import { IoError, UsageError } from './errors.ts';
 import { registerDemo } from './demo.ts';
 import { registerNodeDevicePlugin } from './node-device-plugin.ts';
 import { registerNodeDoctor } from './node-doctor.ts';
+import { registerNodePatchNode } from './node-patch-node.ts';
 import { registerAttestation } from './attestation.ts';
 import { registerDeploy } from './deploy.ts';
 import { registerEnclave } from './enclave.ts';
@@ -19,7 +20,7 @@ import { registerQuoteInspect } from './quote-inspect.ts';
 import { registerQuoteVerify } from './quote-verify.ts';
 import { registerSim } from './sim.ts';
 
-export type { CliContext } from './context.ts';
+export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
 export { CLI_ERRORS, type CliErrorCode, UsageError, IoError } from './errors.ts';
 
@@ -35,6 +36,7 @@ const areas: AreaRegistrar[] = [
   registerKube,
   registerNodeDevicePlugin,
   registerNodeDoctor,
+  registerNodePatchNode,
   registerNodeQuoteHelper,
   registerPolicyCommands,
   registerQuoteInspect,

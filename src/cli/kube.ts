@@ -11,6 +11,7 @@ import type { TolerationSpec, WebhookConfig } from '../kube/index.ts';
 import { untilAborted, EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
 import { readInputFile } from './io.ts';
 
 type Kube = typeof KubeModule;
@@ -106,26 +107,6 @@ function addWebhookConfigOptions(cmd: Command): Command {
       'node label of confidential pools (values comma-separated)',
       'ccnodes.io/pool=confidential',
     );
-}
-
-async function loadKubeConfig(
-  path: string | undefined,
-  ctx: CliContext,
-): Promise<import('@kubernetes/client-node').KubeConfig> {
-  try {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const kc = new KubeConfig();
-    if (path !== undefined) kc.loadFromFile(path);
-    else if (ctx.env['KUBERNETES_SERVICE_HOST'] !== undefined) kc.loadFromCluster();
-    else kc.loadFromDefault();
-    if (kc.getCurrentCluster() === null) throw new Error('no current cluster; pass --kubeconfig');
-    return kc;
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new IoError(`cannot load the kubeconfig${path === undefined ? '' : ` ${path}`}: ${reason}`, {
-      cause,
-    });
-  }
 }
 
 interface WebhookFlags extends WebhookConfigFlags {

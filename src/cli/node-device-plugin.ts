@@ -8,13 +8,16 @@
  * streams and removes its sockets. Logs are JSON lines (pino) on standard output. Exit status: 0 after
  * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
-import type { MetricsEndpoint, NodeClient, SgxDevicePlugin } from '../node/device-plugin/index.ts';
+import type { MetricsEndpoint, NodeSettingsApplier, SgxDevicePlugin } from '../node/device-plugin/index.ts';
 import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
+import { childProcessNodeSettings, inProcessNodeSettings } from './node-patch-node.ts';
 
 interface DevicePluginFlags {
   readonly devicePluginDir: string;
@@ -43,26 +46,32 @@ function positiveInt(text: string, flag: string): number {
 
 type DevicePluginModule = typeof import('../node/device-plugin/index.ts');
 
-/** API server access: --kubeconfig, else in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
-async function nodeClientFor(
+/**
+ * How the plugin patches its node at start. Run as the `ccnodes` executable (ctx.self), it starts
+ * `ccnodes node patch-node` in a child process, so that @kubernetes/client-node (about 70 MiB
+ * resident) is never loaded into the long-running daemon; inside another program (tests) it makes
+ * the calls in-process. A `--kubeconfig` that cannot be read fails here, before anything starts.
+ */
+async function nodeSettingsFor(
   dp: DevicePluginModule,
-  path: string | undefined,
+  kubeconfig: string | undefined,
   ctx: CliContext,
-): Promise<NodeClient> {
-  try {
-    const kc = await dp.loadKubeConfig({
-      ...(path === undefined ? {} : { path }),
-      inCluster: ctx.env['KUBERNETES_SERVICE_HOST'] !== undefined,
-    });
-    if (kc.getCurrentCluster() === null) throw new Error('no current cluster; pass --kubeconfig');
-    return await dp.kubeNodeClient(kc);
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new IoError(`cannot load the kubeconfig${path === undefined ? '' : ` ${path}`}: ${reason}`, {
-      cause,
-      ...(path === undefined ? {} : { details: { path } }),
-    });
+): Promise<NodeSettingsApplier> {
+  if (ctx.self === undefined) return inProcessNodeSettings(dp, kubeconfig, ctx);
+  const file = kubeconfig === undefined ? undefined : resolve(ctx.cwd, kubeconfig);
+  if (file !== undefined) {
+    try {
+      await access(file, constants.R_OK);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new IoError(`cannot load the kubeconfig ${file}: ${reason}`, { cause, details: { path: file } });
+    }
   }
+  return childProcessNodeSettings(dp, {
+    self: ctx.self,
+    env: ctx.env,
+    ...(file === undefined ? {} : { kubeconfig: file }),
+  });
 }
 
 async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promise<void> {
@@ -81,13 +90,9 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
     },
   );
   const nodeName = flags.nodeName ?? ctx.env['NODE_NAME'];
-  let nodeClient: NodeClient | undefined;
+  let nodeSettings: NodeSettingsApplier | undefined;
   if (nodeName !== undefined && nodeName !== '') {
-    nodeClient = await nodeClientFor(
-      dp,
-      flags.kubeconfig === undefined ? undefined : resolve(ctx.cwd, flags.kubeconfig),
-      ctx,
-    );
+    nodeSettings = await nodeSettingsFor(dp, flags.kubeconfig, ctx);
   }
   const metrics =
     flags.metricsListen === undefined ? undefined : new dp.DevicePluginMetrics({ defaultMetrics: true });
@@ -102,9 +107,9 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
       ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),
       enclaveLimit: positiveInt(flags.enclaveLimit, '--enclave-limit'),
       provisionLimit: positiveInt(flags.provisionLimit, '--provision-limit'),
-      ...(nodeName === undefined || nodeName === '' || nodeClient === undefined
+      ...(nodeName === undefined || nodeName === '' || nodeSettings === undefined
         ? {}
-        : { nodeName, nodeClient }),
+        : { nodeName, nodeSettings }),
       aesmdMount: flags.aesmdMount,
       healthIntervalMs: positiveInt(flags.healthInterval, '--health-interval'),
       logger: logger,

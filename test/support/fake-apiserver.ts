@@ -2,6 +2,7 @@
  * A fake Kubernetes API server for node updates: serves GET of nodes it was given and captures every
  * PATCH (path, content type, parsed body), answering with the stored node. Binds 127.0.0.1:0.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +21,8 @@ export interface FakeApiServer {
   patches(): CapturedRequest[];
   /** A KubeConfig pointing at this server. */
   kubeConfig(): KubeConfig;
+  /** Writes a kubeconfig file pointing at this server (for commands and child processes). */
+  writeKubeconfig(path: string): string;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,20 @@ export async function startFakeApiServer(options: FakeApiServerOptions): Promise
         currentContext: 'fake',
       });
       return kc;
+    },
+    writeKubeconfig: (path) => {
+      writeFileSync(
+        path,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+          users: [{ name: 'fake', user: { token: 'fake-token' } }],
+          contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+          'current-context': 'fake',
+        }),
+      );
+      return path;
     },
     close: () =>
       new Promise<void>((resolve) => {

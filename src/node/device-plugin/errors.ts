@@ -58,6 +58,11 @@ export const DEVICE_PLUGIN_ERRORS = {
     type: 'NodePatchError',
     summary: 'The API server rejected or failed the PATCH of the node (capacity, labels or taints).',
   },
+  ERR_DEVICE_PLUGIN_NODE_SETTINGS: {
+    type: 'NodeSettingsError',
+    summary:
+      'A node-settings document (`ccnodes node patch-node`) is not the expected JSON (names the field).',
+  },
 } as const satisfies ErrorRegistry;
 
 export type DevicePluginErrorCode = keyof typeof DEVICE_PLUGIN_ERRORS;
@@ -117,5 +122,13 @@ export class NodePatchError extends CcnodesError {
   declare readonly code: CodeOf<'NodePatchError'>;
   constructor(message: string, details: Record<string, unknown> = {}, cause?: unknown) {
     super('ERR_DEVICE_PLUGIN_NODE_PATCH', message, cause === undefined ? { details } : { details, cause });
+  }
+}
+
+/** A node-settings document (capacity, labels, taints to apply) is malformed. */
+export class NodeSettingsError extends CcnodesError {
+  declare readonly code: CodeOf<'NodeSettingsError'>;
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ERR_DEVICE_PLUGIN_NODE_SETTINGS', message, { details });
   }
 }

@@ -9,6 +9,7 @@ export {
   DevicePluginServerError,
   AllocationError,
   NodePatchError,
+  NodeSettingsError,
 } from './errors.ts';
 export {
   DEVICE_PLUGIN_API_VERSION,
@@ -79,12 +80,15 @@ export {
   capacityPatch,
   escapePointerToken,
   kubeNodeClient,
-  loadKubeConfig,
   markingPatch,
+  nodeSettingsApplier,
+  parseNodeSettings,
   type JsonPatchOp,
-  type KubeConfigSource,
   type NodeClient,
   type NodeMarking,
+  type NodePatches,
+  type NodeSettings,
+  type NodeSettingsApplier,
   type NodeView,
   type TaintLike,
 } from './node-patch.ts';

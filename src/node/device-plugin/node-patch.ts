@@ -5,7 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { TaintSpec } from '../../contract/index.ts';
-import { NodePatchError } from './errors.ts';
+import { NodePatchError, NodeSettingsError } from './errors.ts';
 
 /** One RFC 6902 operation. */
 export interface JsonPatchOp {
@@ -99,10 +99,26 @@ export function markingPatch(node: NodeView, marking: NodeMarking): JsonPatchOp[
   return ops;
 }
 
+/** The API server's own words from a Status body (`message`, else `reason`), if it sent one. */
+function statusText(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const status = JSON.parse(body) as { message?: unknown; reason?: unknown };
+    if (typeof status.message === 'string' && status.message !== '') return status.message;
+    if (typeof status.reason === 'string' && status.reason !== '') return status.reason;
+  } catch {
+    // not a Status object
+  }
+  return undefined;
+}
+
 function apiError(action: string, nodeName: string, cause: unknown): NodePatchError {
   const status = (cause as { code?: unknown } | null)?.code;
   const body = (cause as { body?: unknown } | null)?.body;
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  // One line: the library's messages span several lines (code, message, body, headers).
+  const reason =
+    statusText(body) ??
+    (cause instanceof Error ? (cause.message.split('\n')[0] ?? cause.message) : String(cause));
   return new NodePatchError(
     `${action} node ${nodeName} failed${typeof status === 'number' ? ` (HTTP ${status})` : ''}: ${reason}`,
     {
@@ -148,25 +164,85 @@ export async function kubeNodeClient(kc: KubeConfig): Promise<NodeClient> {
   };
 }
 
-/** Where {@link loadKubeConfig} finds API server access. */
-export interface KubeConfigSource {
-  /** A kubeconfig file (`--kubeconfig`). */
-  readonly path?: string;
-  /** Use the pod's service account (in-cluster). */
-  readonly inCluster?: boolean;
+/** The JSON patches a node update sent: to the status subresource and to the node. */
+export interface NodePatches {
+  readonly statusPatch: JsonPatchOp[];
+  readonly nodePatch: JsonPatchOp[];
+}
+
+/** What the daemon asks of its node at start: these capacities and this marking. */
+export interface NodeSettings {
+  readonly capacity: Readonly<Record<string, string>>;
+  readonly marking: NodeMarking;
 }
 
 /**
- * Loads a KubeConfig: the given file, else the in-cluster service account, else the library default
- * ($KUBECONFIG or ~/.kube/config). Loads @kubernetes/client-node on demand.
+ * Brings a node to `settings` through the API server, wherever that runs: in this process
+ * ({@link nodeSettingsApplier}) or in a short-lived child process (the CLI does that, so that the
+ * daemon never keeps the Kubernetes client library resident). Rejects with {@link NodePatchError}.
  */
-export async function loadKubeConfig(source: KubeConfigSource): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  if (source.path !== undefined) kc.loadFromFile(source.path);
-  else if (source.inCluster === true) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
+export type NodeSettingsApplier = (nodeName: string, settings: NodeSettings) => Promise<NodePatches>;
+
+/** An applier that makes the calls in this process through `client`. */
+export function nodeSettingsApplier(client: NodeClient): NodeSettingsApplier {
+  return (nodeName, settings) => applyNodeSettings(client, nodeName, settings.capacity, settings.marking);
+}
+
+function settingsFieldError(field: string, expected: string): NodeSettingsError {
+  return new NodeSettingsError(`node settings: ${field}: expected ${expected}`, { field });
+}
+
+function stringRecord(value: unknown, field: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw settingsFieldError(field, 'an object of strings');
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw settingsFieldError(`${field}.${k}`, 'a string');
+    out[k] = v;
+  }
+  return out;
+}
+
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+function taintArray(value: unknown, field: string): TaintSpec[] {
+  if (!Array.isArray(value)) throw settingsFieldError(field, 'an array of taints');
+  return value.map((t: unknown, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof t !== 'object' || t === null) throw settingsFieldError(at, 'an object');
+    const { key, value: v, effect } = t as Record<string, unknown>;
+    if (typeof key !== 'string' || key === '') throw settingsFieldError(`${at}.key`, 'a non-empty string');
+    if (typeof v !== 'string') throw settingsFieldError(`${at}.value`, 'a string');
+    if (typeof effect !== 'string' || !TAINT_EFFECTS.includes(effect)) {
+      throw settingsFieldError(`${at}.effect`, TAINT_EFFECTS.join(' | '));
+    }
+    return { key, value: v, effect: effect as TaintSpec['effect'] };
+  });
+}
+
+/**
+ * Checks a {@link NodeSettings} document (JSON as read from a file or standard input): `capacity`
+ * and `marking.labels` map names to strings; `marking.taints` and `marking.removeTaints` are taints.
+ * Throws {@link NodeSettingsError} naming the first field that is wrong.
+ */
+export function parseNodeSettings(doc: unknown): NodeSettings {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw settingsFieldError('(document)', 'an object with capacity and marking');
+  }
+  const { capacity, marking } = doc as Record<string, unknown>;
+  if (typeof marking !== 'object' || marking === null || Array.isArray(marking)) {
+    throw settingsFieldError('marking', 'an object with labels, taints and removeTaints');
+  }
+  const m = marking as Record<string, unknown>;
+  return {
+    capacity: stringRecord(capacity, 'capacity'),
+    marking: {
+      labels: stringRecord(m['labels'], 'marking.labels'),
+      taints: taintArray(m['taints'], 'marking.taints'),
+      removeTaints: taintArray(m['removeTaints'], 'marking.removeTaints'),
+    },
+  };
 }
 
 /** Patches capacity (status) and, if needed, labels/taints (node). */
@@ -175,7 +251,7 @@ export async function applyNodeSettings(
   nodeName: string,
   capacity: Readonly<Record<string, string>>,
   marking: NodeMarking,
-): Promise<{ statusPatch: JsonPatchOp[]; nodePatch: JsonPatchOp[] }> {
+): Promise<NodePatches> {
   const statusPatch = capacityPatch(capacity);
   if (statusPatch.length > 0) await client.patchNodeStatus(nodeName, statusPatch);
   const node = await client.readNode(nodeName);

@@ -13,7 +13,13 @@ import type { EpcMode } from './epc-size.ts';
 import { DevicePluginConfigError } from './errors.ts';
 import { silentLogger, type PluginLogger } from './logger.ts';
 import type { DevicePluginMetrics } from './metrics.ts';
-import { applyNodeSettings, type JsonPatchOp, type NodeClient } from './node-patch.ts';
+import {
+  nodeSettingsApplier,
+  type JsonPatchOp,
+  type NodeClient,
+  type NodePatches,
+  type NodeSettingsApplier,
+} from './node-patch.ts';
 import { DevicePluginServer } from './plugin-server.ts';
 import {
   enclaveHandler,
@@ -38,7 +44,12 @@ export interface SgxDevicePluginConfig {
   readonly provisionLimit?: number;
   /** Node to patch; required in capacity mode and in simulation (the taint). */
   readonly nodeName?: string;
-  /** API server access; required whenever `nodeName` is set. */
+  /**
+   * How the node is patched at start (whenever `nodeName` is set): `nodeSettings` when given (the CLI
+   * runs the calls in a short-lived child process), else in this process through `nodeClient`.
+   */
+  readonly nodeSettings?: NodeSettingsApplier;
+  /** API server access in this process; used when `nodeSettings` is not given. */
   readonly nodeClient?: NodeClient;
   /** Also bind-mount the aesmd socket directory (and set SGX_AESM_ADDR=1) for EPC allocations. */
   readonly aesmdMount?: boolean;
@@ -158,7 +169,7 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
       { option: 'node-name' },
     );
   }
-  if (config.nodeName !== undefined && config.nodeClient === undefined) {
+  if (config.nodeName !== undefined && config.nodeClient === undefined && config.nodeSettings === undefined) {
     throw new DevicePluginConfigError(
       'ERR_DEVICE_PLUGIN_OPTION',
       'a node name was given without API server access',
@@ -181,12 +192,12 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
     },
     'SGX node planned',
   );
-  let nodePatches: { statusPatch: JsonPatchOp[]; nodePatch: JsonPatchOp[] } = {
-    statusPatch: [],
-    nodePatch: [],
-  };
-  if (config.nodeName !== undefined && config.nodeClient !== undefined) {
-    nodePatches = await applyNodeSettings(config.nodeClient, config.nodeName, plan.capacity, plan.marking);
+  let nodePatches: NodePatches = { statusPatch: [], nodePatch: [] };
+  const apply: NodeSettingsApplier | undefined =
+    config.nodeSettings ??
+    (config.nodeClient === undefined ? undefined : nodeSettingsApplier(config.nodeClient));
+  if (config.nodeName !== undefined && apply !== undefined) {
+    nodePatches = await apply(config.nodeName, { capacity: plan.capacity, marking: plan.marking });
     log.info({ node: config.nodeName, capacity: plan.capacity, labels: plan.marking.labels }, 'node patched');
   } else {
     log.warn({}, `no node name: ${Object.keys(plan.capacity).join(', ')} not advertised as node capacity`);
