@@ -2,15 +2,19 @@
  * Idle resident memory of the two node daemons (`npm run bench -- daemon-rss`), issue 5's footprint
  * target (< 80 MiB each; DC1s_v2 nodes have 4 GiB).
  *
- * Each daemon is started as its own process exactly as the image runs it (`node bin/ccnodes.js node
- * …`), waits until it logs that it is ready, idles 3 s, and its VmRSS is read from /proc/<pid>/status:
+ * Each daemon is started as its own process exactly as the image runs it (`node dist/ccnodes.js node
+ * …`, the precompiled build of scripts/build.ts, made fresh for the run), waits until it logs that it
+ * is ready, idles 3 s, and its VmRSS is read from /proc/<pid>/status:
  *   - `node device-plugin --simulate Standard_DC4s_v2` on a fake /dev and /sys tree, registered with a
- *     kubelet peer (this process) and patching its node through a fake API server (this process);
+ *     kubelet peer (this process) and patching its node through a fake API server (this process) —
+ *     as deployed, by a short-lived `ccnodes node patch-node` child process;
  *   - `node quote-helper --provider sim` with a data directory, both sockets.
- * With `--variants` it also measures `node --max-semi-space-size=1 bin/ccnodes.js` and `node --import
- * tsx src/bin/ccnodes.ts` (no bin shim) for comparison. Children are always killed.
+ * The same daemons run from source (`node bin/ccnodes.js`, TypeScript through tsx, as in development)
+ * are measured too, for comparison (`fromSource`). With `--variants` it also measures the build under
+ * `node --max-semi-space-size=1`. Children are always killed.
  *
- * Last line: {"bench":"daemon-rss","ours":<max MiB>,"bound":80,"unit":"MiB","devicePlugin":N,"quoteHelper":N}.
+ * Last line: {"bench":"daemon-rss","ours":<max MiB>,"bound":80,"unit":"MiB","devicePlugin":N,
+ * "quoteHelper":N,"fromSource":{…}}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -20,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startFakeApiServer } from '../test/support/fake-apiserver.ts';
 import { KubeletPeer } from '../test/support/kubelet-peer.ts';
+import { builtCliEntry } from './support/built-cli.ts';
 
 const IDLE_MS = 3_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -177,12 +182,15 @@ async function measureQuoteHelper(tag: string, launcher: readonly string[]): Pro
   }
 }
 
-const variants: [string, readonly string[]][] = [['bin', [bin]]];
+// The images run the precompiled build (deploy/docker/*.Dockerfile: `node dist/ccnodes.js`), built
+// fresh for this run; the sources run through tsx are measured beside it for comparison.
+const entry = await builtCliEntry();
+const variants: [string, readonly string[]][] = [
+  ['dist', [entry]],
+  ['source (bin/ccnodes.js via tsx)', [bin]],
+];
 if (process.argv.includes('--variants')) {
-  variants.push(
-    ['bin --max-semi-space-size=1', ['--max-semi-space-size=1', bin]],
-    ['node --import tsx src/bin/ccnodes.ts', ['--import', 'tsx', join(repo, 'src', 'bin', 'ccnodes.ts')]],
-  );
+  variants.push(['dist --max-semi-space-size=1', ['--max-semi-space-size=1', entry]]);
 }
 
 const onSignal = (): void => {
@@ -212,7 +220,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const main = results['bin'];
+const main = results['dist'];
+const source = results['source (bin/ccnodes.js via tsx)'];
 if (main === undefined) throw new Error('no measurement');
 const line: Record<string, unknown> = {
   bench: 'daemon-rss',
@@ -221,6 +230,7 @@ const line: Record<string, unknown> = {
   unit: 'MiB',
   devicePlugin: main.devicePlugin,
   quoteHelper: main.quoteHelper,
+  fromSource: source,
 };
-if (variants.length > 1) line['variants'] = results;
+if (variants.length > 2) line['variants'] = results;
 process.stdout.write(`${JSON.stringify(line)}\n`);

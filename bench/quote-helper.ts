@@ -1,8 +1,8 @@
 /**
  * Quote helper throughput and footprint (`npm run bench -- quote-helper`).
  *
- * Starts the daemon as its own process exactly as deployed (`node bin/ccnodes.js node quote-helper
- * --provider sim`), measures its idle resident memory (VmRSS after start-up has settled), then runs
+ * Starts the daemon as its own process exactly as deployed (`node dist/ccnodes.js node quote-helper
+ * --provider sim`: the precompiled build of scripts/build.ts, made fresh for the run), measures its idle resident memory (VmRSS after start-up has settled), then runs
  * 16 concurrent AESM clients in this process, each looping GetQuoteEx over a fresh unix socket
  * connection (one request per connection, as libsgx_quote_ex does) for a fixed time, and counts
  * quotes per second. Also reports the rate of the whole Open Enclave sequence (6 requests per quote).
@@ -17,7 +17,6 @@ import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import {
   AESM_FIELD,
   AesmClient,
@@ -26,6 +25,7 @@ import {
   runOpenEnclaveSequence,
 } from '../test/support/aesm-client.ts';
 import { SimCpu, type SimEnclave } from '../src/sim/index.ts';
+import { builtCliEntry } from './support/built-cli.ts';
 
 const CONCURRENCY = 16;
 const WARMUP_MS = 4_000;
@@ -69,9 +69,9 @@ async function loop(until: number, body: () => Promise<void>): Promise<number> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-qh-'));
-const bin = fileURLToPath(new URL('../bin/ccnodes.js', import.meta.url));
+const bin = await builtCliEntry();
 
-/** Starts `node [nodeFlags] bin/ccnodes.js node quote-helper …` in `sub` and waits for its sockets. */
+/** Starts `node [nodeFlags] dist/ccnodes.js node quote-helper …` in `sub` and waits for its sockets. */
 async function startDaemon(sub: string, nodeFlags: readonly string[]): Promise<ChildProcess> {
   const json = join(dir, sub, 'json.socket');
   const child = spawn(
@@ -125,7 +125,9 @@ async function idleRssWith(sub: string, nodeFlags: readonly string[]): Promise<n
 
 // A deployment can cap V8's young generation; report what that saves.
 const smallHeapRss = await idleRssWith('small', ['--max-semi-space-size=1']);
-const daemon = await startDaemon('main', []);
+// `--small-young-gen`: run the measured daemon under that cap too (its cost in throughput).
+const mainFlags = process.argv.includes('--small-young-gen') ? ['--max-semi-space-size=1'] : [];
+const daemon = await startDaemon('main', mainFlags);
 const socket = join(dir, 'main', 'aesm.socket');
 try {
   const pid = daemon.pid ?? 0;
@@ -254,6 +256,7 @@ try {
       unit: 'quotes/s',
       idleRssMiB: idleRss,
       idleRssSmallYoungGenMiB: smallHeapRss,
+      daemonNodeFlags: mainFlags,
       loadRssMiB: busyRss,
       sequenceQuotesPerSecond: seqRate,
       daemonCpuMsPerQuote: daemonCpuPerQuote,

@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # ccnodes device-plugin image. Build from the repository root:
 #   docker build -f deploy/docker/device-plugin.Dockerfile -t ghcr.io/ccnodes/ccnodes-device-plugin:0.1.0 .
-# Every component runs the same `ccnodes` CLI (TypeScript run through tsx, no build step); the image
-# differs in the user it runs as and what it is allowed to do.
+# Every component runs the same `ccnodes` CLI, precompiled (`npm run build` → dist/ccnodes.js, our
+# code and most dependencies bundled; no TypeScript loader at run time, which keeps each process about
+# 35 MiB smaller); the image differs in the user it runs as and what it is allowed to do.
 # Privileges (stated, and the minimum the plugin needs):
 # - runs as root (uid 0) because it creates its socket in kubelet's root-owned
 #   /var/lib/kubelet/device-plugins and reads /dev and /sys of the host (mounted read-only);
@@ -17,14 +18,20 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts=false && npm cache clean --force
+RUN npm ci --ignore-scripts=false
 COPY tsconfig.json ./
-COPY bin ./bin
+COPY scripts ./scripts
+COPY proto ./proto
 COPY src ./src
+# Build, then drop the build tools (esbuild, TypeScript, test libraries) and the sources: the image
+# keeps package.json, production node_modules (native and external packages), dist/ and proto/.
+RUN npm run build \
+ && npm prune --omit=dev && npm cache clean --force \
+ && rm -rf src scripts tsconfig.json
 
 FROM gcr.io/distroless/nodejs20-debian12:latest
 WORKDIR /app
 COPY --from=build /app /app
 USER 0
 ENV NODE_ENV=production
-ENTRYPOINT ["/nodejs/bin/node", "/app/bin/ccnodes.js"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/ccnodes.js"]

@@ -1,0 +1,163 @@
+/**
+ * Builds the precompiled CLI (`npm run build` → dist/ccnodes.js): what the container images run.
+ *
+ * The sources run directly through tsx during development (bin/ccnodes.js). tsx transpiles in a
+ * loader thread, which costs a second V8 isolate (about 35 MiB resident) in every process; the node
+ * daemons must stay small (issue 5: under 80 MiB idle), so the images run this build instead.
+ *
+ * What the build is:
+ * - our code (src/**) and most of its npm dependencies bundled with esbuild into ES modules under
+ *   `dist/`: one entry (dist/ccnodes.js) plus lazily loaded chunks. `import('./x-run.ts')` stays a
+ *   dynamic import, so a command still loads only the modules it uses. Bundling the dependencies
+ *   too saves about 10 MiB per process (one module record per file, one CommonJS wrapper each);
+ * - the packages in {@link EXTERNAL_PACKAGES} stay external and load from node_modules as usual:
+ *   native code, files found relative to the package (`__dirname`), or libraries loaded on demand;
+ * - a guard refuses a bundle in which bundled code uses `__dirname`/`__filename` (they would point at
+ *   dist/, not at the package): such a package must be added to the external list;
+ * - `import.meta.url` in a source file is rewritten to that file's own location
+ *   (`new URL('../src/…/x.ts', import.meta.url).href`), so paths the sources compute from it
+ *   (proto/…, examples/…) resolve to the same repository files as when run from source. dist/ must
+ *   therefore stay inside the repository checkout (or image) it was built from.
+ */
+import { readFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Packages loaded from node_modules at run time instead of being bundled, and why:
+ * - better-sqlite3: native addon (located through `bindings`); pg-native: optional native driver;
+ * - @grpc/grpc-js: loads its own .proto files (channelz) relative to its directory;
+ * - pino: starts worker-thread transports from files next to it (thread-stream);
+ * - @kubernetes/client-node: large and only loaded on demand, in a short-lived child process;
+ * - esbuild, tsx: build/development tools, never imported by the CLI's runtime paths.
+ */
+export const EXTERNAL_PACKAGES: readonly string[] = [
+  'better-sqlite3',
+  'pg-native',
+  '@grpc/grpc-js',
+  'pino',
+  '@kubernetes/client-node',
+  'esbuild',
+  'tsx',
+];
+
+/** Each output file gets a real `require`, which esbuild's ESM output lacks, for bundled CommonJS. */
+const REQUIRE_BANNER =
+  "import { createRequire as __ccnodesCreateRequire } from 'node:module'; " +
+  'const require = __ccnodesCreateRequire(import.meta.url);';
+
+/** Thrown when the bundle would not run as the sources do. */
+export class BuildCheckError extends Error {
+  readonly code = 'ERR_BUILD_CHECK';
+}
+
+/** Lines of bundled code (not comments) that use `__dirname` or `__filename`. */
+export function dirnameUses(js: string): string[] {
+  return js
+    .split('\n')
+    .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+    .filter(({ line }) => /\b__(dirname|filename)\b/.test(line))
+    .filter(({ line }) => !line.startsWith('*') && !line.startsWith('//') && !line.startsWith('/*'))
+    .map(({ line, n }) => `${n}: ${line.slice(0, 120)}`);
+}
+
+/** Options of {@link buildCli}. */
+export interface BuildOptions {
+  /** Output directory (default `<repo>/dist`); emptied first. */
+  readonly outdir?: string;
+  /** Write external source maps (`*.js.map`, default true); never inlined, so they cost no memory. */
+  readonly sourcemap?: boolean;
+  /** Packages left external (default {@link EXTERNAL_PACKAGES}). */
+  readonly external?: readonly string[];
+}
+
+/** What {@link buildCli} produced. */
+export interface BuildResult {
+  readonly outdir: string;
+  readonly entry: string;
+  readonly files: readonly string[];
+  readonly bytes: number;
+}
+
+/** Rewrites `import.meta.url` in our sources to the source file's own URL, relative to the output. */
+function sourceUrlPlugin(outdir: string): Plugin {
+  const srcRoot = join(REPO_ROOT, 'src') + sep;
+  return {
+    name: 'ccnodes-source-url',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!args.path.startsWith(srcRoot) || !text.includes('import.meta.url')) {
+          return { contents: text, loader: 'ts' };
+        }
+        const rel = relative(outdir, args.path).split(sep).join('/');
+        const own = `new URL(${JSON.stringify(rel)}, import.meta.url).href`;
+        return { contents: text.replaceAll('import.meta.url', own), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** Bundles src/bin/ccnodes.ts into `outdir`. Throws esbuild's error (with file:line) on failure. */
+export async function buildCli(options: BuildOptions = {}): Promise<BuildResult> {
+  const outdir = resolve(options.outdir ?? join(REPO_ROOT, 'dist'));
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const result = await build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: { ccnodes: join(REPO_ROOT, 'src', 'bin', 'ccnodes.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: [...(options.external ?? EXTERNAL_PACKAGES)],
+    banner: { js: REQUIRE_BANNER },
+    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+    sourcemap: options.sourcemap === false ? false : 'linked',
+    chunkNames: '[name]-[hash]',
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [sourceUrlPlugin(outdir)],
+  });
+  for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))) {
+    const uses = dirnameUses(readFileSync(resolve(REPO_ROOT, file), 'utf8'));
+    if (uses.length > 0) {
+      throw new BuildCheckError(
+        `${file} uses __dirname/__filename in bundled code (add its package to EXTERNAL_PACKAGES in ` +
+          `scripts/build.ts):\n  ${uses.join('\n  ')}`,
+      );
+    }
+  }
+  // So that Node treats dist/*.js as ES modules even where no package.json with "type" is above.
+  writeFileSync(join(outdir, 'package.json'), '{ "type": "module" }\n');
+  const outputs = Object.entries(result.metafile.outputs);
+  return {
+    outdir,
+    entry: join(outdir, 'ccnodes.js'),
+    files: outputs.map(([file]) => relative(REPO_ROOT, resolve(REPO_ROOT, file))),
+    bytes: outputs.reduce((sum, [, o]) => sum + o.bytes, 0),
+  };
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outIndex = process.argv.indexOf('--outdir');
+  const outdir = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
+  try {
+    const started = Date.now();
+    const r = await buildCli(outdir === undefined ? {} : { outdir });
+    const js = r.files.filter((f) => f.endsWith('.js')).length;
+    process.stdout.write(
+      `built ${relative(process.cwd(), r.entry) || r.entry}: ${js} modules, ` +
+        `${(r.bytes / 1024).toFixed(0)} KiB with maps, in ${Date.now() - started} ms\n`,
+    );
+  } catch (err) {
+    process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The precompiled CLI (scripts/build.ts, what the container images run) behaves as the sources do:
+ * it starts, finds the repository's files (protos, examples) from its own location, measures
+ * enclaves to the same MRENCLAVE, runs the whole demo, and runs the device plugin with its node
+ * update in a child process. The build refuses bundled code that would look for files next to itself.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BuildCheckError,
+  EXTERNAL_PACKAGES,
+  buildCli,
+  dirnameUses,
+  type BuildResult,
+} from '../../scripts/build.ts';
+import { startFakeApiServer } from '../support/fake-apiserver.ts';
+import { runCapture } from '../support/cli.ts';
+import { KubeletPeer } from '../support/kubelet-peer.ts';
+import { REPO_ROOT } from '../support/testdata.ts';
+
+const OUT = join(REPO_ROOT, '.tmp', `test-dist-${process.pid}`);
+const HELLO = join(REPO_ROOT, 'examples', 'hello-enclave', 'enclave.yaml');
+
+function runDist(
+  entry: string,
+  args: readonly string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [entry, ...args], {
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('dirnameUses', () => {
+  test('finds __dirname/__filename in code lines and ignores comments', () => {
+    const js = [
+      '// uses __dirname in a comment',
+      ' * program.executableDir(__dirname);',
+      'const a = 1;',
+      'const p = join(__dirname, "worker.js");',
+      'const f = __filename;',
+      'const not = my__dirname;',
+    ].join('\n');
+    assert.deepEqual(dirnameUses(js), [
+      '4: const p = join(__dirname, "worker.js");',
+      '5: const f = __filename;',
+    ]);
+  });
+});
+
+describe('precompiled CLI (dist)', () => {
+  let built: BuildResult;
+  before(async () => {
+    built = await buildCli({ outdir: OUT, sourcemap: false });
+  });
+  after(() => {
+    rmSync(OUT, { recursive: true, force: true });
+  });
+
+  test('starts and prints help for every area', () => {
+    const r = runDist(built.entry, ['--help']);
+    assert.equal(r.status, 0, r.stderr);
+    for (const area of ['attestation', 'deploy', 'enclave', 'kube', 'node', 'policy', 'quote', 'sim']) {
+      assert.match(r.stdout, new RegExp(`^  ${area}\\b`, 'm'), area);
+    }
+    const node = runDist(built.entry, ['node', '--help']);
+    assert.match(node.stdout, /patch-node/);
+  });
+
+  test('measures the sample enclave to the same MRENCLAVE as the sources', async () => {
+    const fromSource = await runCapture(['enclave', 'measure', HELLO, '--json']);
+    assert.equal(fromSource.code, 0, fromSource.stderr);
+    const r = runDist(built.entry, ['enclave', 'measure', HELLO, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const a = JSON.parse(fromSource.stdout) as { mrEnclave: string };
+    const b = JSON.parse(r.stdout) as { mrEnclave: string };
+    assert.match(b.mrEnclave, /^[0-9a-f]{64}$/);
+    assert.equal(b.mrEnclave, a.mrEnclave);
+  });
+
+  test('runs the whole demo (gRPC and AESM protos, SQLite, X.509, JWT, JWE)', () => {
+    const r = runDist(built.entry, ['demo', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { ok: boolean };
+    assert.equal(report.ok, true);
+  });
+
+  test('device plugin: registers with kubelet and patches its node from a patch-node child', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dist-dp-'));
+    const api = await startFakeApiServer({
+      nodes: { n1: { metadata: { name: 'n1', resourceVersion: '3' } } },
+    });
+    const peer = await KubeletPeer.start(dir);
+    const kubeconfig = api.writeKubeconfig(join(dir, 'kubeconfig.json'));
+    const child = spawn(
+      process.execPath,
+      [
+        built.entry,
+        'node',
+        'device-plugin',
+        '--device-plugin-dir',
+        dir,
+        '--simulate',
+        'Standard_DC2s_v2',
+        '--node-name',
+        'n1',
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (log += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (log += c));
+    t.after(async () => {
+      child.kill('SIGKILL');
+      await peer.stop();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const epc = await peer.waitForRegistration('kubernetes.azure.com/sgx_epc_mem_in_MiB', 60_000);
+    assert.equal((await epc.waitForDevices(() => true)).length, 56);
+    assert.deepEqual(
+      api.patches().map((p) => p.path),
+      ['/api/v1/nodes/n1/status', '/api/v1/nodes/n1'],
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, log);
+    assert.match(log, /"msg":"node patched"/);
+  });
+
+  test('refuses a bundle whose code would load files relative to itself', async () => {
+    const out = mkdtempSync(join(REPO_ROOT, '.tmp', 'test-dist-guard-'));
+    try {
+      await assert.rejects(
+        buildCli({ outdir: out, sourcemap: false, external: EXTERNAL_PACKAGES.filter((p) => p !== 'pino') }),
+        (err: unknown) =>
+          err instanceof BuildCheckError &&
+          /uses __dirname\/__filename in bundled code/.test(err.message) &&
+          /worker\.js/.test(err.message),
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
