@@ -138,6 +138,33 @@ describe('deploy render', () => {
     );
   });
 
+  test('node agents get NODE_OPTIONS from nodeOptions (the small young generation by default, or none)', () => {
+    const env = (objects: K8sObject[], name: string): unknown =>
+      find(objects, 'DaemonSet', name).spec.template.spec.containers[0].env;
+    const prod = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
+    const small = { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' };
+    assert.deepEqual(env(prod, 'ccnodes-device-plugin'), [
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      small,
+    ]);
+    assert.deepEqual(env(prod, 'ccnodes-quote-helper'), [small]);
+    const none = renderManifests(
+      parseValues({ devicePlugin: { nodeOptions: '' }, quoteHelper: { nodeOptions: ' ' } }),
+      PLACEHOLDER_TLS,
+    );
+    assert.deepEqual(env(none, 'ccnodes-device-plugin'), [
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    ]);
+    assert.equal(env(none, 'ccnodes-quote-helper'), undefined);
+    const two = renderManifests(
+      parseValues({ quoteHelper: { nodeOptions: '--max-semi-space-size=2  --max-old-space-size=96' } }),
+      PLACEHOLDER_TLS,
+    );
+    assert.deepEqual(env(two, 'ccnodes-quote-helper'), [
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2 --max-old-space-size=96' },
+    ]);
+  });
+
   test('webhook: configurations point at the service, exclude system namespaces, fail open by default', () => {
     const objs = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
     const m = find(objs, 'MutatingWebhookConfiguration', 'ccnodes-webhook').webhooks[0];
@@ -212,6 +239,11 @@ describe('deploy render', () => {
       [{ attestation: { replicas: 2 } }, /SQLite storage allows one replica/],
       [{ nodeNamespace: 'ccnodes-system' }, /must differ/],
       [{ webhook: { excludedNamespaces: [1] } }, /excludedNamespaces\[0\]/],
+      [
+        { quoteHelper: { nodeOptions: 'max-semi-space-size=1' } },
+        /quoteHelper\.nodeOptions: expected .*"max-semi/,
+      ],
+      [{ devicePlugin: { nodeOptions: '--a=1 ;rm' } }, /devicePlugin\.nodeOptions: .*got ";rm"/],
       [[], /expected object, got array/],
     ];
     for (const [input, re] of bad)

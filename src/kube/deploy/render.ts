@@ -112,6 +112,15 @@ function nodeSelector(v: Values): Record<string, string> {
   return { 'kubernetes.io/os': 'linux', ...v.confidentialPool.nodeSelector };
 }
 
+/** `NODE_OPTIONS` for a container, or nothing when the value is empty. */
+function nodeOptionsEnv(options: string): { name: string; value: string }[] {
+  const value = options
+    .split(' ')
+    .filter((t) => t !== '')
+    .join(' ');
+  return value === '' ? [] : [{ name: 'NODE_OPTIONS', value }];
+}
+
 function devicePlugin(v: Values): K8sObject[] {
   if (!v.devicePlugin.enabled) return [];
   const name = NAMES.devicePlugin;
@@ -178,7 +187,7 @@ function devicePlugin(v: Values): K8sObject[] {
                   `0.0.0.0:${v.devicePlugin.metricsPort}`,
                   ...sim,
                 ],
-                env: [NODE_NAME_ENV],
+                env: [NODE_NAME_ENV, ...nodeOptionsEnv(v.devicePlugin.nodeOptions)],
                 ports: [{ name: 'metrics', containerPort: v.devicePlugin.metricsPort, protocol: 'TCP' }],
                 securityContext: nodeAgentContainer(),
                 resources: resources(v.devicePlugin.resources),
@@ -253,6 +262,9 @@ function quoteHelper(v: Values): K8sObject[] {
                   QUOTE_HELPER_JSON_SOCKET_PATH,
                   ...providerArgs,
                 ],
+                ...(v.quoteHelper.nodeOptions.trim() === ''
+                  ? {}
+                  : { env: nodeOptionsEnv(v.quoteHelper.nodeOptions) }),
                 securityContext: nodeAgentContainer(),
                 resources: resources(v.quoteHelper.resources),
                 volumeMounts: [

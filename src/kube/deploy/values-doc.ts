@@ -49,6 +49,9 @@ devicePlugin:
   # Run \`ccnodes kube label-node\` as an init container (node doctor labels ccnodes.io/*).
   labelNode: true
   metricsPort: 9402
+  # NODE_OPTIONS of the daemon (space-separated --flag or --flag=value; "" for none). The default
+  # caps V8's young generation: smaller on small nodes, about 9% less peak throughput.
+  nodeOptions: --max-semi-space-size=1
   resources:
     requests: { cpu: 40m, memory: 64Mi }
     limits: { cpu: 250m, memory: 192Mi }
@@ -62,6 +65,8 @@ quoteHelper:
   # With provider aesmd: the host aesmd's socket. It must not be /var/run/aesmd/aesm.socket (the
   # quote helper serves that path), so run the host aesmd with its socket in another directory.
   hostAesmdSocket: /var/run/aesmd-host/aesm.socket
+  # NODE_OPTIONS of the daemon, as for the device plugin.
+  nodeOptions: --max-semi-space-size=1
   resources:
     requests: { cpu: 50m, memory: 96Mi }
     limits: { cpu: 500m, memory: 256Mi }
