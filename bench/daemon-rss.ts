@@ -9,12 +9,13 @@
  *     kubelet peer (this process) and patching its node through a fake API server (this process) —
  *     as deployed, by a short-lived `ccnodes node patch-node` child process;
  *   - `node quote-helper --provider sim` with a data directory, both sockets.
- * The same daemons run from source (`node bin/ccnodes.js`, TypeScript through tsx, as in development)
- * are measured too, for comparison (`fromSource`). With `--variants` it also measures the build under
- * `node --max-semi-space-size=1`. Children are always killed.
+ * The headline is the daemons as the DaemonSets of the default values run them: the image plus the
+ * NODE_OPTIONS of `devicePlugin.nodeOptions` / `quoteHelper.nodeOptions` (deploy/values.yaml). The
+ * image without NODE_OPTIONS (`imageOnly`) and the sources run through tsx as in development
+ * (`fromSource`) are measured too, for comparison. Children are always killed.
  *
  * Last line: {"bench":"daemon-rss","ours":<max MiB>,"bound":80,"unit":"MiB","devicePlugin":N,
- * "quoteHelper":N,"fromSource":{…}}.
+ * "quoteHelper":N,"nodeOptions":{…},"imageOnly":{…},"fromSource":{…}}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakeApiServer } from '../test/support/fake-apiserver.ts';
 import { KubeletPeer } from '../test/support/kubelet-peer.ts';
 import { builtCliEntry } from './support/built-cli.ts';
+import { DEFAULT_VALUES } from '../src/kube/index.ts';
 
 const IDLE_MS = 3_000;
 const READY_TIMEOUT_MS = 120_000;
@@ -47,9 +49,14 @@ async function startDaemon(
   launcher: readonly string[],
   args: readonly string[],
   readyText: string,
+  nodeOptions: string,
 ): Promise<ChildProcess> {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  if (nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
   const child = spawn(process.execPath, [...launcher, ...args], {
     cwd: repo,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -102,7 +109,11 @@ function fakeTree(root: string): { devRoot: string; sysRoot: string } {
   return { devRoot, sysRoot };
 }
 
-async function measureDevicePlugin(tag: string, launcher: readonly string[]): Promise<number> {
+async function measureDevicePlugin(
+  tag: string,
+  launcher: readonly string[],
+  nodeOptions: string,
+): Promise<number> {
   const root = join(dir, `dp-${tag}`);
   const pluginDir = join(root, 'device-plugins');
   mkdirSync(pluginDir, { recursive: true });
@@ -144,6 +155,7 @@ async function measureDevicePlugin(tag: string, launcher: readonly string[]): Pr
         kubeconfig,
       ],
       'device plugin ready',
+      nodeOptions,
     );
     await kubelet.waitForRegistration('kubernetes.azure.com/sgx_epc_mem_in_MiB', READY_TIMEOUT_MS);
     await sleep(IDLE_MS);
@@ -155,7 +167,11 @@ async function measureDevicePlugin(tag: string, launcher: readonly string[]): Pr
   }
 }
 
-async function measureQuoteHelper(tag: string, launcher: readonly string[]): Promise<number> {
+async function measureQuoteHelper(
+  tag: string,
+  launcher: readonly string[],
+  nodeOptions: string,
+): Promise<number> {
   const root = join(dir, `qh-${tag}`);
   mkdirSync(root, { recursive: true });
   const child = await startDaemon(
@@ -173,6 +189,7 @@ async function measureQuoteHelper(tag: string, launcher: readonly string[]): Pro
       join(root, 'data'),
     ],
     'quote helper ready',
+    nodeOptions,
   );
   try {
     await sleep(IDLE_MS);
@@ -183,15 +200,29 @@ async function measureQuoteHelper(tag: string, launcher: readonly string[]): Pro
 }
 
 // The images run the precompiled build (deploy/docker/*.Dockerfile: `node dist/ccnodes.js`), built
-// fresh for this run; the sources run through tsx are measured beside it for comparison.
+// fresh for this run. The DaemonSets rendered from the default values add NODE_OPTIONS
+// (devicePlugin.nodeOptions, quoteHelper.nodeOptions): that is the headline figure. The image
+// without them, and the sources run through tsx, are measured beside it.
 const entry = await builtCliEntry();
-const variants: [string, readonly string[]][] = [
-  ['dist', [entry]],
-  ['source (bin/ccnodes.js via tsx)', [bin]],
-];
-if (process.argv.includes('--variants')) {
-  variants.push(['dist --max-semi-space-size=1', ['--max-semi-space-size=1', entry]]);
+interface Variant {
+  readonly name: string;
+  readonly launcher: readonly string[];
+  readonly devicePluginOptions: string;
+  readonly quoteHelperOptions: string;
 }
+const DEPLOYED = 'deployed (dist, default values NODE_OPTIONS)';
+const IMAGE = 'image (dist, no NODE_OPTIONS)';
+const SOURCE = 'source (bin/ccnodes.js via tsx)';
+const variants: Variant[] = [
+  {
+    name: DEPLOYED,
+    launcher: [entry],
+    devicePluginOptions: DEFAULT_VALUES.devicePlugin.nodeOptions,
+    quoteHelperOptions: DEFAULT_VALUES.quoteHelper.nodeOptions,
+  },
+  { name: IMAGE, launcher: [entry], devicePluginOptions: '', quoteHelperOptions: '' },
+  { name: SOURCE, launcher: [bin], devicePluginOptions: '', quoteHelperOptions: '' },
+];
 
 const onSignal = (): void => {
   for (const c of children) c.kill('SIGKILL');
@@ -207,12 +238,17 @@ try {
       .map((l) => l.toFixed(1))
       .join(' ')}\n`,
   );
-  for (const [i, [name, launcher]] of variants.entries()) {
-    const devicePlugin = await measureDevicePlugin(String(i), launcher);
-    const quoteHelper = await measureQuoteHelper(String(i), launcher);
-    results[name] = { devicePlugin, quoteHelper };
+  for (const [i, v] of variants.entries()) {
+    const devicePlugin = await measureDevicePlugin(String(i), v.launcher, v.devicePluginOptions);
+    const quoteHelper = await measureQuoteHelper(String(i), v.launcher, v.quoteHelperOptions);
+    results[v.name] = { devicePlugin, quoteHelper };
+    const opts =
+      v.devicePluginOptions === v.quoteHelperOptions
+        ? v.devicePluginOptions
+        : `${v.devicePluginOptions} / ${v.quoteHelperOptions}`;
     process.stdout.write(
-      `${name}: device plugin ${devicePlugin} MiB, quote helper ${quoteHelper} MiB idle RSS (${IDLE_MS / 1000} s after ready)\n`,
+      `${v.name}${opts === '' ? '' : ` [NODE_OPTIONS=${opts}]`}: device plugin ${devicePlugin} MiB, ` +
+        `quote helper ${quoteHelper} MiB idle RSS (${IDLE_MS / 1000} s after ready)\n`,
     );
   }
 } finally {
@@ -220,9 +256,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const main = results['dist'];
-const source = results['source (bin/ccnodes.js via tsx)'];
-if (main === undefined) throw new Error('no measurement');
+const main = results[DEPLOYED];
+const image = results[IMAGE];
+const source = results[SOURCE];
+if (main === undefined || image === undefined) throw new Error('no measurement');
 const line: Record<string, unknown> = {
   bench: 'daemon-rss',
   ours: Math.max(main.devicePlugin, main.quoteHelper),
@@ -230,7 +267,11 @@ const line: Record<string, unknown> = {
   unit: 'MiB',
   devicePlugin: main.devicePlugin,
   quoteHelper: main.quoteHelper,
+  nodeOptions: {
+    devicePlugin: DEFAULT_VALUES.devicePlugin.nodeOptions,
+    quoteHelper: DEFAULT_VALUES.quoteHelper.nodeOptions,
+  },
+  imageOnly: image,
   fromSource: source,
 };
-if (variants.length > 2) line['variants'] = results;
 process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -110,7 +110,7 @@ export const DEFAULT_VALUES: Values = {
     labelNode: true,
     metricsPort: 9402,
     nodeOptions: NODE_AGENT_NODE_OPTIONS,
-    resources: { requests: { cpu: '40m', memory: '64Mi' }, limits: { cpu: '250m', memory: '192Mi' } },
+    resources: { requests: { cpu: '40m', memory: '64Mi' }, limits: { cpu: '250m', memory: '256Mi' } },
   },
   quoteHelper: {
     enabled: true,
