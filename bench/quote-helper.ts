@@ -2,7 +2,8 @@
  * Quote helper throughput and footprint (`npm run bench -- quote-helper`).
  *
  * Starts the daemon as its own process exactly as deployed (`node dist/ccnodes.js node quote-helper
- * --provider sim`: the precompiled build of scripts/build.ts, made fresh for the run), measures its idle resident memory (VmRSS after start-up has settled), then runs
+ * --provider sim`: the precompiled build of scripts/build.ts, made fresh for the run, with the
+ * NODE_OPTIONS of the default values; `--image-only` leaves them out), measures its idle resident memory (VmRSS after start-up has settled), then runs
  * 16 concurrent AESM clients in this process, each looping GetQuoteEx over a fresh unix socket
  * connection (one request per connection, as libsgx_quote_ex does) for a fixed time, and counts
  * quotes per second. Also reports the rate of the whole Open Enclave sequence (6 requests per quote).
@@ -25,6 +26,7 @@ import {
   runOpenEnclaveSequence,
 } from '../test/support/aesm-client.ts';
 import { SimCpu, type SimEnclave } from '../src/sim/index.ts';
+import { DEFAULT_VALUES } from '../src/kube/index.ts';
 import { builtCliEntry } from './support/built-cli.ts';
 
 const CONCURRENCY = 16;
@@ -71,13 +73,18 @@ async function loop(until: number, body: () => Promise<void>): Promise<number> {
 const dir = mkdtempSync(join(tmpdir(), 'bench-qh-'));
 const bin = await builtCliEntry();
 
-/** Starts `node [nodeFlags] dist/ccnodes.js node quote-helper …` in `sub` and waits for its sockets. */
-async function startDaemon(sub: string, nodeFlags: readonly string[]): Promise<ChildProcess> {
+/**
+ * Starts `node dist/ccnodes.js node quote-helper …` in `sub`, with `nodeOptions` as its NODE_OPTIONS
+ * (as the DaemonSet sets it), and waits for its sockets.
+ */
+async function startDaemon(sub: string, nodeOptions: string): Promise<ChildProcess> {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  if (nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
   const json = join(dir, sub, 'json.socket');
   const child = spawn(
     process.execPath,
     [
-      ...nodeFlags,
       bin,
       'node',
       'quote-helper',
@@ -90,7 +97,7 @@ async function startDaemon(sub: string, nodeFlags: readonly string[]): Promise<C
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'inherit'], env },
   );
   const started = Date.now();
   while (!existsSync(json)) {
@@ -112,9 +119,9 @@ async function stopDaemon(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Idle RSS of a daemon started with `nodeFlags`, measured 3 s after its sockets appeared. */
-async function idleRssWith(sub: string, nodeFlags: readonly string[]): Promise<number> {
-  const child = await startDaemon(sub, nodeFlags);
+/** Idle RSS of a daemon started with `nodeOptions`, measured 3 s after its sockets appeared. */
+async function idleRssWith(sub: string, nodeOptions: string): Promise<number> {
+  const child = await startDaemon(sub, nodeOptions);
   try {
     await sleep(3_000);
     return rssMiB(child.pid ?? 0);
@@ -124,17 +131,22 @@ async function idleRssWith(sub: string, nodeFlags: readonly string[]): Promise<n
 }
 
 // A deployment can cap V8's young generation; report what that saves.
-const smallHeapRss = await idleRssWith('small', ['--max-semi-space-size=1']);
-// `--small-young-gen`: run the measured daemon under that cap too (its cost in throughput).
-const mainFlags = process.argv.includes('--small-young-gen') ? ['--max-semi-space-size=1'] : [];
-const daemon = await startDaemon('main', mainFlags);
+// As deployed: the DaemonSet of the default values sets NODE_OPTIONS (quoteHelper.nodeOptions).
+// `--image-only` measures the image without it; the idle RSS of the other setting is printed too.
+const deployedOptions = DEFAULT_VALUES.quoteHelper.nodeOptions;
+const mainOptions = process.argv.includes('--image-only') ? '' : deployedOptions;
+const otherOptions = mainOptions === '' ? deployedOptions : '';
+const otherRss = await idleRssWith('other', otherOptions);
+const daemon = await startDaemon('main', mainOptions);
 const socket = join(dir, 'main', 'aesm.socket');
 try {
   const pid = daemon.pid ?? 0;
   await sleep(3_000);
   const idleRss = rssMiB(pid);
   process.stdout.write(`daemon pid ${pid}: idle RSS ${idleRss} MiB (after start-up, before any request)\n`);
-  process.stdout.write(`same daemon under node --max-semi-space-size=1: idle RSS ${smallHeapRss} MiB\n`);
+  process.stdout.write(
+    `daemon NODE_OPTIONS="${mainOptions}"; the same daemon with NODE_OPTIONS="${otherOptions}": idle RSS ${otherRss} MiB\n`,
+  );
 
   const client = new AesmClient(socket);
   const cpu = await SimCpu.open(join(dir, 'state'));
@@ -255,8 +267,9 @@ try {
       bound: 2000,
       unit: 'quotes/s',
       idleRssMiB: idleRss,
-      idleRssSmallYoungGenMiB: smallHeapRss,
-      daemonNodeFlags: mainFlags,
+      nodeOptions: mainOptions,
+      idleRssOtherNodeOptionsMiB: otherRss,
+      otherNodeOptions: otherOptions,
       loadRssMiB: busyRss,
       sequenceQuotesPerSecond: seqRate,
       daemonCpuMsPerQuote: daemonCpuPerQuote,

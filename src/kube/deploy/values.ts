@@ -82,8 +82,8 @@ export interface Values {
 /**
  * Default NODE_OPTIONS of the two node agents: cap V8's young generation at 1 MiB per semi-space.
  * They run on every confidential node, small ones included (DC1s_v2: 4 GiB), and mostly idle; the
- * cap saves about 5 MiB idle and 25 MiB under load for about 9% of peak quote throughput
- * (`npm run bench -- daemon-rss --variants`, `npm run bench -- quote-helper --small-young-gen`).
+ * cap saves about 5 MiB idle and 30 MiB under load; quote throughput differed by less than the
+ * run-to-run noise (`npm run bench -- daemon-rss`, `npm run bench -- quote-helper [--image-only]`).
  */
 export const NODE_AGENT_NODE_OPTIONS = '--max-semi-space-size=1';
 
