@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -137,6 +137,7 @@ describe('precompiled CLI (dist)', () => {
   });
 
   test('refuses a bundle whose code would load files relative to itself', async () => {
+    mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
     const out = mkdtempSync(join(REPO_ROOT, '.tmp', 'test-dist-guard-'));
     try {
       await assert.rejects(
