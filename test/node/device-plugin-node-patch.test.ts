@@ -1,7 +1,7 @@
 /** Capacity mode and simulation: the exact node PATCHes sent to a fake API server. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -177,5 +177,107 @@ describe('node PATCH through the API server', () => {
         return true;
       },
     );
+  });
+
+  test('capacity mode: the enclave node gone → status capacity 0; back → the planned values again', async (t) => {
+    const api = await startFakeApiServer({
+      nodes: { n: { metadata: { name: 'n', resourceVersion: '1', labels: {} }, spec: {} } },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-gone-'));
+    const tree = makeFakeSgxTree({ epcBytesPerNode: [64 * MIB] });
+    const running: { daemon?: SgxDevicePlugin } = {};
+    t.after(async () => {
+      await running.daemon?.stop();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+      tree.remove();
+    });
+    const daemon = await startSgxDevicePlugin({
+      pluginDir: dir,
+      devRoot: tree.devRoot,
+      sysRoot: tree.sysRoot,
+      epcMode: 'capacity',
+      nodeName: 'n',
+      nodeClient: await kubeNodeClient(api.kubeConfig()),
+      healthIntervalMs: 3_600_000,
+    });
+    running.daemon = daemon;
+    const statusPatches = (): unknown[] =>
+      api
+        .patches()
+        .filter((p) => p.path === '/api/v1/nodes/n/status')
+        .map((p) => p.body);
+    const planned = [
+      { op: 'add', path: '/status/capacity/sgx.intel.com~1epc', value: String(64 * MIB) },
+      { op: 'add', path: '/status/capacity/kubernetes.azure.com~1sgx_epc_mem_in_MiB', value: '64' },
+    ];
+    assert.deepEqual(statusPatches(), [planned]);
+
+    await daemon.rescan();
+    assert.equal(statusPatches().length, 1, 'no change, no PATCH');
+
+    unlinkSync(tree.dev('/dev/sgx_enclave'));
+    await daemon.rescan();
+    assert.equal(daemon.capacityShown, 'zero');
+    assert.deepEqual(statusPatches()[1], [
+      { op: 'add', path: '/status/capacity/sgx.intel.com~1epc', value: '0' },
+      { op: 'add', path: '/status/capacity/kubernetes.azure.com~1sgx_epc_mem_in_MiB', value: '0' },
+    ]);
+    await daemon.rescan();
+    assert.equal(statusPatches().length, 2, 'still gone, no second PATCH');
+
+    symlinkSync('/dev/null', tree.dev('/dev/sgx_enclave'));
+    await daemon.rescan();
+    assert.equal(daemon.capacityShown, 'planned');
+    assert.deepEqual(statusPatches()[2], planned);
+  });
+
+  test('a failed capacity update is logged and retried at the next rescan', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-retry-'));
+    const tree = makeFakeSgxTree({ epcBytesPerNode: [32 * MIB] });
+    const running: { daemon?: SgxDevicePlugin } = {};
+    t.after(async () => {
+      await running.daemon?.stop();
+      rmSync(dir, { recursive: true, force: true });
+      tree.remove();
+    });
+    const calls: Record<string, string>[] = [];
+    let failNext = false;
+    const errors: string[] = [];
+    const log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+    const daemon = await startSgxDevicePlugin({
+      pluginDir: dir,
+      devRoot: tree.devRoot,
+      sysRoot: tree.sysRoot,
+      epcMode: 'devices',
+      nodeName: 'n',
+      nodeSettings: (_name, settings) => {
+        calls.push({ ...settings.capacity });
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('API server unreachable'));
+        }
+        return Promise.resolve({ statusPatch: [], nodePatch: [] });
+      },
+      healthIntervalMs: 3_600_000,
+      logger: {
+        ...log,
+        error: (fields: Record<string, unknown>, msg: string) =>
+          errors.push(`${msg}: ${String(fields['error'])}`),
+      },
+    });
+    running.daemon = daemon;
+    assert.deepEqual(calls, [{ 'sgx.intel.com/epc': String(32 * MIB) }]);
+    unlinkSync(tree.dev('/dev/sgx_enclave'));
+    failNext = true;
+    await daemon.rescan();
+    assert.equal(daemon.capacityShown, 'planned');
+    assert.match(
+      errors.join('\n'),
+      /node capacity update failed; retrying at the next rescan: API server unreachable/,
+    );
+    await daemon.rescan();
+    assert.equal(daemon.capacityShown, 'zero');
+    assert.deepEqual(calls.slice(1), [{ 'sgx.intel.com/epc': '0' }, { 'sgx.intel.com/epc': '0' }]);
   });
 });

@@ -79,6 +79,9 @@ export class SgxDevicePlugin {
   readonly #log: PluginLogger;
   #timer: NodeJS.Timeout | undefined;
   #rescanning = false;
+  readonly #apply: NodeSettingsApplier | undefined;
+  /** What the node's status capacity currently shows: the planned values, or zeros. */
+  #capacityShown: 'planned' | 'zero' = 'planned';
 
   /** @internal use {@link startSgxDevicePlugin} */
   constructor(
@@ -96,6 +99,46 @@ export class SgxDevicePlugin {
     this.servers = servers;
     this.nodePatches = nodePatches;
     this.#log = config.logger ?? silentLogger;
+    this.#apply =
+      config.nodeSettings ??
+      (config.nodeClient === undefined ? undefined : nodeSettingsApplier(config.nodeClient));
+  }
+
+  /** Whether the node's status capacity shows the planned EPC (`planned`) or zeros (`zero`). */
+  get capacityShown(): 'planned' | 'zero' {
+    return this.#capacityShown;
+  }
+
+  /**
+   * Keeps the node-capacity resources in step with the enclave device node: zeros while it is gone
+   * (so the scheduler stops placing EPC pods on a node that cannot run them), the planned values
+   * when it is back. Device resources need no patch: their devices turn Unhealthy instead. A failed
+   * PATCH is logged and retried at the next rescan.
+   */
+  async #syncCapacity(): Promise<void> {
+    const nodeName = this.#config.nodeName;
+    const names = Object.keys(this.plan.capacity);
+    if (this.#apply === undefined || nodeName === undefined || names.length === 0) return;
+    const want = this.#state.nodes.enclave === undefined ? 'zero' : 'planned';
+    if (want === this.#capacityShown) return;
+    const capacity =
+      want === 'planned' ? this.plan.capacity : Object.fromEntries(names.map((name) => [name, '0']));
+    try {
+      await this.#apply(nodeName, { capacity, marking: this.plan.marking });
+      this.#capacityShown = want;
+      this.#config.metrics?.epcCapacityBytes.set(want === 'planned' ? this.plan.epcBytes : 0);
+      this.#log[want === 'planned' ? 'info' : 'warn'](
+        { node: nodeName, capacity },
+        want === 'planned'
+          ? 'SGX device node back; node capacity restored'
+          : 'SGX device node gone; node capacity set to 0',
+      );
+    } catch (err) {
+      this.#log.error(
+        { node: nodeName, error: err instanceof Error ? err.message : String(err) },
+        'node capacity update failed; retrying at the next rescan',
+      );
+    }
   }
 
   /** The server of one resource. */
@@ -108,7 +151,10 @@ export class SgxDevicePlugin {
     return [...this.#handlers.values()].every((h) => h.healthy());
   }
 
-  /** Rescans the device nodes now and pushes ListAndWatch updates for resources whose health changed. */
+  /**
+   * Rescans the device nodes now, pushes ListAndWatch updates for resources whose health changed,
+   * and zeroes (or restores) the node-capacity resources when the enclave node went (or came back).
+   */
   async rescan(): Promise<void> {
     if (this.plan.simulatedSku !== undefined || this.#rescanning) return;
     this.#rescanning = true;
@@ -128,6 +174,7 @@ export class SgxDevicePlugin {
           server.update();
         }
       }
+      await this.#syncCapacity();
     } catch (err) {
       this.#log.error({ error: err instanceof Error ? err.message : String(err) }, 'device rescan failed');
     } finally {
