@@ -12,8 +12,13 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { KUBELET_DEVICE_PLUGIN_DIR } from '../contract/index.ts';
-import type { MetricsEndpoint, NodeSettingsApplier, SgxDevicePlugin } from '../node/device-plugin/index.ts';
+import { KUBELET_DEVICE_PLUGIN_DIR, KUBELET_POD_RESOURCES_SOCKET } from '../contract/index.ts';
+import type {
+  MetricsEndpoint,
+  NodeSettingsApplier,
+  PodResourcesClient,
+  SgxDevicePlugin,
+} from '../node/device-plugin/index.ts';
 import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
@@ -29,6 +34,7 @@ interface DevicePluginFlags {
   readonly sysRoot: string;
   readonly kubeconfig?: string;
   readonly metricsListen?: string;
+  readonly podResourcesSocket: string;
   readonly enclaveLimit: string;
   readonly provisionLimit: string;
   readonly aesmdMount: boolean;
@@ -122,7 +128,14 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
     throw err;
   }
   let endpoint: MetricsEndpoint | undefined;
+  let podResources: PodResourcesClient | undefined;
   try {
+    if (metrics !== undefined && flags.podResourcesSocket !== '') {
+      const client = new dp.PodResourcesClient(resolve(ctx.cwd, flags.podResourcesSocket));
+      podResources = client;
+      const resources = Object.keys(daemon.plan.deviceResources);
+      metrics.observeDevicesInUse(async () => dp.devicesInUse(await client.list(), resources));
+    }
     if (metrics !== undefined && flags.metricsListen !== undefined) {
       endpoint = await dp.serveMetrics(flags.metricsListen, metrics.registry, () => daemon.healthy());
       logger.info({ url: endpoint.url }, 'metrics listening');
@@ -152,6 +165,7 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
     throw err;
   } finally {
     await endpoint?.close();
+    podResources?.close();
     await daemon.stop();
   }
 }
@@ -177,6 +191,11 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
     .option('--sys-root <dir>', 'where the host /sys is mounted', '/sys')
     .option('--kubeconfig <path>', 'kubeconfig for the API server (default: in-cluster service account)')
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics and /healthz here')
+    .option(
+      '--pod-resources-socket <path>',
+      "kubelet's pod resources API, for the devices-in-use metric ('' to skip)",
+      KUBELET_POD_RESOURCES_SOCKET,
+    )
     .option('--enclave-limit <n>', 'slots of sgx.intel.com/enclave', '110')
     .option('--provision-limit <n>', 'slots of sgx.intel.com/provision', '110')
     .option('--aesmd-mount', 'with EPC allocations, mount /var/run/aesmd and set SGX_AESM_ADDR=1', false)

@@ -8,3 +8,6 @@ export const ENV_SGX_AESM_ADDR = 'SGX_AESM_ADDR';
 /** Kubelet's device-plugin directory and registration socket. */
 export const KUBELET_DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';
 export const KUBELET_SOCKET_NAME = 'kubelet.sock';
+/** Kubelet's pod resources API (v1): which devices each running container holds. */
+export const KUBELET_POD_RESOURCES_DIR = '/var/lib/kubelet/pod-resources';
+export const KUBELET_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';

@@ -125,6 +125,14 @@ describe('deploy render', () => {
     assert.equal(c.securityContext.privileged, false);
     assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
     assert.deepEqual(ds.initContainers[0].args.slice(0, 2), ['kube', 'label-node']);
+    assert.deepEqual(
+      c.volumeMounts.find((m: any) => m.name === 'pod-resources'),
+      { name: 'pod-resources', mountPath: '/var/lib/kubelet/pod-resources', readOnly: true },
+    );
+    assert.deepEqual(
+      c.volumeMounts.filter((m: any) => m.readOnly !== true).map((m: any) => m.mountPath),
+      ['/var/lib/kubelet/device-plugins', '/tmp'],
+    );
     const rules = find(sim, 'ClusterRole', 'ccnodes-device-plugin').rules;
     assert.deepEqual(rules.flatMap((r: any) => r.verbs).sort(), ['get', 'patch', 'patch']);
     const qh = find(sim, 'DaemonSet', 'ccnodes-quote-helper').spec.template.spec;

@@ -10,6 +10,7 @@ import {
   AESM_SOCKET_DIR,
   AESM_SOCKET_PATH,
   KUBELET_DEVICE_PLUGIN_DIR,
+  KUBELET_POD_RESOURCES_DIR,
   MUTATING_WEBHOOK_NAME,
   QUOTE_HELPER_JSON_SOCKET_PATH,
   VALIDATING_WEBHOOK_NAME,
@@ -193,12 +194,18 @@ function devicePlugin(v: Values): K8sObject[] {
                 resources: resources(v.devicePlugin.resources),
                 volumeMounts: [
                   { name: 'device-plugins', mountPath: KUBELET_DEVICE_PLUGIN_DIR },
+                  // kubelet's pod resources API: which devices running containers hold (a metric).
+                  { name: 'pod-resources', mountPath: KUBELET_POD_RESOURCES_DIR, readOnly: true },
                   ...hostMounts,
                 ],
               },
             ],
             volumes: [
               { name: 'device-plugins', hostPath: { path: KUBELET_DEVICE_PLUGIN_DIR, type: 'Directory' } },
+              {
+                name: 'pod-resources',
+                hostPath: { path: KUBELET_POD_RESOURCES_DIR, type: 'DirectoryOrCreate' },
+              },
               { name: 'host-dev', hostPath: { path: '/dev', type: 'Directory' } },
               { name: 'host-sys', hostPath: { path: '/sys', type: 'Directory' } },
             ],

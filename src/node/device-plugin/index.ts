@@ -94,6 +94,14 @@ export {
 } from './node-patch.ts';
 export { DEFAULT_SLOT_LIMIT, MAX_EPC_MIB, planSgxNode, type SgxPlan, type SgxPlanInput } from './sgx-plan.ts';
 export { DevicePluginMetrics } from './metrics.ts';
+export {
+  devicesInUse,
+  PodResourcesClient,
+  podResourcesService,
+  POD_RESOURCES_PROTO_PATH,
+  type ContainerDevices,
+  type PodResourcesList,
+} from './pod-resources.ts';
 export { parseListen, serveMetrics, type MetricsEndpoint } from './metrics-server.ts';
 export {
   SgxDevicePlugin,

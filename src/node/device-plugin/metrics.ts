@@ -3,7 +3,8 @@
  * daemons in one process — tests, `ccnodes demo` — do not collide).
  *
  * Kubelet never tells a device plugin when a container releases its devices, so "allocated" is the
- * cumulative count handed out by Allocate, not what is in use now.
+ * cumulative count handed out by Allocate. What is in use now comes from kubelet's pod resources API
+ * at each scrape ({@link DevicePluginMetrics.observeDevicesInUse}).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -23,6 +24,12 @@ export class DevicePluginMetrics {
   readonly devices: Gauge<'resource'>;
   /** Successful registrations with kubelet, per resource. */
   readonly registrations: Counter<'resource'>;
+  /** Devices held by running containers now, per resource (from kubelet's pod resources API). */
+  readonly devicesInUse: Gauge<'resource'>;
+  /** 1 when the last pod resources query answered, 0 when it failed; absent when not configured. */
+  readonly podResourcesUp: Gauge;
+  #inUse: (() => Promise<Record<string, number>>) | undefined;
+  #pending: Promise<Record<string, number> | undefined> | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -69,5 +76,53 @@ export class DevicePluginMetrics {
       labelNames: ['resource'],
       registers,
     });
+    // Both gauges are read at each scrape (prom-client collects metrics concurrently); they share
+    // one pod resources query per scrape.
+    const probe = (): Promise<Record<string, number> | undefined> | undefined => this.#probe();
+    this.devicesInUse = new Gauge({
+      name: 'ccnodes_device_plugin_devices_in_use',
+      help: "Devices held by running containers now, per resource (kubelet's pod resources API).",
+      labelNames: ['resource'],
+      registers,
+      async collect() {
+        const pending = probe();
+        if (pending === undefined) return;
+        const counts = await pending;
+        // No samples rather than stale ones when the query failed; the up gauge says why.
+        this.reset();
+        for (const [resource, n] of Object.entries(counts ?? {})) this.set({ resource }, n);
+      },
+    });
+    this.podResourcesUp = new Gauge({
+      name: 'ccnodes_device_plugin_pod_resources_up',
+      help: "1 when kubelet's pod resources API answered at the last scrape, else 0.",
+      registers,
+      async collect() {
+        const pending = probe();
+        if (pending === undefined) return;
+        this.set((await pending) === undefined ? 0 : 1);
+      },
+    });
+  }
+
+  /** The in-flight query (shared by concurrent collects), resolving to undefined when it failed. */
+  #probe(): Promise<Record<string, number> | undefined> | undefined {
+    const source = this.#inUse;
+    if (source === undefined) return undefined;
+    if (this.#pending !== undefined) return this.#pending;
+    const pending = source().then(
+      (counts) => counts,
+      () => undefined,
+    );
+    this.#pending = pending;
+    void pending.finally(() => {
+      if (this.#pending === pending) this.#pending = undefined;
+    });
+    return pending;
+  }
+
+  /** Asks `source` for the devices in use at every scrape (kubelet's pod resources API). */
+  observeDevicesInUse(source: () => Promise<Record<string, number>>): void {
+    this.#inUse = source;
   }
 }
