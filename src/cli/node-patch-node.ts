@@ -200,7 +200,8 @@ export function registerNodePatchNode(program: Command, ctx: CliContext): void {
     .command('patch-node')
     .description(
       'Apply a node-settings document (status capacity, labels, taints) to a node through the API ' +
-        'server. The device plugin runs this in a short-lived child process at start.',
+        'server. The device plugin runs this in a short-lived child process at start, and again when its ' +
+        'enclave device node goes or returns.',
     )
     .option('--node-name <name>', 'node to patch (default: $NODE_NAME)')
     .option('--settings <file>', 'node-settings JSON ("-" reads standard input)', '-')
