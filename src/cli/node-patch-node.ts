@@ -150,7 +150,9 @@ export function childProcessNodeSettings(
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         if (stderr.length < OUTPUT_CAP) stderr += chunk;
       });
+      let timedOut = false;
       const timer = setTimeout(() => {
+        timedOut = true;
         child.kill('SIGKILL');
       }, timeoutMs);
       child.on('error', (err) => {
@@ -160,13 +162,12 @@ export function childProcessNodeSettings(
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         const errLine = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+        if (timedOut) {
+          fail(`the patch-node process did not finish in ${timeoutMs} ms and was killed`, { timeoutMs });
+          return;
+        }
         if (signal !== null) {
-          fail(
-            `the patch-node process ended by ${signal}${signal === 'SIGKILL' ? ` (timeout ${timeoutMs} ms?)` : ''}`,
-            {
-              signal,
-            },
-          );
+          fail(`the patch-node process ended by ${signal}`, { signal });
           return;
         }
         if (code !== 0) {
