@@ -9,7 +9,7 @@
 import { parseCrl, crlDer, type ParsedCrl } from './crl.ts';
 import { JsonFieldError } from './json-fields.ts';
 import { decodeQeIdentity, type QeIdentity } from './qe-identity.ts';
-import { parseSignedJson, SignedJsonError } from './signed-json.ts';
+import { parseSignedJson, SignedJsonError, type SignedJson } from './signed-json.ts';
 import { decodeTcbInfo, type TcbInfo } from './tcb-info.ts';
 import { CollateralFormatError, VerificationError, type VerifyStep } from './verify-errors.ts';
 import {
@@ -112,6 +112,22 @@ export function prepareChain(pem: string, size: number, step: VerifyStep, what: 
   }
 }
 
+/**
+ * Intel signs the compact JSON text of the member. PCS serves exactly that text, so the received
+ * bytes are tried first. A cache or proxy may have re-formatted the document (indentation, spaces
+ * after `:`), which changes no value; Intel's QVL verifies over the compact re-serialisation of the
+ * parsed member, so such a document is accepted here too, by verifying over `JSON.stringify` of the
+ * very value that is then used. Any change to a value still breaks the signature.
+ */
+function signatureVerifies(signed: SignedJson, signer: ParsedCert): boolean {
+  if (verifyP1363(Buffer.from(signed.bodyText, 'utf8'), signed.signature, signer.publicKey)) return true;
+  const compact = JSON.stringify(signed.body);
+  return (
+    compact !== signed.bodyText &&
+    verifyP1363(Buffer.from(compact, 'utf8'), signed.signature, signer.publicKey)
+  );
+}
+
 function prepareSigned<T>(
   text: string,
   member: 'tcbInfo' | 'enclaveIdentity',
@@ -136,11 +152,11 @@ function prepareSigned<T>(
   }
   const chain = prepareChain(chainPem, 2, step, `${what} issuer chain`);
   const signer = chain[0] as ParsedCert;
-  if (!verifyP1363(Buffer.from(signed.bodyText, 'utf8'), signed.signature, signer.publicKey)) {
+  if (!signatureVerifies(signed, signer)) {
     throw new VerificationError(
       badSig,
       step,
-      `${what} signature does not verify over the received ${member} bytes`,
+      `${what} signature does not verify over the received ${member} bytes (nor their compact form)`,
       {
         details: { signer: signer.subjectText },
       },

@@ -75,7 +75,8 @@ export const CORE_VERIFY_ERRORS = {
   },
   ERR_VERIFY_TCB_INFO_SIGNATURE: {
     type: 'VerificationError',
-    summary: 'The TCB Info signature does not verify over the exact received tcbInfo bytes.',
+    summary:
+      'The TCB Info signature verifies neither over the received tcbInfo bytes nor over their compact form.',
   },
   ERR_VERIFY_QE_IDENTITY_INVALID: {
     type: 'VerificationError',
@@ -83,7 +84,8 @@ export const CORE_VERIFY_ERRORS = {
   },
   ERR_VERIFY_QE_IDENTITY_SIGNATURE: {
     type: 'VerificationError',
-    summary: 'The QE Identity signature does not verify over the exact received enclaveIdentity bytes.',
+    summary:
+      'The QE Identity signature verifies neither over the received enclaveIdentity bytes nor over their compact form.',
   },
   ERR_VERIFY_TCB_INFO_MISMATCH: {
     type: 'VerificationError',

@@ -121,14 +121,14 @@ const resigned: [string, SgxCaseOptions | ((p: TestPki) => SgxCaseOptions), Veri
       7,
     ],
     [
-      'TCB Info body edited after signing',
-      { tcbInfoText: (t) => t.replace('"tcbType":0', '"tcbType": 0') },
+      'TCB Info value edited after signing',
+      { tcbInfoText: (t) => t.replace('"tcbEvaluationDataNumber":18', '"tcbEvaluationDataNumber":19') },
       'ERR_VERIFY_TCB_INFO_SIGNATURE',
       6,
     ],
     [
-      'QE Identity body edited after signing',
-      { qeIdentityText: (t) => t.replace('"isvprodid":1', '"isvprodid": 1') },
+      'QE Identity value edited after signing',
+      { qeIdentityText: (t) => t.replace('"tcbEvaluationDataNumber":18', '"tcbEvaluationDataNumber":17') },
       'ERR_VERIFY_QE_IDENTITY_SIGNATURE',
       7,
     ],
@@ -498,11 +498,30 @@ describe('verifyQuote negative corpus (real phala-sgx-v3 set)', { skip: testdata
     return setCollateral(set);
   };
 
-  test('one added space in the real TCB Info → ERR_VERIFY_TCB_INFO_SIGNATURE', () => {
+  test('re-formatted real TCB Info and QE Identity (indented) verify to the same result, as in QVL', () => {
     const { quote, collateral, options } = load();
-    const edited = { ...collateral, tcbInfo: collateral.tcbInfo.replace('"version":3', '"version": 3') };
-    assert.notEqual(edited.tcbInfo, collateral.tcbInfo);
+    const indent = (t: string): string => JSON.stringify(JSON.parse(t), null, 2);
+    const reformatted = {
+      ...collateral,
+      tcbInfo: indent(collateral.tcbInfo),
+      qeIdentity: indent(collateral.qeIdentity),
+    };
+    assert.notEqual(reformatted.tcbInfo, collateral.tcbInfo);
+    assert.match(reformatted.tcbInfo, /\n {4}"version": 3,/);
+    const a = verifyQuote(quote, collateral, options);
+    const b = verifyQuote(quote, reformatted, options);
+    assert.equal(b.status, a.status);
+    assert.deepEqual(b.advisoryIds, a.advisoryIds);
+  });
+
+  test('a value changed in the re-formatted real TCB Info → ERR_VERIFY_TCB_INFO_SIGNATURE', () => {
+    const { quote, collateral, options } = load();
+    const doc = JSON.parse(collateral.tcbInfo) as { tcbInfo: { tcbEvaluationDataNumber: number } };
+    doc.tcbInfo.tcbEvaluationDataNumber += 1;
+    const edited = { ...collateral, tcbInfo: JSON.stringify(doc, null, 2) };
     expectCode(() => verifyQuote(quote, edited, options), 'ERR_VERIFY_TCB_INFO_SIGNATURE', 6);
+    const compact = { ...collateral, tcbInfo: JSON.stringify(doc) };
+    expectCode(() => verifyQuote(quote, compact, options), 'ERR_VERIFY_TCB_INFO_SIGNATURE', 6);
   });
 
   test('edited real QE Identity → ERR_VERIFY_QE_IDENTITY_SIGNATURE', () => {
@@ -585,7 +604,9 @@ describe('verifyQuote negative corpus (real phala-tdx-v4 set)', { skip: testdata
       'ERR_VERIFY_TDX_MODULE_MISMATCH',
       9,
     );
-    const edited = { ...collateral, tcbInfo: collateral.tcbInfo.replace('"id":"TDX"', '"id": "TDX"') };
+    const doc = JSON.parse(collateral.tcbInfo) as { tcbInfo: { tcbEvaluationDataNumber: number } };
+    doc.tcbInfo.tcbEvaluationDataNumber += 1;
+    const edited = { ...collateral, tcbInfo: JSON.stringify(doc) };
     expectCode(() => verifyQuote(quote, edited, options), 'ERR_VERIFY_TCB_INFO_SIGNATURE', 6);
   });
 });
