@@ -31,14 +31,16 @@ const CASES: {
     options: () => ({ qeReportData: new Uint8Array(64).fill(1) }),
   },
   {
-    name: 'TCB Info body edited after signing',
+    name: 'TCB Info value edited after signing',
     options: () => ({
-      tcbInfoText: (d) => d.replace('"tcbEvaluationDataNumber":', '"tcbEvaluationDataNumber": '),
+      tcbInfoText: (d) => d.replace('"tcbEvaluationDataNumber":18', '"tcbEvaluationDataNumber":19'),
     }),
   },
   {
-    name: 'QE Identity body edited after signing',
-    options: () => ({ qeIdentityText: (d) => d.replace('"version":2', '"version":2 ') }),
+    name: 'QE Identity value edited after signing',
+    options: () => ({
+      qeIdentityText: (d) => d.replace('"tcbEvaluationDataNumber":18', '"tcbEvaluationDataNumber":17'),
+    }),
   },
   {
     name: 'PCK certificate revoked in the PCK CRL',
