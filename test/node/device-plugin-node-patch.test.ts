@@ -1,5 +1,5 @@
 /** Capacity mode and simulation: the exact node PATCHes sent to a fake API server. */
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +10,41 @@ import {
   startSgxDevicePlugin,
   type SgxDevicePlugin,
 } from '../../src/node/device-plugin/index.ts';
-import { startFakeApiServer } from '../support/fake-apiserver.ts';
-import { makeFakeSgxTree } from '../support/fake-sgx-tree.ts';
+import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver.ts';
+import { makeFakeSgxTree, type FakeSgxTree } from '../support/fake-sgx-tree.ts';
 import { KubeletPeer } from '../support/kubelet-peer.ts';
 
 const MIB = 1024 * 1024;
+
+/** A capacity-mode daemon on a fake SGX tree, patching `nodeName` on `api`; stopped after the test. */
+async function capacityModeDaemon(
+  t: TestContext,
+  api: FakeApiServer,
+  nodeName: string,
+  treeOrEpc: FakeSgxTree | number[],
+): Promise<SgxDevicePlugin> {
+  const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-'));
+  const tree = Array.isArray(treeOrEpc) ? makeFakeSgxTree({ epcBytesPerNode: treeOrEpc }) : treeOrEpc;
+  const running: { daemon?: SgxDevicePlugin } = {};
+  t.after(async () => {
+    await running.daemon?.stop();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+    tree.remove();
+  });
+  running.daemon = await startSgxDevicePlugin({
+    pluginDir: dir,
+    devRoot: tree.devRoot,
+    sysRoot: tree.sysRoot,
+    epcMode: 'capacity',
+    nodeName,
+    nodeClient: await kubeNodeClient(api.kubeConfig()),
+    watchIntervalMs: 100,
+    // Rescans are driven by the tests.
+    healthIntervalMs: 3_600_000,
+  });
+  return running.daemon;
+}
 
 describe('node PATCH through the API server', () => {
   test('capacity mode: status PATCH adds both EPC resources; labels patched; no EPC device plugin', async (t) => {
@@ -29,25 +59,7 @@ describe('node PATCH through the API server', () => {
         },
       },
     });
-    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-'));
-    const tree = makeFakeSgxTree({ epcBytesPerNode: [64 * MIB, 48 * MIB + 4096] });
-    const running: { daemon?: SgxDevicePlugin } = {};
-    t.after(async () => {
-      await running.daemon?.stop();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-      tree.remove();
-    });
-    const daemon = await startSgxDevicePlugin({
-      pluginDir: dir,
-      devRoot: tree.devRoot,
-      sysRoot: tree.sysRoot,
-      epcMode: 'capacity',
-      nodeName: 'node-1',
-      nodeClient: await kubeNodeClient(api.kubeConfig()),
-      watchIntervalMs: 100,
-    });
-    running.daemon = daemon;
+    const daemon = await capacityModeDaemon(t, api, 'node-1', [64 * MIB, 48 * MIB + 4096]);
     const patches = api.patches();
     assert.equal(patches.length, 2);
     const status = patches[0]!;
@@ -183,25 +195,8 @@ describe('node PATCH through the API server', () => {
     const api = await startFakeApiServer({
       nodes: { n: { metadata: { name: 'n', resourceVersion: '1', labels: {} }, spec: {} } },
     });
-    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-cap-gone-'));
     const tree = makeFakeSgxTree({ epcBytesPerNode: [64 * MIB] });
-    const running: { daemon?: SgxDevicePlugin } = {};
-    t.after(async () => {
-      await running.daemon?.stop();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-      tree.remove();
-    });
-    const daemon = await startSgxDevicePlugin({
-      pluginDir: dir,
-      devRoot: tree.devRoot,
-      sysRoot: tree.sysRoot,
-      epcMode: 'capacity',
-      nodeName: 'n',
-      nodeClient: await kubeNodeClient(api.kubeConfig()),
-      healthIntervalMs: 3_600_000,
-    });
-    running.daemon = daemon;
+    const daemon = await capacityModeDaemon(t, api, 'n', tree);
     const statusPatches = (): unknown[] =>
       api
         .patches()
