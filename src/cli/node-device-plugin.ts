@@ -35,6 +35,7 @@ interface DevicePluginFlags {
   readonly kubeconfig?: string;
   readonly metricsListen?: string;
   readonly podResourcesSocket: string;
+  readonly cdiSpecDir?: string;
   readonly enclaveLimit: string;
   readonly provisionLimit: string;
   readonly aesmdMount: boolean;
@@ -117,6 +118,9 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
         ? {}
         : { nodeName, nodeSettings }),
       aesmdMount: flags.aesmdMount,
+      ...(flags.cdiSpecDir === undefined || flags.cdiSpecDir === ''
+        ? {}
+        : { cdiSpecDir: resolve(ctx.cwd, flags.cdiSpecDir) }),
       healthIntervalMs: positiveInt(flags.healthInterval, '--health-interval'),
       logger: logger,
       ...(metrics === undefined ? {} : { metrics }),
@@ -199,6 +203,10 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
     .option('--enclave-limit <n>', 'slots of sgx.intel.com/enclave', '110')
     .option('--provision-limit <n>', 'slots of sgx.intel.com/provision', '110')
     .option('--aesmd-mount', 'with EPC allocations, mount /var/run/aesmd and set SGX_AESM_ADDR=1', false)
+    .option(
+      '--cdi-spec-dir <dir>',
+      'write a CDI spec for the SGX device nodes here (e.g. /var/run/cdi) and allocate CDI devices instead of device specs',
+    )
     .option('--health-interval <ms>', 'rescan period of the SGX device nodes', '5000')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (flags: DevicePluginFlags) => {

@@ -41,7 +41,7 @@ const MATRIX: Record<string, unknown>[] = [
   },
   { webhook: { enabled: false }, attestation: { enabled: false }, quoteHelper: { provider: 'sim' } },
   {
-    devicePlugin: { labelNode: false, epcMode: 'capacity' },
+    devicePlugin: { labelNode: false, epcMode: 'capacity', cdi: true, nodeOptions: '' },
     confidentialPool: { nodeSelector: {}, tolerateTaint: false, tolerateSpot: false },
   },
   {
@@ -143,6 +143,25 @@ describe('deploy render', () => {
     assert.deepEqual(qhProd.args.slice(2, 4), ['--provider', 'aesmd']);
     assert.ok(
       !JSON.stringify(find(prod, 'DaemonSet', 'ccnodes-device-plugin')).includes('ccnodes.io/simulated'),
+    );
+  });
+
+  test('devicePlugin.cdi: the plugin writes CDI specs into the host /var/run/cdi (off by default)', () => {
+    const dp = (objects: K8sObject[]): any =>
+      find(objects, 'DaemonSet', 'ccnodes-device-plugin').spec.template.spec;
+    const off = dp(renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS));
+    assert.ok(!off.containers[0].args.includes('--cdi-spec-dir'));
+    assert.ok(!off.volumes.some((v: any) => v.name === 'cdi'));
+    const on = dp(renderManifests(parseValues({ devicePlugin: { cdi: true } }), PLACEHOLDER_TLS));
+    const args: string[] = on.containers[0].args;
+    assert.equal(args[args.indexOf('--cdi-spec-dir') + 1], '/var/run/cdi');
+    assert.deepEqual(
+      on.containers[0].volumeMounts.find((m: any) => m.name === 'cdi'),
+      { name: 'cdi', mountPath: '/var/run/cdi' },
+    );
+    assert.deepEqual(
+      on.volumes.find((v: any) => v.name === 'cdi'),
+      { name: 'cdi', hostPath: { path: '/var/run/cdi', type: 'DirectoryOrCreate' } },
     );
   });
 

@@ -113,6 +113,9 @@ function nodeSelector(v: Values): Record<string, string> {
   return { 'kubernetes.io/os': 'linux', ...v.confidentialPool.nodeSelector };
 }
 
+/** The host directory for dynamically generated CDI specs. */
+const CDI_DIR = '/var/run/cdi';
+
 /** `NODE_OPTIONS` for a container, or nothing when the value is empty. */
 function nodeOptionsEnv(options: string): { name: string; value: string }[] {
   const value = options
@@ -186,6 +189,7 @@ function devicePlugin(v: Values): K8sObject[] {
                   String(v.devicePlugin.provisionLimit),
                   '--metrics-listen',
                   `0.0.0.0:${v.devicePlugin.metricsPort}`,
+                  ...(v.devicePlugin.cdi ? ['--cdi-spec-dir', CDI_DIR] : []),
                   ...sim,
                 ],
                 env: [NODE_NAME_ENV, ...nodeOptionsEnv(v.devicePlugin.nodeOptions)],
@@ -196,6 +200,7 @@ function devicePlugin(v: Values): K8sObject[] {
                   { name: 'device-plugins', mountPath: KUBELET_DEVICE_PLUGIN_DIR },
                   // kubelet's pod resources API: which devices running containers hold (a metric).
                   { name: 'pod-resources', mountPath: KUBELET_POD_RESOURCES_DIR, readOnly: true },
+                  ...(v.devicePlugin.cdi ? [{ name: 'cdi', mountPath: CDI_DIR }] : []),
                   ...hostMounts,
                 ],
               },
@@ -206,6 +211,9 @@ function devicePlugin(v: Values): K8sObject[] {
                 name: 'pod-resources',
                 hostPath: { path: KUBELET_POD_RESOURCES_DIR, type: 'DirectoryOrCreate' },
               },
+              ...(v.devicePlugin.cdi
+                ? [{ name: 'cdi', hostPath: { path: CDI_DIR, type: 'DirectoryOrCreate' } }]
+                : []),
               { name: 'host-dev', hostPath: { path: '/dev', type: 'Directory' } },
               { name: 'host-sys', hostPath: { path: '/sys', type: 'Directory' } },
             ],

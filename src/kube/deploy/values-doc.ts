@@ -48,6 +48,10 @@ devicePlugin:
   provisionLimit: 110 # slots of sgx.intel.com/provision per node
   # Run \`ccnodes kube label-node\` as an init container (node doctor labels ccnodes.io/*).
   labelNode: true
+  # true: write a CDI spec for the SGX device nodes into the host's /var/run/cdi and hand them to
+  # containers as CDI devices (ccnodes.io/sgx=enclave, …) instead of device specs. Needs Kubernetes
+  # 1.28+ and a runtime with CDI enabled (containerd 1.7+, CRI-O).
+  cdi: false
   metricsPort: 9402
   # NODE_OPTIONS of the daemon (space-separated --flag or --flag=value; "" for none). The default
   # caps V8's young generation: about 5 MiB less idle, 30 MiB less under load.

@@ -34,6 +34,8 @@ export interface Values {
     readonly enclaveLimit: number;
     readonly provisionLimit: number;
     readonly labelNode: boolean;
+    /** Inject SGX device nodes through CDI (/var/run/cdi) instead of device specs. */
+    readonly cdi: boolean;
     readonly metricsPort: number;
     /** NODE_OPTIONS of the daemon (space-separated `--flag[=value]`); '' sets none. */
     readonly nodeOptions: string;
@@ -108,6 +110,7 @@ export const DEFAULT_VALUES: Values = {
     enclaveLimit: 110,
     provisionLimit: 110,
     labelNode: true,
+    cdi: false,
     metricsPort: 9402,
     nodeOptions: NODE_AGENT_NODE_OPTIONS,
     resources: { requests: { cpu: '40m', memory: '64Mi' }, limits: { cpu: '250m', memory: '256Mi' } },

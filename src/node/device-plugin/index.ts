@@ -95,6 +95,16 @@ export {
 export { DEFAULT_SLOT_LIMIT, MAX_EPC_MIB, planSgxNode, type SgxPlan, type SgxPlanInput } from './sgx-plan.ts';
 export { DevicePluginMetrics } from './metrics.ts';
 export {
+  CDI_KIND,
+  CDI_SPEC_FILE,
+  CDI_VERSION,
+  cdiDeviceName,
+  cdiSpec,
+  writeCdiSpec,
+  type CdiDeviceNode,
+  type CdiSpec,
+} from './cdi.ts';
+export {
   devicesInUse,
   PodResourcesClient,
   podResourcesService,

@@ -29,7 +29,8 @@ import {
   type SgxNodeState,
 } from './sgx-handlers.ts';
 import { planSgxNode, type SgxPlan } from './sgx-plan.ts';
-import { scanSgxDeviceNodes, type StatFn } from './sgx-scanner.ts';
+import { scanSgxDeviceNodes, type SgxDeviceNodes, type StatFn } from './sgx-scanner.ts';
+import { CDI_KIND, writeCdiSpec } from './cdi.ts';
 
 /** Configuration of {@link startSgxDevicePlugin}. */
 export interface SgxDevicePluginConfig {
@@ -51,6 +52,11 @@ export interface SgxDevicePluginConfig {
   readonly nodeSettings?: NodeSettingsApplier;
   /** API server access in this process; used when `nodeSettings` is not given. */
   readonly nodeClient?: NodeClient;
+  /**
+   * Write a CDI spec for the SGX device nodes into this directory (e.g. /var/run/cdi) and name CDI
+   * devices in Allocate instead of device specs (cdi.ts). Ignored on simulated nodes.
+   */
+  readonly cdiSpecDir?: string;
   /** Also bind-mount the aesmd socket directory (and set SGX_AESM_ADDR=1) for EPC allocations. */
   readonly aesmdMount?: boolean;
   /** Rescan period of the device nodes in ms (default 5000). */
@@ -109,6 +115,17 @@ export class SgxDevicePlugin {
     return this.#capacityShown;
   }
 
+  /** Rewrites the CDI spec when the device nodes (paths, drivers, presence) changed. */
+  async #syncCdiSpec(previous: SgxDeviceNodes): Promise<void> {
+    const dir = this.#config.cdiSpecDir;
+    if (this.#state.cdi !== true || dir === undefined) return;
+    const key = (n: SgxDeviceNodes): string =>
+      JSON.stringify([n.enclave?.path, n.enclave?.driver, n.provision?.path, n.provision?.driver]);
+    if (key(previous) === key(this.#state.nodes)) return;
+    const path = await writeCdiSpec(dir, this.#state.nodes);
+    this.#log.info({ path }, 'device nodes changed; CDI spec rewritten');
+  }
+
   /**
    * Keeps the node-capacity resources in step with the enclave device node: zeros while it is gone
    * (so the scheduler stops placing EPC pods on a node that cannot run them), the planned values
@@ -160,7 +177,9 @@ export class SgxDevicePlugin {
     this.#rescanning = true;
     try {
       const before = new Map([...this.#handlers].map(([r, h]) => [r, h.healthy()]));
+      const previous = this.#state.nodes;
       this.#state.nodes = await scanSgxDeviceNodes(this.#config.devRoot, this.#config.stat);
+      await this.#syncCdiSpec(previous);
       for (const server of this.servers) {
         const handler = this.#handlers.get(server.resourceName);
         if (handler === undefined) continue;
@@ -250,6 +269,7 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
     log.warn({}, `no node name: ${Object.keys(plan.capacity).join(', ')} not advertised as node capacity`);
   }
 
+  const useCdi = config.cdiSpecDir !== undefined && plan.simulatedSku === undefined;
   const state: SgxNodeState = {
     nodes: plan.nodes,
     ...(plan.simulatedSku === undefined ? {} : { simulatedSku: plan.simulatedSku }),
@@ -258,7 +278,12 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
         ? [{ container_path: AESM_SOCKET_DIR, host_path: AESM_SOCKET_DIR, read_only: true }]
         : [],
     epcEnvs: config.aesmdMount === true ? { [ENV_SGX_AESM_ADDR]: '1' } : {},
+    ...(useCdi ? { cdi: true } : {}),
   };
+  if (useCdi) {
+    const path = await writeCdiSpec(config.cdiSpecDir, plan.nodes);
+    log.info({ path, kind: CDI_KIND }, 'CDI spec written');
+  }
   const handlers = new Map<string, SgxHandler>();
   for (const [resource, count] of Object.entries(plan.deviceResources)) {
     const handler =

@@ -25,6 +25,7 @@ import type {
   Mount,
   PreStartContainerRequest,
 } from './api-types.ts';
+import { cdiDeviceName } from './cdi.ts';
 import { AllocationError } from './errors.ts';
 import type { DevicePluginHandler } from './plugin-server.ts';
 import { containerDeviceSpecs, type SgxDeviceNodes } from './sgx-scanner.ts';
@@ -38,6 +39,8 @@ export interface SgxNodeState {
   readonly epcMounts: readonly Mount[];
   /** Extra env vars for EPC allocations (e.g. SGX_AESM_ADDR=1 with the aesmd mount). */
   readonly epcEnvs: Readonly<Record<string, string>>;
+  /** Name CDI devices (cdi.ts) in Allocate instead of listing device specs. */
+  readonly cdi?: boolean;
 }
 
 type Role = 'enclave' | 'provision';
@@ -109,7 +112,9 @@ class SgxResourceHandler implements DevicePluginHandler {
       return response;
     }
     const node = this.#shape.role === 'enclave' ? this.#state.nodes.enclave : this.#state.nodes.provision;
-    if (node !== undefined) response.devices.push(...containerDeviceSpecs(node));
+    if (node === undefined) return response;
+    if (this.#state.cdi === true) response.cdi_devices.push({ name: cdiDeviceName(node.role) });
+    else response.devices.push(...containerDeviceSpecs(node));
     return response;
   }
 
