@@ -110,9 +110,11 @@ describe('device plugin in CDI mode', () => {
 
     const epc = await peer.waitForRegistration(EPC);
     const epcAnswer = await epc.allocate([['0', '1']]);
-    assert.deepEqual(epcAnswer.container_responses[0]?.cdi_devices, [{ name: 'ccnodes.io/sgx=enclave' }]);
-    assert.deepEqual(epcAnswer.container_responses[0]?.devices, []);
-    assert.equal(epcAnswer.container_responses[0]?.envs['CCNODES_SGX_EPC_MIB'], '2');
+    const epcResponse = epcAnswer.container_responses[0];
+    assert.ok(epcResponse);
+    assert.deepEqual(epcResponse.cdi_devices, [{ name: 'ccnodes.io/sgx=enclave' }]);
+    assert.deepEqual(epcResponse.devices, []);
+    assert.equal(epcResponse.envs['CCNODES_SGX_EPC_MIB'], '2');
     const provision = await peer.waitForRegistration(PROVISION);
     const provAnswer = await provision.allocate([['sgx-provision-0']]);
     assert.deepEqual(provAnswer.container_responses[0]?.cdi_devices, [{ name: 'ccnodes.io/sgx=provision' }]);
@@ -149,7 +151,9 @@ describe('device plugin in CDI mode', () => {
     assert.equal(existsSync(join(dir, 'cdi')), false);
     const epc = await peer.waitForRegistration(EPC);
     const answer = await epc.allocate([['0']]);
-    assert.deepEqual(answer.container_responses[0]?.cdi_devices, []);
-    assert.equal(answer.container_responses[0]?.envs['CCNODES_SGX_SIMULATED'], '1');
+    const response = answer.container_responses[0];
+    assert.ok(response);
+    assert.deepEqual(response.cdi_devices, []);
+    assert.equal(response.envs['CCNODES_SGX_SIMULATED'], '1');
   });
 });
