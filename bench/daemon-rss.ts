@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startFakeApiServer } from '../test/support/fake-apiserver.ts';
 import { KubeletPeer } from '../test/support/kubelet-peer.ts';
-import { builtCliEntry } from './support/built-cli.ts';
+import { builtCliEntry, envWithNodeOptions } from './support/built-cli.ts';
 import { DEFAULT_VALUES } from '../src/kube/index.ts';
 
 const IDLE_MS = 3_000;
@@ -51,9 +51,7 @@ async function startDaemon(
   readyText: string,
   nodeOptions: string,
 ): Promise<ChildProcess> {
-  const env = { ...process.env };
-  delete env['NODE_OPTIONS'];
-  if (nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
+  const env = envWithNodeOptions(nodeOptions);
   const child = spawn(process.execPath, [...launcher, ...args], {
     cwd: repo,
     env,

@@ -27,7 +27,7 @@ import {
 } from '../test/support/aesm-client.ts';
 import { SimCpu, type SimEnclave } from '../src/sim/index.ts';
 import { DEFAULT_VALUES } from '../src/kube/index.ts';
-import { builtCliEntry } from './support/built-cli.ts';
+import { builtCliEntry, envWithNodeOptions } from './support/built-cli.ts';
 
 const CONCURRENCY = 16;
 const WARMUP_MS = 4_000;
@@ -78,9 +78,7 @@ const bin = await builtCliEntry();
  * (as the DaemonSet sets it), and waits for its sockets.
  */
 async function startDaemon(sub: string, nodeOptions: string): Promise<ChildProcess> {
-  const env = { ...process.env };
-  delete env['NODE_OPTIONS'];
-  if (nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
+  const env = envWithNodeOptions(nodeOptions);
   const json = join(dir, sub, 'json.socket');
   const child = spawn(
     process.execPath,

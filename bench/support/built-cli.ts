@@ -17,3 +17,11 @@ export function builtCliEntry(): Promise<string> {
   built ??= buildCli({ outdir: join(repo, '.tmp', 'bench-dist'), sourcemap: false }).then((r) => r.entry);
   return built;
 }
+
+/** This process's environment with NODE_OPTIONS set to `options` ('' removes it), as a DaemonSet sets it. */
+export function envWithNodeOptions(options: string): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  if (options !== '') env['NODE_OPTIONS'] = options;
+  return env;
+}

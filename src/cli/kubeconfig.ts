@@ -3,6 +3,8 @@
  * `kube label-node`, `node device-plugin`, `node patch-node`): one place that decides where the
  * kubeconfig comes from. @kubernetes/client-node is loaded only when a command needs it.
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CliContext } from './context.ts';
@@ -30,4 +32,23 @@ export async function loadKubeConfig(path: string | undefined, ctx: CliContext):
       ...(file === undefined ? {} : { details: { path: file } }),
     });
   }
+}
+
+/**
+ * Resolves `--kubeconfig <path>` against the working directory and checks that it can be read, for
+ * commands that hand it to a child process (so a bad path fails at once, with `ERR_IO`).
+ */
+export async function readableKubeconfig(
+  path: string | undefined,
+  ctx: CliContext,
+): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  const file = resolve(ctx.cwd, path);
+  try {
+    await access(file, constants.R_OK);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new IoError(`cannot load the kubeconfig ${file}: ${reason}`, { cause, details: { path: file } });
+  }
+  return file;
 }

@@ -8,8 +8,6 @@
  * streams and removes its sockets. Logs are JSON lines (pino) on standard output. Exit status: 0 after
  * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KUBELET_DEVICE_PLUGIN_DIR, KUBELET_POD_RESOURCES_SOCKET } from '../contract/index.ts';
@@ -22,6 +20,7 @@ import type {
 import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { areaCommand } from './index.ts';
+import { readableKubeconfig } from './kubeconfig.ts';
 import { childProcessNodeSettings, inProcessNodeSettings } from './node-patch-node.ts';
 
 interface DevicePluginFlags {
@@ -65,15 +64,7 @@ async function nodeSettingsFor(
   ctx: CliContext,
 ): Promise<NodeSettingsApplier> {
   if (ctx.self === undefined) return inProcessNodeSettings(dp, kubeconfig, ctx);
-  const file = kubeconfig === undefined ? undefined : resolve(ctx.cwd, kubeconfig);
-  if (file !== undefined) {
-    try {
-      await access(file, constants.R_OK);
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new IoError(`cannot load the kubeconfig ${file}: ${reason}`, { cause, details: { path: file } });
-    }
-  }
+  const file = await readableKubeconfig(kubeconfig, ctx);
   return childProcessNodeSettings(dp, {
     self: ctx.self,
     env: ctx.env,

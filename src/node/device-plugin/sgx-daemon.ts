@@ -97,6 +97,7 @@ export class SgxDevicePlugin {
     handlers: Map<string, SgxHandler>,
     servers: DevicePluginServer[],
     nodePatches: { statusPatch: JsonPatchOp[]; nodePatch: JsonPatchOp[] },
+    apply: NodeSettingsApplier | undefined,
   ) {
     this.#config = config;
     this.plan = plan;
@@ -105,9 +106,7 @@ export class SgxDevicePlugin {
     this.servers = servers;
     this.nodePatches = nodePatches;
     this.#log = config.logger ?? silentLogger;
-    this.#apply =
-      config.nodeSettings ??
-      (config.nodeClient === undefined ? undefined : nodeSettingsApplier(config.nodeClient));
+    this.#apply = apply;
   }
 
   /** Whether the node's status capacity shows the planned EPC (`planned`) or zeros (`zero`). */
@@ -328,7 +327,7 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
   }
-  const daemon = new SgxDevicePlugin(config, plan, state, handlers, servers, nodePatches);
+  const daemon = new SgxDevicePlugin(config, plan, state, handlers, servers, nodePatches, apply);
   daemon.startHealthLoop();
   return daemon;
 }
