@@ -31,11 +31,35 @@ export interface ActiveSigningKey {
   readonly certDer: Uint8Array;
 }
 
-/** One `/certs` entry (exactly the members MAA publishes). */
+/**
+ * One `/certs` entry: the members MAA publishes (`kty`, `kid`, `x5c`) plus the RSA public key as
+ * `n`/`e` (taken from the certificate) and `alg`/`use`, which generic JWKS consumers (jose's
+ * `createRemoteJWKSet`, Envoy/Istio JWT authn, Kubernetes OIDC) need and MAA clients ignore.
+ */
 export interface PublishedJwk {
   readonly kty: 'RSA';
   readonly kid: string;
+  readonly use: 'sig';
+  readonly alg: 'RS256';
+  readonly n: string;
+  readonly e: string;
   readonly x5c: string[];
+}
+
+/** The published JWK of a certificate: n/e are the certificate's own public key. */
+function publishedJwk(kid: string, certDer: Uint8Array): PublishedJwk {
+  const jwk = new NodeX509(Buffer.from(certDer)).publicKey.export({ format: 'jwk' });
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string')
+    throw new Error(`signing key ${kid} does not hold an RSA public key`);
+  return {
+    kty: 'RSA',
+    kid,
+    use: 'sig',
+    alg: 'RS256',
+    n: jwk.n,
+    e: jwk.e,
+    x5c: [Buffer.from(certDer).toString('base64')],
+  };
 }
 
 /** Options of the key ring. */
@@ -88,7 +112,7 @@ export class SigningKeyRing {
         continue;
       }
       if (k.retiredAt === null) active = k;
-      published.push({ kty: 'RSA', kid: k.kid, x5c: [Buffer.from(k.certDer).toString('base64')] });
+      published.push(publishedJwk(k.kid, k.certDer));
     }
     if (active !== undefined) {
       const pkcs8 = this.#opts.kek.open(active.sealedPrivateKey, `signing-key:${active.kid}`);

@@ -292,7 +292,7 @@ describe('attest endpoints (stand-in verifier)', () => {
       const body = (await res.json()) as { keys: Record<string, unknown>[] };
       assert.ok(body.keys.length >= 1);
       for (const k of body.keys) {
-        assert.deepEqual(Object.keys(k).sort(), ['kid', 'kty', 'x5c']);
+        assert.deepEqual(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use', 'x5c']);
         assert.equal(k['kty'], 'RSA');
         assert.match(String((k['x5c'] as string[])[0]), /^[A-Za-z0-9+/]+=*$/);
       }

@@ -98,7 +98,9 @@ export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): voi
     jwks_uri: `${ctx.issuer}/certs`,
     response_types_supported: ['token', 'none'],
     id_token_signing_alg_values_supported: ['RS256'],
-    revocation_endpoint: `${ctx.issuer}/revoke`,
+    // No `revocation_endpoint`: MAA lists one, but attestation tokens cannot be revoked here (or
+    // there), so advertising a URL that 404s only misleads discovery clients. Every URL in this
+    // object is served.
     claims_supported: CLAIMS_SUPPORTED,
   }));
 }
