@@ -23,6 +23,12 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   statements(d: Dialect): string[];
+  /**
+   * Set on the migration that introduced record integrity tags: in the same transaction, the
+   * backend tags every existing row with the KEK-derived MAC key and writes the manifests
+   * (`integrity.ts`, `planAdoption`). Untagged rows are never adopted afterwards.
+   */
+  readonly adoptsUntaggedRows?: true;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -68,6 +74,48 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
       `CREATE INDEX audit_log_at ON audit_log (at)`,
     ],
+  },
+  {
+    version: 2,
+    name: 'applied management JWS ledger',
+    // Isolated mode: a signed policy/certificate change authorizes one change, once. `jws_hash` is
+    // the replay key of each applied body; `subject` is the attestation type (or `certificates`);
+    // `iat` (seconds, when the body carried one) is the per-subject high-water mark.
+    statements: () => [
+      `CREATE TABLE applied_management_jws (
+         jws_hash TEXT PRIMARY KEY,
+         subject TEXT NOT NULL,
+         operation TEXT NOT NULL,
+         iat BIGINT,
+         applied_at BIGINT NOT NULL
+       )`,
+      `CREATE INDEX applied_management_jws_subject ON applied_management_jws (subject, iat)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'record integrity tags and manifests',
+    adoptsUntaggedRows: true,
+    statements: (d) => [
+      `ALTER TABLE policies ADD COLUMN generation BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE policies ADD COLUMN mac ${d.bytes}`,
+      `ALTER TABLE policy_certificates ADD COLUMN generation BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE policy_certificates ADD COLUMN mac ${d.bytes}`,
+      `ALTER TABLE secrets ADD COLUMN mac ${d.bytes}`,
+      `ALTER TABLE signing_keys ADD COLUMN mac ${d.bytes}`,
+      `CREATE TABLE integrity_manifests (
+         kind TEXT PRIMARY KEY,
+         body TEXT NOT NULL,
+         mac ${d.bytes} NOT NULL
+       )`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'audit repeat counts',
+    // `repeat_count` > 1: one line stands for that many identical failures (same action, actor,
+    // subject, decision, reason) aggregated within the sampling window.
+    statements: () => [`ALTER TABLE audit_log ADD COLUMN repeat_count BIGINT NOT NULL DEFAULT 1`],
   },
 ];
 

@@ -8,6 +8,7 @@ import { StorageError } from '../errors.ts';
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS, POSTGRES, SCHEMA_VERSION } from './migrations.ts';
 import { auditRow, secretMeta } from './sqlite.ts';
 import type {
+  AppliedManagementJws,
   AttestationStorage,
   AuditEntry,
   StoredPolicy,
@@ -233,6 +234,25 @@ class PostgresStorage implements AttestationStorage {
   async deleteSecret(name: string): Promise<boolean> {
     const rows = await this.#q('delete secret', 'DELETE FROM secrets WHERE name = $1 RETURNING name', [name]);
     return rows.length > 0;
+  }
+
+  async claimManagementJws(e: AppliedManagementJws): Promise<boolean> {
+    const rows = await this.#q(
+      'record applied management JWS',
+      `INSERT INTO applied_management_jws (jws_hash, subject, operation, iat, applied_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (jws_hash) DO NOTHING RETURNING jws_hash`,
+      [e.hash, e.subject, e.operation, e.iat, e.appliedAt.getTime()],
+    );
+    return rows.length > 0;
+  }
+
+  async latestManagementIat(subject: string): Promise<number | undefined> {
+    const [r] = await this.#q(
+      'latest management iat',
+      'SELECT MAX(iat) AS iat FROM applied_management_jws WHERE subject = $1',
+      [subject],
+    );
+    return r === undefined || r['iat'] === null ? undefined : Number(r['iat']);
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { StorageError } from '../errors.ts';
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS, SCHEMA_VERSION, SQLITE } from './migrations.ts';
 import type {
+  AppliedManagementJws,
   AttestationStorage,
   AuditEntry,
   StoredPolicy,
@@ -276,6 +277,27 @@ class SqliteStorage implements AttestationStorage {
     return wrap('delete secret', () =>
       this.#durable(() => this.#stmt('DELETE FROM secrets WHERE name = ?').run(name).changes > 0),
     );
+  }
+
+  claimManagementJws(e: AppliedManagementJws): Promise<boolean> {
+    return wrap('record applied management JWS', () =>
+      this.#durable(
+        () =>
+          this.#stmt(
+            `INSERT INTO applied_management_jws (jws_hash, subject, operation, iat, applied_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (jws_hash) DO NOTHING`,
+          ).run(e.hash, e.subject, e.operation, e.iat, e.appliedAt.getTime()).changes > 0,
+      ),
+    );
+  }
+
+  latestManagementIat(subject: string): Promise<number | undefined> {
+    return wrap('latest management iat', () => {
+      const r = this.#stmt('SELECT MAX(iat) AS iat FROM applied_management_jws WHERE subject = ?').get(
+        subject,
+      ) as Row | undefined;
+      return r === undefined || r['iat'] === null ? undefined : Number(r['iat']);
+    });
   }
 
   /**

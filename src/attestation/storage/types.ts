@@ -48,6 +48,19 @@ export interface StoredSecret {
   readonly updatedAt: Date;
 }
 
+/** A policy-management JWS that was applied (isolated mode replay / rollback ledger). */
+export interface AppliedManagementJws {
+  /** Replay key of the body (`managementJwsReplayKey`): hex SHA-256, non-malleable. */
+  readonly hash: string;
+  /** Attestation type for policy set/reset, `certificates` for certificate add/remove. */
+  readonly subject: string;
+  /** `policy-set`, `policy-reset`, `cert-add`, `cert-remove`. */
+  readonly operation: string;
+  /** The body's `iat` (seconds since the epoch), when it carried one. */
+  readonly iat: number | null;
+  readonly appliedAt: Date;
+}
+
 /** One audit record: who asked, about what measurement, and what was decided. */
 export interface AuditEntry {
   readonly id?: number;
@@ -60,6 +73,18 @@ export interface AuditEntry {
   readonly subject: string;
   readonly decision: 'allow' | 'deny' | 'error';
   readonly reason: string;
+  /** How many identical events this line stands for (repeated failures are aggregated); default 1. */
+  readonly count?: number;
+}
+
+/** Audit retention limits; `pruneAudit` deletes at most `maxDeletes` rows per call. */
+export interface AuditRetention {
+  /** Lines older than this are deleted. */
+  readonly maxAgeMs: number;
+  /** Only the newest this many lines are kept. */
+  readonly maxRows: number;
+  readonly maxDeletes: number;
+  readonly now: Date;
 }
 
 /** Storage used by the service. Implementations: `openSqliteStorage`, `openPostgresStorage`. */
@@ -88,7 +113,17 @@ export interface AttestationStorage {
   listSecrets(): Promise<Omit<StoredSecret, 'sealedValue'>[]>;
   deleteSecret(name: string): Promise<boolean>;
 
+  /**
+   * Records an applied management JWS; atomic: returns false (and records nothing) when a body
+   * with the same hash was recorded before, so of two concurrent identical bodies only one wins.
+   */
+  claimManagementJws(entry: AppliedManagementJws): Promise<boolean>;
+  /** The highest `iat` recorded for `subject`, if any. */
+  latestManagementIat(subject: string): Promise<number | undefined>;
+
   appendAudit(entry: AuditEntry): Promise<void>;
+  /** Deletes audit lines beyond the retention limits (bounded work); returns how many. */
+  pruneAudit(retention: AuditRetention): Promise<number>;
   /** Newest first. */
   listAudit(options: { limit: number; beforeId?: number }): Promise<Required<AuditEntry>[]>;
 
