@@ -10,6 +10,10 @@ export const CLI_ERRORS = {
     type: 'IoError',
     summary: 'A file or socket named on the command line could not be read or written.',
   },
+  ERR_INTERNAL: {
+    type: 'InternalError',
+    summary: 'An unexpected failure inside ccnodes (a bug): exit status 2; the stack trace goes to stderr.',
+  },
 } as const satisfies ErrorRegistry;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;
@@ -25,5 +29,12 @@ export class UsageError extends CcnodesError {
 export class IoError extends CcnodesError {
   constructor(message: string, options?: { details?: Record<string, unknown>; cause?: unknown }) {
     super('ERR_IO', message, options);
+  }
+}
+
+/** An unexpected failure (not a typed error) as reported under `--json`: exit status 2. */
+export class InternalError extends CcnodesError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INTERNAL', message, options);
   }
 }
