@@ -2,6 +2,7 @@
  * Secret release: storage (admin only, sealed at rest), release against a fresh token or inline
  * evidence whose runtime data carries the enclave key, JWE to that key (RSA-OAEP-256 / ECDH-ES),
  * and every refusal (forged, expired, draft token, policy mismatch, missing key, unknown secret).
+ * Evidence is real quotes from simulated platforms checked by the real DCAP verifier (support.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,9 +14,10 @@ import {
   ADMIN_TOKEN,
   MRENCLAVE,
   bindingFor,
-  fakeQuote,
   postJson,
+  simQuote,
   startService,
+  type SimEvidence,
   type Started,
 } from './support.ts';
 
@@ -62,9 +64,9 @@ describe('secret release', () => {
   });
   after(() => s.close());
 
-  async function tokenFor(runtime: Buffer, evidence: Parameters<typeof fakeQuote>[0] = {}): Promise<string> {
+  async function tokenFor(runtime: Buffer, evidence: SimEvidence = {}): Promise<string> {
     const res = await postJson(`${s.url}/attest/SgxEnclave?api-version=2022-08-01`, {
-      quote: fakeQuote({ reportData: bindingFor(runtime), ...evidence }),
+      quote: simQuote({ reportData: bindingFor(runtime), ...evidence }),
       runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -89,7 +91,7 @@ describe('secret release', () => {
   test('releases to an EC key with inline evidence (quote path), ECDH-ES', async () => {
     const runtime = Buffer.from(JSON.stringify(await exportJWK(ec.publicKey)));
     const res = await release({
-      quote: fakeQuote({ reportData: bindingFor(runtime) }),
+      quote: simQuote({ reportData: bindingFor(runtime) }),
       runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -161,7 +163,7 @@ describe('secret release', () => {
       body: async () => {
         const runtime = Buffer.from(JSON.stringify(await exportJWK(ec.publicKey)));
         const res = await postJson(`${s.url}/attest/SgxEnclave?api-version=2022-08-01`, {
-          quote: fakeQuote({ reportData: bindingFor(runtime) }),
+          quote: simQuote({ reportData: bindingFor(runtime) }),
           runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
           draftPolicyForAttestation: 'version=1.0; authorizationrules{=>permit();}; issuancerules{};',
         });
@@ -175,7 +177,7 @@ describe('secret release', () => {
       body: async () => {
         const runtime = Buffer.from(JSON.stringify(await exportJWK(ec.publicKey)));
         return {
-          quote: fakeQuote({ reportData: bindingFor(runtime), mrEnclave: 'cc'.repeat(32) }),
+          quote: simQuote({ reportData: bindingFor(runtime), mrEnclave: 'cc'.repeat(32) }),
           runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
           draftPolicyForAttestation:
             'version=1.0; authorizationrules{=>permit();}; issuancerules{ => issue(type="x-ms-sgx-mrenclave", value="x"); };',
@@ -284,7 +286,7 @@ describe('secret release: expired tokens', () => {
       });
       const runtime = Buffer.from(JSON.stringify(await exportJWK(rsa.publicKey)));
       const res = await postJson(`${s.url}/attest/SgxEnclave?api-version=2022-08-01`, {
-        quote: fakeQuote({ reportData: bindingFor(runtime) }),
+        quote: simQuote({ reportData: bindingFor(runtime) }),
         runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
       });
       const token = String(res.body['token']);

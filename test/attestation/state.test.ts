@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createDcapEvidenceVerifier, staticCollateral } from '../../src/attestation/index.ts';
 import { loadCollateralPath } from '../../src/collateral-source/index.ts';
 import { TESTDATA_DIR, testdataPath, testdataSkip } from '../support/testdata.ts';
-import { ADMIN_TOKEN, decodeJwt, fakeQuote, postJson, startService } from './support.ts';
+import { ADMIN_TOKEN, decodeJwt, postJson, simQuote, startService } from './support.ts';
 
 const policyJws = (text: string): string =>
   `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url')}.`;
@@ -36,7 +36,7 @@ describe('state', () => {
       });
       assert.equal(put.status, 200);
       const token1 = String(
-        (await postJson(`${a.url}/attest/SgxEnclave?api-version=2020-10-01`, { quote: fakeQuote({}) })).body[
+        (await postJson(`${a.url}/attest/SgxEnclave?api-version=2020-10-01`, { quote: simQuote() })).body[
           'token'
         ],
       );
@@ -46,7 +46,7 @@ describe('state', () => {
       try {
         assert.deepEqual(await kids(b.url), kidsBefore, 'same signing key after restart');
         const res = await postJson(`${b.url}/attest/SgxEnclave?api-version=2020-10-01`, {
-          quote: fakeQuote({}),
+          quote: simQuote(),
         });
         const claims = decodeJwt(String(res.body['token'])).payload;
         assert.equal(claims['persisted'], true, 'stored policy still applies');
@@ -73,7 +73,7 @@ describe('state', () => {
       assert.notEqual(newKid, oldKid);
       assert.deepEqual(await kids(s.url), [newKid, oldKid]);
       const res = await postJson(`${s.url}/attest/SgxEnclave?api-version=2020-10-01`, {
-        quote: fakeQuote({}),
+        quote: simQuote(),
       });
       assert.equal(decodeJwt(String(res.body['token'])).header['kid'], newKid);
       now = new Date(now.getTime() + 3601_000);

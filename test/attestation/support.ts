@@ -1,7 +1,13 @@
 /**
- * Test support for the attestation service: a service in a temp data dir on 127.0.0.1:0, and a
- * stand-in verifier for pipeline tests that do not need real quotes. The stand-in reads the "quote"
- * as JSON naming the report fields, so each test states the evidence it means.
+ * Test support for the attestation service: a service in a temp data dir on 127.0.0.1:0 whose
+ * verifier is, by default, the real DCAP verifier (`createDcapEvidenceVerifier`, as the CLI builds it
+ * with `--trust-simulated-root`) fed by a seeded simulated DCAP deployment (src/sim): real ECDSA
+ * quotes from simulated platforms and real signed collateral. Tests state the evidence they mean
+ * with {@link simQuote} (report fields, debug flag, TCB status through the platform presets).
+ *
+ * A stand-in verifier ({@link fakeVerifier}, reading the "quote" as JSON) is still exported for the
+ * rare test that needs a verifier outcome the real path cannot produce cheaply; such a test passes
+ * it explicitly and says why in a comment.
  */
 import { createHash, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +15,193 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createAttestationService,
+  createDcapEvidenceVerifier,
   EvidenceError,
   type AttestationService,
   type AttestationServiceConfig,
+  type CollateralHashes,
+  type CollateralProvider,
   type EvidenceVerifier,
   type VerifiedEvidence,
 } from '../../src/attestation/index.ts';
+import {
+  emptyReportBody,
+  prepareCollateral,
+  type PreparedCollateral,
+  type RawCollateral,
+} from '../../src/core/index.ts';
+import { createSimDcap, type SimDcap, type SimPlatform } from '../../src/sim/index.ts';
+
+export const MRENCLAVE = 'aa'.repeat(32);
+export const MRSIGNER = 'bb'.repeat(32);
+/** ISVPRODID and ISVSVN of {@link simQuote} unless the test names others. */
+export const ISV_PROD_ID = 1;
+export const ISV_SVN = 2;
+/** The simulated platform preset quotes come from unless a test names another (TCB UpToDate). */
+export const DEFAULT_PLATFORM = 'up-to-date';
+
+// ---------------------------------------------------------------------------------------------
+// Real path: simulated DCAP deployment, real quotes, real verifier.
+
+let sharedDcap: SimDcap | undefined;
+
+/**
+ * The simulated DCAP deployment the attestation tests share: a seeded PKI (the same keys on every
+ * run) and every platform preset of src/sim/platforms.ts. Built on first use (about half a second).
+ */
+export function testDcap(): SimDcap {
+  sharedDcap ??= createSimDcap({ seed: 'ccnodes-attestation-test-support' });
+  return sharedDcap;
+}
+
+/** What {@link simQuote} puts in the quoted report body (hex strings; shorter values are zero-padded). */
+export interface SimEvidence {
+  /** MRENCLAVE, 32 bytes hex (default {@link MRENCLAVE}). */
+  mrEnclave?: string;
+  /** MRSIGNER, 32 bytes hex (default {@link MRSIGNER}). */
+  mrSigner?: string;
+  /** REPORTDATA, up to 64 bytes hex (default zeros); see {@link bindingFor}. */
+  reportData?: string;
+  /** CONFIGID, up to 64 bytes hex (default zeros). */
+  configId?: string;
+  /** ATTRIBUTES.DEBUG (default false). The verifier refuses it unless the debug relaxation is on. */
+  debug?: boolean;
+  isvProdId?: number;
+  isvSvn?: number;
+  /**
+   * Simulated platform preset the quote comes from, which decides the TCB status the verifier
+   * finds (e.g. 'sw-hardening-needed', 'out-of-date', 'revoked', 'revoked-pck'; see SIM_PLATFORM_PRESETS).
+   */
+  platform?: string;
+  /** A complete 384-byte report body (e.g. from a SimCpu EREPORT) instead of the fields above. */
+  reportBody?: Uint8Array;
+}
+
+function fixedBytes(hex: string | undefined, n: number, field: string): Uint8Array {
+  const out = new Uint8Array(n);
+  if (hex === undefined) return out;
+  const b = Buffer.from(hex, 'hex');
+  if (b.length * 2 !== hex.length || b.length > n)
+    throw new Error(`simQuote: ${field} must be ≤ ${n} bytes of hex`);
+  out.set(b);
+  return out;
+}
+
+/** A real ECDSA quote (v3, certification data type 5) from a simulated platform, as raw bytes. */
+export function simQuoteBytes(e: SimEvidence = {}, dcap: SimDcap = testDcap()): Uint8Array {
+  const platform = dcap.platform(e.platform ?? DEFAULT_PLATFORM);
+  if (e.reportBody !== undefined) return platform.quote(e.reportBody);
+  const body = platform.syntheticReportBody({
+    reportData: fixedBytes(e.reportData, 64, 'reportData'),
+    mrEnclave: fixedBytes(e.mrEnclave ?? MRENCLAVE, 32, 'mrEnclave'),
+    mrSigner: fixedBytes(e.mrSigner ?? MRSIGNER, 32, 'mrSigner'),
+    isvProdId: e.isvProdId ?? ISV_PROD_ID,
+    isvSvn: e.isvSvn ?? ISV_SVN,
+    debug: e.debug ?? false,
+  });
+  return platform.quote(
+    e.configId === undefined
+      ? body
+      : emptyReportBody({ ...body, configId: fixedBytes(e.configId, 64, 'configId') }),
+  );
+}
+
+/** base64url of {@link simQuoteBytes} (what the attest endpoints take in `quote`). */
+export function simQuote(e: SimEvidence = {}, dcap: SimDcap = testDcap()): string {
+  return Buffer.from(simQuoteBytes(e, dcap)).toString('base64url');
+}
+
+/** A copy of a quote with one byte of its signed ISV report body flipped (the signature then fails). */
+export function tamperedQuote(quote: Uint8Array, offset = 48 + 64): Uint8Array {
+  const c = Uint8Array.from(quote);
+  c[offset] = (c[offset] ?? 0) ^ 0xff;
+  return c;
+}
+
+const collateralSets = new WeakMap<SimDcap, Map<string, PreparedCollateral>>();
+
+/**
+ * The collateral the default verifier is served for `platform`: signed once per deployment, FMSPC
+ * and PCK CA (at first use; valid for the simulation's 30 days) and prepared once, as the CLI does
+ * with an offline bundle — so `x-ms-sgx-collateral` hashes are stable and tests can state them.
+ */
+export function simCollateral(
+  platform: string = DEFAULT_PLATFORM,
+  dcap: SimDcap = testDcap(),
+): RawCollateral {
+  return preparedFor(dcap, dcap.platform(platform)).raw;
+}
+
+function preparedFor(dcap: SimDcap, p: SimPlatform): PreparedCollateral {
+  let sets = collateralSets.get(dcap);
+  if (sets === undefined) {
+    sets = new Map();
+    collateralSets.set(dcap, sets);
+  }
+  const key = `${p.config.fmspc.toUpperCase()}/${p.config.ca}`;
+  let set = sets.get(key);
+  if (set === undefined) {
+    set = prepareCollateral(dcap.collateral(p));
+    sets.set(key, set);
+  }
+  return set;
+}
+
+/** A collateral provider over the simulated deployment (see {@link simCollateral}). */
+export function simCollateralProvider(dcap: SimDcap = testDcap()): CollateralProvider {
+  return (req) => {
+    const p = dcap.platforms.find(
+      (x) => x.config.fmspc.toUpperCase() === req.fmspc && x.config.ca === req.ca,
+    );
+    if (p === undefined) return Promise.reject(new Error(`no simulated platform for ${req.fmspc}/${req.ca}`));
+    return Promise.resolve(preparedFor(dcap, p));
+  };
+}
+
+/**
+ * The `x-ms-sgx-collateral` object MAA defines for a quote verified with `collateral`: SHA-256 (hex)
+ * of the QE Identity issuer chain, the Root CA CRL (which covers the QE Identity chain), the QE
+ * Identity, the quote, the TCB Info issuer chain, the PCK CRL, and the TCB Info.
+ */
+export function expectedCollateralHashes(
+  quote: Uint8Array | string,
+  collateral: RawCollateral = simCollateral(),
+): CollateralHashes {
+  const h = (x: Uint8Array | string): string => createHash('sha256').update(x).digest('hex');
+  const q = typeof quote === 'string' ? Buffer.from(quote, 'base64url') : quote;
+  return {
+    qeidcertshash: h(collateral.qeIdentityIssuerChain),
+    qeidcrlhash: h(collateral.rootCaCrl),
+    qeidhash: h(collateral.qeIdentity),
+    quotehash: h(q),
+    tcbinfocertshash: h(collateral.tcbInfoIssuerChain),
+    tcbinfocrlhash: h(collateral.pckCrl),
+    tcbinfohash: h(collateral.tcbInfo),
+  };
+}
+
+/** Options of {@link simVerifier}. */
+export interface SimVerifierOptions {
+  /** Trust the simulated root (CLI `--trust-simulated-root`; default true). */
+  trustSimulatedRoot?: boolean;
+  /** CLI `--dangerously-allow-debug-enclaves` (default false). */
+  allowDebugEnclave?: boolean;
+  /** The deployment to trust and serve collateral from (default {@link testDcap}). */
+  dcap?: SimDcap;
+}
+
+/** The service's DCAP verifier over the simulated deployment, built as the CLI builds it. */
+export function simVerifier(o: SimVerifierOptions = {}): EvidenceVerifier {
+  const dcap = o.dcap ?? testDcap();
+  return createDcapEvidenceVerifier({
+    collateral: simCollateralProvider(dcap),
+    ...(o.trustSimulatedRoot === false ? {} : { trustSimulatedRoot: dcap.rootPem }),
+    ...(o.allowDebugEnclave === true ? { dangerous: { allowDebugEnclave: true } } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stand-in path (opt-in only).
 
 /** What the stand-in verifier accepts as a "quote". */
 export interface FakeEvidence {
@@ -31,10 +218,10 @@ export interface FakeEvidence {
   reject?: boolean;
 }
 
-export const MRENCLAVE = 'aa'.repeat(32);
-export const MRSIGNER = 'bb'.repeat(32);
-
-/** A stand-in verifier (see module doc). */
+/**
+ * A stand-in verifier (see module doc): NOT the default. Only for outcomes the real path cannot
+ * produce cheaply; the test that uses it passes it as `verifier` and says why.
+ */
 export const fakeVerifier: EvidenceVerifier = (quote) => {
   const e = JSON.parse(Buffer.from(quote).toString('utf8')) as FakeEvidence;
   if (e.reject === true) {
@@ -97,10 +284,21 @@ export interface Started {
   close(): Promise<void>;
 }
 
-/** Starts a service on 127.0.0.1:0 (the issuer is the listening URL). */
-export async function startService(
-  overrides: Partial<AttestationServiceConfig> & { dataDir?: string; keepDir?: boolean } = {},
-): Promise<Started> {
+/** Options of {@link startService}: service configuration plus test conveniences. */
+export type StartOptions = Partial<AttestationServiceConfig> & {
+  dataDir?: string;
+  keepDir?: boolean;
+  /** How the default verifier ({@link simVerifier}) is built; ignored when `verifier` is given. */
+  sim?: SimVerifierOptions;
+};
+
+/**
+ * Starts a service on 127.0.0.1:0 (the issuer is the listening URL). Unless `verifier` is given, it
+ * verifies with {@link simVerifier}`(sim)` and — like the CLI with `--trust-simulated-root` — runs in
+ * simulation mode (`simulationMode` defaults to whether the simulated root is trusted; with a
+ * caller's own verifier it defaults to false, production).
+ */
+export async function startService(overrides: StartOptions = {}): Promise<Started> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'ccnodes-attest-'));
   // Listen first on a placeholder app to learn the port? Simpler: pick the issuer after listen by
   // building with a provisional URL, then rebuilding is wasteful — so bind a port first.
@@ -116,11 +314,13 @@ export async function startService(
     s.on('error', reject);
   });
   const url = `http://127.0.0.1:${port}`;
+  const { sim, keepDir, ...config } = overrides;
   const service = await createAttestationService({
-    verifier: fakeVerifier,
-    simulationMode: false,
     adminToken: ADMIN_TOKEN,
-    ...overrides,
+    ...config,
+    verifier: config.verifier ?? simVerifier(sim),
+    simulationMode:
+      config.simulationMode ?? (config.verifier === undefined && sim?.trustSimulatedRoot !== false),
     dataDir,
     publicUrl: overrides.publicUrl ?? url,
   });
@@ -131,7 +331,7 @@ export async function startService(
     dataDir,
     close: async () => {
       await service.close();
-      if (overrides.keepDir !== true) rmSync(dataDir, { recursive: true, force: true });
+      if (keepDir !== true) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
