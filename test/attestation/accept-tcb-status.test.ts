@@ -106,12 +106,16 @@ before(() => {
   writeFileSync(join(workDir, 'bundle.json'), serializeCollateralBundle(dcap.collateral('up-to-date')));
   writeFileSync(join(workDir, 'root.pem'), dcap.rootPem);
 });
-after(() => rmSync(workDir, { recursive: true, force: true }));
+after(() => {
+  rmSync(workDir, { recursive: true, force: true });
+});
 
 describe('attestation serve without --accept-tcb-status (default set)', () => {
   let s: CliService;
   before(async () => (s = await serve('default', [])));
-  after(async () => assert.equal(await s.stop(), 0));
+  after(async () => {
+    assert.equal(await s.stop(), 0);
+  });
 
   test('UpToDate and SWHardeningNeeded are accepted; OutOfDate and Revoked are refused', async () => {
     assert.deepEqual(await outcome(s.url, 'up-to-date'), accepted('UpToDate'));
@@ -124,7 +128,9 @@ describe('attestation serve without --accept-tcb-status (default set)', () => {
 describe('attestation serve --accept-tcb-status UpToDate,OutOfDate', () => {
   let s: CliService;
   before(async () => (s = await serve('listed', ['--accept-tcb-status', 'UpToDate, OutOfDate'])));
-  after(async () => assert.equal(await s.stop(), 0));
+  after(async () => {
+    assert.equal(await s.stop(), 0);
+  });
 
   test('a listed status outside the default set is accepted and reported', async () => {
     assert.deepEqual(await outcome(s.url, 'out-of-date'), accepted('OutOfDate'));
