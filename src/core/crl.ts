@@ -97,6 +97,11 @@ function parseUncached(der: Uint8Array, field: string): ParsedCrl {
   }
 }
 
+/** Empties the parsed-CRL cache (benchmarks of the cold path; tests). */
+export function clearCrlCache(): void {
+  cache.clear();
+}
+
 /** True when the CRL's signature verifies with `issuer`'s key (ECDSA-SHA256). Cached. */
 export function crlSignedBy(crl: ParsedCrl, issuer: ParsedCert): boolean {
   if (crl.signatureAlgorithm !== OID.ecdsaWithSha256) return false;

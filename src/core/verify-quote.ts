@@ -36,7 +36,7 @@ import {
   type Prepared,
   type RawCollateral,
 } from './collateral.ts';
-import { crlSignedBy, type ParsedCrl } from './crl.ts';
+import { clearCrlCache, crlSignedBy, type ParsedCrl } from './crl.ts';
 import { FormatError } from './errors.ts';
 import { pckExtensionsOf, PckExtensionError, type PckExtensions } from './pck-extensions.ts';
 import type { QeIdentity } from './qe-identity.ts';
@@ -60,6 +60,7 @@ import {
   ChainError,
   OID,
   buildChain,
+  clearX509Caches,
   findLeaf,
   parseCertificate,
   pemCertificates,
@@ -164,6 +165,20 @@ function pckChainOf(quote: Quote): PckChain {
   lastChain = { data: Buffer.from(view), entry };
   if (!entry.ok) throw entry.error;
   return entry.value;
+}
+
+/**
+ * Empties every cache the verifier keeps between calls (parsed certificates and CRLs, signature
+ * results, PCK chains, attestation keys), so that the next `verifyQuote` with raw collateral parses
+ * everything and checks every signature again: the cold path, as the verify-quote benchmark
+ * measures it. Trust anchors are cached per options object; pass a fresh one to re-parse them.
+ */
+export function clearVerifyCaches(): void {
+  chainCache.clear();
+  keyCache.clear();
+  lastChain = undefined;
+  clearX509Caches();
+  clearCrlCache();
 }
 
 function buildPckChain(pemText: string): PckChain {

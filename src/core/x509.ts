@@ -262,6 +262,15 @@ export function verifyDerSignature(
   return ok;
 }
 
+/**
+ * Empties the parsed-certificate and signature-result caches (benchmarks of the cold path; tests).
+ * Certificates parsed afterwards get new ids, so no earlier signature result can be reused.
+ */
+export function clearX509Caches(): void {
+  certCache.clear();
+  sigCache.clear();
+}
+
 /** True when `cert` is signed (ECDSA-SHA256) by `issuer`'s key. Cached. */
 export function isSignedBy(cert: ParsedCert, issuer: ParsedCert): boolean {
   if (cert.signatureAlgorithm !== OID.ecdsaWithSha256) return false;
