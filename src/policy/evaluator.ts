@@ -48,6 +48,8 @@ export interface EvaluateOptions {
   readonly readOnlyTypes?: readonly string[];
   /** Work-step budget; default {@link POLICY_LIMITS}.maxSteps. */
   readonly maxSteps?: number;
+  /** Byte budget (characters of claim data touched); default {@link POLICY_LIMITS}.maxBytesTouched. */
+  readonly maxBytesTouched?: number;
 }
 
 /** Why authorization failed. */
@@ -117,7 +119,10 @@ class Evaluation {
     incoming: readonly Claim[],
     options: EvaluateOptions,
   ) {
-    this.budget = new Budget(options.maxSteps ?? POLICY_LIMITS.maxSteps);
+    this.budget = new Budget(
+      options.maxSteps ?? POLICY_LIMITS.maxSteps,
+      options.maxBytesTouched ?? POLICY_LIMITS.maxBytesTouched,
+    );
     if (!Array.isArray(incoming)) {
       // Guards JavaScript callers; TypeScript callers cannot get here.
       throw new PolicyEvaluationError('ERR_POLICY_CLAIM_INVALID', 'incoming claims must be an array');
@@ -223,7 +228,12 @@ class Evaluation {
         const bag = rhs[k];
         if (test === undefined || bag === undefined) continue;
         this.budget.charge(1 + bag.values.length, rulePos);
-        ok = compare(propertyOf(claim, test.property), test.comparator, bag.values);
+        const left = propertyOf(claim, test.property);
+        if (typeof left === 'string') {
+          const touched = charsCompared(left, bag.values);
+          if (touched > 0) this.budget.chargeBytes(touched, rulePos);
+        }
+        ok = compare(left, test.comparator, bag.values);
       }
       if (ok) {
         matches.push(claim);
@@ -378,6 +388,18 @@ function propertyOf(claim: WorkingClaim, property: 'type' | 'value' | 'issuer' |
     case 'valueType':
       return valueTypeOf(claim.value);
   }
+}
+
+/**
+ * Characters an equality test of `left` against `right` may read: both sides of every comparison
+ * with a string of the same length (strings of different lengths differ without reading the text).
+ * An upper bound: `compare` stops at the first match.
+ */
+function charsCompared(left: string, right: readonly ClaimValue[]): number {
+  let n = 0;
+  // No `r !== left` shortcut here: that would itself read both strings before they are paid for.
+  for (const r of right) if (typeof r === 'string' && r.length === left.length) n += 2 * r.length;
+  return n;
 }
 
 /**

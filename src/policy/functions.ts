@@ -6,7 +6,7 @@
  * arguments' values; set functions see whole bags.
  */
 import type { ClaimValue } from './claims.ts';
-import type { Budget } from './budget.ts';
+import { equalityCost, stringifyBounded, type Budget } from './budget.ts';
 import { PolicyEvaluationError, type SourcePosition } from './errors.ts';
 import { POLICY_LIMITS } from './limits.ts';
 import { jmesPathSearch } from './jmespath.ts';
@@ -51,6 +51,7 @@ export function parseJsonBounded(text: string, fn: string, ctx: CallContext): un
     );
   }
   ctx.budget.charge(Math.ceil(text.length / 64) + 1, ctx.pos);
+  ctx.budget.chargeJson(text.length, ctx.pos);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -123,11 +124,7 @@ const DEFS: readonly FunctionDef[] = [
       const q = str(query as ClaimValue, 'JmesPath', 2, ctx);
       if (q.length === 0) throw typeError(ctx, 'JmesPath: the query must not be empty');
       const result = jmesPathSearch(doc, q, ctx);
-      const text = JSON.stringify(result);
-      if (text.length > POLICY_LIMITS.maxJsonChars) {
-        throw new PolicyEvaluationError('ERR_POLICY_EVAL_LIMIT', 'JmesPath: result too large', ctx.pos);
-      }
-      return [text];
+      return [stringifyBounded(result, 'JmesPath', ctx.budget, ctx.pos)];
     },
   },
   {
@@ -167,6 +164,9 @@ const DEFS: readonly FunctionDef[] = [
       const sub = a as readonly ClaimValue[];
       const sup = b as readonly ClaimValue[];
       ctx.budget.charge(sub.length * sup.length + 1, ctx.pos);
+      let chars = 0;
+      for (const x of sub) for (const y of sup) chars += equalityCost(x, y);
+      if (chars > 0) ctx.budget.chargeBytes(chars, ctx.pos);
       return [sub.every((x) => sup.includes(x))];
     },
   },
@@ -184,6 +184,9 @@ const DEFS: readonly FunctionDef[] = [
         );
       }
       ctx.budget.charge(Math.ceil(out.length / 64), ctx.pos);
+      // The concatenation itself is lazy in V8; the characters are copied when the result is first
+      // read (compared, parsed), and those reads are charged again where they happen.
+      ctx.budget.chargeBytes(out.length, ctx.pos);
       return [out];
     },
   },
@@ -211,6 +214,9 @@ const DEFS: readonly FunctionDef[] = [
         );
       }
       ctx.budget.charge(values.length + 1, ctx.pos);
+      let chars = 0;
+      for (const x of values) chars += equalityCost(x, only[0]);
+      if (chars > 0) ctx.budget.chargeBytes(chars, ctx.pos);
       return [values.length > 0 && values.every((x) => x === only[0])];
     },
   },

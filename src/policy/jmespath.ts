@@ -10,6 +10,7 @@
  * samples). Not supported (→ `ERR_POLICY_EVAL_JMESPATH`): expression references (`&`) and the
  * functions that take them (`sort_by`, `max_by`, …). Every node visit and element costs budget.
  */
+import { stringifyBounded } from './budget.ts';
 import { PolicyEvaluationError } from './errors.ts';
 import type { CallContext } from './functions.ts';
 import { POLICY_LIMITS } from './limits.ts';
@@ -386,7 +387,10 @@ class JEval {
       case 'length': {
         this.arity(name, args, 1);
         const v = args[0] ?? null;
-        if (typeof v === 'string') return Array.from(v).length; // code points, as JMESPath specifies
+        if (typeof v === 'string') {
+          this.ctx.budget.chargeBytes(v.length, this.ctx.pos);
+          return Array.from(v).length; // code points, as JMESPath specifies
+        }
         if (Array.isArray(v)) return v.length;
         if (v !== null && typeof v === 'object') return Object.keys(v).length;
         return fail(this.ctx, `length(): argument must be a string, array or object, got ${typeName(v)}`);
@@ -394,7 +398,11 @@ class JEval {
       case 'contains': {
         this.arity(name, args, 2);
         const [hay, needle] = [args[0] ?? null, args[1] ?? null];
-        if (typeof hay === 'string') return typeof needle === 'string' && hay.includes(needle);
+        if (typeof hay === 'string') {
+          if (typeof needle !== 'string') return false;
+          this.ctx.budget.chargeBytes(hay.length + needle.length, this.ctx.pos);
+          return hay.includes(needle);
+        }
         if (Array.isArray(hay)) return hay.some((x) => deepEqual(x, needle));
         return fail(this.ctx, 'contains(): argument 1 must be a string or array');
       }
@@ -419,7 +427,7 @@ class JEval {
       case 'to_string': {
         this.arity(name, args, 1);
         const v = args[0] ?? null;
-        return typeof v === 'string' ? v : JSON.stringify(v);
+        return typeof v === 'string' ? v : stringifyBounded(v, 'to_string()', this.ctx.budget, this.ctx.pos);
       }
       case 'to_number': {
         this.arity(name, args, 1);
@@ -449,8 +457,11 @@ class JEval {
         const sep = want(0, 'string') as string;
         const list = want(1, 'array') as Json[];
         if (list.some((x) => typeof x !== 'string')) fail(this.ctx, 'join(): the array must hold strings');
+        let total = sep.length * Math.max(0, list.length - 1);
+        for (const x of list as string[]) total += x.length;
+        if (total > POLICY_LIMITS.maxJsonChars) fail(this.ctx, 'join(): result too large');
+        this.ctx.budget.chargeBytes(total, this.ctx.pos);
         const out = (list as string[]).join(sep);
-        if (out.length > POLICY_LIMITS.maxJsonChars) fail(this.ctx, 'join(): result too large');
         return out;
       }
       default:

@@ -22,6 +22,11 @@ export const POLICY_LIMITS = {
   maxValuesPerExpression: 1_000,
   /** Work units (claim comparisons, function applications, JMESPath steps) per evaluation. */
   maxSteps: 2_000_000,
+  /**
+   * Characters of claim data one evaluation may touch: both sides of equal-length string
+   * comparisons, strings built by functions, and JSON parsed or produced (16 units a character).
+   */
+  maxBytesTouched: 64 * 1024 * 1024,
   /** Length of a JSON text given to JmesPath/JsonToClaimValue, and of any string a function builds. */
   maxJsonChars: 1024 * 1024,
   /** Nesting depth of JSON values and JMESPath expressions. */
