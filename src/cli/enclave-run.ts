@@ -26,6 +26,7 @@ import {
 } from '../sim/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -217,14 +218,22 @@ function sigstructJson(s: Sigstruct): Record<string, unknown> {
 
 export interface SigstructFlags extends JsonFlag {
   definition?: string;
+  encoding?: string;
 }
 
 export async function sigstructCommand(ctx: CliContext, file: string, flags: SigstructFlags): Promise<void> {
+  const encoding = parseEncodingFlag(flags.encoding);
   const raw = await readInputFile(resolve(ctx.cwd, file));
   let s: Sigstruct;
   let bytes: Uint8Array;
   try {
-    bytes = raw.length === SIGSTRUCT_SIZE ? new Uint8Array(raw) : decodeBinaryInput(raw);
+    // auto: a file of exactly SIGSTRUCT_SIZE bytes is the binary SIGSTRUCT; text valid as both hex
+    // and base64 is read the way that gives that size.
+    const expect = (b: Uint8Array): boolean => b.length === SIGSTRUCT_SIZE;
+    bytes =
+      encoding === 'auto' && raw.length === SIGSTRUCT_SIZE
+        ? new Uint8Array(raw)
+        : decodeBinaryInput(raw, { encoding, expect });
     s = decodeSigstruct(bytes);
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import type { KeygenFlags, MeasureFlags, SignFlags, SigstructFlags } from './enclave-run.ts';
 import { areaCommand } from './index.ts';
+import { ENCODING_FLAG, encodingHelp } from './input-encoding.ts';
 
 /** Registers `ccnodes enclave measure|sign|sigstruct|keygen`. */
 export function registerEnclave(program: Command, ctx: CliContext): void {
@@ -64,6 +65,7 @@ export function registerEnclave(program: Command, ctx: CliContext): void {
         'MRENCLAVE. Exit 0 when valid, 1 when a check fails, 2 when the file is unreadable or not a SIGSTRUCT.',
     )
     .argument('<file>', 'SIGSTRUCT file')
+    .option(ENCODING_FLAG, encodingHelp('the SIGSTRUCT file'), 'auto')
     .option('--definition <file>', 'enclave definition whose MRENCLAVE must equal ENCLAVEHASH')
     .option('--json', 'print JSON: bytes as hex, 64-bit values as 0x… strings')
     .action(async (file: string, flags: SigstructFlags) => {

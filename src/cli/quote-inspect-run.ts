@@ -3,20 +3,24 @@ import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   FormatError,
-  decodeBinaryInput,
+  decodeInput,
   decodeQuote,
+  isPlausibleQuote,
   sgxAttributeFlagNames,
   tdAttributeFlagNames,
   toHex,
   type CertificationData,
+  type DecodedInput,
   type Quote,
   type ReportBody,
   type TdReport,
 } from '../core/index.ts';
 import { EXIT, type CliContext } from './context.ts';
+import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
 
 export interface InspectFlags {
+  readonly encoding?: string;
   readonly json?: boolean;
 }
 
@@ -320,10 +324,13 @@ export function quoteToJson(q: Quote): Record<string, unknown> {
 }
 
 export async function inspect(file: string, flags: InspectFlags, ctx: CliContext): Promise<void> {
+  const encoding = parseEncodingFlag(flags.encoding);
   const bytes = await readInputFile(resolve(ctx.cwd, file));
   let quote: Quote;
+  let input: DecodedInput;
   try {
-    quote = decodeQuote(decodeBinaryInput(bytes));
+    input = decodeInput(bytes, { encoding, expect: isPlausibleQuote });
+    quote = decodeQuote(input.bytes);
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
     if (flags.json === true) ctx.stdout(`${JSON.stringify({ ok: false, error: err.toJSON() }, null, 2)}\n`);
@@ -331,9 +338,10 @@ export async function inspect(file: string, flags: InspectFlags, ctx: CliContext
     ctx.exitCode = EXIT.USAGE;
     return;
   }
+  const read = `${input.encoding}${encoding === 'auto' ? ' (detected)' : ''}`;
   if (flags.json === true) {
-    ctx.stdout(`${JSON.stringify(quoteToJson(quote), null, 2)}\n`);
+    ctx.stdout(`${JSON.stringify({ inputEncoding: input.encoding, ...quoteToJson(quote) }, null, 2)}\n`);
   } else {
-    ctx.stdout(renderSections(sections(quote)));
+    ctx.stdout(renderSections([{ title: 'Input', rows: [['encoding', read]] }, ...sections(quote)]));
   }
 }

@@ -6,6 +6,7 @@ import {
   FormatError,
   VerificationError,
   decodeBinaryInput,
+  isPlausibleQuote,
   parseCertificate,
   pemCertificates,
   prepareCollateral,
@@ -17,10 +18,12 @@ import {
 } from '../core/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
 
 export interface VerifyFlags {
   readonly collateral: string;
+  readonly encoding?: string;
   readonly now?: string;
   readonly trustSimulatedRoot?: string;
   readonly allowExpiredCollateral?: boolean;
@@ -115,13 +118,18 @@ function printHuman(ctx: CliContext, r: VerificationResult): void {
 
 export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext): Promise<void> {
   const now = parseNow(flags.now);
+  const encoding = parseEncodingFlag(flags.encoding);
   const quoteFile = await readInputFile(resolve(ctx.cwd, quotePath));
   let quote: Uint8Array;
   try {
-    quote = decodeBinaryInput(new Uint8Array(quoteFile));
+    quote = decodeBinaryInput(new Uint8Array(quoteFile), { encoding, expect: isPlausibleQuote });
   } catch (cause) {
     if (cause instanceof FormatError)
-      throw new UsageError(`${quotePath}: ${cause.message}`, { path: quotePath });
+      throw new UsageError(`${quotePath}: ${cause.message} (${cause.code})`, {
+        ...cause.details,
+        path: quotePath,
+        formatCode: cause.code,
+      });
     throw cause;
   }
   const collateral = prepareCollateral(await loadCollateral(flags.collateral, ctx));

@@ -1,5 +1,5 @@
 /**
- * `ccnodes quote verify <quote> --collateral <bundle-or-dir> [--now <ISO>] [--json] …`: verifies a
+ * `ccnodes quote verify <quote> --collateral <bundle-or-dir> [--encoding <e>] [--now <ISO>] [--json] …`: verifies a
  * DCAP quote against offline collateral with the core verifier.
  *
  * Exit status: 0 verified (TCB status and advisories printed), 1 verification failed (error code
@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
+import { ENCODING_FLAG, encodingHelp } from './input-encoding.ts';
 import type { VerifyFlags } from './quote-verify-run.ts';
 
 /** Registers `ccnodes quote verify`. */
@@ -22,6 +23,7 @@ export function registerQuoteVerify(program: Command, ctx: CliContext): void {
         'advisories printed), 1 verification failed (error code and step printed), 2 usage or I/O error.',
     )
     .argument('<quote>', 'quote file (binary, hex or base64)')
+    .option(ENCODING_FLAG, encodingHelp('the quote file'), 'auto')
     .requiredOption('--collateral <bundle-or-dir>', 'collateral bundle JSON file or artefact directory')
     .option(
       '--now <iso>',

@@ -22,6 +22,7 @@ import {
 } from '../sim/index.ts';
 import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
 
 interface KeyFlags {
@@ -32,6 +33,7 @@ interface KeyFlags {
 export interface QuoteFlags extends KeyFlags {
   readonly reportData?: string;
   readonly reportBody?: string;
+  readonly encoding?: string;
   readonly platform?: string;
   readonly output?: string;
   readonly collateralOut?: string;
@@ -142,12 +144,21 @@ function presetOrUsage(name: string): SimPlatformConfig {
 
 async function reportBodyFrom(flags: QuoteFlags, ctx: CliContext): Promise<Uint8Array> {
   if (flags.reportBody === undefined) throw new UsageError('--report-body: missing');
+  const encoding = parseEncodingFlag(flags.encoding);
   const file = await readInputFile(outPath(ctx, flags.reportBody));
   let bytes: Uint8Array;
   try {
-    bytes = decodeBinaryInput(new Uint8Array(file));
+    // Text valid as both hex and base64 is read the way that gives a report's length.
+    const expect = (b: Uint8Array): boolean => b.length === 384 || b.length === 432;
+    bytes = decodeBinaryInput(new Uint8Array(file), { encoding, expect });
   } catch (cause) {
-    if (cause instanceof FormatError) throw new UsageError(`--report-body: ${cause.message}`);
+    if (cause instanceof FormatError) {
+      throw new UsageError(`--report-body: ${cause.message} (${cause.code})`, {
+        ...cause.details,
+        option: '--report-body',
+        formatCode: cause.code,
+      });
+    }
     throw cause;
   }
   // A 432-byte REPORT (body ‖ key ID ‖ MAC) from EREPORT: quote its body.
@@ -161,6 +172,7 @@ async function reportBodyFrom(flags: QuoteFlags, ctx: CliContext): Promise<Uint8
 }
 
 export async function runQuote(flags: QuoteFlags, ctx: CliContext): Promise<void> {
+  parseEncodingFlag(flags.encoding); // a bad value is refused even without --report-body
   if (flags.output === undefined)
     throw new UsageError('-o/--output <quote> is required', { option: '--output' });
   if (flags.collateralOut === undefined) {

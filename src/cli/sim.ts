@@ -15,6 +15,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
+import { ENCODING_FLAG, encodingHelp } from './input-encoding.ts';
 import type { PcsFlags, QuoteFlags, RootFlags } from './sim-run.ts';
 
 /** Default port of `sim pcs` (a PCCS listens on 8081 by default). */
@@ -48,6 +49,7 @@ export function registerSim(program: Command, ctx: CliContext): void {
         '--report-body <file>',
         'quote this 384-byte report body or 432-byte REPORT instead (binary, hex or base64)',
       )
+      .option(ENCODING_FLAG, encodingHelp('the --report-body file'), 'auto')
       .option(
         '--platform <name>',
         'simulated platform preset (see "ccnodes sim platforms"; default up-to-date)',

@@ -23,7 +23,21 @@ export {
   TEE_TYPE_SGX,
   TEE_TYPE_TDX,
 } from './constants.ts';
-export { asUint8Array, decodeBinaryInput, fromHex, toHex, MAX_TEXT_INPUT_SIZE } from './encoding.ts';
+export {
+  asUint8Array,
+  decodeBinaryInput,
+  decodeInput,
+  fromHex,
+  isPlausibleQuote,
+  toHex,
+  INPUT_ENCODINGS,
+  MAX_TEXT_INPUT_SIZE,
+  MIN_QUOTE_SIZE,
+  type DecodeInputOptions,
+  type DecodedInput,
+  type DetectedEncoding,
+  type InputEncoding,
+} from './encoding.ts';
 export {
   decodeReportBody,
   emptyReportBody,

@@ -13,6 +13,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 interface JsonQuote {
+  inputEncoding: string;
   size: number;
   header: { version: number; tee: string; teeType: string; qeVendorId: string };
   body: { kind: string; report: Record<string, unknown> };
@@ -61,6 +62,7 @@ describe('ccnodes quote inspect', { skip: testdataSkip }, () => {
     const r = await run('quote', 'inspect', '--json', testdataPath('dcap', 'phala-dcap-qvl/tdx_quote'));
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as JsonQuote;
+    assert.equal(j.inputEncoding, 'binary');
     assert.equal(j.size, 5006);
     assert.equal(j.header.version, 4);
     assert.equal(j.header.tee, 'TDX');
@@ -76,15 +78,15 @@ describe('ccnodes quote inspect', { skip: testdataSkip }, () => {
     assert.equal(j.certification.pckChain.length, 3);
     assert.match(j.certification.pckChain[1]!.subject, /Intel SGX PCK Platform CA/);
     assert.equal(j.trailingBytes, 70);
-    for (const [name, text] of [
-      ['q.hex', bin.toString('hex')],
-      ['q.b64', bin.toString('base64').replace(/(.{76})/g, '$1\n')],
-      ['q.b64url', bin.toString('base64url')],
+    for (const [name, text, encoding] of [
+      ['q.hex', bin.toString('hex'), 'hex'],
+      ['q.b64', bin.toString('base64').replace(/(.{76})/g, '$1\n'), 'base64'],
+      ['q.b64url', bin.toString('base64url'), 'base64url'],
     ] as const) {
       writeFileSync(join(dir, name), text);
       const again = await run('quote', 'inspect', '--json', join(dir, name));
       assert.equal(again.code, 0, again.err);
-      assert.deepEqual(JSON.parse(again.out), j, name);
+      assert.deepEqual(JSON.parse(again.out), { ...j, inputEncoding: encoding }, name);
     }
   });
 
