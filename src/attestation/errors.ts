@@ -74,6 +74,25 @@ export const ATTESTATION_ERRORS = {
     summary: 'Removing the last policy management certificate is refused.',
   },
   ERR_ATTEST_NOT_ISOLATED: {
+  ERR_ATTEST_POLICY_REPLAY: {
+    type: 'PolicyManagementError',
+    summary:
+      'Isolated mode: this signed management JWS was already applied once; a signature authorizes one change, so sign a new body.',
+  },
+  ERR_ATTEST_POLICY_ROLLBACK: {
+    type: 'PolicyManagementError',
+    summary:
+      "Isolated mode: the management JWS's iat is older than that of the latest change applied to the same attestation type (or to the certificates).",
+  },
+  ERR_ATTEST_POLICY_JWS_TIME: {
+    type: 'PolicyManagementError',
+    summary: 'A management JWS is not valid now: its nbf or iat is in the future, or its exp has passed.',
+  },
+  ERR_ATTEST_POLICY_TYPE_MISMATCH: {
+    type: 'PolicyManagementError',
+    summary:
+      'A policy set/reset JWS names (x-ccnodes-attestation-type) another attestation type than the one in the path.',
+  },
     type: 'PolicyManagementError',
     summary: 'Policy management certificates can only be changed in isolated mode.',
   },
@@ -90,6 +109,21 @@ export const ATTESTATION_ERRORS = {
     summary: "The token's claims do not satisfy the secret's release policy.",
   },
   ERR_SECRET_NOT_FOUND: {
+  ERR_SECRET_TOKEN_PURPOSE: {
+    type: 'SecretReleaseError',
+    summary:
+      'The token presented for secret release is not an attestation token (x-ccnodes-token-purpose is missing or names a policy or certificates response).',
+  },
+  ERR_SECRET_ATTESTATION_TYPE: {
+    type: 'SecretReleaseError',
+    summary:
+      "The token was issued under the policy of an attestation type the secret's release policy does not accept (attestationTypes).",
+  },
+  ERR_SECRET_POLICY_HASH: {
+    type: 'SecretReleaseError',
+    summary:
+      "The token's x-ms-policy-hash is not one of the policy hashes the secret's release policy accepts (policyHashes).",
+  },
     type: 'SecretReleaseError',
     summary: 'No secret is stored under the requested name.',
   },

@@ -19,6 +19,102 @@ export interface ManagementJws {
   readonly payload: Uint8Array;
   /** DER of `x5c[0]` when signed (signature already verified with it), else undefined. */
   readonly signerCertDer?: Uint8Array;
+  /**
+   * Replay key (hex SHA-256): the signed text (`header.payload`, exactly as received) plus the
+   * signature as numbers, with an ECDSA `s` folded to its low form. Re-encoding the signature or
+   * negating `s` (both verify) yields the same key, so a captured body cannot be dressed up as new.
+   */
+  readonly replayKey: string;
+}
+
+/** Order of the ECDSA curve used by each JWS alg (to fold `s` into `min(s, n - s)`). */
+const EC_ORDER: Readonly<Record<string, bigint>> = {
+  ES256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  ES384: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  ES512:
+    0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+};
+
+const big = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`));
+
+/** See {@link ManagementJws.replayKey}; `alg none` bodies are keyed by their exact text. */
+export function managementJwsReplayKey(signingInput: string, alg: string, signature: Uint8Array): string {
+  const h = createHash('sha256').update(signingInput, 'ascii').update('.');
+  const n = EC_ORDER[alg];
+  if (n !== undefined) {
+    const half = signature.length / 2;
+    const r = big(signature.subarray(0, half));
+    const s = big(signature.subarray(half));
+    const low = s > n / 2n ? n - s : s;
+    h.update(`ec:${r.toString(16)}:${low.toString(16)}`);
+  } else if (alg !== 'none') {
+    h.update(`int:${big(signature).toString(16)}`);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Optional claims of a management JWS payload that bind it (none is sent by the `@azure/attestation`
+ * SDK, whose bodies carry only `AttestationPolicy` — or nothing, for a reset): JWT times and the
+ * attestation type the change is meant for.
+ */
+export interface ManagementBinding {
+  readonly iat?: number;
+  readonly nbf?: number;
+  readonly exp?: number;
+  /** `x-ccnodes-attestation-type`: the attestation type the body was signed for. */
+  readonly attestationType?: string;
+}
+
+/** The claim naming the attestation type a policy set/reset body is meant for. */
+export const MANAGEMENT_TYPE_CLAIM = 'x-ccnodes-attestation-type';
+
+/** Claims a reset payload may carry (an empty payload carries none). */
+export const RESET_PAYLOAD_CLAIMS: readonly string[] = [MANAGEMENT_TYPE_CLAIM, 'iat', 'nbf', 'exp', 'jti'];
+
+/** Reads the optional binding claims of a payload object; a present claim of the wrong type is refused. */
+export function managementBinding(obj: Readonly<Record<string, unknown>>): ManagementBinding {
+  const out: { -readonly [K in keyof ManagementBinding]: ManagementBinding[K] } = {};
+  for (const k of ['iat', 'nbf', 'exp'] as const) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new PolicyManagementError(
+        'ERR_ATTEST_POLICY_JWS',
+        `JWS payload claim ${k} must be a NumericDate`,
+        {
+          field: k,
+        },
+      );
+    }
+    out[k] = v;
+  }
+  const t = obj[MANAGEMENT_TYPE_CLAIM];
+  if (t !== undefined) {
+    if (typeof t !== 'string' || t === '') {
+      throw new PolicyManagementError(
+        'ERR_ATTEST_POLICY_JWS',
+        `JWS payload claim ${MANAGEMENT_TYPE_CLAIM} must be a non-empty string`,
+        { field: MANAGEMENT_TYPE_CLAIM },
+      );
+    }
+    out.attestationType = t;
+  }
+  return out;
+}
+
+/** The payload of a management JWS as a JSON object (`{}` for an empty payload). */
+export function payloadObject(payload: Uint8Array): Record<string, unknown> {
+  if (payload.length === 0) return {};
+  let obj: unknown;
+  try {
+    obj = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    throw bad('JWS payload is not JSON');
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw bad('JWS payload is not an object');
+  return obj as Record<string, unknown>;
 }
 
 function bad(message: string): PolicyManagementError {
@@ -50,7 +146,7 @@ export async function readManagementJws(text: string, now: Date): Promise<Manage
   const alg = hdr['alg'];
   if (alg === 'none') {
     if (s !== '') throw bad('an unsigned (alg none) JWS must have an empty signature');
-    return { raw, header: hdr, payload };
+    return { raw, header: hdr, payload, replayKey: managementJwsReplayKey(raw, 'none', new Uint8Array()) };
   }
   if (typeof alg !== 'string' || !SIGNED_ALGS.includes(alg))
     throw bad(`JWS alg ${String(alg)} is not supported`);
@@ -77,7 +173,13 @@ export async function readManagementJws(text: string, now: Date): Promise<Manage
       'the JWS signature does not verify with its x5c certificate',
     );
   }
-  return { raw, header: hdr, payload, signerCertDer: new Uint8Array(cert.raw) };
+  return {
+    raw,
+    header: hdr,
+    payload,
+    signerCertDer: new Uint8Array(cert.raw),
+    replayKey: managementJwsReplayKey(`${h}.${p}`, alg, b64urlStrict(s, 'JWS signature')),
+  };
 }
 
 /** Extracts the policy text from a stored-policy JWS payload (`AttestationPolicy`, or legacy `text`). */

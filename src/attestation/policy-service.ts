@@ -13,10 +13,15 @@ import { policyHash } from './claims.ts';
 import { PolicyManagementError } from './errors.ts';
 import {
   certThumbprint,
+  MANAGEMENT_TYPE_CLAIM,
+  managementBinding,
+  payloadObject,
   policyTextFromPayload,
   readManagementJws,
+  RESET_PAYLOAD_CLAIMS,
   signerJwk,
   unsignedPolicyJws,
+  type ManagementBinding,
   type ManagementJws,
 } from './management-jws.ts';
 import type { AttestationStorage, AuditEntry, StoredPolicyCertificate } from './storage/index.ts';
@@ -36,6 +41,12 @@ export interface EffectivePolicy {
   readonly signer: Record<string, unknown> | null;
   readonly isDefault: boolean;
 }
+
+/** Clock skew tolerated when checking a management JWS's `nbf`, `iat` and `exp`, seconds. */
+export const MANAGEMENT_CLOCK_SKEW_SECONDS = 60;
+
+/** Subject of the replay/rollback ledger for certificate add/remove (types name their own). */
+const CERTIFICATES_SUBJECT = 'certificates';
 
 /** Outcome of a set/reset, for the PolicyResult token. */
 export interface PolicyChangeResult {
@@ -178,12 +189,90 @@ export class PolicyService {
     return signerJwk(jws.signerCertDer);
   }
 
+  /**
+   * The rules that make a management JWS authorize one change, once (see docs/attestation.md,
+   * "Security model"). Called after every other check of the body, so that a refused body is not
+   * spent: nbf/exp/iat are honoured when present (all modes); a type named in the body must be
+   * the path's; in isolated mode the body's iat must not be older than the latest change applied
+   * to the same subject, and the body must never have been applied before — recorded atomically
+   * here, before the change is written (a failed write leaves the body spent: fail closed).
+   * Signed bodies are recorded in AAD mode too, so that switching an instance to isolated mode
+   * does not make bodies it applied earlier replayable.
+   */
+  async #spend(
+    jws: ManagementJws,
+    binding: ManagementBinding,
+    subject: string,
+    operation: string,
+  ): Promise<void> {
+    const now = this.#o.now();
+    const nowS = Math.floor(now.getTime() / 1000);
+    const skew = MANAGEMENT_CLOCK_SKEW_SECONDS;
+    if (binding.nbf !== undefined && binding.nbf > nowS + skew) {
+      throw timeError(`the JWS is not valid before ${isoOf(binding.nbf)} (nbf)`, 'nbf');
+    }
+    if (binding.exp !== undefined && binding.exp < nowS - skew) {
+      throw timeError(`the JWS expired at ${isoOf(binding.exp)} (exp)`, 'exp');
+    }
+    if (binding.iat !== undefined && binding.iat > nowS + skew) {
+      throw timeError(`the JWS claims to be issued in the future, at ${isoOf(binding.iat)} (iat)`, 'iat');
+    }
+    if (
+      binding.attestationType !== undefined &&
+      subject !== CERTIFICATES_SUBJECT &&
+      binding.attestationType.toLowerCase() !== subject.toLowerCase()
+    ) {
+      throw new PolicyManagementError(
+        'ERR_ATTEST_POLICY_TYPE_MISMATCH',
+        `the JWS was signed for attestation type ${JSON.stringify(binding.attestationType.slice(0, 40))} (${MANAGEMENT_TYPE_CLAIM}), not ${subject}`,
+        { field: MANAGEMENT_TYPE_CLAIM, expected: subject },
+      );
+    }
+    if (this.#o.isolated && binding.iat !== undefined) {
+      const latest = await this.#latestIat(subject);
+      if (latest !== undefined && Math.floor(binding.iat) < latest) {
+        throw new PolicyManagementError(
+          'ERR_ATTEST_POLICY_ROLLBACK',
+          `the JWS was issued at ${isoOf(binding.iat)} (iat), before the latest change applied to ${subject} (${isoOf(latest)}): an older change cannot be applied over a newer one`,
+          { field: 'iat', subject },
+        );
+      }
+    }
+    if (jws.signerCertDer === undefined) return;
+    const first = await this.#o.storage.claimManagementJws({
+      hash: jws.replayKey,
+      subject,
+      operation,
+      iat: binding.iat === undefined ? null : Math.floor(binding.iat),
+      appliedAt: now,
+    });
+    if (!first && this.#o.isolated) {
+      throw new PolicyManagementError(
+        'ERR_ATTEST_POLICY_REPLAY',
+        'this signed JWS was already applied once; a signature authorizes one change — sign a new body (with the @azure/attestation SDK, an RS256 body is identical each time for the same content and key: change the policy text, use another signer, or add iat/jti to the payload)',
+        { replayKey: jws.replayKey, subject },
+      );
+    }
+  }
+
+  /** The per-subject iat high-water mark: the ledger, and the stored policy's own JWS. */
+  async #latestIat(subject: string): Promise<number | undefined> {
+    let latest = await this.#o.storage.latestManagementIat(subject);
+    if (subject !== CERTIFICATES_SUBJECT) {
+      const stored = await this.#o.storage.getPolicy(subject);
+      const iat = stored === undefined ? undefined : storedIat(stored.jws);
+      if (iat !== undefined && (latest === undefined || iat > latest)) latest = iat;
+    }
+    return latest;
+  }
+
   /** PUT /policies/{type}: `body` is the policy JWS text exactly as received. */
   async set(type: PolicyType, body: string, actor: string): Promise<PolicyChangeResult> {
     const jws = await readManagementJws(body, this.#o.now());
     const signer = await this.#authorize(jws);
     const text = policyTextFromPayload(jws.payload);
     const parsed = compilePolicy(text);
+    await this.#spend(jws, managementBinding(payloadObject(jws.payload)), type, 'policy-set');
     const now = this.#o.now();
     await this.#o.storage.setPolicy(
       type,
@@ -194,15 +283,27 @@ export class PolicyService {
     return { result: 'Updated', signer };
   }
 
-  /** POST /policies/{type}:reset: `body` is a JWS with an empty payload. */
+  /**
+   * POST /policies/{type}:reset: `body` is a JWS with an empty payload (what MAA clients send), or
+   * a JSON object holding only the optional binding claims (`x-ccnodes-attestation-type`, `iat`,
+   * `nbf`, `exp`, `jti`).
+   */
   async reset(type: PolicyType, body: string, actor: string): Promise<PolicyChangeResult> {
     const jws = await readManagementJws(body, this.#o.now());
-    if (jws.payload.length !== 0) {
-      throw new PolicyManagementError('ERR_ATTEST_POLICY_JWS', 'a reset JWS must have an empty payload', {
-        field: 'body',
-      });
+    const payload = payloadObject(jws.payload);
+    const extra = Object.keys(payload).filter((k) => !RESET_PAYLOAD_CLAIMS.includes(k));
+    if (extra.length > 0) {
+      throw new PolicyManagementError(
+        'ERR_ATTEST_POLICY_JWS',
+        `a reset JWS must have an empty payload or only ${RESET_PAYLOAD_CLAIMS.join(', ')} (found ${extra
+          .slice(0, 3)
+          .map((k) => JSON.stringify(k.slice(0, 40)))
+          .join(', ')})`,
+        { field: 'body' },
+      );
     }
     const signer = await this.#authorize(jws);
+    await this.#spend(jws, managementBinding(payload), type, 'policy-reset');
     const now = this.#o.now();
     await this.#o.storage.setPolicy(
       type,
@@ -244,6 +345,14 @@ export class PolicyService {
     await this.#authorize(jws);
     const der = certificateFromPayload(jws.payload);
     const thumbprint = certThumbprint(der);
+    if (op === 'remove') {
+      // Refused before the body is spent (the storage re-checks atomically below).
+      const certs = await this.#o.storage.listPolicyCertificates();
+      if (certs.length <= 1 && certs.some((c) => c.thumbprint === thumbprint)) {
+        throw lastSigner(thumbprint);
+      }
+    }
+    await this.#spend(jws, managementBinding(payloadObject(jws.payload)), CERTIFICATES_SUBJECT, `cert-${op}`);
     const now = this.#o.now();
     if (op === 'add') {
       await this.#o.storage.addPolicyCertificate({ thumbprint, certDer: der, addedAt: now });
@@ -251,17 +360,38 @@ export class PolicyService {
       return { thumbprint, result: 'IsPresent' };
     }
     const outcome = await this.#o.storage.removePolicyCertificate(thumbprint);
-    if (outcome === 'last') {
-      throw new PolicyManagementError(
-        'ERR_ATTEST_CERT_LAST_SIGNER',
-        'the last policy management certificate cannot be removed',
-        {
-          thumbprint,
-        },
-      );
-    }
+    if (outcome === 'last') throw lastSigner(thumbprint);
     await this.#o.storage.appendAudit(audit(now, 'cert-remove', actor, thumbprint, outcome));
     return { thumbprint, result: 'IsAbsent' };
+  }
+}
+
+function lastSigner(thumbprint: string): PolicyManagementError {
+  return new PolicyManagementError(
+    'ERR_ATTEST_CERT_LAST_SIGNER',
+    'the last policy management certificate cannot be removed',
+    { thumbprint },
+  );
+}
+
+function timeError(message: string, field: string): PolicyManagementError {
+  return new PolicyManagementError('ERR_ATTEST_POLICY_JWS_TIME', message, { field });
+}
+
+function isoOf(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString();
+}
+
+/** `iat` of a stored policy JWS's payload, if it has a numeric one (never throws). */
+function storedIat(jws: string): number | undefined {
+  try {
+    const p = jws.split('.')[1] ?? '';
+    const obj: unknown = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    const iat = (obj as { iat?: unknown } | null)?.iat;
+    return typeof iat === 'number' && Number.isFinite(iat) ? iat : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Helpers of the policy-management and secret-release regression tests: an isolated-mode service
+ * (real DCAP verifier over the simulated deployment, started through `createAttestationService` as
+ * the CLI does), management JWS bodies signed the way MAA clients sign them, and thin HTTP wrappers
+ * that return the stable ccnodes error code of a refusal.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { CompactSign } from 'jose';
+import { selfSignedPem, startService, type Started, type StartOptions } from '../attestation/support.ts';
+
+export type Signer = Awaited<ReturnType<typeof selfSignedPem>> & { readonly alg: 'RS256' | 'ES256' };
+
+/** A policy management signer: RSA-2048 (RS256, as the SDK signs with an RSA key) or EC P-256 (ES256). */
+export async function newSigner(cn: string, ec = false): Promise<Signer> {
+  return { ...(await selfSignedPem({ cn, ec })), alg: ec ? 'ES256' : 'RS256' };
+}
+
+/** Starts an isolated-mode service whose first policy management certificates are `signers`. */
+export function startIsolated(signers: readonly Signer[], more: StartOptions = {}): Promise<Started> {
+  return startService({ isolated: true, policySignerCerts: signers.map((s) => s.certDer), ...more });
+}
+
+/**
+ * A management JWS signed by `signer`, header `{alg, x5c}` as the `@azure/attestation` SDK builds
+ * it; `payload` is a JSON object, or `''` for the empty payload of a reset.
+ */
+export async function signedJws(signer: Signer, payload: Record<string, unknown> | ''): Promise<string> {
+  const bytes = payload === '' ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
+  return new CompactSign(bytes)
+    .setProtectedHeader({ alg: signer.alg, x5c: [Buffer.from(signer.certDer).toString('base64')] })
+    .sign(createPrivateKey(signer.keyPem));
+}
+
+/** The payload of a stored-policy JWS: `{"AttestationPolicy": base64url(text)}` plus `extra` claims. */
+export function policyPayload(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { AttestationPolicy: Buffer.from(text, 'utf8').toString('base64url'), ...extra };
+}
+
+/** A policy that permits every enclave, issuing `tag` so a token shows which policy issued it. */
+export const permissivePolicy = (tag: string): string =>
+  `version=1.0; authorizationrules { => permit(); }; issuancerules { => issue(type="policy-tag", value="${tag}"); };`;
+
+/** A policy that denies every enclave. */
+export const denyAllPolicy = (tag: string): string =>
+  `version=1.0; authorizationrules { => deny(); }; issuancerules { => issue(type="policy-tag", value="${tag}"); };`;
+
+export interface HttpOutcome {
+  readonly status: number;
+  /** `x-ccnodes-error-code` of a refusal, else undefined. */
+  readonly code: string | undefined;
+  readonly body: Record<string, unknown>;
+}
+
+async function outcome(res: Response): Promise<HttpOutcome> {
+  const text = await res.text();
+  return {
+    status: res.status,
+    code: res.headers.get('x-ccnodes-error-code') ?? undefined,
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
+}
+
+const API = 'api-version=2022-08-01';
+
+/** `PUT /policies/{type}` with a JWS body (text/plain), anonymously. */
+export async function putPolicy(url: string, type: string, jws: string): Promise<HttpOutcome> {
+  return outcome(
+    await fetch(`${url}/policies/${type}?${API}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain' },
+      body: jws,
+    }),
+  );
+}
+
+/** `POST /policies/{type}:reset` with a JWS body (text/plain), anonymously. */
+export async function resetPolicy(url: string, type: string, jws: string): Promise<HttpOutcome> {
+  return outcome(
+    await fetch(`${url}/policies/${type}:reset?${API}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: jws,
+    }),
+  );
+}
+
+/** What anyone can read: the stored policy JWS (`x-ms-policy`) of `GET /policies/{type}`. */
+export async function readPolicyJws(url: string, type: string): Promise<string> {
+  const res = await fetch(`${url}/policies/${type}?${API}`);
+  const { token } = (await res.json()) as { token: string };
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    'x-ms-policy': string;
+  };
+  return payload['x-ms-policy'];
+}
+
+/** The policy text currently in force for `type`, as `GET /policies/{type}` reports it. */
+export async function currentPolicyText(url: string, type: string): Promise<string> {
+  const jws = await readPolicyJws(url, type);
+  const p = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    AttestationPolicy: string;
+  };
+  return Buffer.from(p.AttestationPolicy, 'base64url').toString('utf8');
+}
+
+/** `POST /attest/{type}` with JSON `body`. */
+export async function attest(url: string, type: string, body: unknown): Promise<HttpOutcome> {
+  return outcome(
+    await fetch(`${url}/attest/${type}?${API}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** The 16-byte `oe_report_header_t` (version 1, type 2 = remote, size) MAA's OpenEnclave endpoint strips. */
+export function oeReport(quote: Uint8Array): Uint8Array {
+  const header = Buffer.alloc(16);
+  header.writeUInt32LE(1, 0);
+  header.writeUInt32LE(2, 4);
+  header.writeBigUInt64LE(BigInt(quote.length), 8);
+  return Buffer.concat([header, quote]);
+}
