@@ -6,7 +6,7 @@
  * Sources, in order: an explicit 32-byte key (the CLI passes `CCNODES_ATTESTATION_KEK` here), or the
  * file `<dataDir>/kek` (created 0600 on first start; refused if readable by group or others).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -33,6 +33,14 @@ export class KeyEncryptionKey {
       throw new StorageError('ERR_STORAGE_KEK', `key-encryption key must be 32 bytes, got ${key.length}`);
     }
     this.#key = Buffer.from(key);
+  }
+
+  /**
+   * A 32-byte key for another purpose, derived with HKDF-SHA-256 (`info` names the purpose), so the
+   * KEK itself is only ever used for AES-GCM sealing.
+   */
+  deriveKey(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), Buffer.from(info, 'utf8'), 32));
   }
 
   /** Encrypts `plaintext`; `purpose` (e.g. `signing-key:<kid>`) is bound as AAD. */

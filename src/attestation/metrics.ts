@@ -9,6 +9,12 @@ export interface ServiceMetrics {
   readonly releases: Counter<'decision'>;
   readonly policyChanges: Counter<'operation'>;
   readonly httpErrors: Counter<'code'>;
+  /** Stored records refused by the integrity check, by record kind (`policy`, `secret`, …). */
+  readonly integrityFailures: Counter<'kind'>;
+  /** Repeated identical audit failures counted into an aggregate line instead of written. */
+  readonly auditAggregated: Counter<'action'>;
+  /** Audit lines deleted by retention (age and row-count limits). */
+  readonly auditPruned: Counter;
 }
 
 /** Creates the registry; `defaults` adds process metrics (memory, event loop lag). */
@@ -47,6 +53,23 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServiceMetr
       name: 'ccnodes_attestation_http_errors_total',
       help: 'Error responses by MAA error code.',
       labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    integrityFailures: new Counter({
+      name: 'ccnodes_attestation_integrity_failures_total',
+      help: 'Stored records refused because their KEK-derived MAC or manifest entry does not verify, by kind.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    auditAggregated: new Counter({
+      name: 'ccnodes_attestation_audit_aggregated_total',
+      help: 'Repeated identical failures counted into an aggregate audit line instead of written one by one.',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    auditPruned: new Counter({
+      name: 'ccnodes_attestation_audit_pruned_total',
+      help: 'Audit lines deleted by retention (maximum age and maximum row count).',
       registers: [registry],
     }),
   };

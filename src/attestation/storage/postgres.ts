@@ -5,12 +5,38 @@
  */
 import pg from 'pg';
 import { StorageError } from '../errors.ts';
+import {
+  KEK_CHECK,
+  RECORD_TABLES,
+  bumpManifest,
+  dropFromManifest,
+  macRow,
+  planAdoption,
+  verifyRow,
+  type Manifest,
+  type ManifestKind,
+  type RecordIntegrity,
+  type RowKind,
+} from './integrity.ts';
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS, POSTGRES, SCHEMA_VERSION } from './migrations.ts';
-import { auditRow, secretMeta } from './sqlite.ts';
+import {
+  auditRow,
+  certificateColumns,
+  certificateRow,
+  checkCertificates,
+  policyColumns,
+  policyRow,
+  secretColumns,
+  secretMeta,
+  signingKeyColumns,
+  signingKeyRow,
+  type StorageOptions,
+} from './sqlite.ts';
 import type {
   AppliedManagementJws,
   AttestationStorage,
   AuditEntry,
+  AuditRetention,
   StoredPolicy,
   StoredPolicyCertificate,
   StoredSecret,
@@ -21,22 +47,71 @@ type Row = Record<string, unknown>;
 const MIGRATION_LOCK = 0x63636e6f; // "ccno"
 
 /** Connects a pool to `databaseUrl` (postgres://…). Call `migrate()` before use. */
-export function openPostgresStorage(databaseUrl: string): AttestationStorage {
+export function openPostgresStorage(databaseUrl: string, options: StorageOptions = {}): AttestationStorage {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  return new PostgresStorage(pool);
+  return new PostgresStorage(pool, options.integrity);
 }
 
 const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
-const date = (v: unknown): Date => new Date(Number(v));
 
 class PostgresStorage implements AttestationStorage {
   readonly backend = 'postgres';
   readonly #pool: pg.Pool;
 
-  constructor(pool: pg.Pool) {
+  readonly #integrity: RecordIntegrity | undefined;
+
+  constructor(pool: pg.Pool, integrity: RecordIntegrity | undefined) {
     this.#pool = pool;
+    this.#integrity = integrity;
+  }
+
+  /** The verified manifest of `kind`, row-locked until the transaction ends. */
+  async #lockManifest(c: pg.PoolClient, integrity: RecordIntegrity, kind: ManifestKind): Promise<Manifest> {
+    const [m] = (
+      await c.query('SELECT body, mac FROM integrity_manifests WHERE kind = $1 FOR UPDATE', [kind])
+    ).rows as Row[];
+    return integrity.openManifest(kind, m?.['body'], m?.['mac']);
+  }
+
+  async #writeManifest(
+    c: pg.PoolClient,
+    integrity: RecordIntegrity,
+    kind: ManifestKind,
+    m: Manifest,
+  ): Promise<void> {
+    const sealed = integrity.sealManifest(kind, m);
+    await c.query(
+      `INSERT INTO integrity_manifests (kind, body, mac) VALUES ($1, $2, $3)
+       ON CONFLICT (kind) DO UPDATE SET body = excluded.body, mac = excluded.mac`,
+      [kind, sealed.body, sealed.mac],
+    );
+  }
+
+  /** Legacy adoption inside the migration transaction that added the tag columns. */
+  async #adoptUntaggedRows(c: pg.PoolClient, integrity: RecordIntegrity): Promise<void> {
+    const rows = {} as Record<RowKind, Row[]>;
+    for (const [kind, t] of Object.entries(RECORD_TABLES) as [RowKind, { table: string; key: string }][])
+      rows[kind] = (await c.query(`SELECT * FROM ${t.table} ORDER BY ${t.key}`)).rows as Row[];
+    const plan = planAdoption(integrity, rows);
+    for (const u of plan.updates) {
+      const t = RECORD_TABLES[u.kind];
+      if (u.generation === null)
+        await c.query(`UPDATE ${t.table} SET mac = $1 WHERE ${t.key} = $2`, [u.mac, u.name]);
+      else
+        await c.query(`UPDATE ${t.table} SET mac = $1, generation = $2 WHERE ${t.key} = $3`, [
+          u.mac,
+          u.generation,
+          u.name,
+        ]);
+    }
+    for (const m of plan.manifests)
+      await c.query('INSERT INTO integrity_manifests (kind, body, mac) VALUES ($1, $2, $3)', [
+        m.kind,
+        m.body,
+        m.mac,
+      ]);
   }
 
   async #q(what: string, sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -87,6 +162,8 @@ class PostgresStorage implements AttestationStorage {
         }
         if (applied.has(m.version)) return;
         for (const sql of m.statements(POSTGRES)) await c.query(sql);
+        if (m.adoptsUntaggedRows === true && this.#integrity !== undefined)
+          await this.#adoptUntaggedRows(c, this.#integrity);
         await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           m.version,
           m.name,
@@ -94,33 +171,51 @@ class PostgresStorage implements AttestationStorage {
         ]);
       });
     }
+    if (this.#integrity !== undefined) {
+      const [k] = await this.#q('check KEK', 'SELECT body, mac FROM integrity_manifests WHERE kind = $1', [
+        KEK_CHECK,
+      ]);
+      this.#integrity.checkKek(k?.['body'], k?.['mac']);
+    }
     return SCHEMA_VERSION;
   }
 
   async listSigningKeys(): Promise<StoredSigningKey[]> {
     const rows = await this.#q('list signing keys', 'SELECT * FROM signing_keys ORDER BY created_at');
-    return rows.map((r) => ({
-      kid: String(r['kid']),
-      certDer: bytes(r['cert_der']),
-      sealedPrivateKey: bytes(r['sealed_private_key']),
-      createdAt: date(r['created_at']),
-      retiredAt: r['retired_at'] === null ? null : date(r['retired_at']),
-    }));
+    return rows.map((r) => {
+      if (this.#integrity !== undefined) verifyRow(this.#integrity, 'signing-key', r);
+      return signingKeyRow(r);
+    });
   }
 
   async addSigningKeyAndRetireOthers(key: StoredSigningKey): Promise<void> {
     await this.#tx('add signing key', async (c) => {
-      await c.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [
-        key.createdAt.getTime(),
-      ]);
+      const at = key.createdAt.getTime();
+      const integrity = this.#integrity;
+      if (integrity === undefined) {
+        await c.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [at]);
+      } else {
+        const active = (await c.query('SELECT * FROM signing_keys WHERE retired_at IS NULL FOR UPDATE'))
+          .rows as Row[];
+        for (const r of active) {
+          verifyRow(integrity, 'signing-key', r);
+          await c.query('UPDATE signing_keys SET retired_at = $1, mac = $2 WHERE kid = $3', [
+            at,
+            macRow(integrity, 'signing-key', { ...r, retired_at: at }),
+            r['kid'],
+          ]);
+        }
+      }
+      const row = signingKeyColumns(key);
       await c.query(
-        'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)',
+        'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at, mac) VALUES ($1, $2, $3, $4, $5, $6)',
         [
-          key.kid,
-          Buffer.from(key.certDer),
-          Buffer.from(key.sealedPrivateKey),
-          key.createdAt.getTime(),
-          key.retiredAt?.getTime() ?? null,
+          row['kid'],
+          row['cert_der'],
+          row['sealed_private_key'],
+          row['created_at'],
+          row['retired_at'],
+          integrity === undefined ? null : macRow(integrity, 'signing-key', row),
         ],
       );
     });
@@ -131,18 +226,34 @@ class PostgresStorage implements AttestationStorage {
   }
 
   async getPolicy(attestationType: string): Promise<StoredPolicy | undefined> {
-    const [r] = await this.#q('get policy', 'SELECT * FROM policies WHERE attestation_type = $1', [
+    const integrity = this.#integrity;
+    if (integrity === undefined) {
+      const [r] = await this.#q('get policy', 'SELECT * FROM policies WHERE attestation_type = $1', [
+        attestationType,
+      ]);
+      return r === undefined ? undefined : policyRow(r);
+    }
+    // Row and manifest in one statement: one snapshot, so a concurrent write on another replica
+    // cannot pair a new manifest with an old row.
+    const [j] = await this.#q(
+      'get policy',
+      `SELECT m.body AS manifest_body, m.mac AS manifest_mac, p.*
+       FROM (SELECT 1) AS one
+       LEFT JOIN integrity_manifests m ON m.kind = 'policy'
+       LEFT JOIN policies p ON p.attestation_type = $1`,
+      [attestationType],
+    );
+    const manifest = integrity.openManifest('policy', j?.['manifest_body'], j?.['manifest_mac']);
+    const r = j === undefined || j['attestation_type'] === null ? undefined : j;
+    integrity.checkAgainstManifest(
+      'policy',
       attestationType,
-    ]);
+      manifest,
+      r === undefined ? undefined : Number(r['generation']),
+    );
     if (r === undefined) return undefined;
-    return {
-      attestationType: String(r['attestation_type']),
-      jws: String(r['jws']),
-      text: String(r['policy_text']),
-      signerJwk:
-        r['signer_jwk'] === null ? null : (JSON.parse(r['signer_jwk'] as string) as Record<string, unknown>),
-      updatedAt: date(r['updated_at']),
-    };
+    verifyRow(integrity, 'policy', r);
+    return policyRow(r);
   }
 
   async setPolicy(
@@ -151,19 +262,34 @@ class PostgresStorage implements AttestationStorage {
     audit: AuditEntry,
   ): Promise<void> {
     await this.#tx('set policy', async (c) => {
+      const integrity = this.#integrity;
+      const manifest = integrity === undefined ? undefined : await this.#lockManifest(c, integrity, 'policy');
       if (policy === undefined) {
         await c.query('DELETE FROM policies WHERE attestation_type = $1', [attestationType]);
+        if (integrity !== undefined && manifest !== undefined)
+          await this.#writeManifest(c, integrity, 'policy', dropFromManifest(manifest, attestationType));
       } else {
+        let generation = 0;
+        if (integrity !== undefined && manifest !== undefined) {
+          const bumped = bumpManifest(manifest, attestationType);
+          generation = bumped.generation;
+          await this.#writeManifest(c, integrity, 'policy', bumped.manifest);
+        }
+        const row = policyColumns(attestationType, policy, generation);
         await c.query(
-          `INSERT INTO policies (attestation_type, jws, policy_text, signer_jwk, updated_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (attestation_type) DO UPDATE SET jws = excluded.jws, policy_text = excluded.policy_text,
-           signer_jwk = excluded.signer_jwk, updated_at = excluded.updated_at`,
+          `INSERT INTO policies (attestation_type, generation, jws, policy_text, signer_jwk, updated_at, mac)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (attestation_type) DO UPDATE SET generation = excluded.generation, jws = excluded.jws,
+           policy_text = excluded.policy_text, signer_jwk = excluded.signer_jwk,
+           updated_at = excluded.updated_at, mac = excluded.mac`,
           [
-            attestationType,
-            policy.jws,
-            policy.text,
-            policy.signerJwk === null ? null : JSON.stringify(policy.signerJwk),
-            policy.updatedAt.getTime(),
+            row['attestation_type'],
+            row['generation'],
+            row['jws'],
+            row['policy_text'],
+            row['signer_jwk'],
+            row['updated_at'],
+            integrity === undefined ? null : macRow(integrity, 'policy', row),
           ],
         );
       }
@@ -172,63 +298,111 @@ class PostgresStorage implements AttestationStorage {
   }
 
   async listPolicyCertificates(): Promise<StoredPolicyCertificate[]> {
-    const rows = await this.#q(
+    const integrity = this.#integrity;
+    if (integrity === undefined) {
+      const rows = await this.#q(
+        'list policy certificates',
+        'SELECT * FROM policy_certificates ORDER BY added_at',
+      );
+      return rows.map(certificateRow);
+    }
+    const joined = await this.#q(
       'list policy certificates',
-      'SELECT * FROM policy_certificates ORDER BY added_at',
+      `SELECT m.body AS manifest_body, m.mac AS manifest_mac, c.*
+       FROM (SELECT 1) AS one
+       LEFT JOIN integrity_manifests m ON m.kind = 'policy-certificate'
+       LEFT JOIN policy_certificates c ON true
+       ORDER BY c.added_at`,
     );
-    return rows.map((r) => ({
-      thumbprint: String(r['thumbprint']),
-      certDer: bytes(r['cert_der']),
-      addedAt: date(r['added_at']),
-    }));
+    const first = joined[0];
+    const manifest = integrity.openManifest(
+      'policy-certificate',
+      first?.['manifest_body'],
+      first?.['manifest_mac'],
+    );
+    const rows = joined.filter((r) => r['thumbprint'] !== null);
+    checkCertificates(integrity, rows, manifest);
+    return rows.map(certificateRow);
   }
 
   async addPolicyCertificate(cert: StoredPolicyCertificate): Promise<void> {
-    await this.#q(
-      'add policy certificate',
-      'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES ($1, $2, $3) ON CONFLICT (thumbprint) DO NOTHING',
-      [cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime()],
-    );
+    const integrity = this.#integrity;
+    if (integrity === undefined) {
+      await this.#q(
+        'add policy certificate',
+        'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES ($1, $2, $3) ON CONFLICT (thumbprint) DO NOTHING',
+        [cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime()],
+      );
+      return;
+    }
+    await this.#tx('add policy certificate', async (c) => {
+      const manifest = await this.#lockManifest(c, integrity, 'policy-certificate');
+      if (manifest.entries.has(cert.thumbprint)) return;
+      const bumped = bumpManifest(manifest, cert.thumbprint);
+      const row = certificateColumns(cert, bumped.generation);
+      await c.query(
+        `INSERT INTO policy_certificates (thumbprint, generation, cert_der, added_at, mac) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (thumbprint) DO UPDATE SET generation = excluded.generation, cert_der = excluded.cert_der,
+         added_at = excluded.added_at, mac = excluded.mac`,
+        [
+          row['thumbprint'],
+          row['generation'],
+          row['cert_der'],
+          row['added_at'],
+          macRow(integrity, 'policy-certificate', row),
+        ],
+      );
+      await this.#writeManifest(c, integrity, 'policy-certificate', bumped.manifest);
+    });
   }
 
   async removePolicyCertificate(thumbprint: string): Promise<'removed' | 'absent' | 'last'> {
     return this.#tx('remove policy certificate', async (c) => {
+      const integrity = this.#integrity;
+      const manifest =
+        integrity === undefined ? undefined : await this.#lockManifest(c, integrity, 'policy-certificate');
       const rows = (await c.query('SELECT thumbprint FROM policy_certificates FOR UPDATE')).rows as Row[];
       if (!rows.some((r) => r['thumbprint'] === thumbprint)) return 'absent';
       if (rows.length <= 1) return 'last';
       await c.query('DELETE FROM policy_certificates WHERE thumbprint = $1', [thumbprint]);
+      if (integrity !== undefined && manifest !== undefined)
+        await this.#writeManifest(c, integrity, 'policy-certificate', dropFromManifest(manifest, thumbprint));
       return 'removed';
     });
   }
 
   async putSecret(s: StoredSecret): Promise<void> {
+    const row = secretColumns(s);
     await this.#q(
       'put secret',
-      `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
-       release_policy = excluded.release_policy, content_type = excluded.content_type, updated_at = excluded.updated_at`,
+      `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at, mac)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
+       release_policy = excluded.release_policy, content_type = excluded.content_type,
+       created_at = excluded.created_at, updated_at = excluded.updated_at, mac = excluded.mac`,
       [
-        s.name,
-        Buffer.from(s.sealedValue),
-        s.releasePolicy,
-        s.contentType,
-        s.createdAt.getTime(),
-        s.updatedAt.getTime(),
+        row['name'],
+        row['sealed_value'],
+        row['release_policy'],
+        row['content_type'],
+        row['created_at'],
+        row['updated_at'],
+        this.#integrity === undefined ? null : macRow(this.#integrity, 'secret', row),
       ],
     );
   }
 
   async getSecret(name: string): Promise<StoredSecret | undefined> {
     const [r] = await this.#q('get secret', 'SELECT * FROM secrets WHERE name = $1', [name]);
+    if (r !== undefined && this.#integrity !== undefined) verifyRow(this.#integrity, 'secret', r);
     return r === undefined ? undefined : { ...secretMeta(r), sealedValue: bytes(r['sealed_value']) };
   }
 
   async listSecrets(): Promise<Omit<StoredSecret, 'sealedValue'>[]> {
-    const rows = await this.#q(
-      'list secrets',
-      'SELECT name, release_policy, content_type, created_at, updated_at FROM secrets ORDER BY name',
-    );
-    return rows.map(secretMeta);
+    const rows = await this.#q('list secrets', 'SELECT * FROM secrets ORDER BY name');
+    return rows.map((r) => {
+      if (this.#integrity !== undefined) verifyRow(this.#integrity, 'secret', r);
+      return secretMeta(r);
+    });
   }
 
   async deleteSecret(name: string): Promise<boolean> {
@@ -259,6 +433,34 @@ class PostgresStorage implements AttestationStorage {
     await this.#tx('append audit', (c) => insertAudit(c, entry));
   }
 
+  async pruneAudit(r: AuditRetention): Promise<number> {
+    const byAge = await this.#q(
+      'prune audit',
+      `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)
+       RETURNING id`,
+      [r.now.getTime() - r.maxAgeMs, r.maxDeletes],
+    );
+    let deleted = byAge.length;
+    const left = r.maxDeletes - deleted;
+    if (left > 0) {
+      const [cut] = await this.#q(
+        'prune audit',
+        'SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET $1',
+        [r.maxRows],
+      );
+      if (cut !== undefined) {
+        const byCount = await this.#q(
+          'prune audit',
+          `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE id <= $1 ORDER BY id LIMIT $2)
+           RETURNING id`,
+          [Number(cut['id']), left],
+        );
+        deleted += byCount.length;
+      }
+    }
+    return deleted;
+  }
+
   async listAudit(options: { limit: number; beforeId?: number }): Promise<Required<AuditEntry>[]> {
     const rows = await this.#q(
       'list audit',
@@ -275,7 +477,7 @@ class PostgresStorage implements AttestationStorage {
 
 async function insertAudit(c: pg.PoolClient, e: AuditEntry): Promise<void> {
   await c.query(
-    'INSERT INTO audit_log (at, action, actor, subject, decision, reason) VALUES ($1, $2, $3, $4, $5, $6)',
-    [e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason],
+    'INSERT INTO audit_log (at, action, actor, subject, decision, reason, repeat_count) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason, e.count ?? 1],
   );
 }

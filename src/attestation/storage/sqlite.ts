@@ -10,12 +10,27 @@
  * are prepared once and reused.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { StorageError } from '../errors.ts';
+import {
+  KEK_CHECK,
+  RECORD_TABLES,
+  bumpManifest,
+  dropFromManifest,
+  macRow,
+  planAdoption,
+  verifyRow,
+  type Manifest,
+  type ManifestKind,
+  type RecordIntegrity,
+  type RowKind,
+} from './integrity.ts';
 import { CREATE_MIGRATIONS_TABLE, MIGRATIONS, SCHEMA_VERSION, SQLITE } from './migrations.ts';
 import type {
   AppliedManagementJws,
   AttestationStorage,
   AuditEntry,
+  AuditRetention,
   StoredPolicy,
   StoredPolicyCertificate,
   StoredSecret,
@@ -24,18 +39,42 @@ import type {
 
 type Row = Record<string, unknown>;
 
-/** Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests). */
-export function openSqliteStorage(path: string): AttestationStorage {
+/** Options of both storage backends. */
+export interface StorageOptions {
+  /**
+   * Tags and checks every trusted record (`integrity.ts`). The service always passes one; without
+   * it (unit tests of the storage layer) rows are written untagged and read unchecked, and a
+   * database written that way is refused later by a store that has one.
+   */
+  readonly integrity?: RecordIntegrity;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests). The database
+ * file is created 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
+ * database file's mode) and the process umask is 077 while SQLite opens it; existing files with a
+ * looser mode are tightened to 0600.
+ */
+export function openSqliteStorage(path: string, options: StorageOptions = {}): AttestationStorage {
   let db: Database.Database;
+  const onDisk = path !== '' && path !== ':memory:' && !path.startsWith('file:');
+  const previousUmask = onDisk ? process.umask(0o077) : undefined;
   try {
+    if (onDisk) {
+      if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+      for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`])
+        if (existsSync(p)) chmodSync(p, 0o600);
+    }
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
   } catch (cause) {
     throw new StorageError('ERR_STORAGE_BACKEND', `cannot open SQLite database ${path}`, { path }, cause);
+  } finally {
+    if (previousUmask !== undefined) process.umask(previousUmask);
   }
-  return new SqliteStorage(db);
+  return new SqliteStorage(db, options.integrity);
 }
 
 function wrap<T>(what: string, fn: () => T): Promise<T> {
@@ -61,8 +100,47 @@ class SqliteStorage implements AttestationStorage {
   /** Audit entries waiting for this tick's batch commit, with their callers' settle functions. */
   #auditQueue: { entry: AuditEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
-  constructor(db: Database.Database) {
+  readonly #integrity: RecordIntegrity | undefined;
+
+  constructor(db: Database.Database, integrity: RecordIntegrity | undefined) {
     this.#db = db;
+    this.#integrity = integrity;
+  }
+
+  /** The verified manifest of `kind` (integrity failure when missing or modified). */
+  #manifest(integrity: RecordIntegrity, kind: ManifestKind): Manifest {
+    const m = this.#stmt('SELECT body, mac FROM integrity_manifests WHERE kind = ?').get(kind) as
+      Row | undefined;
+    return integrity.openManifest(kind, m?.['body'], m?.['mac']);
+  }
+
+  #writeManifest(integrity: RecordIntegrity, kind: ManifestKind, m: Manifest): void {
+    const sealed = integrity.sealManifest(kind, m);
+    this.#stmt(
+      `INSERT INTO integrity_manifests (kind, body, mac) VALUES (?, ?, ?)
+       ON CONFLICT (kind) DO UPDATE SET body = excluded.body, mac = excluded.mac`,
+    ).run(kind, sealed.body, sealed.mac);
+  }
+
+  /** Legacy adoption inside the migration transaction that added the tag columns. */
+  #adoptUntaggedRows(integrity: RecordIntegrity): void {
+    const rows = {} as Record<RowKind, Row[]>;
+    for (const [kind, t] of Object.entries(RECORD_TABLES) as [RowKind, { table: string; key: string }][])
+      rows[kind] = this.#db.prepare(`SELECT * FROM ${t.table} ORDER BY ${t.key}`).all() as Row[];
+    const plan = planAdoption(integrity, rows);
+    for (const u of plan.updates) {
+      const t = RECORD_TABLES[u.kind];
+      if (u.generation === null)
+        this.#db.prepare(`UPDATE ${t.table} SET mac = ? WHERE ${t.key} = ?`).run(u.mac, u.name);
+      else
+        this.#db
+          .prepare(`UPDATE ${t.table} SET mac = ?, generation = ? WHERE ${t.key} = ?`)
+          .run(u.mac, u.generation, u.name);
+    }
+    for (const m of plan.manifests)
+      this.#db
+        .prepare('INSERT INTO integrity_manifests (kind, body, mac) VALUES (?, ?, ?)')
+        .run(m.kind, m.body, m.mac);
   }
 
   #stmt(sql: string): Database.Statement {
@@ -101,10 +179,17 @@ class SqliteStorage implements AttestationStorage {
         if (applied.has(m.version)) continue;
         this.#db.transaction(() => {
           for (const sql of m.statements(SQLITE)) this.#db.exec(sql);
+          if (m.adoptsUntaggedRows === true && this.#integrity !== undefined)
+            this.#adoptUntaggedRows(this.#integrity);
           this.#db
             .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
             .run(m.version, m.name, Date.now());
         })();
+      }
+      if (this.#integrity !== undefined) {
+        const k = this.#stmt('SELECT body, mac FROM integrity_manifests WHERE kind = ?').get(KEK_CHECK) as
+          Row | undefined;
+        this.#integrity.checkKek(k?.['body'], k?.['mac']);
       }
       return SCHEMA_VERSION;
     });
@@ -112,33 +197,46 @@ class SqliteStorage implements AttestationStorage {
 
   listSigningKeys(): Promise<StoredSigningKey[]> {
     return wrap('list signing keys', () =>
-      (this.#stmt('SELECT * FROM signing_keys ORDER BY created_at').all() as Row[]).map((r) => ({
-        kid: String(r['kid']),
-        certDer: bytes(r['cert_der']),
-        sealedPrivateKey: bytes(r['sealed_private_key']),
-        createdAt: date(r['created_at']),
-        retiredAt: r['retired_at'] === null ? null : date(r['retired_at']),
-      })),
+      (this.#stmt('SELECT * FROM signing_keys ORDER BY created_at').all() as Row[]).map((r) => {
+        if (this.#integrity !== undefined) verifyRow(this.#integrity, 'signing-key', r);
+        return signingKeyRow(r);
+      }),
     );
+  }
+
+  /** Retires every active key at `at` (re-tagging each after checking its tag). */
+  #retireActiveKeys(at: number): void {
+    const integrity = this.#integrity;
+    if (integrity === undefined) {
+      this.#db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL').run(at);
+      return;
+    }
+    for (const r of this.#db.prepare('SELECT * FROM signing_keys WHERE retired_at IS NULL').all() as Row[]) {
+      verifyRow(integrity, 'signing-key', r);
+      const updated = { ...r, retired_at: at };
+      this.#db
+        .prepare('UPDATE signing_keys SET retired_at = ?, mac = ? WHERE kid = ?')
+        .run(at, macRow(integrity, 'signing-key', updated), r['kid']);
+    }
   }
 
   addSigningKeyAndRetireOthers(key: StoredSigningKey): Promise<void> {
     return wrap('add signing key', () => {
       this.#durable(() => {
         this.#db.transaction(() => {
-          this.#db
-            .prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL')
-            .run(key.createdAt.getTime());
+          this.#retireActiveKeys(key.createdAt.getTime());
+          const row = signingKeyColumns(key);
           this.#db
             .prepare(
-              'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+              'INSERT INTO signing_keys (kid, cert_der, sealed_private_key, created_at, retired_at, mac) VALUES (?, ?, ?, ?, ?, ?)',
             )
             .run(
-              key.kid,
-              Buffer.from(key.certDer),
-              Buffer.from(key.sealedPrivateKey),
-              key.createdAt.getTime(),
-              key.retiredAt?.getTime() ?? null,
+              row['kid'],
+              row['cert_der'],
+              row['sealed_private_key'],
+              row['created_at'],
+              row['retired_at'],
+              this.#integrity === undefined ? null : macRow(this.#integrity, 'signing-key', row),
             );
         })();
       });
@@ -157,17 +255,18 @@ class SqliteStorage implements AttestationStorage {
     return wrap('get policy', () => {
       const r = this.#stmt('SELECT * FROM policies WHERE attestation_type = ?').get(attestationType) as
         Row | undefined;
-      if (r === undefined) return undefined;
-      return {
-        attestationType: String(r['attestation_type']),
-        jws: String(r['jws']),
-        text: String(r['policy_text']),
-        signerJwk:
-          r['signer_jwk'] === null
-            ? null
-            : (JSON.parse(r['signer_jwk'] as string) as Record<string, unknown>),
-        updatedAt: date(r['updated_at']),
-      };
+      const integrity = this.#integrity;
+      if (integrity !== undefined) {
+        const manifest = this.#manifest(integrity, 'policy');
+        integrity.checkAgainstManifest(
+          'policy',
+          attestationType,
+          manifest,
+          r === undefined ? undefined : Number(r['generation']),
+        );
+        if (r !== undefined) verifyRow(integrity, 'policy', r);
+      }
+      return r === undefined ? undefined : policyRow(r);
     });
   }
 
@@ -175,21 +274,36 @@ class SqliteStorage implements AttestationStorage {
     return wrap('set policy', () => {
       this.#durable(() => {
         this.#db.transaction(() => {
+          const integrity = this.#integrity;
+          const manifest = integrity === undefined ? undefined : this.#manifest(integrity, 'policy');
           if (policy === undefined) {
             this.#stmt('DELETE FROM policies WHERE attestation_type = ?').run(attestationType);
+            if (integrity !== undefined && manifest !== undefined)
+              this.#writeManifest(integrity, 'policy', dropFromManifest(manifest, attestationType));
           } else {
+            let generation = 0;
+            if (integrity !== undefined && manifest !== undefined) {
+              const bumped = bumpManifest(manifest, attestationType);
+              generation = bumped.generation;
+              this.#writeManifest(integrity, 'policy', bumped.manifest);
+            }
+            const row = policyColumns(attestationType, policy, generation);
             this.#db
               .prepare(
-                `INSERT INTO policies (attestation_type, jws, policy_text, signer_jwk, updated_at) VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (attestation_type) DO UPDATE SET jws = excluded.jws, policy_text = excluded.policy_text,
-               signer_jwk = excluded.signer_jwk, updated_at = excluded.updated_at`,
+                `INSERT INTO policies (attestation_type, generation, jws, policy_text, signer_jwk, updated_at, mac)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (attestation_type) DO UPDATE SET generation = excluded.generation, jws = excluded.jws,
+               policy_text = excluded.policy_text, signer_jwk = excluded.signer_jwk,
+               updated_at = excluded.updated_at, mac = excluded.mac`,
               )
               .run(
-                attestationType,
-                policy.jws,
-                policy.text,
-                policy.signerJwk === null ? null : JSON.stringify(policy.signerJwk),
-                policy.updatedAt.getTime(),
+                row['attestation_type'],
+                row['generation'],
+                row['jws'],
+                row['policy_text'],
+                row['signer_jwk'],
+                row['updated_at'],
+                integrity === undefined ? null : macRow(integrity, 'policy', row),
               );
           }
           this.#insertAudit(audit);
@@ -200,20 +314,44 @@ class SqliteStorage implements AttestationStorage {
 
   listPolicyCertificates(): Promise<StoredPolicyCertificate[]> {
     return wrap('list policy certificates', () =>
-      (this.#stmt('SELECT * FROM policy_certificates ORDER BY added_at').all() as Row[]).map((r) => ({
-        thumbprint: String(r['thumbprint']),
-        certDer: bytes(r['cert_der']),
-        addedAt: date(r['added_at']),
-      })),
+      this.#db.transaction(() => {
+        const rows = this.#stmt('SELECT * FROM policy_certificates ORDER BY added_at').all() as Row[];
+        const integrity = this.#integrity;
+        if (integrity !== undefined)
+          checkCertificates(integrity, rows, this.#manifest(integrity, 'policy-certificate'));
+        return rows.map(certificateRow);
+      })(),
     );
   }
 
   addPolicyCertificate(cert: StoredPolicyCertificate): Promise<void> {
     return wrap('add policy certificate', () => {
       this.#durable(() => {
-        this.#stmt(
-          'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
-        ).run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
+        const integrity = this.#integrity;
+        if (integrity === undefined) {
+          this.#stmt(
+            'INSERT INTO policy_certificates (thumbprint, cert_der, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING',
+          ).run(cert.thumbprint, Buffer.from(cert.certDer), cert.addedAt.getTime());
+          return;
+        }
+        this.#db.transaction(() => {
+          const manifest = this.#manifest(integrity, 'policy-certificate');
+          if (manifest.entries.has(cert.thumbprint)) return;
+          const bumped = bumpManifest(manifest, cert.thumbprint);
+          const row = certificateColumns(cert, bumped.generation);
+          this.#stmt(
+            `INSERT INTO policy_certificates (thumbprint, generation, cert_der, added_at, mac) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (thumbprint) DO UPDATE SET generation = excluded.generation, cert_der = excluded.cert_der,
+             added_at = excluded.added_at, mac = excluded.mac`,
+          ).run(
+            row['thumbprint'],
+            row['generation'],
+            row['cert_der'],
+            row['added_at'],
+            macRow(integrity, 'policy-certificate', row),
+          );
+          this.#writeManifest(integrity, 'policy-certificate', bumped.manifest);
+        })();
       });
     });
   }
@@ -231,6 +369,11 @@ class SqliteStorage implements AttestationStorage {
           );
           if (count <= 1) return 'last';
           this.#stmt('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint);
+          const integrity = this.#integrity;
+          if (integrity !== undefined) {
+            const manifest = this.#manifest(integrity, 'policy-certificate');
+            this.#writeManifest(integrity, 'policy-certificate', dropFromManifest(manifest, thumbprint));
+          }
           return 'removed';
         })(),
       ),
@@ -240,17 +383,20 @@ class SqliteStorage implements AttestationStorage {
   putSecret(s: StoredSecret): Promise<void> {
     return wrap('put secret', () => {
       this.#durable(() => {
+        const row = secretColumns(s);
         this.#stmt(
-          `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
-           release_policy = excluded.release_policy, content_type = excluded.content_type, updated_at = excluded.updated_at`,
+          `INSERT INTO secrets (name, sealed_value, release_policy, content_type, created_at, updated_at, mac)
+           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed_value = excluded.sealed_value,
+           release_policy = excluded.release_policy, content_type = excluded.content_type,
+           created_at = excluded.created_at, updated_at = excluded.updated_at, mac = excluded.mac`,
         ).run(
-          s.name,
-          Buffer.from(s.sealedValue),
-          s.releasePolicy,
-          s.contentType,
-          s.createdAt.getTime(),
-          s.updatedAt.getTime(),
+          row['name'],
+          row['sealed_value'],
+          row['release_policy'],
+          row['content_type'],
+          row['created_at'],
+          row['updated_at'],
+          this.#integrity === undefined ? null : macRow(this.#integrity, 'secret', row),
         );
       });
     });
@@ -259,17 +405,17 @@ class SqliteStorage implements AttestationStorage {
   getSecret(name: string): Promise<StoredSecret | undefined> {
     return wrap('get secret', () => {
       const r = this.#stmt('SELECT * FROM secrets WHERE name = ?').get(name) as Row | undefined;
+      if (r !== undefined && this.#integrity !== undefined) verifyRow(this.#integrity, 'secret', r);
       return r === undefined ? undefined : { ...secretMeta(r), sealedValue: bytes(r['sealed_value']) };
     });
   }
 
   listSecrets(): Promise<Omit<StoredSecret, 'sealedValue'>[]> {
     return wrap('list secrets', () =>
-      (
-        this.#stmt(
-          'SELECT name, release_policy, content_type, created_at, updated_at FROM secrets ORDER BY name',
-        ).all() as Row[]
-      ).map(secretMeta),
+      (this.#stmt('SELECT * FROM secrets ORDER BY name').all() as Row[]).map((r) => {
+        if (this.#integrity !== undefined) verifyRow(this.#integrity, 'secret', r);
+        return secretMeta(r);
+      }),
     );
   }
 
@@ -366,9 +512,121 @@ class SqliteStorage implements AttestationStorage {
 
   #insertAudit(e: AuditEntry): void {
     this.#stmt(
-      'INSERT INTO audit_log (at, action, actor, subject, decision, reason) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason);
+      'INSERT INTO audit_log (at, action, actor, subject, decision, reason, repeat_count) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(e.at.getTime(), e.action, e.actor, e.subject, e.decision, e.reason, e.count ?? 1);
   }
+
+  pruneAudit(r: AuditRetention): Promise<number> {
+    return wrap('prune audit', () => {
+      // Oldest first through the `at` index; at most `maxDeletes` rows per call.
+      let deleted = this.#stmt(
+        'DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)',
+      ).run(r.now.getTime() - r.maxAgeMs, r.maxDeletes).changes;
+      const left = r.maxDeletes - deleted;
+      if (left > 0) {
+        const cut = this.#stmt('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET ?').get(
+          r.maxRows,
+        ) as Row | undefined;
+        if (cut !== undefined)
+          deleted += this.#stmt(
+            'DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE id <= ? ORDER BY id LIMIT ?)',
+          ).run(Number(cut['id']), left).changes;
+      }
+      return deleted;
+    });
+  }
+}
+
+/** Maps a policy_certificates row. */
+export function certificateRow(r: Row): StoredPolicyCertificate {
+  return { thumbprint: String(r['thumbprint']), certDer: bytes(r['cert_der']), addedAt: date(r['added_at']) };
+}
+
+/** The column values of a certificate about to be written. */
+export function certificateColumns(c: StoredPolicyCertificate, generation: number): Row {
+  return {
+    thumbprint: c.thumbprint,
+    generation,
+    cert_der: Buffer.from(c.certDer),
+    added_at: c.addedAt.getTime(),
+  };
+}
+
+/** Checks every certificate row's tag and that rows and manifest list the same certificates. */
+export function checkCertificates(
+  integrity: RecordIntegrity,
+  rows: readonly Row[],
+  manifest: Manifest,
+): void {
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const name = String(r['thumbprint']);
+    seen.add(name);
+    integrity.checkAgainstManifest('policy-certificate', name, manifest, Number(r['generation']));
+    verifyRow(integrity, 'policy-certificate', r);
+  }
+  for (const name of manifest.entries.keys())
+    if (!seen.has(name)) integrity.checkAgainstManifest('policy-certificate', name, manifest, undefined);
+}
+
+/** Maps a signing_keys row. */
+export function signingKeyRow(r: Row): StoredSigningKey {
+  return {
+    kid: String(r['kid']),
+    certDer: bytes(r['cert_der']),
+    sealedPrivateKey: bytes(r['sealed_private_key']),
+    createdAt: date(r['created_at']),
+    retiredAt: r['retired_at'] === null ? null : date(r['retired_at']),
+  };
+}
+
+/** The column values of a signing key about to be written. */
+export function signingKeyColumns(key: StoredSigningKey): Row {
+  return {
+    kid: key.kid,
+    cert_der: Buffer.from(key.certDer),
+    sealed_private_key: Buffer.from(key.sealedPrivateKey),
+    created_at: key.createdAt.getTime(),
+    retired_at: key.retiredAt?.getTime() ?? null,
+  };
+}
+
+/** Maps a policies row. */
+export function policyRow(r: Row): StoredPolicy {
+  return {
+    attestationType: String(r['attestation_type']),
+    jws: String(r['jws']),
+    text: String(r['policy_text']),
+    signerJwk:
+      r['signer_jwk'] === null || r['signer_jwk'] === undefined
+        ? null
+        : (JSON.parse(r['signer_jwk'] as string) as Record<string, unknown>),
+    updatedAt: date(r['updated_at']),
+  };
+}
+
+/** The column values of a policy about to be written (generation filled in by the caller). */
+export function policyColumns(type: string, p: StoredPolicy, generation: number): Row {
+  return {
+    attestation_type: type,
+    generation,
+    jws: p.jws,
+    policy_text: p.text,
+    signer_jwk: p.signerJwk === null ? null : JSON.stringify(p.signerJwk),
+    updated_at: p.updatedAt.getTime(),
+  };
+}
+
+/** The column values of a secret about to be written. */
+export function secretColumns(s: StoredSecret): Row {
+  return {
+    name: s.name,
+    sealed_value: Buffer.from(s.sealedValue),
+    release_policy: s.releasePolicy,
+    content_type: s.contentType,
+    created_at: s.createdAt.getTime(),
+    updated_at: s.updatedAt.getTime(),
+  };
 }
 
 /** Maps a secrets row without its value. */
@@ -392,5 +650,6 @@ export function auditRow(r: Row): Required<AuditEntry> {
     subject: String(r['subject']),
     decision: String(r['decision']) as AuditEntry['decision'],
     reason: String(r['reason']),
+    count: r['repeat_count'] === undefined ? 1 : Number(r['repeat_count']),
   };
 }
