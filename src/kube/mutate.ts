@@ -169,8 +169,9 @@ function sameExpression(a: unknown, key: string, values: readonly string[]): boo
   if (typeof a !== 'object' || a === null) return false;
   const e = a as { key?: unknown; operator?: unknown; values?: unknown };
   if (e.key !== key || e.operator !== 'In' || !Array.isArray(e.values)) return false;
+  // The expression implies the pool requirement only when every value it allows is a pool value.
   const have = e.values as unknown[];
-  return values.every((v) => have.includes(v));
+  return have.length > 0 && have.every((v) => typeof v === 'string' && values.includes(v));
 }
 
 function addAffinity(b: PatchBuilder, config: WebhookConfig): void {
