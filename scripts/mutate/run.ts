@@ -45,6 +45,7 @@ const USAGE = `usage: npm run mutate -- <source file…> [options]
   --max-mutants N        test a seeded random sample of N mutants per file (reported as sampled)
   --seed S               seed of the sample (default 1)
   --line A-B             only mutants starting on lines A..B (or one line A)
+  --ids a,b              only the mutants with these ids (e.g. condition@12:7#2, from a report)
   --operators a,b        only these operators (${OPERATORS.join(', ')})
   --timeout-factor F     a mutant times out after F x baseline + 5 s (default 3)
   --no-bail              run every test even after one failed (default: stop at the first failure)
@@ -63,6 +64,7 @@ interface Args {
   seed: number;
   lines: [number, number] | undefined;
   operators: OperatorName[] | undefined;
+  ids: string[] | undefined;
   timeoutFactor: number;
   bail: boolean;
   threshold: number | undefined;
@@ -83,6 +85,7 @@ function parseArgs(argv: readonly string[]): Args {
     seed: 1,
     lines: undefined,
     operators: undefined,
+    ids: undefined,
     timeoutFactor: 3,
     bail: true,
     threshold: undefined,
@@ -139,6 +142,9 @@ function parseArgs(argv: readonly string[]): Args {
         args.operators = names as OperatorName[];
         break;
       }
+      case '--ids':
+        args.ids = (next() ?? '').split(',').filter((s) => s !== '');
+        break;
       case '--timeout-factor':
         args.timeoutFactor = num(a, next(), 1);
         break;
@@ -312,6 +318,10 @@ async function main(): Promise<number> {
     if (args.lines !== undefined) {
       const [a, b] = args.lines;
       mutants = mutants.filter((m) => m.line >= a && m.line <= b);
+    }
+    if (args.ids !== undefined) {
+      const ids = new Set(args.ids);
+      mutants = mutants.filter((m) => ids.has(m.id));
     }
     const total = mutants.length;
     if (args.maxMutants !== undefined) mutants = sampleMutants(mutants, args.maxMutants, args.seed);

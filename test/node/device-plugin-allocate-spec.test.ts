@@ -108,3 +108,39 @@ test('GetPreferredAllocation refuses IDs that were never advertised, in either l
     ['1', '0'],
   );
 });
+
+test('only EPC allocations carry the EPC env and mounts; enclave and provision slots get their device node', () => {
+  const s = state({
+    epcEnvs: { SGX_AESM_ADDR: '1' },
+    epcMounts: [{ container_path: '/var/run/aesmd', host_path: '/var/run/aesmd', read_only: true }],
+  });
+  const epc = epcMibHandler(8, s).allocate(request(['0', '1']));
+  assert.deepEqual(epc.envs, { CCNODES_SGX_EPC_MIB: '2', SGX_AESM_ADDR: '1' });
+  assert.equal(epc.mounts.length, 1);
+  for (const [h, id, path] of [
+    [enclaveHandler(2, s), 'sgx-enclave-1', '/dev/sgx_enclave'],
+    [provisionHandler(2, s), 'sgx-provision-1', '/dev/sgx_provision'],
+  ] as const) {
+    const res = h.allocate(request([id]));
+    assert.deepEqual(res.envs, {}, h.resourceName);
+    assert.deepEqual(res.mounts, [], h.resourceName);
+    assert.deepEqual(
+      res.devices.map((d) => d.host_path),
+      [path, path],
+      h.resourceName,
+    );
+  }
+});
+
+test('slot IDs must carry their resource prefix exactly, not just a prefix of the same length', () => {
+  const s = state();
+  const enclave = enclaveHandler(2, s);
+  const provision = provisionHandler(2, s);
+  for (const id of ['sgx-enclave_0', 'SGX-ENCLAVE-0', 'sgx-provis-1']) {
+    assert.throws(() => enclave.allocate(request([id])), { code: 'ERR_DEVICE_PLUGIN_UNKNOWN_DEVICE' }, id);
+  }
+  for (const id of ['sgx_provision-1', 'sgx-enclave-0', 'sgx-provision-2']) {
+    assert.throws(() => provision.allocate(request([id])), { code: 'ERR_DEVICE_PLUGIN_UNKNOWN_DEVICE' }, id);
+  }
+  assert.equal(enclave.allocate(request(['sgx-enclave-1'])).devices.length, 2);
+});
