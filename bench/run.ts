@@ -1,6 +1,8 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name>` runs bench/<name>.ts. Each benchmark prints its
  * progress and, as its last line, one JSON object: {"bench", "ours", "peer" or "bound", "unit", …}.
+ * Every "bound" is measured in the same run; goals from the issues appear as "target"; when a bench
+ * times several paths, "headline" names the one reported as "ours".
  */
 import { existsSync, readdirSync } from 'node:fs';
 
