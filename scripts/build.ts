@@ -109,7 +109,11 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
   mkdirSync(outdir, { recursive: true });
   const result = await build({
     absWorkingDir: REPO_ROOT,
-    entryPoints: { ccnodes: join(REPO_ROOT, 'src', 'bin', 'ccnodes.ts') },
+    entryPoints: {
+      ccnodes: join(REPO_ROOT, 'src', 'bin', 'ccnodes.ts'),
+      // The attestation service's policy evaluation worker thread (src/attestation/policy-pool.ts).
+      'policy-worker': join(REPO_ROOT, 'src', 'attestation', 'policy-worker.ts'),
+    },
     outdir,
     bundle: true,
     splitting: true,

@@ -21,6 +21,8 @@ export interface AppContext {
   readonly now: () => Date;
   /** Throws `ERR_ATTEST_UNAUTHORIZED` unless the request carries the admin bearer token. */
   readonly requireAdmin: (request: FastifyRequest) => void;
+  /** Throws `ERR_ATTEST_RATE_LIMITED` when this client sent too many draft-policy attestations. */
+  readonly limitDrafts: (request: FastifyRequest) => void;
   /** Appends to the audit log; a failing audit write fails the request (fail closed). */
   readonly audit: (entry: Omit<AuditEntry, 'at'>) => Promise<void>;
 }

@@ -7,24 +7,51 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { SecureContextOptions } from 'node:tls';
 import { createAdminCheck } from './admin-auth.ts';
 import type { AppContext } from './app-context.ts';
+import { isCcnodesError } from '../errors/index.ts';
 import { AttestConfigError } from './errors.ts';
 import type { EvidenceVerifier } from './evidence.ts';
 import { toHttpError } from './http-errors.ts';
 import type { KeyEncryptionKey } from './kek.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
+import { PolicyEvaluatorPool, type PolicyPoolOptions } from './policy-pool.ts';
 import { PolicyService } from './policy-service.ts';
+import { DEFAULT_DRAFT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { registerCcnodesRoutes } from './routes/ccnodes.ts';
 import { registerAttestRoutes } from './routes/maa-attest.ts';
 import { registerPolicyRoutes } from './routes/maa-policies.ts';
 import { SecretService } from './secrets.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
-import type { AttestationStorage } from './storage/index.ts';
+import type { AttestationStorage, AuditEntry } from './storage/index.ts';
 import { TokenIssuer } from './token-issuer.ts';
 
 /** Default attestation token lifetime: 8 hours, as MAA's samples. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
 /** Default request body limit (quotes are ~5 KiB; runtime data and policies are small). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Bounds on HTTP connections, so that slow or idle clients cannot hold the service. Node checks
+ * the request and header deadlines every `connectionsCheckingInterval`; that interval is derived
+ * from them (at most 1 s), so a client is cut off at most about a second after its deadline.
+ */
+export interface HttpLimits {
+  /** Whole request (headers and body) must arrive within this (ms; default 30,000). */
+  readonly requestTimeoutMs?: number;
+  /** Request headers must arrive within this (ms; default 10,000; at most requestTimeoutMs). */
+  readonly headerTimeoutMs?: number;
+  /** A connection with no traffic for this long is closed, also between keep-alive requests (ms; default 30,000). */
+  readonly idleTimeoutMs?: number;
+  /** Open connections at once; further ones are closed at accept (default 1,024). */
+  readonly maxConnections?: number;
+}
+
+/** Defaults of {@link HttpLimits}. */
+export const DEFAULT_HTTP_LIMITS: Required<HttpLimits> = {
+  requestTimeoutMs: 30_000,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 1024,
+};
 
 /** Everything the app needs, injected. */
 export interface AttestationAppDeps {
@@ -51,8 +78,20 @@ export interface AttestationAppDeps {
   /** A ready logger (pino) instead of `logger` options. */
   readonly loggerInstance?: FastifyBaseLogger;
   readonly metrics?: ServiceMetrics;
+  /** Aggregates repeated identical audit failures (storage/audit.ts); every line is written when absent. */
+  readonly auditSampler?: { append(entry: AuditEntry): Promise<void> };
   /** TLS key and certificate; plain HTTP when absent. */
   readonly https?: SecureContextOptions;
+  /** Connection timeouts and limit (defaults {@link DEFAULT_HTTP_LIMITS}). */
+  readonly httpLimits?: HttpLimits;
+  /**
+   * Policy evaluation in worker threads with a wall-clock deadline (default: on, 1 s, one worker
+   * for stored policies and one for drafts); `prewarm` starts the workers with the app instead of
+   * on first use. `false` evaluates on the event loop (bounded by work budgets only).
+   */
+  readonly policyEvaluation?: (PolicyPoolOptions & { readonly prewarm?: boolean }) | false;
+  /** Draft-policy attestations per client address (default 30 a minute, burst 10; perMinute 0 = off). */
+  readonly draftRateLimit?: RateLimitOptions;
 }
 
 /** Normalises and checks the issuer URL: http(s), no query/fragment, no trailing slash. */
@@ -99,6 +138,8 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
       : { maxTokenAgeSeconds: deps.releaseTokenMaxAgeSeconds }),
   });
   const adminCheck = createAdminCheck(deps.adminToken);
+  const pool = deps.policyEvaluation === false ? undefined : new PolicyEvaluatorPool(deps.policyEvaluation);
+  const draftLimiter = new RateLimiter(deps.draftRateLimit ?? DEFAULT_DRAFT_RATE_LIMIT);
   const ctx: AppContext = {
     issuer,
     storage: deps.storage,
@@ -112,6 +153,10 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
       tokens,
       simulationMode: deps.simulationMode,
       ...(deps.acceptedTcbStatuses === undefined ? {} : { acceptedTcbStatuses: deps.acceptedTcbStatuses }),
+      ...(pool === undefined ? {} : { evaluate: pool.evaluate.bind(pool) }),
+    },
+    limitDrafts: (request) => {
+      draftLimiter.take(request.ip, 'draft-policy attestations');
     },
     metrics,
     simulationMode: deps.simulationMode,
@@ -119,18 +164,46 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
     requireAdmin: (request) => {
       adminCheck(request.headers.authorization);
     },
-    audit: (entry) => deps.storage.appendAudit({ ...entry, at: now() }),
+    audit: (entry) =>
+      (deps.auditSampler ?? { append: (e: AuditEntry) => deps.storage.appendAudit(e) }).append({
+        ...entry,
+        at: now(),
+      }),
   };
 
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.httpLimits };
+  if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
+    throw new AttestConfigError('the header timeout must not be longer than the request timeout', {
+      field: 'header-timeout',
+    });
+  }
+  // Node checks the header and request deadlines on this interval (its default, 30 s, would let a
+  // slow client live up to twice the request timeout).
+  const checkEvery = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
   const app = Fastify({
     ...(deps.loggerInstance === undefined
       ? { logger: deps.logger ?? false }
       : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    ...(deps.https === undefined ? {} : { https: deps.https }),
+    ...(deps.https === undefined
+      ? { http: { connectionsCheckingInterval: checkEvery } }
+      : { https: { ...deps.https, connectionsCheckingInterval: checkEvery } }),
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  // Fastify sets requestTimeout, keepAliveTimeout and the idle timeout when it creates the server;
+  // the header timeout and the connection cap are set on the server it made.
+  app.server.headersTimeout = limits.headerTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
+  if (pool !== undefined) {
+    if (deps.policyEvaluation !== false && deps.policyEvaluation?.prewarm === true) pool.warm();
+    app.addHook('onClose', async () => {
+      await pool.close();
+    });
+  }
 
   // Management bodies are raw JWS text (text/plain; SDKs also send application/jose or no type).
   app.addContentTypeParser(
@@ -150,6 +223,8 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
     const mapped = toHttpError(err);
     metrics.httpErrors.inc({ code: mapped.body.error.code });
     if (mapped.status >= 500) request.log.error({ err, code: mapped.ccnodesCode }, 'request failed');
+    const retryAfter = isCcnodesError(err) ? err.details['retryAfterSeconds'] : undefined;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     await reply
       .code(mapped.status)
       .header('x-ms-error-code', mapped.body.error.code)

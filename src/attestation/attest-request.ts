@@ -4,6 +4,7 @@
  * the field.
  */
 import { ByteReader } from '../core/index.ts';
+import { POLICY_LIMITS } from '../policy/index.ts';
 import { decodeBase64Field } from './base64.ts';
 import { AttestRequestError } from './errors.ts';
 
@@ -166,7 +167,33 @@ function parseData(value: unknown, field: string): AttestData | undefined {
       field,
     });
   }
+  // The JSON becomes a claim (x-ms-runtime / x-ms-inittime) that is serialised again for the policy
+  // and the token; recursion over hostile nesting would overflow the stack. Same bound as the
+  // policy engine's JSON functions.
+  const depth = jsonDepthExceeds(json, POLICY_LIMITS.maxJsonDepth);
+  if (depth) {
+    throw new AttestRequestError(
+      'ERR_ATTEST_BAD_JSON_DATA',
+      `${field}.data: JSON nested deeper than ${POLICY_LIMITS.maxJsonDepth} levels`,
+      { field, maxDepth: POLICY_LIMITS.maxJsonDepth },
+    );
+  }
   return { bytes, dataType, json: json as Record<string, unknown> };
+}
+
+/**
+ * True when a parsed JSON value nests deeper than `max`, counted as the policy engine counts (the
+ * root is level 1, every value inside a container one level deeper). Iterative, stops early.
+ */
+function jsonDepthExceeds(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (d > max) return true;
+    if (typeof v !== 'object' || v === null) continue;
+    for (const x of Array.isArray(v) ? (v as unknown[]) : Object.values(v)) stack.push([x, d + 1]);
+  }
+  return false;
 }
 
 /** `oe_report_header_t`: u32 version (1), u32 report type (2 = SGX remote), u64 size, then the quote. */

@@ -19,7 +19,8 @@ export const ATTESTATION_ERRORS = {
   },
   ERR_ATTEST_BAD_JSON_DATA: {
     type: 'AttestRequestError',
-    summary: 'runtimeData/initTimeData declared dataType JSON but the bytes are not a JSON object.',
+    summary:
+      'runtimeData/initTimeData declared dataType JSON but the bytes are not a JSON object, or nest deeper than the policy JSON depth limit (64); names the field.',
   },
   ERR_ATTEST_BAD_OE_REPORT: {
     type: 'AttestRequestError',
@@ -73,7 +74,6 @@ export const ATTESTATION_ERRORS = {
     type: 'PolicyManagementError',
     summary: 'Removing the last policy management certificate is refused.',
   },
-  ERR_ATTEST_NOT_ISOLATED: {
   ERR_ATTEST_POLICY_REPLAY: {
     type: 'PolicyManagementError',
     summary:
@@ -93,6 +93,7 @@ export const ATTESTATION_ERRORS = {
     summary:
       'A policy set/reset JWS names (x-ccnodes-attestation-type) another attestation type than the one in the path.',
   },
+  ERR_ATTEST_NOT_ISOLATED: {
     type: 'PolicyManagementError',
     summary: 'Policy management certificates can only be changed in isolated mode.',
   },
@@ -108,7 +109,6 @@ export const ATTESTATION_ERRORS = {
     type: 'SecretReleaseError',
     summary: "The token's claims do not satisfy the secret's release policy.",
   },
-  ERR_SECRET_NOT_FOUND: {
   ERR_SECRET_TOKEN_PURPOSE: {
     type: 'SecretReleaseError',
     summary:
@@ -124,6 +124,7 @@ export const ATTESTATION_ERRORS = {
     summary:
       "The token's x-ms-policy-hash is not one of the policy hashes the secret's release policy accepts (policyHashes).",
   },
+  ERR_SECRET_NOT_FOUND: {
     type: 'SecretReleaseError',
     summary: 'No secret is stored under the requested name.',
   },
@@ -144,9 +145,30 @@ export const ATTESTATION_ERRORS = {
     summary:
       'The key-encryption key is missing, malformed, has loose permissions, or does not open stored data.',
   },
+  ERR_STORAGE_INTEGRITY: {
+    type: 'StorageError',
+    summary:
+      'A stored policy, release policy, signer certificate or signing key fails its KEK-derived MAC, or was deleted, replayed or moved; names the record. The request that needed it fails (500).',
+  },
   ERR_STORAGE_BACKEND: {
     type: 'StorageError',
     summary: 'The storage backend failed (database unreachable, constraint or I/O error).',
+  },
+  ERR_ATTEST_POLICY_TIMEOUT: {
+    type: 'ServiceLimitError',
+    summary: 'Policy evaluation ran past its wall-clock deadline (or out of its memory) and was stopped.',
+  },
+  ERR_ATTEST_RATE_LIMITED: {
+    type: 'ServiceLimitError',
+    summary: 'Too many draft-policy attestations from this client address; retry after Retry-After seconds.',
+  },
+  ERR_ATTEST_BUSY: {
+    type: 'ServiceLimitError',
+    summary: 'Too many policy evaluations are already waiting; the request is refused instead of queued.',
+  },
+  ERR_ATTEST_POLICY_WORKER: {
+    type: 'ServiceLimitError',
+    summary: 'The policy evaluation worker thread could not start or failed unexpectedly.',
   },
   ERR_ATTEST_CONFIG: {
     type: 'AttestConfigError',
@@ -227,6 +249,14 @@ export class SecretReleaseError extends CcnodesError {
 export class StorageError extends CcnodesError {
   declare readonly code: CodesOf<'StorageError'>;
   constructor(code: CodesOf<'StorageError'>, message: string, details: Details = {}, cause?: unknown) {
+    super(code, message, { details, cause });
+  }
+}
+
+/** A bound that protects the service's availability: deadline, rate limit, queue length. */
+export class ServiceLimitError extends CcnodesError {
+  declare readonly code: CodesOf<'ServiceLimitError'>;
+  constructor(code: CodesOf<'ServiceLimitError'>, message: string, details: Details = {}, cause?: unknown) {
     super(code, message, { details, cause });
   }
 }

@@ -19,6 +19,8 @@ export type MaaErrorCode =
   | 'NotFound'
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
+  | 'TooManyRequests'
+  | 'ServiceUnavailable'
   | 'InternalError';
 
 interface Mapping {
@@ -44,24 +46,29 @@ const TABLE: Readonly<Record<AttestationErrorCode, Mapping>> = {
   ERR_ATTEST_POLICY_SIGNER_UNTRUSTED: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_POLICY_TYPE: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_CERT_LAST_SIGNER: { status: 400, maa: 'InvalidOperation' },
-  ERR_ATTEST_NOT_ISOLATED: { status: 400, maa: 'InvalidOperation' },
-  ERR_ATTEST_UNAUTHORIZED: { status: 401, maa: 'Unauthorized' },
   ERR_ATTEST_POLICY_REPLAY: { status: 400, maa: 'InvalidOperation' },
   ERR_ATTEST_POLICY_ROLLBACK: { status: 400, maa: 'InvalidOperation' },
   ERR_ATTEST_POLICY_JWS_TIME: { status: 400, maa: 'InvalidParameter' },
   ERR_ATTEST_POLICY_TYPE_MISMATCH: { status: 400, maa: 'InvalidParameter' },
+  ERR_ATTEST_NOT_ISOLATED: { status: 400, maa: 'InvalidOperation' },
+  ERR_ATTEST_UNAUTHORIZED: { status: 401, maa: 'Unauthorized' },
   ERR_SECRET_TOKEN_INVALID: { status: 401, maa: 'Unauthorized' },
   ERR_SECRET_POLICY_DENIED: { status: 403, maa: 'Forbidden' },
-  ERR_SECRET_NOT_FOUND: { status: 404, maa: 'NotFound' },
-  ERR_SECRET_RELEASE_POLICY: { status: 400, maa: 'InvalidParameter' },
   ERR_SECRET_TOKEN_PURPOSE: { status: 401, maa: 'Unauthorized' },
   ERR_SECRET_ATTESTATION_TYPE: { status: 403, maa: 'Forbidden' },
   ERR_SECRET_POLICY_HASH: { status: 403, maa: 'Forbidden' },
+  ERR_SECRET_NOT_FOUND: { status: 404, maa: 'NotFound' },
+  ERR_SECRET_RELEASE_POLICY: { status: 400, maa: 'InvalidParameter' },
   ERR_SECRET_NO_ENCLAVE_KEY: { status: 400, maa: 'InvalidParameter' },
   ERR_STORAGE_MIGRATION: { status: 500, maa: 'InternalError' },
   ERR_STORAGE_KEK: { status: 500, maa: 'InternalError' },
+  ERR_STORAGE_INTEGRITY: { status: 500, maa: 'InternalError' },
   ERR_STORAGE_BACKEND: { status: 500, maa: 'InternalError' },
   ERR_ATTEST_CONFIG: { status: 500, maa: 'InternalError' },
+  ERR_ATTEST_POLICY_TIMEOUT: { status: 400, maa: 'PolicyEvaluationError' },
+  ERR_ATTEST_RATE_LIMITED: { status: 429, maa: 'TooManyRequests' },
+  ERR_ATTEST_BUSY: { status: 503, maa: 'ServiceUnavailable' },
+  ERR_ATTEST_POLICY_WORKER: { status: 500, maa: 'InternalError' },
 };
 
 /** Fastify's own request errors we expose (they describe the client's request, not our internals). */

@@ -4,17 +4,25 @@
  * 1. Verify the quote (core verifier + collateral; simulated roots only when configured).
  * 2. Refuse TCB statuses below the baseline; check the runtime-data / init-time-data bindings against REPORTDATA / CONFIGID.
  * 3. Build the service claims (spec/maa.md §2.2) and hand them to the policy as incoming claims.
- * 4. Authorization rules decide; a denial is `PolicyEvaluationError` with the rule's position.
+ * 4. Authorization rules decide (in a policy worker thread with a deadline when the service has a
+ *    pool; drafts in a lane of their own); a denial is `PolicyDeniedError` naming the rule.
  * 5. Issued claims join the token; service claims and registered JWT claims cannot be overridden.
  * 6. Sign (RS256) — or, for a draft policy, return an unsigned token.
  */
-import { claimsFromObject, claimsToObject, evaluatePolicy } from '../policy/index.ts';
+import {
+  claimsFromObject,
+  claimsToObject,
+  evaluatePolicy,
+  type Claim,
+  type PolicyOutcome,
+} from '../policy/index.ts';
 import type { AttestRequest } from './attest-request.ts';
 import { checkDataBindings, legacyServiceClaims, serviceClaims, type ClaimSet } from './claims.ts';
 import { EvidenceError, PolicyDeniedError } from './errors.ts';
 import type { EvidenceVerifier, VerifiedEvidence } from './evidence.ts';
-import type { PolicyService } from './policy-service.ts';
-import type { TokenIssuer } from './token-issuer.ts';
+import type { PolicyLane } from './policy-pool.ts';
+import type { EffectivePolicy, PolicyService } from './policy-service.ts';
+import { ATTESTATION_TYPE_CLAIM, type TokenIssuer } from './token-issuer.ts';
 
 /** Claim names the policy may not issue (they are the service's or the JWT's). */
 const RESERVED = new Set(['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'aud', 'sub', 'cnf']);
@@ -48,6 +56,26 @@ export interface PipelineDeps {
   readonly simulationMode: boolean;
   /** TCB statuses accepted (default {@link DEFAULT_ACCEPTED_TCB_STATUSES}); `Revoked` is refused regardless. */
   readonly acceptedTcbStatuses?: readonly string[];
+  /**
+   * Evaluates a policy off the event loop (the service's worker pool). Without it, evaluation runs
+   * inline, bounded only by the policy module's step and byte budgets.
+   */
+  readonly evaluate?: (
+    policyText: string,
+    claims: readonly Claim[],
+    lane: PolicyLane,
+  ) => Promise<PolicyOutcome>;
+}
+
+function evaluate(
+  deps: PipelineDeps,
+  policy: EffectivePolicy,
+  claims: readonly Claim[],
+  lane: PolicyLane,
+): Promise<PolicyOutcome> | PolicyOutcome {
+  return deps.evaluate === undefined
+    ? evaluatePolicy(policy.parsed, claims)
+    : deps.evaluate(policy.text, claims, lane);
 }
 
 /** Runs one attestation; throws typed errors for every rejection. */
@@ -75,7 +103,8 @@ export async function runAttestation(
   checkDataBindings(request, evidence);
   const policy = draft ?? (await deps.policies.effective(request.kind));
   const service = serviceClaims(request, evidence, { hash: policy.hash, signer: policy.signer });
-  const outcome = evaluatePolicy(policy.parsed, claimsFromObject(service));
+  const lane = draft === undefined ? 'stored' : 'draft';
+  const outcome = await evaluate(deps, policy, claimsFromObject(service), lane);
   if (!outcome.permitted) {
     throw new PolicyDeniedError(
       `A Deny claim was issued, authorization failed: ${outcome.reason ?? 'no permit() rule matched'}`,
@@ -87,6 +116,12 @@ export async function runAttestation(
   for (const [k, v] of Object.entries(issued)) if (!RESERVED.has(k) && !(k in service)) claims[k] = v;
   Object.assign(claims, service, legacyServiceClaims(service));
   if (request.nonce !== undefined) claims['nonce'] = request.nonce;
-  const token = draft !== undefined ? deps.tokens.unsigned(claims) : await deps.tokens.sign(claims);
+  // The policy the token was issued under: its type here (its hash is x-ms-policy-hash), set after
+  // the policy's own claims so that no policy can issue another type.
+  claims[ATTESTATION_TYPE_CLAIM] = request.kind;
+  const token =
+    draft !== undefined
+      ? deps.tokens.unsigned(claims)
+      : await deps.tokens.sign(claims, { purpose: 'attestation' });
   return { token, claims, evidence, draft: draft !== undefined };
 }

@@ -14,6 +14,7 @@ import {
   createDcapEvidenceVerifier,
   staticCollateral,
   type AttestationService,
+  type AttestationServiceConfig,
   type CollateralProvider,
 } from '../attestation/index.ts';
 import { CollateralCache, PcsClient, loadCollateralPath } from '../collateral-source/index.ts';
@@ -41,6 +42,17 @@ export interface ServeFlags {
   pcsTimeoutMs?: string;
   pcsRetries?: string;
   logLevel?: string;
+  requestTimeout?: string;
+  headerTimeout?: string;
+  idleTimeout?: string;
+  maxConnections?: string;
+  policyTimeout?: string;
+  draftRateLimit?: string;
+  draftBurst?: string;
+  allowInsecureDataDir?: boolean;
+  auditMaxAge?: string;
+  auditMaxRows?: string;
+  auditAggregateWindow?: string;
 }
 
 /** Flag name → environment variable suffix. */
@@ -64,9 +76,21 @@ const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   pcsTimeoutMs: 'PCS_TIMEOUT_MS',
   pcsRetries: 'PCS_RETRIES',
   logLevel: 'LOG_LEVEL',
+  requestTimeout: 'REQUEST_TIMEOUT',
+  headerTimeout: 'HEADER_TIMEOUT',
+  idleTimeout: 'IDLE_TIMEOUT',
+  maxConnections: 'MAX_CONNECTIONS',
+  policyTimeout: 'POLICY_TIMEOUT',
+  draftRateLimit: 'DRAFT_RATE_LIMIT',
+  draftBurst: 'DRAFT_BURST',
+  allowInsecureDataDir: 'ALLOW_INSECURE_DATA_DIR',
+  auditMaxAge: 'AUDIT_MAX_AGE',
+  auditMaxRows: 'AUDIT_MAX_ROWS',
+  auditAggregateWindow: 'AUDIT_AGGREGATE_WINDOW',
 };
 
 const BOOLEAN_FLAGS: ReadonlySet<keyof ServeFlags> = new Set([
+  'allowInsecureDataDir',
   'insecureHttp',
   'forceInsecure',
   'isolated',
@@ -116,6 +140,80 @@ export function parseLifetime(text: string): number {
   if (seconds < 60 || seconds > 366 * 86400)
     throw new UsageError('--token-lifetime: must be between 1 minute and 1 year');
   return seconds;
+}
+
+/** `30d`, `12h`, `90m`, `60s`, `60` (seconds) → milliseconds, within [min, max] seconds. */
+function durationFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+  const seconds =
+    m === null ? NaN : Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? ''] ?? 1);
+  if (!(seconds >= min && seconds <= max)) {
+    throw new UsageError(
+      `${flag}: expected a duration such as 30d, 12h, 60s from ${min} s to ${max} s, got "${value}"`,
+      {
+        option: flag,
+      },
+    );
+  }
+  return seconds * 1000;
+}
+
+/** Audit retention and aggregation from the flags (unset ones keep the defaults). */
+function auditOptions(flags: ServeFlags): Partial<AttestationServiceConfig> {
+  const maxAgeMs = durationFlag(flags.auditMaxAge, '--audit-max-age', 60, 3650 * 86400);
+  const maxRows = intFlag(flags.auditMaxRows, '--audit-max-rows', 1000, 1_000_000_000);
+  const aggregateWindowMs = durationFlag(flags.auditAggregateWindow, '--audit-aggregate-window', 0, 86400);
+  return {
+    ...(flags.allowInsecureDataDir === true ? { allowInsecureDataDir: true } : {}),
+    audit: {
+      ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+      ...(maxRows === undefined ? {} : { maxRows }),
+      ...(aggregateWindowMs === undefined ? {} : { aggregateWindowMs }),
+    },
+  };
+}
+
+/** An integer flag within [min, max], or undefined when not given. */
+function intFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new UsageError(`${flag}: expected an integer from ${min} to ${max}, got "${value}"`, {
+      option: flag,
+    });
+  }
+  return n;
+}
+
+/** Connection bounds, policy deadline and draft rate limit from the flags (unset ones keep the defaults). */
+function availabilityOptions(flags: ServeFlags): Partial<AttestationServiceConfig> {
+  const ms = (v: string | undefined, flag: string): number | undefined => intFlag(v, flag, 100, 3_600_000);
+  const request = ms(flags.requestTimeout, '--request-timeout');
+  const header = ms(flags.headerTimeout, '--header-timeout');
+  const idle = ms(flags.idleTimeout, '--idle-timeout');
+  const maxConnections = intFlag(flags.maxConnections, '--max-connections', 1, 1_000_000);
+  if (header !== undefined && header > (request ?? 30_000)) {
+    throw new UsageError('--header-timeout must not be longer than --request-timeout', {
+      option: '--header-timeout',
+    });
+  }
+  const policyTimeout = intFlag(flags.policyTimeout, '--policy-timeout', 10, 600_000);
+  const perMinute = intFlag(flags.draftRateLimit, '--draft-rate-limit', 0, 1_000_000);
+  const burst = intFlag(flags.draftBurst, '--draft-burst', 1, 1_000_000);
+  return {
+    httpLimits: {
+      ...(request === undefined ? {} : { requestTimeoutMs: request }),
+      ...(header === undefined ? {} : { headerTimeoutMs: header }),
+      ...(idle === undefined ? {} : { idleTimeoutMs: idle }),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
+    },
+    policyEvaluation: {
+      prewarm: true,
+      ...(policyTimeout === undefined ? {} : { deadlineMs: policyTimeout }),
+    },
+    draftRateLimit: { perMinute: perMinute ?? 30, burst: burst ?? 10 },
+  };
 }
 
 function readText(path: string, what: string): string {
@@ -231,6 +329,8 @@ export async function serve(raw: ServeFlags, ctx: CliContext): Promise<void> {
       ...(flags.isolated === true ? { isolated: true, policySignerCerts: signerCerts } : {}),
       ...(accepted === undefined ? {} : { acceptedTcbStatuses: accepted }),
       ...(https === undefined ? {} : { https }),
+      ...availabilityOptions(flags),
+      ...auditOptions(flags),
     });
   } catch (err) {
     if (isCcnodesError(err) && (err.code === 'ERR_ATTEST_CONFIG' || err.code.startsWith('ERR_STORAGE'))) {

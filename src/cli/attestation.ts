@@ -61,6 +61,35 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
     )
     .option('--pcs-timeout-ms <ms>', 'PCS/PCCS request timeout (default 10000)')
     .option('--pcs-retries <n>', 'PCS/PCCS retries after the first attempt (default 2)')
+    .option(
+      '--request-timeout <ms>',
+      'a whole request (headers and body) must arrive within this (default 30000)',
+    )
+    .option('--header-timeout <ms>', 'request headers must arrive within this (default 10000)')
+    .option(
+      '--idle-timeout <ms>',
+      'close a connection without traffic for this long, also between keep-alive requests (default 30000)',
+    )
+    .option('--max-connections <n>', 'open connections at once; further ones are closed (default 1024)')
+    .option('--policy-timeout <ms>', 'wall-clock deadline of one policy evaluation (default 1000)')
+    .option(
+      '--draft-rate-limit <n>',
+      'draft-policy attestations per client address and minute; 0 = unlimited (default 30)',
+    )
+    .option('--draft-burst <n>', 'draft-policy attestations one client may send at once (default 10)')
+    .option(
+      '--allow-insecure-data-dir',
+      'start even when --data-dir is accessible by group or others (logged); refused by default',
+    )
+    .option('--audit-max-age <duration>', 'delete audit lines older than this, e.g. 30d, 12h (default 30d)')
+    .option(
+      '--audit-max-rows <n>',
+      'keep at most this many audit lines, oldest deleted first (default 1000000)',
+    )
+    .option(
+      '--audit-aggregate-window <duration>',
+      'identical failures (same action, client, subject, reason) within this window are written as one line with a count; 0 = off (default 60s)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .action(async (flags: ServeFlags) => {
       // The service (fastify, SQLite, verifier) is loaded only when it is started.

@@ -48,6 +48,7 @@ export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): voi
     try {
       const apiVersion = parseApiVersion(query['api-version']);
       const parsed = parseAttestRequest(request.body, kind, apiVersion);
+      if (parsed.draftPolicy !== undefined) ctx.limitDrafts(request);
       const out = await runAttestation(ctx.pipeline, parsed);
       ctx.metrics.attestations.inc({ endpoint: kind, outcome: out.draft ? 'draft' : 'issued' });
       await ctx.audit({
