@@ -24,8 +24,8 @@ const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const rng = seededRandom(import.meta.url);
 
-/** True when base64 text is also valid hex (all hex digits, even length): the ambiguous case. */
-const alsoHex = (s: string): boolean => /^[0-9a-fA-F]*$/.test(s) && s.length % 2 === 0;
+/** True when base64 text is also valid hex (optional 0x, then an even number of hex digits). */
+const alsoHex = (s: string): boolean => /^(0[xX])?([0-9a-fA-F]{2})+$/.test(s);
 
 describe('decodeBinaryInput', () => {
   const data = rng.bytes(301);

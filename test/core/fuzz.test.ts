@@ -5,7 +5,8 @@
  * manifest (when present). Mutations: byte flips, truncation at every structural boundary, random
  * values in every length field, appended junk, random buffers and random text. Property: the only
  * thing a parser may throw is a FormatError (never TypeError/RangeError, never a hang); a mutated
- * quote that still decodes must re-encode to the same bytes. Deterministic: a fixed PRNG seed.
+ * quote that still decodes must re-encode to the same bytes. Deterministic: a fixed PRNG seed
+ * (mulberry32 of test/support/seeded-random.ts; `CCNODES_TEST_SEED` replaces it).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,22 +21,12 @@ import {
   pemChainToCertificationData,
   type Quote,
 } from '../../src/core/index.ts';
+import { mulberry32, testSeed } from '../support/seeded-random.ts';
 import { manifestQuotes } from './formats-helpers.ts';
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SEED = 0x5eed_cc01;
-const rand = prng(SEED);
+/** The fixed seed of these cases; CCNODES_TEST_SEED explores others. */
+const SEED = testSeed(0x5eed_cc01);
+const rand = mulberry32(SEED);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const randomBytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));

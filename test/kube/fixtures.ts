@@ -1,5 +1,8 @@
 /** AdmissionReview v1 request fixtures for the webhook tests. */
-import { randomUUID } from 'node:crypto';
+import { seededRandom } from '../support/seeded-random.ts';
+
+/** Request UIDs: unique within a run, the same on every run (CCNODES_TEST_SEED). */
+const rng = seededRandom(import.meta.url);
 
 export type Json = Record<string, unknown>;
 
@@ -9,7 +12,7 @@ export function admissionReview(pod: Json, namespace = 'default', operation = 'C
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
-      uid: randomUUID(),
+      uid: rng.uuid(),
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       requestKind: { group: '', version: 'v1', kind: 'Pod' },

@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,10 @@ import { SGX_ATTRIBUTE_FLAGS, decodeQuote, decodeReport, encodeTargetInfo } from
 import { SIM_QE_ISVPRODID, SIM_QE_MRENCLAVE, SimCpu, type SimEnclave } from '../../src/sim/index.ts';
 import { AesmClient } from '../support/aesm-client.ts';
 import { runCapture, type CliRun } from '../support/cli.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 import { unixHttp } from './quote-helper-http.ts';
+
+const rng = seededRandom(import.meta.url);
 
 async function waitFor(path: string, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;
@@ -30,7 +33,7 @@ async function waitFor(path: string, ms = 20_000): Promise<void> {
 
 function appEnclave(cpu: SimCpu): SimEnclave {
   return cpu.launchArchitectural({
-    mrEnclave: new Uint8Array(randomBytes(32)),
+    mrEnclave: rng.bytes(32),
     mrSigner: new Uint8Array(32).fill(0x5a),
     attributes: { flags: SGX_ATTRIBUTE_FLAGS.MODE64BIT, xfrm: 0x3n },
     isvProdId: 7,
@@ -131,7 +134,7 @@ describe('ccnodes node quote-helper --provider sim: report MACs', () => {
   test('qe_report_info gets a QE report that verifies for the app enclave', async () => {
     const app = appEnclave(cpu);
     const report = cpu.ereport(app, qeTarget, new Uint8Array(64));
-    const nonce = new Uint8Array(randomBytes(16));
+    const nonce = rng.bytes(16);
     const info = new Uint8Array(960);
     info.set(nonce, 0);
     info.set(encodeTargetInfo(app.targetInfo()), 16);

@@ -12,6 +12,7 @@ import {
   parsePolicy,
   type Claim,
 } from '../../src/policy/index.ts';
+import { mulberry32 } from '../support/seeded-random.ts';
 import {
   CURRENT_DEFAULT,
   EXPLICIT_DENY,
@@ -26,17 +27,8 @@ const CASES = Number(process.env['POLICY_FUZZ_CASES'] ?? 3000);
 /** One case may not take longer than this: far above normal (< 5 ms), far below a hang; generous for loaded CI machines. */
 const CASE_MS = 2000;
 
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The suite's seeded generator (mulberry32), one stream per case family. */
+const rng = mulberry32;
 
 const VOCAB = [
   'version',

@@ -3,8 +3,10 @@
  *
  * The seed comes from `CCNODES_TEST_SEED` (decimal or `0x…` hex) or a fixed default, so a failure
  * can always be reproduced. Each test file draws from its own stream (the seed mixed with the file's
- * name), so adding a test to one file does not change the inputs of another. Wrap a test body in
- * {@link withSeed} and a failure names the seed and the command that reruns it.
+ * name), so adding a test to one file does not change the inputs of another. When a test process
+ * that drew from a stream fails, it prints the seed and the command that reruns the file on stderr
+ * (the test runner shows it); wrap a test body in {@link withSeed} to have the failing assertion
+ * itself say so too.
  *
  * Use this for data a test makes up (report data, nonces, random buffers, object UIDs); keys or
  * tokens the product generates itself stay random, as in production.
@@ -73,6 +75,19 @@ export interface SeededRandom {
   uuid(): string;
 }
 
+const reruns = new Set<string>();
+
+/** When the test process ends with a failure, name the seeds its random inputs came from. */
+function noteSeedOnFailure(rerun: string): void {
+  if (reruns.size === 0) {
+    process.once('exit', (code) => {
+      if (code === 0 && (process.exitCode ?? 0) === 0) return;
+      for (const line of reruns) process.stderr.write(`${line}\n`);
+    });
+  }
+  reruns.add(rerun);
+}
+
 /**
  * The random stream of one test file. `fileUrl` is the file's `import.meta.url` (it names the file
  * in the rerun command and separates its stream from other files'); `seed` defaults to
@@ -89,9 +104,14 @@ export function seededRandom(fileUrl: string, seed: number = testSeed()): Seeded
     return out;
   };
   const hexSeed = `0x${seed.toString(16).padStart(8, '0')}`;
+  // The rerun command names the test file being run (a shared fixture module is not one).
+  const testFile = process.argv.find((a) => /\.test\.[cm]?[jt]s$/.test(a));
+  const target = testFile === undefined ? rel : relative(REPO_ROOT, testFile) || testFile;
+  const rerun = `random test inputs from seed ${hexSeed}; rerun with: CCNODES_TEST_SEED=${hexSeed} node --import tsx --test ${target}`;
+  noteSeedOnFailure(rerun);
   return {
     seed,
-    rerun: `random test inputs from seed ${hexSeed}; rerun with: CCNODES_TEST_SEED=${hexSeed} node --import tsx --test ${rel}`,
+    rerun,
     next,
     int,
     bytes,
