@@ -6,7 +6,9 @@
  *
  * Runs until the process is asked to stop (SIGTERM/SIGINT → `ctx.signal`), then ends the ListAndWatch
  * streams and removes its sockets. Logs are JSON lines (pino) on standard output. Exit status: 0 after
- * a clean stop, 1 when devices are missing or the API server refuses the node PATCH, 2 for bad flags.
+ * a clean stop, 1 when devices are missing, 2 for bad flags. The API server is never a reason to stop:
+ * the node PATCH runs after registration with kubelet and is retried with backoff (state in /healthz,
+ * metrics and logs).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -39,6 +41,8 @@ interface DevicePluginFlags {
   readonly provisionLimit: string;
   readonly aesmdMount: boolean;
   readonly healthInterval: string;
+  readonly nodePatchRetryInitial: string;
+  readonly nodePatchRetryMax: string;
   readonly logLevel: string;
 }
 
@@ -113,6 +117,16 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
         ? {}
         : { cdiSpecDir: resolve(ctx.cwd, flags.cdiSpecDir) }),
       healthIntervalMs: positiveInt(flags.healthInterval, '--health-interval'),
+      // Doubling from the initial delay to the cap; jitter spreads the retries of many nodes after one
+      // API outage.
+      nodePatchBackoff: {
+        initialMs: positiveInt(flags.nodePatchRetryInitial, '--node-patch-retry-initial'),
+        maxMs: Math.max(
+          positiveInt(flags.nodePatchRetryMax, '--node-patch-retry-max'),
+          positiveInt(flags.nodePatchRetryInitial, '--node-patch-retry-initial'),
+        ),
+        random: Math.random,
+      },
       logger: logger,
       ...(metrics === undefined ? {} : { metrics }),
     });
@@ -132,7 +146,12 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
       metrics.observeDevicesInUse(async () => dp.devicesInUse(await client.list(), resources));
     }
     if (metrics !== undefined && flags.metricsListen !== undefined) {
-      endpoint = await dp.serveMetrics(flags.metricsListen, metrics.registry, () => daemon.healthy());
+      endpoint = await dp.serveMetrics(
+        flags.metricsListen,
+        metrics.registry,
+        () => daemon.healthy(),
+        () => daemon.healthDetails(),
+      );
       logger.info({ url: endpoint.url }, 'metrics listening');
     }
     logger.info(
@@ -177,7 +196,8 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
     .option('--device-plugin-dir <dir>', "kubelet's device-plugin directory", KUBELET_DEVICE_PLUGIN_DIR)
     .option(
       '--simulate <SKU>',
-      'simulate an Azure SGX VM size (e.g. Standard_DC4s_v2); labels and taints the node',
+      'simulate an Azure SGX VM size (e.g. Standard_DC4s_v2); labels and taints the node given by --node-name ' +
+        '(without one: local development against a kubelet, node left unmarked, with a warning)',
     )
     .option('--epc-mode <mode>', 'auto | devices | capacity: how sgx_epc_mem_in_MiB is advertised', 'auto')
     .option('--epc-mib <MiB>', 'EPC size in MiB (overrides sysfs / the simulated SKU)')
@@ -199,6 +219,12 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
       'write a CDI spec for the SGX device nodes here (e.g. /var/run/cdi) and allocate CDI devices instead of device specs',
     )
     .option('--health-interval <ms>', 'rescan period of the SGX device nodes', '5000')
+    .option(
+      '--node-patch-retry-initial <ms>',
+      'first retry delay of the node PATCH after a failure (doubles per failure, with jitter)',
+      '1000',
+    )
+    .option('--node-patch-retry-max <ms>', 'upper bound of the node PATCH retry delay', '60000')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (flags: DevicePluginFlags) => {
       await runDevicePlugin(flags, ctx);

@@ -126,6 +126,9 @@ describe('precompiled CLI (dist)', () => {
     });
     const epc = await peer.waitForRegistration('kubernetes.azure.com/sgx_epc_mem_in_MiB', 60_000);
     assert.equal((await epc.waitForDevices(() => true)).length, 56);
+    // The node PATCH (a patch-node child process) runs after registration with kubelet.
+    for (const end = Date.now() + 60_000; api.patches().length < 2 && Date.now() < end;)
+      await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(
       api.patches().map((p) => p.path),
       ['/api/v1/nodes/n1/status', '/api/v1/nodes/n1'],

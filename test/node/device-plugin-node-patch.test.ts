@@ -43,6 +43,8 @@ async function capacityModeDaemon(
     // Rescans are driven by the tests.
     healthIntervalMs: 3_600_000,
   });
+  // The node PATCH runs after registration, in the background.
+  await running.daemon.nodePatch?.whenApplied();
   return running.daemon;
 }
 
@@ -113,6 +115,7 @@ describe('node PATCH through the API server', () => {
       watchIntervalMs: 100,
     });
     running.daemon = daemon;
+    await daemon.nodePatch?.whenApplied();
     assert.equal(daemon.plan.simulatedSku, 'Standard_DC4s_v2');
     const [status, node] = api.patches();
     assert.deepEqual(status?.body, [
@@ -166,29 +169,32 @@ describe('node PATCH through the API server', () => {
     ]);
   });
 
-  test('an API server refusing the PATCH gives ERR_DEVICE_PLUGIN_NODE_PATCH with the HTTP status', async (t) => {
+  test('an API server refusing the PATCH: node patch failing with ERR_DEVICE_PLUGIN_NODE_PATCH and the HTTP status', async (t) => {
     const api = await startFakeApiServer({ nodes: { n: { metadata: { name: 'n' } } }, failPatchWith: 403 });
     const dir = mkdtempSync(join(tmpdir(), 'ccnodes-403-'));
+    const running: { daemon?: SgxDevicePlugin } = {};
     t.after(async () => {
+      await running.daemon?.stop();
       await api.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    await assert.rejects(
-      startSgxDevicePlugin({
-        pluginDir: dir,
-        devRoot: dir,
-        sysRoot: dir,
-        epcMode: 'auto',
-        simulate: 'Standard_DC1s_v2',
-        nodeName: 'n',
-        nodeClient: await kubeNodeClient(api.kubeConfig()),
-      }),
-      (err: { code: string; details: { status?: number } }) => {
-        assert.equal(err.code, 'ERR_DEVICE_PLUGIN_NODE_PATCH');
-        assert.equal(err.details.status, 403);
-        return true;
-      },
-    );
+    const daemon = await startSgxDevicePlugin({
+      pluginDir: dir,
+      devRoot: dir,
+      sysRoot: dir,
+      epcMode: 'auto',
+      simulate: 'Standard_DC1s_v2',
+      nodeName: 'n',
+      nodeClient: await kubeNodeClient(api.kubeConfig()),
+      nodePatchBackoff: { initialMs: 3_600_000, maxMs: 3_600_000 },
+    });
+    running.daemon = daemon;
+    const status = await daemon.nodePatch?.whenFirstAttemptDone();
+    assert.equal(status?.state, 'failing');
+    assert.equal(status.attempts, 1);
+    assert.equal(status.lastErrorCode, 'ERR_DEVICE_PLUGIN_NODE_PATCH');
+    assert.match(status.lastError ?? '', /403/);
+    assert.equal(status.nextRetryMs, 3_600_000);
   });
 
   test('capacity mode: the enclave node gone → status capacity 0; back → the planned values again', async (t) => {
@@ -262,6 +268,7 @@ describe('node PATCH through the API server', () => {
       },
     });
     running.daemon = daemon;
+    await daemon.nodePatch?.whenApplied();
     assert.deepEqual(calls, [{ 'sgx.intel.com/epc': String(32 * MIB) }]);
     unlinkSync(tree.dev('/dev/sgx_enclave'));
     failNext = true;

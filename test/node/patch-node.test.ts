@@ -274,16 +274,28 @@ describe('node update in a child process', () => {
       '--kubeconfig',
       env.kubeconfig,
     ];
-    // ctx.self names a program that does not exist: the daemon must fail at the node update, which
-    // proves that it goes through the child process and not through an in-process client.
-    const broken = context({ self: { command: join(env.dir, 'missing-ccnodes'), args: [] } });
-    assert.equal(await runCli(args, broken), 1);
-    assert.match(broken.err(), /cannot start .*missing-ccnodes.*ERR_DEVICE_PLUGIN_NODE_PATCH/);
+    // ctx.self names a program that does not exist: the node update must fail (and be retried while
+    // kubelet is served), which proves that it goes through the child process and not through an
+    // in-process client.
+    const stopBroken = new AbortController();
+    const broken = context({
+      self: { command: join(env.dir, 'missing-ccnodes'), args: [] },
+      signal: stopBroken.signal,
+    });
+    const brokenRun = runCli(args, broken);
+    for (const end = Date.now() + 60_000; !/"msg":"node patch failed/.test(broken.out()) && Date.now() < end;)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.match(broken.out(), /cannot start .*missing-ccnodes.*"code":"ERR_DEVICE_PLUGIN_NODE_PATCH"/);
+    stopBroken.abort(new Error('test done'));
+    assert.equal(await brokenRun, 0);
     assert.equal(env.api.patches().length, 0);
 
     const ctx = context({ self: SELF, env: process.env, signal: stop.signal });
     const run = runCli(args, ctx);
     await peer.waitForRegistration('kubernetes.azure.com/sgx_epc_mem_in_MiB', 60_000);
+    // The node PATCH runs after registration with kubelet, in a patch-node child process.
+    for (const end = Date.now() + 60_000; !/"msg":"node patched"/.test(ctx.out()) && Date.now() < end;)
+      await new Promise((r) => setTimeout(r, 50));
     const sent = env.api.patches();
     assert.deepEqual(
       sent.map((p) => p.path),

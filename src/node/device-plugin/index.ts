@@ -92,6 +92,15 @@ export {
   type NodeView,
   type TaintLike,
 } from './node-patch.ts';
+export {
+  NODE_PATCH_STATES,
+  NodePatchLoop,
+  nodePatchRetryDelay,
+  type NodePatchBackoff,
+  type NodePatchLoopOptions,
+  type NodePatchState,
+  type NodePatchStatus,
+} from './node-patch-loop.ts';
 export { DEFAULT_SLOT_LIMIT, MAX_EPC_MIB, planSgxNode, type SgxPlan, type SgxPlanInput } from './sgx-plan.ts';
 export { DevicePluginMetrics } from './metrics.ts';
 export {

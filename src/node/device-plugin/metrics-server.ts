@@ -25,11 +25,16 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-/** Serves the registry; `healthy()` decides the /healthz status. */
+/**
+ * Serves the registry; `healthy()` decides the /healthz status (200 or 503). With `details`, the
+ * /healthz body is JSON: `{"status": "ok" | "unhealthy", ...details()}` (the device plugin reports
+ * its node PATCH there); without, plain `ok` / `unhealthy`.
+ */
 export async function serveMetrics(
   listen: string,
   registry: Registry,
   healthy: () => boolean = () => true,
+  details?: () => Record<string, unknown>,
 ): Promise<MetricsEndpoint> {
   const { host, port } = parseListen(listen);
   const server: Server = createServer((req, res) => {
@@ -49,6 +54,11 @@ export async function serveMetrics(
     }
     if (req.method === 'GET' && path === '/healthz') {
       const ok = healthy();
+      if (details !== undefined) {
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(`${JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...details() })}\n`);
+        return;
+      }
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(ok ? 'ok\n' : 'unhealthy\n');
       return;

@@ -28,6 +28,10 @@ export class DevicePluginMetrics {
   readonly devicesInUse: Gauge<'resource'>;
   /** 1 when the last pod resources query answered, 0 when it failed; absent when not configured. */
   readonly podResourcesUp: Gauge;
+  /** The start-up node PATCH: 1 for the current state (pending, applied, failing), 0 for the others. */
+  readonly nodePatchState: Gauge<'state'>;
+  /** Node PATCH attempts by result (ok, error). */
+  readonly nodePatchAttempts: Counter<'result'>;
   #inUse: (() => Promise<Record<string, number>>) | undefined;
   #pending: Promise<Record<string, number> | undefined> | undefined;
 
@@ -74,6 +78,18 @@ export class DevicePluginMetrics {
       name: 'ccnodes_device_plugin_registrations_total',
       help: 'Successful registrations with kubelet, per resource.',
       labelNames: ['resource'],
+      registers,
+    });
+    this.nodePatchState = new Gauge({
+      name: 'ccnodes_device_plugin_node_patch_state',
+      help: 'Node capacity/labels/taints PATCH: 1 for the current state (pending, applied, failing), else 0.',
+      labelNames: ['state'],
+      registers,
+    });
+    this.nodePatchAttempts = new Counter({
+      name: 'ccnodes_device_plugin_node_patch_attempts_total',
+      help: 'Node capacity/labels/taints PATCH attempts, by result (ok, error).',
+      labelNames: ['result'],
       registers,
     });
     // Both gauges are read at each scrape (prom-client collects metrics concurrently); they share

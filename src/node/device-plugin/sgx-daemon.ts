@@ -1,7 +1,9 @@
 /**
- * The SGX device plugin daemon: plans the node ({@link planSgxNode}), patches capacity, labels and
- * taints through the API server, runs one {@link DevicePluginServer} per device resource, and rescans
- * the device nodes periodically so that a vanished node turns its devices Unhealthy (and back).
+ * The SGX device plugin daemon: plans the node ({@link planSgxNode}), runs and registers one
+ * {@link DevicePluginServer} per device resource, then patches capacity, labels and taints through
+ * the API server in the background ({@link NodePatchLoop}: kubelet is served even while the API
+ * server is unreachable), and rescans the device nodes periodically so that a vanished node turns
+ * its devices Unhealthy (and back).
  */
 import {
   AESM_SOCKET_DIR,
@@ -20,6 +22,7 @@ import {
   type NodePatches,
   type NodeSettingsApplier,
 } from './node-patch.ts';
+import { NodePatchLoop, type NodePatchBackoff, type NodePatchStatus } from './node-patch-loop.ts';
 import { DevicePluginServer } from './plugin-server.ts';
 import {
   enclaveHandler,
@@ -43,13 +46,19 @@ export interface SgxDevicePluginConfig {
   readonly simulate?: string;
   readonly enclaveLimit?: number;
   readonly provisionLimit?: number;
-  /** Node to patch; required in capacity mode and in simulation (the taint). */
+  /**
+   * Node to patch; required in capacity mode on real hardware. A simulated node without one runs
+   * (for local development against a kubelet peer) but is neither labelled nor tainted.
+   */
   readonly nodeName?: string;
   /**
-   * How the node is patched at start (whenever `nodeName` is set): `nodeSettings` when given (the CLI
-   * runs the calls in a short-lived child process), else in this process through `nodeClient`.
+   * How the node is patched after registration (whenever `nodeName` is set): `nodeSettings` when
+   * given (the CLI runs the calls in a short-lived child process), else in this process through
+   * `nodeClient`. Failures are retried in the background ({@link nodePatchBackoff}).
    */
   readonly nodeSettings?: NodeSettingsApplier;
+  /** Retry timing of the node PATCH (default 1 s doubling to 60 s, no jitter). */
+  readonly nodePatchBackoff?: NodePatchBackoff;
   /** API server access in this process; used when `nodeSettings` is not given. */
   readonly nodeClient?: NodeClient;
   /**
@@ -77,8 +86,8 @@ export function pluginSocketName(resource: string): string {
 export class SgxDevicePlugin {
   readonly plan: SgxPlan;
   readonly servers: readonly DevicePluginServer[];
-  /** The node PATCH bodies sent at start (empty when no node name was given). */
-  readonly nodePatches: { readonly statusPatch: JsonPatchOp[]; readonly nodePatch: JsonPatchOp[] };
+  /** The background node PATCH (undefined when no node name was given). */
+  readonly nodePatch: NodePatchLoop | undefined;
   readonly #state: SgxNodeState;
   readonly #handlers: Map<string, SgxHandler>;
   readonly #config: SgxDevicePluginConfig;
@@ -96,7 +105,6 @@ export class SgxDevicePlugin {
     state: SgxNodeState,
     handlers: Map<string, SgxHandler>,
     servers: DevicePluginServer[],
-    nodePatches: { statusPatch: JsonPatchOp[]; nodePatch: JsonPatchOp[] },
     apply: NodeSettingsApplier | undefined,
   ) {
     this.#config = config;
@@ -104,9 +112,51 @@ export class SgxDevicePlugin {
     this.#state = state;
     this.#handlers = handlers;
     this.servers = servers;
-    this.nodePatches = nodePatches;
     this.#log = config.logger ?? silentLogger;
     this.#apply = apply;
+    const nodeName = config.nodeName;
+    this.nodePatch =
+      nodeName === undefined || apply === undefined
+        ? undefined
+        : new NodePatchLoop({
+            nodeName,
+            apply: () => this.#startupPatch(nodeName, apply),
+            logger: this.#log,
+            ...(config.nodePatchBackoff === undefined ? {} : { backoff: config.nodePatchBackoff }),
+            ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
+          });
+  }
+
+  /**
+   * One attempt of the start-up patch: the marking, and the capacity the device nodes call for now
+   * (zeros if the enclave node vanished while the API server was away).
+   */
+  async #startupPatch(nodeName: string, apply: NodeSettingsApplier): Promise<NodePatches> {
+    const names = Object.keys(this.plan.capacity);
+    const want =
+      names.length > 0 && this.plan.simulatedSku === undefined && this.#state.nodes.enclave === undefined
+        ? 'zero'
+        : 'planned';
+    const capacity =
+      want === 'planned' ? this.plan.capacity : Object.fromEntries(names.map((name) => [name, '0']));
+    const patches = await apply(nodeName, { capacity, marking: this.plan.marking });
+    this.#capacityShown = want;
+    this.#config.metrics?.epcCapacityBytes.set(want === 'planned' ? this.plan.epcBytes : 0);
+    return patches;
+  }
+
+  /** The node PATCH bodies of the start-up patch once applied (empty before, and without a node name). */
+  get nodePatches(): { readonly statusPatch: JsonPatchOp[]; readonly nodePatch: JsonPatchOp[] } {
+    return this.nodePatch?.patches ?? { statusPatch: [], nodePatch: [] };
+  }
+
+  /** What `/healthz` reports besides the status: the node PATCH state (or `disabled`). */
+  healthDetails(): { nodePatch: NodePatchStatus | { state: 'disabled'; reason: string } } {
+    return {
+      nodePatch:
+        this.nodePatch?.status() ??
+        ({ state: 'disabled', reason: 'no node name: capacity, labels and taints are not applied' } as const),
+    };
   }
 
   /** Whether the node's status capacity shows the planned EPC (`planned`) or zeros (`zero`). */
@@ -135,6 +185,8 @@ export class SgxDevicePlugin {
     const nodeName = this.#config.nodeName;
     const names = Object.keys(this.plan.capacity);
     if (this.#apply === undefined || nodeName === undefined || names.length === 0) return;
+    // Until the start-up patch has gone through, it owns the node (and will be followed by a sync).
+    if (this.nodePatch !== undefined && this.nodePatch.state !== 'applied') return;
     const want = this.#state.nodes.enclave === undefined ? 'zero' : 'planned';
     if (want === this.#capacityShown) return;
     const capacity =
@@ -212,25 +264,26 @@ export class SgxDevicePlugin {
   /** Stops every server (ends ListAndWatch streams, removes sockets). Node capacity is left as is. */
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.nodePatch?.stop();
     await Promise.all(this.servers.map((s) => s.stop()));
     this.#log.info({}, 'device plugin stopped');
   }
 }
 
 /**
- * Plans, patches the node, serves and registers every resource. Rejects with a typed error on bad
- * configuration, missing devices, API server failure or an unusable socket.
+ * Plans, serves and registers every resource, then starts patching the node in the background.
+ * Rejects with a typed error on bad configuration, missing devices or an unusable socket — never
+ * because of the API server (see {@link SgxDevicePlugin.nodePatch}).
  */
 export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promise<SgxDevicePlugin> {
   const log = config.logger ?? silentLogger;
   const plan = await planSgxNode(config);
-  const needsNode = plan.epcMode === 'capacity' || plan.simulatedSku !== undefined;
-  if (config.nodeName === undefined && needsNode) {
+  // Real EPC advertised only as node capacity needs the node; a simulated node runs without one
+  // (local development against a kubelet peer), with a loud warning below.
+  if (config.nodeName === undefined && plan.epcMode === 'capacity' && plan.simulatedSku === undefined) {
     throw new DevicePluginConfigError(
       'ERR_DEVICE_PLUGIN_NODE_NAME',
-      plan.simulatedSku !== undefined
-        ? 'a simulated node must be labelled and tainted through the API server: pass --node-name or set NODE_NAME (downward API spec.nodeName)'
-        : `EPC of ${plan.epcMib} MiB is advertised as node capacity: pass --node-name or set NODE_NAME (downward API spec.nodeName)`,
+      `EPC of ${plan.epcMib} MiB is advertised as node capacity: pass --node-name or set NODE_NAME (downward API spec.nodeName)`,
       { option: 'node-name' },
     );
   }
@@ -257,15 +310,19 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
     },
     'SGX node planned',
   );
-  let nodePatches: NodePatches = { statusPatch: [], nodePatch: [] };
   const apply: NodeSettingsApplier | undefined =
     config.nodeSettings ??
     (config.nodeClient === undefined ? undefined : nodeSettingsApplier(config.nodeClient));
-  if (config.nodeName !== undefined && apply !== undefined) {
-    nodePatches = await apply(config.nodeName, { capacity: plan.capacity, marking: plan.marking });
-    log.info({ node: config.nodeName, capacity: plan.capacity, labels: plan.marking.labels }, 'node patched');
-  } else {
-    log.warn({}, `no node name: ${Object.keys(plan.capacity).join(', ')} not advertised as node capacity`);
+  if (config.nodeName === undefined) {
+    if (plan.simulatedSku !== undefined) {
+      log.warn(
+        { simulatedSku: plan.simulatedSku, labels: plan.marking.labels, taints: plan.marking.taints },
+        'simulated node without a node name: labels and taints NOT applied (the node is not marked simulated ' +
+          'nor tainted); for local development against a kubelet only, never on a cluster',
+      );
+    }
+    if (Object.keys(plan.capacity).length > 0)
+      log.warn({}, `no node name: ${Object.keys(plan.capacity).join(', ')} not advertised as node capacity`);
   }
 
   const useCdi = config.cdiSpecDir !== undefined && plan.simulatedSku === undefined;
@@ -327,7 +384,15 @@ export async function startSgxDevicePlugin(config: SgxDevicePluginConfig): Promi
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
   }
-  const daemon = new SgxDevicePlugin(config, plan, state, handlers, servers, nodePatches, apply);
+  // Registered with kubelet; only now the API server, in the background and retried.
+  const daemon = new SgxDevicePlugin(config, plan, state, handlers, servers, apply);
+  if (daemon.nodePatch !== undefined) {
+    log.info(
+      { node: config.nodeName, capacity: plan.capacity, labels: plan.marking.labels },
+      'registered with kubelet; patching the node',
+    );
+    daemon.nodePatch.start();
+  }
   daemon.startHealthLoop();
   return daemon;
 }
