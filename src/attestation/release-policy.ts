@@ -4,8 +4,14 @@
  * array indexing) and one operator: `equals`, `notEquals`, `less`, `lessOrEquals`, `greater`,
  * `greaterOrEquals`, `exists`. A missing claim makes its condition false. An optional `authority`
  * at a branch must equal this service's issuer for the branch to hold.
+ *
+ * At the top level only, two members say which tokens the policy accepts at all, before any
+ * condition is looked at: `attestationTypes` (the attestation types whose policy the token must
+ * have been issued under; default: the type the secret was stored for) and `policyHashes` (if
+ * present, the token's `x-ms-policy-hash` must be one of them).
  */
 import { SecretReleaseError } from './errors.ts';
+import { POLICY_TYPES, type PolicyType } from './policy-service.ts';
 
 type Scalar = string | number | boolean;
 const OPERATORS = [
@@ -30,6 +36,19 @@ export type ReleaseNode =
 
 const MAX_NODES = 256;
 const MAX_DEPTH = 8;
+const MAX_POLICY_HASHES = 16;
+
+/** A release policy with the token requirements stated at its top level. */
+export interface ReleaseRequirements {
+  readonly root: ReleaseNode;
+  /** Accepted attestation types, canonical spelling; undefined when the policy states none. */
+  readonly attestationTypes?: readonly PolicyType[];
+  /** Accepted `x-ms-policy-hash` values; undefined = any. */
+  readonly policyHashes?: readonly string[];
+}
+
+/** Members allowed only at the top level of a release policy. */
+const TOP_LEVEL = ['attestationTypes', 'policyHashes'] as const;
 
 function fail(message: string, path: string): SecretReleaseError {
   return new SecretReleaseError('ERR_SECRET_RELEASE_POLICY', `release policy ${path}: ${message}`, { path });
@@ -49,11 +68,47 @@ export function parseReleasePolicy(input: unknown): ReleaseNode {
   return node(value, '$', 0, budget);
 }
 
+/** Validates a release policy and reads its top-level token requirements (see the module doc). */
+export function parseReleaseRequirements(input: unknown): ReleaseRequirements {
+  const root = parseReleasePolicy(input);
+  const obj = (typeof input === 'string' ? JSON.parse(input) : input) as Record<string, unknown>;
+  const out: { root: ReleaseNode; attestationTypes?: PolicyType[]; policyHashes?: string[] } = { root };
+  const types = obj['attestationTypes'];
+  if (types !== undefined) {
+    if (!Array.isArray(types) || types.length === 0) {
+      throw fail('"attestationTypes" must be a non-empty array', '$.attestationTypes');
+    }
+    out.attestationTypes = types.map((t: unknown, i) => {
+      const found = POLICY_TYPES.find((x) => typeof t === 'string' && x.toLowerCase() === t.toLowerCase());
+      if (found === undefined)
+        throw fail(`must be one of ${POLICY_TYPES.join(', ')}`, `$.attestationTypes[${i}]`);
+      return found;
+    });
+  }
+  const hashes = obj['policyHashes'];
+  if (hashes !== undefined) {
+    if (!Array.isArray(hashes) || hashes.length === 0 || hashes.length > MAX_POLICY_HASHES) {
+      throw fail(`"policyHashes" must be an array of 1..${MAX_POLICY_HASHES} hashes`, '$.policyHashes');
+    }
+    out.policyHashes = hashes.map((h: unknown, i) => {
+      if (typeof h !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(h)) {
+        throw fail('must be an x-ms-policy-hash (base64url)', `$.policyHashes[${i}]`);
+      }
+      return h;
+    });
+  }
+  return out;
+}
+
 function node(v: unknown, path: string, depth: number, budget: { nodes: number }): ReleaseNode {
   if (++budget.nodes > MAX_NODES) throw fail(`has more than ${MAX_NODES} nodes`, path);
   if (depth > MAX_DEPTH) throw fail(`nests deeper than ${MAX_DEPTH}`, path);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('must be an object', path);
   const o = v as Record<string, unknown>;
+  if (depth > 0) {
+    const misplaced = TOP_LEVEL.find((k) => k in o);
+    if (misplaced !== undefined) throw fail(`"${misplaced}" is only allowed at the top level`, path);
+  }
   if ('claim' in o) {
     if (typeof o['claim'] !== 'string' || o['claim'] === '')
       throw fail('"claim" must be a non-empty string', path);

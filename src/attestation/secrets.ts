@@ -9,13 +9,22 @@ import { CompactEncrypt, decodeProtectedHeader, importJWK, jwtVerify, type JWK }
 import type { ClaimSet } from './claims.ts';
 import { SecretReleaseError } from './errors.ts';
 import type { KeyEncryptionKey } from './kek.ts';
-import { parseReleasePolicy, releasePolicyHolds } from './release-policy.ts';
+import { POLICY_TYPES, type PolicyType } from './policy-service.ts';
+import { parseReleaseRequirements, releasePolicyHolds } from './release-policy.ts';
 import type { SigningKeyRing } from './signing-keys.ts';
+import { ATTESTATION_TYPE_CLAIM, TOKEN_PURPOSE_CLAIM } from './token-issuer.ts';
 import type { AttestationStorage, StoredSecret } from './storage/index.ts';
 
 /** Secret names: path-safe, bounded. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_SECRET_BYTES = 64 * 1024;
+
+/**
+ * The attestation type a secret is stored for when its PUT names none, and the only type accepted
+ * by a release policy stored before policies stated `attestationTypes` (inline release attests
+ * SGX quotes under the SgxEnclave policy, so that is what such secrets were released under).
+ */
+export const DEFAULT_SECRET_ATTESTATION_TYPE: PolicyType = 'SgxEnclave';
 
 /** Options of the secret service. */
 export interface SecretServiceOptions {
@@ -56,8 +65,18 @@ export class SecretService {
     this.#o = options;
   }
 
-  /** Stores (or replaces) a secret. `releasePolicy` is validated before anything is written. */
-  async put(name: string, value: Uint8Array, contentType: string, releasePolicy: unknown): Promise<void> {
+  /**
+   * Stores (or replaces) a secret. `releasePolicy` is validated before anything is written, and
+   * stored with its `attestationTypes` stated: the policy's own, else `[attestationType]` (the type
+   * the secret is stored for, default SgxEnclave).
+   */
+  async put(
+    name: string,
+    value: Uint8Array,
+    contentType: string,
+    releasePolicy: unknown,
+    attestationType?: unknown,
+  ): Promise<void> {
     checkSecretName(name);
     if (value.length === 0 || value.length > MAX_SECRET_BYTES) {
       throw new SecretReleaseError(
@@ -68,8 +87,7 @@ export class SecretService {
         },
       );
     }
-    parseReleasePolicy(releasePolicy);
-    const policyText = typeof releasePolicy === 'string' ? releasePolicy : JSON.stringify(releasePolicy);
+    const policyText = normalizedReleasePolicy(releasePolicy, attestationType);
     const existing = await this.#o.storage.getSecret(name);
     const now = this.#o.now();
     const secret: StoredSecret = {
@@ -96,6 +114,19 @@ export class SecretService {
    * not expired, not older than the max age. Unsigned (draft) tokens never pass.
    */
   async verifyToken(token: string): Promise<ClaimSet> {
+    const claims = await this.#verifySignedToken(token);
+    const purpose = claims[TOKEN_PURPOSE_CLAIM];
+    if (purpose !== 'attestation') {
+      throw new SecretReleaseError(
+        'ERR_SECRET_TOKEN_PURPOSE',
+        `only attestation tokens release secrets; this token's ${TOKEN_PURPOSE_CLAIM} is ${typeof purpose === 'string' ? JSON.stringify(purpose.slice(0, 40)) : 'missing'}`,
+        { field: 'token' },
+      );
+    }
+    return claims;
+  }
+
+  async #verifySignedToken(token: string): Promise<ClaimSet> {
     try {
       const header = decodeProtectedHeader(token);
       const key = typeof header.kid === 'string' ? this.#o.keys.publicKey(header.kid) : undefined;
@@ -126,8 +157,25 @@ export class SecretService {
     if (secret === undefined) {
       throw new SecretReleaseError('ERR_SECRET_NOT_FOUND', `no secret named ${name}`, { name });
     }
-    const policy = parseReleasePolicy(secret.releasePolicy);
-    if (!releasePolicyHolds(policy, claims, this.#o.issuer)) {
+    const req = parseReleaseRequirements(secret.releasePolicy);
+    const types = req.attestationTypes ?? [DEFAULT_SECRET_ATTESTATION_TYPE];
+    const type = claims[ATTESTATION_TYPE_CLAIM];
+    if (typeof type !== 'string' || !types.includes(type as PolicyType)) {
+      throw new SecretReleaseError(
+        'ERR_SECRET_ATTESTATION_TYPE',
+        `${name} is released only to tokens issued under the ${types.join(' or ')} policy; this one was issued under ${typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : 'no recorded policy type'}`,
+        { name, accepted: types },
+      );
+    }
+    const hash = claims['x-ms-policy-hash'];
+    if (req.policyHashes !== undefined && (typeof hash !== 'string' || !req.policyHashes.includes(hash))) {
+      throw new SecretReleaseError(
+        'ERR_SECRET_POLICY_HASH',
+        `${name} is released only to tokens issued under one of the policies its release policy names (policyHashes); this token's x-ms-policy-hash is not one of them`,
+        { name },
+      );
+    }
+    if (!releasePolicyHolds(req.root, claims, this.#o.issuer)) {
       throw new SecretReleaseError(
         'ERR_SECRET_POLICY_DENIED',
         `the attested claims do not satisfy the release policy of ${name}`,
@@ -160,6 +208,39 @@ export class SecretService {
       .encrypt(key);
     return { name, contentType: secret.contentType, jwe, alg };
   }
+}
+
+/** The release policy as stored: the JSON object with `attestationTypes` always stated. */
+function normalizedReleasePolicy(releasePolicy: unknown, attestationType: unknown): string {
+  const req = parseReleaseRequirements(releasePolicy);
+  let forType: PolicyType | undefined;
+  if (attestationType !== undefined) {
+    forType = POLICY_TYPES.find(
+      (t) => typeof attestationType === 'string' && t.toLowerCase() === attestationType.toLowerCase(),
+    );
+    if (forType === undefined) {
+      throw new SecretReleaseError(
+        'ERR_SECRET_RELEASE_POLICY',
+        `attestationType must be one of ${POLICY_TYPES.join(', ')}`,
+        { field: 'attestationType' },
+      );
+    }
+    if (req.attestationTypes !== undefined && !req.attestationTypes.includes(forType)) {
+      throw new SecretReleaseError(
+        'ERR_SECRET_RELEASE_POLICY',
+        `attestationType ${forType} is not among releasePolicy.attestationTypes (${req.attestationTypes.join(', ')})`,
+        { field: 'attestationType' },
+      );
+    }
+  }
+  const obj = (typeof releasePolicy === 'string' ? JSON.parse(releasePolicy) : releasePolicy) as Record<
+    string,
+    unknown
+  >;
+  return JSON.stringify({
+    ...obj,
+    attestationTypes: req.attestationTypes ?? [forType ?? DEFAULT_SECRET_ATTESTATION_TYPE],
+  });
 }
 
 /** Only the public members: a JWK that (wrongly) carries `d` must not make us use a private key. */

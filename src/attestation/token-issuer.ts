@@ -24,6 +24,25 @@ function signRs256(signingInput: string, key: KeyObject): Promise<Buffer> {
   });
 }
 
+/**
+ * What a signed token is for, in claim `x-ccnodes-token-purpose`: `attestation` (an attest endpoint's
+ * result — the only kind that can release a secret), `policy` (policy get/set/reset results) or
+ * `certificates` (policy management certificate results). Every signed token carries one; the
+ * issuer writes it after the caller's claims, so no claim set (nor a policy's issuance rules) can
+ * change it.
+ */
+export type TokenPurpose = 'attestation' | 'policy' | 'certificates';
+
+/** Claim naming a token's {@link TokenPurpose}. */
+export const TOKEN_PURPOSE_CLAIM = 'x-ccnodes-token-purpose';
+
+/**
+ * Claim naming the attestation type (`SgxEnclave`, `OpenEnclave`) whose policy an attestation
+ * token was issued under (`x-ms-attestation-type` is `sgx` for both; the policy's hash is in
+ * `x-ms-policy-hash`).
+ */
+export const ATTESTATION_TYPE_CLAIM = 'x-ccnodes-attestation-type';
+
 /** Token issuing parameters. */
 export interface TokenIssuerOptions {
   readonly issuer: string;
@@ -54,15 +73,19 @@ export class TokenIssuer {
     return { iat, nbf: iat, exp: iat + lifetime };
   }
 
-  /** Signs `claims` with the active key; `iss`, `iat`, `nbf`, `exp`, `jti` are always the service's. */
+  /**
+   * Signs `claims` with the active key; `iss`, `iat`, `nbf`, `exp`, `jti` and the purpose claim are
+   * always the service's.
+   */
   async sign(
     claims: Record<string, unknown>,
-    options: { lifetimeSeconds?: number; jti?: boolean } = {},
+    options: { purpose: TokenPurpose; lifetimeSeconds?: number; jti?: boolean },
   ): Promise<string> {
     const key = this.#o.keys.active;
-    // Registered claims are set last: nothing in `claims` can override them.
+    // Registered claims and the purpose are set last: nothing in `claims` can override them.
     const payload = {
       ...claims,
+      [TOKEN_PURPOSE_CLAIM]: options.purpose,
       ...this.#times(options.lifetimeSeconds ?? this.#o.lifetimeSeconds),
       iss: this.#o.issuer,
       ...(options.jti === false ? {} : { jti: randomBytes(32).toString('hex') }),

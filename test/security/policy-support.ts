@@ -5,8 +5,14 @@
  * that return the stable ccnodes error code of a refusal.
  */
 import { createPrivateKey } from 'node:crypto';
-import { CompactSign } from 'jose';
-import { selfSignedPem, startService, type Started, type StartOptions } from '../attestation/support.ts';
+import { CompactSign, exportJWK, generateKeyPair } from 'jose';
+import {
+  ADMIN_TOKEN,
+  selfSignedPem,
+  startService,
+  type Started,
+  type StartOptions,
+} from '../attestation/support.ts';
 
 export type Signer = Awaited<ReturnType<typeof selfSignedPem>> & { readonly alg: 'RS256' | 'ES256' };
 
@@ -121,4 +127,58 @@ export function oeReport(quote: Uint8Array): Uint8Array {
   header.writeUInt32LE(2, 4);
   header.writeBigUInt64LE(BigInt(quote.length), 8);
   return Buffer.concat([header, quote]);
+}
+
+/** An enclave's encryption key pair and the JSON runtime data that carries its public JWK. */
+export async function enclaveRuntime(): Promise<{
+  runtime: Buffer;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+}> {
+  const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'enclave', use: 'enc' };
+  return { runtime: Buffer.from(JSON.stringify({ keys: [jwk] })), privateKey };
+}
+
+/** `PUT /ccnodes/v1/secrets/{name}` with the admin bearer; `extra` adds body members (attestationType). */
+export async function putSecret(
+  url: string,
+  name: string,
+  releasePolicy: unknown,
+  extra: Record<string, unknown> = {},
+): Promise<HttpOutcome> {
+  return outcome(
+    await fetch(`${url}/ccnodes/v1/secrets/${name}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        value: Buffer.from(`value of ${name}`).toString('base64'),
+        contentType: 'text/plain',
+        releasePolicy,
+        ...extra,
+      }),
+    }),
+  );
+}
+
+/** `POST /ccnodes/v1/secrets/{name}/release` with JSON `body`, anonymously. */
+export async function releaseSecret(url: string, name: string, body: unknown): Promise<HttpOutcome> {
+  return outcome(
+    await fetch(`${url}/ccnodes/v1/secrets/${name}/release`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** `PUT /policies/{type}` in AAD mode: an unsigned policy JWS with the admin bearer. */
+export async function putPolicyAsAdmin(url: string, type: string, text: string): Promise<HttpOutcome> {
+  const jws = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(policyPayload(text))).toString('base64url')}.`;
+  return outcome(
+    await fetch(`${url}/policies/${type}?${API}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: jws,
+    }),
+  );
 }

@@ -83,7 +83,7 @@ export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): vo
     const value = decodeBase64Field(b['value'], 'value');
     const contentType = typeof b['contentType'] === 'string' ? b['contentType'] : 'application/octet-stream';
     parseReleasePolicy(b['releasePolicy']);
-    await ctx.secrets.put(name, value, contentType, b['releasePolicy']);
+    await ctx.secrets.put(name, value, contentType, b['releasePolicy'], b['attestationType']);
     await ctx.audit({
       action: 'secret-put',
       actor: actorOf(request, true),

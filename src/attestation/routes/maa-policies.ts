@@ -32,8 +32,11 @@ function tokenHash(text: string): string {
 }
 
 export function registerPolicyRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const sign = (claims: Record<string, unknown>): Promise<string> =>
-    ctx.tokens.sign(claims, { lifetimeSeconds: MANAGEMENT_TOKEN_LIFETIME_SECONDS, jti: false });
+  const sign = (
+    claims: Record<string, unknown>,
+    purpose: 'policy' | 'certificates' = 'policy',
+  ): Promise<string> =>
+    ctx.tokens.sign(claims, { purpose, lifetimeSeconds: MANAGEMENT_TOKEN_LIFETIME_SECONDS, jti: false });
   const version = (request: FastifyRequest): void => {
     parseApiVersion((request.query as Record<string, unknown>)['api-version']);
   };
@@ -95,11 +98,14 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: AppContext): voi
     version(request);
     const certs = await ctx.policies.certificates();
     return {
-      token: await sign({
-        'x-ms-policy-certificates': {
-          keys: certs.map((c) => ({ ...signerJwk(c.certDer), kid: c.thumbprint })),
+      token: await sign(
+        {
+          'x-ms-policy-certificates': {
+            keys: certs.map((c) => ({ ...signerJwk(c.certDer), kid: c.thumbprint })),
+          },
         },
-      }),
+        'certificates',
+      ),
     };
   });
 
@@ -108,10 +114,13 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: AppContext): voi
     const result = await ctx.policies.changeCertificate(op, bodyText(request), actorOf(request));
     ctx.metrics.policyChanges.inc({ operation: `certificate-${op}` });
     return {
-      token: await sign({
-        'x-ms-certificate-thumbprint': result.thumbprint,
-        'x-ms-policycertificates-result': result.result,
-      }),
+      token: await sign(
+        {
+          'x-ms-certificate-thumbprint': result.thumbprint,
+          'x-ms-policycertificates-result': result.result,
+        },
+        'certificates',
+      ),
     };
   };
   app.post('/certificates::add', change('add'));
