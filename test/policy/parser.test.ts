@@ -10,7 +10,10 @@ import {
   PolicySyntaxError,
   parsePolicy,
   policyVersion,
+  type Action,
   type Condition,
+  type Expression,
+  type Policy,
   type PolicySyntaxErrorCode,
 } from '../../src/policy/index.ts';
 import {
@@ -35,6 +38,30 @@ function parseError(text: string): PolicySyntaxError {
   assert.fail(`parsePolicy accepted:\n${text}`);
 }
 
+/** The value of a literal expression (fails on anything else). */
+function literal(expr: Expression | undefined): unknown {
+  if (expr?.kind !== 'literal') throw new Error(`expected a literal, got ${JSON.stringify(expr)}`);
+  return expr.value;
+}
+
+/** A claim action as `[kind, type, value]` of its literal `type = …, value = …` arguments. */
+function claimAction(action: Action | undefined): [string, unknown, unknown] {
+  if (action === undefined || !('spec' in action))
+    throw new Error(`expected a claim action, got ${JSON.stringify(action)}`);
+  const spec = action.spec;
+  if (spec.kind !== 'build') throw new Error(`expected type = …, value = …, got ${JSON.stringify(spec)}`);
+  return [action.kind, literal(spec.type), literal(spec.value)];
+}
+
+/** Rules of every section together, and the total the parser reports. */
+function sectionRuleTotal(policy: Policy): number {
+  return (
+    (policy.configurationRules?.rules.length ?? 0) +
+    policy.authorizationRules.rules.length +
+    policy.issuanceRules.rules.length
+  );
+}
+
 const HEAD10 = 'version=1.0;\n';
 const HEAD12 = 'version=1.2;\n';
 const TAIL = '\nissuancerules { };';
@@ -57,6 +84,7 @@ describe('policy parser: the spec samples (§3.5) parse', () => {
       const policy = parsePolicy(text);
       assert.equal(policyVersion(policy), version);
       assert.equal(policy.ruleCount, rules);
+      assert.equal(sectionRuleTotal(policy), rules);
     });
   }
 
@@ -117,15 +145,44 @@ describe('policy parser: accepted variations', () => {
   });
 
   test('issueproperty is allowed in configurationrules and issuancerules', () => {
-    parsePolicy(
+    const policy = parsePolicy(
       'version=1.1; configurationrules { => issueproperty(type="required_pcr_mask", value=15); => issueproperty(type="require_valid_aik_cert", value=false); }; authorizationrules { => permit(); }; issuancerules { => issueproperty(type="x", value=1); };',
     );
+    assert.equal(policyVersion(policy), '1.1');
+    const config = policy.configurationRules?.rules ?? [];
+    assert.deepEqual(
+      config.map((r) => claimAction(r.action)),
+      [
+        ['issueproperty', 'required_pcr_mask', 15],
+        ['issueproperty', 'require_valid_aik_cert', false],
+      ],
+    );
+    assert.ok(config.every((r) => r.conditions.length === 0));
+    assert.deepEqual(
+      policy.authorizationRules.rules.map((r) => r.action.kind),
+      ['permit'],
+    );
+    assert.deepEqual(
+      policy.issuanceRules.rules.map((r) => claimAction(r.action)),
+      [['issueproperty', 'x', 1]],
+    );
+    assert.equal(policy.ruleCount, 4);
   });
 
   test('add is allowed in authorizationrules', () => {
-    parsePolicy(
+    const policy = parsePolicy(
       `${HEAD10}authorizationrules { => add(type="x", value=1); [type=="x"] => permit(); };${TAIL}`,
     );
+    const [add, permit] = policy.authorizationRules.rules;
+    assert.equal(add?.conditions.length, 0);
+    assert.deepEqual(claimAction(add.action), ['add', 'x', 1]);
+    assert.equal(permit?.action.kind, 'permit');
+    assert.deepEqual(
+      permit.conditions.map((c) => c.tests.map((t) => [t.property, t.comparator, literal(t.expr)])),
+      [[['type', '==', 'x']]],
+    );
+    assert.deepEqual([add.pos.line, add.pos.column, permit.pos.line], [2, 22, 2]);
+    assert.equal(policy.issuanceRules.rules.length, 0);
   });
 });
 
@@ -578,7 +635,21 @@ describe('policy parser: structural limits', () => {
     assert.equal(err.code, 'ERR_POLICY_LIMIT');
     const okDepth = POLICY_LIMITS.maxExpressionDepth;
     const fine = `${'NegateBool('.repeat(okDepth)}true${')'.repeat(okDepth)}`;
-    parsePolicy(`${HEAD12}authorizationrules { };\nissuancerules { => issue(type="a", value=${fine}); };`);
+    const policy = parsePolicy(
+      `${HEAD12}authorizationrules { };\nissuancerules { => issue(type="a", value=${fine}); };`,
+    );
+    const action = policy.issuanceRules.rules[0]?.action;
+    assert.ok(action?.kind === 'issue' && action.spec.kind === 'build');
+    let expr: Expression = action.spec.value;
+    let calls = 0;
+    while (expr.kind === 'call') {
+      assert.equal(expr.name, 'NegateBool');
+      assert.equal(expr.args.length, 1);
+      expr = expr.args[0] as Expression;
+      calls++;
+    }
+    assert.equal(calls, okDepth);
+    assert.equal(literal(expr), true);
   });
 
   test('a deeply nested hostile policy fails fast with a typed error, not a stack overflow', () => {
@@ -597,7 +668,18 @@ describe('docs/policy.md', () => {
     const md = readFileSync(join(REPO_ROOT, 'docs', 'policy.md'), 'utf8');
     const examples = [...md.matchAll(/```\n(version=[\s\S]*?)```/g)].map((m) => m[1] ?? '');
     assert.ok(examples.length >= 5, `found ${examples.length} examples`);
-    for (const text of examples) parsePolicy(text);
+    for (const text of examples) {
+      const policy = parsePolicy(text);
+      assert.equal(policyVersion(policy), /^version\s*=\s*([0-9.]+)/.exec(text)?.[1], text);
+      // The examples carry no comments, so every "=>" starts one rule.
+      assert.ok(!text.includes('//'), text);
+      assert.equal(policy.ruleCount, text.split('=>').length - 1, text);
+      assert.equal(sectionRuleTotal(policy), policy.ruleCount, text);
+      for (const r of policy.authorizationRules.rules)
+        assert.ok(['permit', 'deny', 'add'].includes(r.action.kind), text);
+      for (const r of policy.issuanceRules.rules)
+        assert.ok(['issue', 'issueproperty', 'add'].includes(r.action.kind), text);
+    }
   });
 
   test('the production default printed in the guide is DEFAULT_SGX_POLICY', () => {
