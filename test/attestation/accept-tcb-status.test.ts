@@ -56,7 +56,7 @@ async function serve(name: string, args: string[], env: Record<string, string> =
   );
   let exited: number | undefined;
   void done.then((code) => (exited = code));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000; // generous: a loaded 2-core machine
   for (;;) {
     const line = out
       .join('')
