@@ -25,6 +25,7 @@ export {
   PolicyDeniedError,
   PolicyManagementError,
   SecretReleaseError,
+  ServiceLimitError,
   StorageError,
   type AttestationErrorCode,
 } from './errors.ts';
