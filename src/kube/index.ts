@@ -47,7 +47,13 @@ export {
   type AdmissionReviewResponse,
 } from './admission.ts';
 export { generateWebhookTls, serviceDnsNames, type WebhookTls, type WebhookCa } from './tls.ts';
-export { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './server.ts';
+export {
+  DEFAULT_WEBHOOK_HTTP_LIMITS,
+  startWebhookServer,
+  type WebhookHttpLimits,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from './server.ts';
 export {
   labelNode,
   labelPatch,

@@ -2,6 +2,13 @@
  * The admission webhook over HTTPS (node:https): `POST /mutate` and `POST /validate` take an
  * AdmissionReview v1 and answer one; `GET /healthz` answers `ok`. Bodies above `maxBodyBytes` get
  * 413, malformed reviews 400 with a JSON error naming the field; everything else is 404/405.
+ *
+ * Slow or idle clients are bounded by {@link WebhookHttpLimits}: the TLS handshake and the request
+ * headers within `headerTimeoutMs`, the whole request within `requestTimeoutMs`, idle keep-alive
+ * connections closed after `idleTimeoutMs`, at most `maxConnections` open. Node checks the header
+ * and request deadlines only every `connectionsCheckingInterval` (30 s by default, which would let
+ * a slow client live twice as long as the request timeout), so that interval is derived from the
+ * header timeout and is at most 1 s.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +19,26 @@ import { parseAdmissionReview, reviewMutation, reviewValidation } from './admiss
 import { KubeServerError } from './errors.ts';
 import type { ValidateOptions } from './validate.ts';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhook-config.ts';
+
+/** Bounds on connections of the webhook server (all in ms except `maxConnections`). */
+export interface WebhookHttpLimits {
+  /** The whole request (headers and body) must arrive within this (default 30,000). */
+  readonly requestTimeoutMs?: number;
+  /** The TLS handshake, then the request headers, must each complete within this (default 10,000). */
+  readonly headerTimeoutMs?: number;
+  /** A connection without traffic for this long is closed, also between requests (default 30,000). */
+  readonly idleTimeoutMs?: number;
+  /** Open connections at once; further ones are closed at accept (default 1,024). */
+  readonly maxConnections?: number;
+}
+
+/** Defaults of {@link WebhookHttpLimits}. */
+export const DEFAULT_WEBHOOK_HTTP_LIMITS: Required<WebhookHttpLimits> = {
+  requestTimeoutMs: 30_000,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 1024,
+};
 
 /** Options of {@link startWebhookServer}. */
 export interface WebhookServerOptions {
@@ -24,6 +51,8 @@ export interface WebhookServerOptions {
   readonly largestNodeEpcMiB?: number | (() => number | undefined);
   /** Largest request body accepted (default 4 MiB; a pod object is at most ~1.5 MiB in etcd). */
   readonly maxBodyBytes?: number;
+  /** Connection bounds (defaults {@link DEFAULT_WEBHOOK_HTTP_LIMITS}). */
+  readonly limits?: WebhookHttpLimits;
   /** Called once per review (for logs): path, uid, allowed, patch operation count. */
   readonly onReview?: (event: { path: string; uid: string; allowed: boolean; patched: boolean }) => void;
 }
@@ -106,14 +135,29 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       else send(res, 500, { error: { code: 'ERR_INTERNAL', message: 'internal error' } });
     }
   };
+  const limits = { ...DEFAULT_WEBHOOK_HTTP_LIMITS, ...options.limits };
+  if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
+    throw new KubeServerError('the header timeout must not be longer than the request timeout', {
+      details: { field: 'limits.headerTimeoutMs' },
+    });
+  }
   const server: Server = createServer(
-    { cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' },
+    {
+      cert: options.certPem,
+      key: options.keyPem,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.headerTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headerTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
+    },
     (req, res) => {
       void handle(req, res);
     },
   );
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.setTimeout(limits.idleTimeoutMs);
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => {
       reject(
