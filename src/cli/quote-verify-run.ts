@@ -1,6 +1,6 @@
 /** Implementation of `quote-verify.ts`'s commands, loaded only when one of them runs. */
 import { resolve } from 'node:path';
-import { loadCollateralPath } from '../collateral-source/index.ts';
+import { loadCollateralPathWithReport } from '../collateral-source/index.ts';
 import {
   CollateralFormatError,
   FormatError,
@@ -40,13 +40,22 @@ function parseNow(text: string | undefined): Date {
   return d;
 }
 
-async function loadCollateral(path: string, ctx: CliContext): Promise<RawCollateral> {
+/**
+ * Reads `--collateral`. An absent or unreadable path is an I/O error (`ERR_IO`, thrown); content
+ * that is not collateral — a malformed bundle, a directory missing artefacts — is returned as the
+ * `CollateralFormatError` for the caller to report (exit 2 with `ERR_COLLATERAL_FORMAT`).
+ */
+async function loadCollateral(
+  path: string,
+  ctx: CliContext,
+): Promise<
+  | { ok: true; collateral: RawCollateral; directory: boolean; warnings: readonly string[] }
+  | { ok: false; error: CollateralFormatError }
+> {
   try {
-    return await loadCollateralPath(resolve(ctx.cwd, path));
+    return { ok: true, ...(await loadCollateralPathWithReport(resolve(ctx.cwd, path))) };
   } catch (cause) {
-    if (cause instanceof CollateralFormatError) {
-      throw new IoError(`collateral ${path}: ${cause.message}`, { details: { path }, cause });
-    }
+    if (cause instanceof CollateralFormatError) return { ok: false, error: cause };
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new IoError(`cannot read collateral ${path}: ${reason}`, { details: { path }, cause });
   }
@@ -132,7 +141,26 @@ export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext
       });
     throw cause;
   }
-  const collateral = prepareCollateral(await loadCollateral(flags.collateral, ctx));
+  const loaded = await loadCollateral(flags.collateral, ctx);
+  if (!loaded.ok) {
+    const err = loaded.error;
+    ctx.stderr(`ccnodes: collateral ${flags.collateral}: ${err.message} (${err.code})\n`);
+    if (flags.json === true) {
+      const error = {
+        code: err.code,
+        message: err.message,
+        details: { ...err.details, collateral: flags.collateral },
+      };
+      ctx.stdout(`${JSON.stringify({ ok: false, verified: false, error }, null, 2)}\n`);
+    }
+    ctx.exitCode = EXIT.USAGE;
+    return;
+  }
+  // Files of a collateral directory that were skipped (and why): stderr, or in the JSON result.
+  const extra = loaded.directory ? { collateralWarnings: loaded.warnings } : {};
+  if (flags.json !== true)
+    for (const w of loaded.warnings) ctx.stderr(`warning: collateral ${flags.collateral}: ${w}\n`);
+  const collateral = prepareCollateral(loaded.collateral);
   const options: VerifyOptions = {
     now,
     ...(flags.trustSimulatedRoot !== undefined
@@ -145,7 +173,7 @@ export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext
   };
   try {
     const result = verifyQuote(quote, collateral, options);
-    if (flags.json === true) ctx.stdout(`${JSON.stringify(resultJson(result), null, 2)}\n`);
+    if (flags.json === true) ctx.stdout(`${JSON.stringify({ ...resultJson(result), ...extra }, null, 2)}\n`);
     else printHuman(ctx, result);
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
@@ -158,7 +186,7 @@ export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext
         message: err.message,
         details: err.details,
       };
-      ctx.stdout(`${JSON.stringify({ verified: false, error }, null, 2)}\n`);
+      ctx.stdout(`${JSON.stringify({ verified: false, error, ...extra }, null, 2)}\n`);
     } else {
       ctx.stdout(
         `verification failed: ${err.code} at step ${err.step} (${err.stepName})\n  ${err.message}\n`,

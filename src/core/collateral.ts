@@ -304,3 +304,48 @@ export function serializeCollateralBundle(raw: RawCollateral): string {
     2,
   );
 }
+
+/** Splits concatenated DER values (each a SEQUENCE with a definite length); undefined if not DER. */
+function splitDer(bytes: Uint8Array): Uint8Array[] | undefined {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (bytes[at] !== 0x30 || at + 2 > bytes.length) return undefined;
+    const first = bytes[at + 1] ?? 0;
+    let len: number;
+    let header: number;
+    if (first < 0x80) {
+      len = first;
+      header = 2;
+    } else {
+      const n = first & 0x7f;
+      if (n === 0 || n > 4 || at + 2 + n > bytes.length) return undefined;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + (bytes[at + 2 + i] ?? 0);
+      header = 2 + n;
+    }
+    if (at + header + len > bytes.length) return undefined;
+    out.push(bytes.subarray(at, at + header + len));
+    at += header + len;
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/**
+ * A certificate file as users have it — PEM (one or more certificates) or DER (one certificate, or
+ * several concatenated) — as PEM text, the form `RawCollateral` chains use. Throws
+ * `CollateralFormatError` naming `field` when it is neither.
+ */
+export function certificatesPem(bytes: Uint8Array, field = 'certificate'): string {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+  const ders = splitDer(bytes);
+  if (ders === undefined)
+    throw new CollateralFormatError(`${field}: neither PEM certificates nor DER certificates`, { field });
+  return ders
+    .map((der) => {
+      const b64 = Buffer.from(der).toString('base64');
+      return `-----BEGIN CERTIFICATE-----\n${(b64.match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
+    })
+    .join('');
+}

@@ -119,6 +119,7 @@ export {
   type VerifyStep,
 } from './verify-errors.ts';
 export {
+  certificatesPem,
   isPreparedCollateral,
   parseCollateralBundle,
   prepareCollateral,

@@ -149,7 +149,7 @@ describe('ccnodes quote verify', { skip: testdataSkip }, () => {
     writeFileSync(bad, '{"tcbInfo": 1}');
     const r = await runCapture(['quote', 'verify', quote, '--collateral', bad, '--now', set.nowIso]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /ERR_IO/);
+    assert.match(r.stderr, /ERR_COLLATERAL_FORMAT/, 'content that is not collateral: a format error, exit 2');
   });
 
   test('--help describes the exit statuses', async () => {
