@@ -1,10 +1,26 @@
 /**
  * A throwaway PostgreSQL for tests: `CCNODES_TEST_DATABASE_URL` if set, else a temporary cluster
  * started with the local `initdb`/`postgres` binaries (as the `postgres` user when running as root).
- * Returns undefined — and the caller skips — when neither is available.
+ *
+ * Binaries: the first directory holding both `initdb` and `postgres`, looking in every
+ * `/usr/lib/postgresql/<version>/bin` (newest version first), then each `PATH` entry.
+ *
+ * Outside CI, when no server can be had, `startTestPostgres` returns undefined and the caller skips
+ * with the one line of {@link postgresSkipReason}. Under `CI=true` that is a failure: it throws an
+ * Error saying what was missing or why the server did not start.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,21 +32,88 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-function findBinary(name: string): string | undefined {
-  for (const dir of [
-    '/usr/local/bin',
-    '/usr/lib/postgresql/15/bin',
-    '/usr/lib/postgresql/16/bin',
-    '/usr/bin',
-  ]) {
-    if (existsSync(join(dir, name))) return join(dir, name);
+const PG_LIB = '/usr/lib/postgresql';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Directories that may hold the PostgreSQL server binaries, in the order they are tried. */
+export function postgresBinDirs(env: Record<string, string | undefined>, lib = PG_LIB): string[] {
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(lib).filter((v) => /^\d+(\.\d+)?$/.test(v));
+  } catch {
+    // no Debian-style installation
+  }
+  versions.sort((a, b) => Number(b) - Number(a));
+  const dirs = [
+    ...versions.map((v) => join(lib, v, 'bin')),
+    ...(env['PATH'] ?? '').split(':').filter((d) => d !== ''),
+  ];
+  return [...new Set(dirs)];
+}
+
+/** `initdb` and `postgres` from the same directory, or undefined. */
+export function findPostgresBinaries(
+  env: Record<string, string | undefined>,
+  lib = PG_LIB,
+): { initdb: string; postgres: string } | undefined {
+  for (const dir of postgresBinDirs(env, lib)) {
+    const initdb = join(dir, 'initdb');
+    const postgres = join(dir, 'postgres');
+    if (executable(initdb) && executable(postgres)) return { initdb, postgres };
   }
   return undefined;
 }
 
-async function waitReady(url: string, ms: number): Promise<boolean> {
+/** A port that was free a moment ago on 127.0.0.1 (the kernel picks it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+let skipReason = 'no PostgreSQL available';
+
+/** Why the last {@link startTestPostgres} returned undefined: one line for a test skip. */
+export function postgresSkipReason(): string {
+  return skipReason;
+}
+
+/** Outside CI: remember the reason and let the caller skip. Under CI=true: fail. */
+function unavailable(env: Record<string, string | undefined>, reason: string): void {
+  if (env['CI'] === 'true') {
+    throw new Error(
+      `PostgreSQL is required under CI=true but ${reason} ` +
+        '(install initdb/postgres, e.g. the Debian postgresql package as .ci/run does, or set CCNODES_TEST_DATABASE_URL)',
+    );
+  }
+  skipReason = `no PostgreSQL: ${reason} (set CCNODES_TEST_DATABASE_URL or install initdb/postgres)`;
+}
+
+/** The last lines of a process's output, for an error message. */
+function tail(text: string): string {
+  const lines = text.trim().split('\n').slice(-3).join(' | ');
+  return lines === '' ? '' : `: ${lines.slice(0, 600)}`;
+}
+
+async function waitReady(url: string, ms: number, gaveUp: () => boolean = () => false): Promise<boolean> {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
+  while (Date.now() < end && !gaveUp()) {
     const c = new pg.Client({ connectionString: url });
     try {
       await c.connect();
@@ -64,23 +147,32 @@ function withServer(url: string, stop: () => Promise<void>): TestPostgres {
   };
 }
 
-/** Starts (or connects to) a PostgreSQL; undefined when none can be had. */
+/**
+ * Starts (or connects to) a PostgreSQL. Undefined when none can be had (see
+ * {@link postgresSkipReason}); under `CI=true` that case throws instead.
+ */
 export async function startTestPostgres(
   env: Record<string, string | undefined>,
+  lib = PG_LIB,
 ): Promise<TestPostgres | undefined> {
   const given = env['CCNODES_TEST_DATABASE_URL'];
   if (given !== undefined && given !== '') {
-    return (await waitReady(given, 3000)) ? withServer(given, () => Promise.resolve()) : undefined;
+    if (await waitReady(given, 3000)) return withServer(given, () => Promise.resolve());
+    unavailable(env, 'CCNODES_TEST_DATABASE_URL does not accept connections within 3 s');
+    return undefined;
   }
-  const initdb = findBinary('initdb');
-  const postgres = findBinary('postgres');
-  if (initdb === undefined || postgres === undefined) return undefined;
+  const bins = findPostgresBinaries(env, lib);
+  if (bins === undefined) {
+    unavailable(env, `no directory holds both initdb and postgres (looked in ${PG_LIB}/*/bin and PATH)`);
+    return undefined;
+  }
   const root = userInfo().uid === 0;
   const asUser = (cmd: string, args: string[]): [string, string[]] =>
     root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   const dir = mkdtempSync(join(tmpdir(), 'ccnodes-pg-'));
   const data = join(dir, 'data');
   let child: ChildProcess | undefined;
+  let output = '';
   try {
     if (root) {
       chmodSync(dir, 0o700);
@@ -88,7 +180,7 @@ export async function startTestPostgres(
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
       chownSync(dir, uid, gid);
     }
-    const [c1, a1] = asUser(initdb, [
+    const [c1, a1] = asUser(bins.initdb, [
       '-D',
       data,
       '-U',
@@ -98,9 +190,14 @@ export async function startTestPostgres(
       'UTF8',
       '--no-sync',
     ]);
-    execFileSync(c1, a1, { stdio: 'ignore' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const [c2, a2] = asUser(postgres, [
+    try {
+      execFileSync(c1, a1, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { stderr?: Buffer; message: string };
+      throw new Error(`${bins.initdb} failed${tail(e.stderr?.toString('utf8') ?? e.message)}`);
+    }
+    const port = await freePort();
+    const [c2, a2] = asUser(bins.postgres, [
       '-D',
       data,
       '-p',
@@ -112,13 +209,26 @@ export async function startTestPostgres(
       '-c',
       'fsync=off',
     ]);
-    child = spawn(c2, a2, { stdio: 'ignore' });
+    const proc = spawn(c2, a2, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    proc.stderr.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+    });
+    let exited = false;
+    proc.once('exit', () => {
+      exited = true;
+    });
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    if (!(await waitReady(url, 15000))) throw new Error('postgres did not start');
-    const proc = child;
+    if (!(await waitReady(url, 15000, () => exited))) {
+      throw new Error(`${bins.postgres} did not accept connections on port ${port}${tail(output)}`);
+    }
     return withServer(url, async () => {
       // Signal the postmaster itself (runuser does not forward signals): fast shutdown.
       await new Promise<void>((resolve) => {
+        if (exited) {
+          resolve();
+          return;
+        }
         proc.once('exit', () => {
           resolve();
         });
@@ -131,9 +241,10 @@ export async function startTestPostgres(
       });
       rmSync(dir, { recursive: true, force: true });
     });
-  } catch {
+  } catch (err) {
     child?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+    unavailable(env, `it did not start: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
 }
