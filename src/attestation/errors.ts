@@ -152,7 +152,12 @@ export const ATTESTATION_ERRORS = {
   },
   ERR_STORAGE_BACKEND: {
     type: 'StorageError',
-    summary: 'The storage backend failed (database unreachable, constraint or I/O error).',
+    summary: 'The storage backend failed (constraint, query or I/O error).',
+  },
+  ERR_STORAGE_UNAVAILABLE: {
+    type: 'StorageError',
+    summary:
+      'The database cannot be reached right now (PostgreSQL down, restarting, refusing or timing out connections); the request fails fast with 503 and the service reconnects by itself.',
   },
   ERR_ATTEST_POLICY_TIMEOUT: {
     type: 'ServiceLimitError',

@@ -64,6 +64,7 @@ const TABLE: Readonly<Record<AttestationErrorCode, Mapping>> = {
   ERR_STORAGE_KEK: { status: 500, maa: 'InternalError' },
   ERR_STORAGE_INTEGRITY: { status: 500, maa: 'InternalError' },
   ERR_STORAGE_BACKEND: { status: 500, maa: 'InternalError' },
+  ERR_STORAGE_UNAVAILABLE: { status: 503, maa: 'ServiceUnavailable' },
   ERR_ATTEST_CONFIG: { status: 500, maa: 'InternalError' },
   ERR_ATTEST_POLICY_TIMEOUT: { status: 400, maa: 'PolicyEvaluationError' },
   ERR_ATTEST_RATE_LIMITED: { status: 429, maa: 'TooManyRequests' },

@@ -46,12 +46,60 @@ import type {
 type Row = Record<string, unknown>;
 const MIGRATION_LOCK = 0x63636e6f; // "ccno"
 
+/**
+ * How long a request waits for a database connection (a new one, or a free one of the pool) before
+ * it fails with ERR_STORAGE_UNAVAILABLE (503): a database that is down, restarting or unreachable
+ * makes requests fail fast instead of hanging.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 2000;
+
 /** Connects a pool to `databaseUrl` (postgres://…). Call `migrate()` before use. */
 export function openPostgresStorage(databaseUrl: string, options: StorageOptions = {}): AttestationStorage {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 8,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return new PostgresStorage(pool, options.integrity);
+}
+
+/** Node socket errors that mean the server cannot be reached. */
+const UNREACHABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * True when `cause` says the database is unavailable rather than that the query failed: socket
+ * errors, SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, starting up), 53300
+ * (too many connections), and pg's own connection-loss and connect-timeout errors.
+ */
+export function isUnavailable(cause: unknown): boolean {
+  const e = cause as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (UNREACHABLE_ERRNO.has(code) || code.startsWith('08')) return true;
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated due to connection timeout/.test(
+    message,
+  );
+}
+
+/** The typed error for a failed storage call: 503 ERR_STORAGE_UNAVAILABLE or 500 ERR_STORAGE_BACKEND. */
+function failure(what: string, cause: unknown): StorageError {
+  if (cause instanceof StorageError) return cause;
+  return isUnavailable(cause)
+    ? new StorageError('ERR_STORAGE_UNAVAILABLE', `storage unavailable: ${what}`, { what }, cause)
+    : new StorageError('ERR_STORAGE_BACKEND', `storage failed: ${what}`, { what }, cause);
 }
 
 const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
@@ -118,7 +166,7 @@ class PostgresStorage implements AttestationStorage {
     try {
       return (await this.#pool.query(sql, params)).rows as Row[];
     } catch (cause) {
-      throw new StorageError('ERR_STORAGE_BACKEND', `storage failed: ${what}`, { what }, cause);
+      throw failure(what, cause);
     }
   }
 
@@ -127,19 +175,29 @@ class PostgresStorage implements AttestationStorage {
     try {
       client = await this.#pool.connect();
     } catch (cause) {
-      throw new StorageError('ERR_STORAGE_BACKEND', `storage unreachable: ${what}`, { what }, cause);
+      throw failure(what, cause);
     }
+    // A checked-out client has no pool listener: without this one, the server ending the session
+    // (shutdown, restart, network loss) between two statements is an unhandled 'error' event that
+    // kills the process. The statement in progress fails on its own; the client is discarded below.
+    let broken: unknown;
+    const onError = (err: unknown): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
       return out;
     } catch (cause) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (cause instanceof StorageError) throw cause;
-      throw new StorageError('ERR_STORAGE_BACKEND', `storage failed: ${what}`, { what }, cause);
+      if (broken === undefined && !isUnavailable(cause))
+        await client.query('ROLLBACK').catch(() => undefined);
+      else broken ??= cause;
+      throw failure(what, broken !== undefined && !(cause instanceof StorageError) ? broken : cause);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken === undefined ? undefined : (broken as Error));
     }
   }
 
