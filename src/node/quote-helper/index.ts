@@ -14,7 +14,13 @@ export {
 export type { QuoteProvider, QuoteTarget, QuoteResult, QeReportRequest, ProviderHealth } from './provider.ts';
 export { startQuoteHelper, type QuoteHelper, type QuoteHelperOptions } from './daemon.ts';
 export { startAesmServer, type AesmServer, type AesmServerOptions } from './aesm-server.ts';
-export { buildJsonApi, type JsonApi, type JsonApiOptions } from './json-api.ts';
+export {
+  DEFAULT_JSON_API_HTTP_LIMITS,
+  buildJsonApi,
+  type JsonApi,
+  type JsonApiHttpLimits,
+  type JsonApiOptions,
+} from './json-api.ts';
 export { createMetrics, type QuoteHelperMetrics, type Transport } from './metrics.ts';
 export { createLogger, silentLogger } from './logger.ts';
 export { aesmExchange, type AesmTransportOptions } from './aesm-transport.ts';
