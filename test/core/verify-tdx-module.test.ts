@@ -88,14 +88,17 @@ const identity = (
 });
 
 /** TDX TCB Info v3: the default test levels with TDX components, plus the given module fields. */
-function tdxTcbInfo(modules: {
-  tdxModule?: ModuleJson;
-  tdxModuleIdentities?: Record<string, unknown>[];
-}): Record<string, unknown> {
+function tdxTcbInfo(
+  modules: {
+    tdxModule?: ModuleJson;
+    tdxModuleIdentities?: Record<string, unknown>[];
+  },
+  tdxComponents: readonly number[] = new Array<number>(16).fill(0),
+): Record<string, unknown> {
   const base = defaultTcbInfo();
   const levels = (base['tcbLevels'] as { tcb: Record<string, unknown> }[]).map((l) => ({
     ...l,
-    tcb: { ...l.tcb, tdxtcbcomponents: new Array(16).fill({ svn: 0 }) },
+    tcb: { ...l.tcb, tdxtcbcomponents: tdxComponents.map((svn) => ({ svn })) },
   }));
   return { ...base, id: 'TDX', ...modules, tcbLevels: levels };
 }
@@ -369,6 +372,31 @@ describe('TDX module major version N > 0: the identity TDX_0N of tdxModuleIdenti
       tdxModuleIdentities: [identity('TDX_01', [{ isvsvn: 0, status: 'Revoked' }])],
     });
     const r = verify(await buildTdxCase(pki, info, { moduleMajor: 0, moduleSvn: 6 }));
+    assert.equal(r.status, 'SWHardeningNeeded');
+  });
+});
+
+describe('step 14: the TDX TCB level must cover the TEE_TCB_SVN', () => {
+  const above = (index: number): number[] =>
+    new Array<number>(16).fill(0).map((_, i) => (i === index ? 1 : 0));
+
+  test('a TD below the TDX components of every level is refused with ERR_VERIFY_TCB_NOT_SUPPORTED', async () => {
+    const info = tdxTcbInfo({ tdxModule: module() }, above(2));
+    const e = expectRefused(await buildTdxCase(pki, info), 'ERR_VERIFY_TCB_NOT_SUPPORTED', 14);
+    assert.match(e.message, /no matching tcb level/);
+  });
+
+  test('with major version 0 the module SVN byte is compared like the others', async () => {
+    const info = tdxTcbInfo({ tdxModule: module() }, above(0));
+    expectRefused(await buildTdxCase(pki, info), 'ERR_VERIFY_TCB_NOT_SUPPORTED', 14);
+  });
+
+  test('with major version N > 0 bytes 0 and 1 are left to the module identity levels', async () => {
+    const info = tdxTcbInfo(
+      { tdxModuleIdentities: [identity('TDX_01', [{ isvsvn: 0, status: 'UpToDate' }])] },
+      [9, 9, ...new Array<number>(14).fill(0)],
+    );
+    const r = verify(await buildTdxCase(pki, info, { moduleMajor: 1, moduleSvn: 6 }));
     assert.equal(r.status, 'SWHardeningNeeded');
   });
 });
