@@ -121,7 +121,13 @@ export {
   type ContainerDevices,
   type PodResourcesList,
 } from './pod-resources.ts';
-export { parseListen, serveMetrics, type MetricsEndpoint } from './metrics-server.ts';
+export {
+  DEFAULT_METRICS_HTTP_LIMITS,
+  parseListen,
+  serveMetrics,
+  type MetricsEndpoint,
+  type MetricsHttpLimits,
+} from './metrics-server.ts';
 export {
   SgxDevicePlugin,
   pluginSocketName,

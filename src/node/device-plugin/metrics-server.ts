@@ -4,6 +4,26 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { DevicePluginConfigError } from './errors.ts';
 
+/** Bounds on the endpoint's connections (ms, except `maxConnections`). */
+export interface MetricsHttpLimits {
+  /** The whole request must arrive within this (default 30,000). */
+  readonly requestTimeoutMs?: number;
+  /** The request headers must arrive within this (default 10,000; at most requestTimeoutMs). */
+  readonly headerTimeoutMs?: number;
+  /** A connection without traffic for this long is closed, also between requests (default 30,000). */
+  readonly idleTimeoutMs?: number;
+  /** Open connections at once; further ones are closed at accept (default 256). */
+  readonly maxConnections?: number;
+}
+
+/** Defaults of {@link MetricsHttpLimits}. */
+export const DEFAULT_METRICS_HTTP_LIMITS: Required<MetricsHttpLimits> = {
+  requestTimeoutMs: 30_000,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 256,
+};
+
 /** A listening metrics endpoint. */
 export interface MetricsEndpoint {
   readonly url: string;
@@ -29,15 +49,33 @@ export function parseListen(value: string): { host: string; port: number } {
  * Serves the registry; `healthy()` decides the /healthz status (200 or 503). With `details`, the
  * /healthz body is JSON: `{"status": "ok" | "unhealthy", ...details()}` (the device plugin reports
  * its node PATCH there); without, plain `ok` / `unhealthy`.
+ *
+ * Slow and idle clients are bounded by `limits` (defaults {@link DEFAULT_METRICS_HTTP_LIMITS}); the
+ * header and request deadlines are checked at most every second (Node's default is every 30 s).
  */
 export async function serveMetrics(
   listen: string,
   registry: Registry,
   healthy: () => boolean = () => true,
   details?: () => Record<string, unknown>,
+  limits: MetricsHttpLimits = {},
 ): Promise<MetricsEndpoint> {
   const { host, port } = parseListen(listen);
-  const server: Server = createServer((req, res) => {
+  const l = { ...DEFAULT_METRICS_HTTP_LIMITS, ...limits };
+  if (l.headerTimeoutMs > l.requestTimeoutMs) {
+    throw new DevicePluginConfigError(
+      'ERR_DEVICE_PLUGIN_OPTION',
+      'metrics endpoint: the header timeout must not be longer than the request timeout',
+      { option: 'metrics-limits' },
+    );
+  }
+  const options = {
+    requestTimeout: l.requestTimeoutMs,
+    headersTimeout: l.headerTimeoutMs,
+    keepAliveTimeout: l.idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(l.headerTimeoutMs / 4))),
+  };
+  const server: Server = createServer(options, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
       registry.metrics().then(
@@ -66,6 +104,8 @@ export async function serveMetrics(
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
+  server.setTimeout(l.idleTimeoutMs);
+  server.maxConnections = l.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,0 +1,96 @@
+/**
+ * Slow clients against the device plugin's metrics/health endpoint (`--metrics-listen`; issue 12,
+ * item 7, applied to src/node/device-plugin/metrics-server.ts). It used Node's defaults: headers
+ * within 60 s and requests within 300 s, checked only every 30 s, and no connection cap, so a
+ * client trickling bytes kept a connection for a minute or more and enough of them could exhaust
+ * the daemon's file descriptors. Now headers must arrive within 10 s, the request within 30 s,
+ * checked at least every second, and connections are capped. A connection must be cut off within
+ * its timeout + 1.5 s (short timeouts configured here; the test gives up after 10 s).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { Registry } from 'prom-client';
+import { serveMetrics, type MetricsEndpoint } from '../../src/node/device-plugin/index.ts';
+import { closedWithin, once, trickle } from './slow-client-support.ts';
+
+const LIMITS = { requestTimeoutMs: 2000, headerTimeoutMs: 1000, idleTimeoutMs: 10_000, maxConnections: 3 };
+const GRACE_MS = 1500;
+
+describe('device plugin metrics endpoint: slow clients', () => {
+  let endpoint: MetricsEndpoint;
+  let port: number;
+  before(async () => {
+    endpoint = await serveMetrics('127.0.0.1:0', new Registry(), () => true, undefined, LIMITS);
+    port = Number(new URL(endpoint.url).port);
+  });
+  after(() => endpoint.close());
+
+  async function client(): Promise<Socket> {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    return socket;
+  }
+
+  test('headers sent one byte every 200 ms: closed within the header timeout + 1.5 s', async () => {
+    const socket = await client();
+    const started = performance.now();
+    const stop = trickle(socket, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', 200);
+    try {
+      const ms = await closedWithin(socket, started, 10_000);
+      assert.notEqual(ms, undefined, 'still open after 10 s');
+      assert.ok((ms ?? 0) < LIMITS.headerTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
+    } finally {
+      stop();
+      socket.destroy();
+    }
+  });
+
+  test('a body sent one byte every 200 ms: closed within the request timeout + 1.5 s', async () => {
+    const socket = await client();
+    const started = performance.now();
+    socket.write('POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60000\r\n\r\n');
+    const stop = trickle(socket, '{', 200);
+    try {
+      const ms = await closedWithin(socket, started, 10_000);
+      assert.notEqual(ms, undefined, 'still open after 10 s');
+      assert.ok((ms ?? 0) < LIMITS.requestTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
+    } finally {
+      stop();
+      socket.destroy();
+    }
+  });
+
+  test('connections beyond the cap are closed at once; the others still get answers', async () => {
+    const open: Socket[] = [];
+    try {
+      for (let i = 0; i < LIMITS.maxConnections; i += 1) open.push(await client());
+      await new Promise((r) => setTimeout(r, 100));
+      const extra = connect(port, '127.0.0.1');
+      extra.on('error', () => undefined);
+      open.push(extra);
+      const ms = await closedWithin(extra, performance.now(), 3000);
+      assert.notEqual(ms, undefined, 'the extra connection was kept open');
+      const first = open[0] as Socket;
+      first.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      let text = '';
+      first.setEncoding('utf8');
+      first.on('data', (c: string) => (text += c));
+      await once(first, 'end');
+      assert.match(text, /^HTTP\/1\.1 200 /);
+    } finally {
+      for (const c of open) c.destroy();
+    }
+  });
+
+  test('a header timeout longer than the request timeout is refused', async () => {
+    await assert.rejects(
+      serveMetrics('127.0.0.1:0', new Registry(), () => true, undefined, {
+        requestTimeoutMs: 1000,
+        headerTimeoutMs: 2000,
+      }),
+      { code: 'ERR_DEVICE_PLUGIN_OPTION' },
+    );
+  });
+});
