@@ -34,6 +34,21 @@ export function testSeed(fallback: number = DEFAULT_TEST_SEED): number {
   return env === undefined || env === '' ? fallback >>> 0 : parseSeed(env);
 }
 
+/**
+ * The seeds a test file runs its seeded cases for: {@link testSeed} alone, or, with
+ * `CCNODES_TEST_SEED_COUNT=n`, the n consecutive seeds starting there (many runs in one process).
+ */
+export function testSeeds(): number[] {
+  const first = testSeed();
+  const env = process.env['CCNODES_TEST_SEED_COUNT'];
+  if (env === undefined || env === '') return [first];
+  const count = Number(env);
+  if (!/^\d{1,6}$/.test(env) || count < 1) {
+    throw new Error(`CCNODES_TEST_SEED_COUNT: expected a count from 1 to 999999, got ${JSON.stringify(env)}`);
+  }
+  return Array.from({ length: count }, (_, i) => (first + i) >>> 0);
+}
+
 /** mulberry32: a small, fast, deterministic generator of floats in [0, 1). Not for cryptography. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
