@@ -148,7 +148,7 @@ export const ATTESTATION_ERRORS = {
   ERR_STORAGE_INTEGRITY: {
     type: 'StorageError',
     summary:
-      'A stored policy, release policy, signer certificate or signing key fails its KEK-derived MAC, or was deleted, replayed or moved; names the record. The request that needed it fails (500).',
+      'A stored policy, release policy, signer certificate, signing key or applied-management-JWS ledger row fails its KEK-derived MAC, or was deleted, inserted, replayed or moved; names the record. The request that needed it fails (500).',
   },
   ERR_STORAGE_BACKEND: {
     type: 'StorageError',

@@ -15,13 +15,22 @@
  * manifests from one older snapshot) is not detected; secrets and signing keys have no manifest, so
  * an older row of the same secret (e.g. an older release policy) can be put back; audit lines are not
  * authenticated.
+ *
+ * The applied-management-JWS ledger (replay refusal of signed policy/certificate changes) is
+ * append-only: each row carries its sequence number `seq` (1, 2, …) under its tag, and a MAC'd
+ * *ledger head* (`integrity_manifests`, kind `management-jws`) holds how many rows there are. Every
+ * read of the ledger checks all rows against the head (`checkLedger`): a deleted row (which would
+ * make its captured body replayable), an edited one (a lowered `iat`) or an inserted one is refused.
+ * Limit: an older head put back together with the deletion of the rows added since (a consistent
+ * rollback of the ledger to a snapshot the attacker kept) is not detected.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { StorageError } from '../errors.ts';
 import type { KeyEncryptionKey } from '../kek.ts';
 
 /** Kinds of authenticated records. */
-export type RecordKind = 'policy' | 'secret' | 'policy-certificate' | 'signing-key' | 'manifest';
+export type RecordKind =
+  'policy' | 'secret' | 'policy-certificate' | 'signing-key' | 'management-jws' | 'manifest';
 
 /** The kinds that have a manifest (deletion and replay detection). */
 export type ManifestKind = 'policy' | 'policy-certificate';
@@ -38,6 +47,9 @@ export interface IntegrityFailure {
 
 /** `integrity_manifests.kind` of the KEK check row. */
 export const KEK_CHECK = 'kek-check';
+
+/** `integrity_manifests.kind` of the applied-management-JWS ledger head. */
+export const LEDGER_HEAD = 'management-jws';
 
 /** HKDF `info` of the record MAC key. */
 export const RECORD_MAC_INFO = 'ccnodes attestation storage record MAC v1';
@@ -180,6 +192,90 @@ export class RecordIntegrity {
   }
 }
 
+/**
+ * Verification of the applied-management-JWS ledger (`applied_management_jws`): rows carry
+ * `seq` 1..count and a tag over (`jws_hash`; `seq`, `subject`, `operation`, `iat`, `applied_at`);
+ * the head (a MAC'd `{"count": n}`) says how many rows the ledger holds.
+ */
+export class LedgerIntegrity {
+  readonly #integrity: RecordIntegrity;
+
+  constructor(integrity: RecordIntegrity) {
+    this.#integrity = integrity;
+  }
+
+  /** The head row for a ledger of `count` rows. */
+  sealHead(count: number): { kind: string; body: string; mac: Buffer } {
+    const body = JSON.stringify({ count });
+    return { kind: LEDGER_HEAD, body, mac: this.#integrity.mac('manifest', LEDGER_HEAD, [body]) };
+  }
+
+  /** Verifies the head row and returns its count; a missing head is an integrity failure. */
+  openHead(body: unknown, tag: unknown): number {
+    if (typeof body !== 'string')
+      this.#integrity.fail('manifest', LEDGER_HEAD, 'the ledger head row is missing');
+    this.#integrity.verify('manifest', LEDGER_HEAD, [body], tag);
+    return (JSON.parse(body) as { count: number }).count;
+  }
+
+  /** The tag of a ledger row about to be written (its `seq` included). */
+  macRow(r: Row): Buffer {
+    return this.#integrity.mac('management-jws', String(r['jws_hash']), LEDGER_FIELDS(r));
+  }
+
+  /**
+   * Checks that `rows` (the whole ledger, any order) are exactly the rows 1..`count` of the head,
+   * each with a valid tag: a deleted, edited, duplicated or inserted row is refused.
+   */
+  check(rows: readonly Row[], count: number): void {
+    const seen = new Set<number>();
+    for (const r of rows) {
+      const name = String(r['jws_hash']);
+      const seq = num(r['seq']);
+      if (seq === null || !Number.isSafeInteger(seq) || seq < 1 || seq > count || seen.has(seq)) {
+        this.#integrity.fail(
+          'management-jws',
+          name,
+          `the row (seq ${String(seq)}) is not one of the ${count} rows the ledger head lists (inserted, duplicated or restored without the KEK)`,
+        );
+      }
+      seen.add(seq);
+      this.#integrity.verify('management-jws', name, LEDGER_FIELDS(r), r['mac']);
+    }
+    if (seen.size !== count) {
+      let missing = 1;
+      while (seen.has(missing)) missing += 1;
+      this.#integrity.fail(
+        'management-jws',
+        `seq ${missing}`,
+        `a ledger row was deleted (the ledger head lists ${count} rows, ${seen.size} are present; seq ${missing} is missing)`,
+      );
+    }
+  }
+
+  /**
+   * Legacy adoption (the migration that added `seq` and `mac` to the ledger): numbers the existing
+   * rows in `applied_at`, `jws_hash` order and tags them; returns the updates and the head.
+   */
+  planAdoption(rows: readonly Row[]): {
+    updates: { hash: string; seq: number; mac: Buffer }[];
+    head: { kind: string; body: string; mac: Buffer };
+  } {
+    const sorted = [...rows].sort(
+      (a, b) =>
+        Number(a['applied_at']) - Number(b['applied_at']) ||
+        (String(a['jws_hash']) < String(b['jws_hash']) ? -1 : 1),
+    );
+    const updates = sorted.map((r, i) => ({
+      hash: String(r['jws_hash']),
+      seq: i + 1,
+      mac: this.macRow({ ...r, seq: i + 1 }),
+    }));
+    this.#integrity.adoptedRecords += updates.length;
+    return { updates, head: this.sealHead(updates.length) };
+  }
+}
+
 /** Names present in one kind with their current generation; `counter` only grows. */
 export interface Manifest {
   readonly counter: number;
@@ -240,6 +336,15 @@ export const RECORD_FIELDS = {
     num(r['retired_at']),
   ],
 } as const;
+
+/** The authenticated columns of an `applied_management_jws` row, in tag order (name: `jws_hash`). */
+const LEDGER_FIELDS = (r: Row): Field[] => [
+  num(r['seq']),
+  str(r['subject']),
+  str(r['operation']),
+  num(r['iat']),
+  num(r['applied_at']),
+];
 
 /** Table and name column of each row kind. */
 export const RECORD_TABLES = {

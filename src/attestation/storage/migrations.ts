@@ -29,6 +29,12 @@ export interface Migration {
    * (`integrity.ts`, `planAdoption`). Untagged rows are never adopted afterwards.
    */
   readonly adoptsUntaggedRows?: true;
+  /**
+   * Set on the migration that added integrity to the applied-management-JWS ledger: in the same
+   * transaction, the backend numbers and tags the existing ledger rows and writes the ledger head
+   * (`integrity.ts`, `LedgerIntegrity.planAdoption`).
+   */
+  readonly adoptsLedgerRows?: true;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -116,6 +122,18 @@ export const MIGRATIONS: readonly Migration[] = [
     // `repeat_count` > 1: one line stands for that many identical failures (same action, actor,
     // subject, decision, reason) aggregated within the sampling window.
     statements: () => [`ALTER TABLE audit_log ADD COLUMN repeat_count BIGINT NOT NULL DEFAULT 1`],
+  },
+  {
+    version: 5,
+    name: 'applied management JWS ledger integrity',
+    // Each ledger row gets its sequence number (1, 2, …) and a tag over it and its columns; the
+    // MAC'd ledger head (`integrity_manifests`, kind `management-jws`) holds the row count, so a
+    // deleted, edited or inserted row is refused instead of making a captured body replayable.
+    adoptsLedgerRows: true,
+    statements: (d) => [
+      `ALTER TABLE applied_management_jws ADD COLUMN seq BIGINT`,
+      `ALTER TABLE applied_management_jws ADD COLUMN mac ${d.bytes}`,
+    ],
   },
 ];
 

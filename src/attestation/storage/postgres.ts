@@ -7,6 +7,8 @@ import pg from 'pg';
 import { StorageError } from '../errors.ts';
 import {
   KEK_CHECK,
+  LEDGER_HEAD,
+  LedgerIntegrity,
   RECORD_TABLES,
   bumpManifest,
   dropFromManifest,
@@ -24,6 +26,7 @@ import {
   certificateColumns,
   certificateRow,
   checkCertificates,
+  latestIat,
   policyColumns,
   policyRow,
   secretColumns,
@@ -109,10 +112,28 @@ class PostgresStorage implements AttestationStorage {
   readonly #pool: pg.Pool;
 
   readonly #integrity: RecordIntegrity | undefined;
+  readonly #ledger: LedgerIntegrity | undefined;
 
   constructor(pool: pg.Pool, integrity: RecordIntegrity | undefined) {
     this.#pool = pool;
     this.#integrity = integrity;
+    this.#ledger = integrity === undefined ? undefined : new LedgerIntegrity(integrity);
+  }
+
+  /** Ledger adoption inside the migration transaction that added `seq` and `mac` to the ledger. */
+  async #adoptLedgerRows(c: pg.PoolClient, ledger: LedgerIntegrity): Promise<void> {
+    const plan = ledger.planAdoption((await c.query('SELECT * FROM applied_management_jws')).rows as Row[]);
+    for (const u of plan.updates)
+      await c.query('UPDATE applied_management_jws SET seq = $1, mac = $2 WHERE jws_hash = $3', [
+        u.seq,
+        u.mac,
+        u.hash,
+      ]);
+    await c.query('INSERT INTO integrity_manifests (kind, body, mac) VALUES ($1, $2, $3)', [
+      plan.head.kind,
+      plan.head.body,
+      plan.head.mac,
+    ]);
   }
 
   /** The verified manifest of `kind`, row-locked until the transaction ends. */
@@ -222,6 +243,8 @@ class PostgresStorage implements AttestationStorage {
         for (const sql of m.statements(POSTGRES)) await c.query(sql);
         if (m.adoptsUntaggedRows === true && this.#integrity !== undefined)
           await this.#adoptUntaggedRows(c, this.#integrity);
+        if (m.adoptsLedgerRows === true && this.#ledger !== undefined)
+          await this.#adoptLedgerRows(c, this.#ledger);
         await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           m.version,
           m.name,
@@ -469,6 +492,38 @@ class PostgresStorage implements AttestationStorage {
   }
 
   async claimManagementJws(e: AppliedManagementJws): Promise<boolean> {
+    const ledger = this.#ledger;
+    if (ledger !== undefined)
+      // The head row lock serializes claims across replicas; the rows are read after it is held.
+      return this.#tx('record applied management JWS', async (c) => {
+        const [h] = (
+          await c.query('SELECT body, mac FROM integrity_manifests WHERE kind = $1 FOR UPDATE', [LEDGER_HEAD])
+        ).rows as Row[];
+        const count = ledger.openHead(h?.['body'], h?.['mac']);
+        const rows = (await c.query('SELECT * FROM applied_management_jws')).rows as Row[];
+        ledger.check(rows, count);
+        if (rows.some((r) => r['jws_hash'] === e.hash)) return false;
+        const row: Row = {
+          jws_hash: e.hash,
+          seq: count + 1,
+          subject: e.subject,
+          operation: e.operation,
+          iat: e.iat,
+          applied_at: e.appliedAt.getTime(),
+        };
+        await c.query(
+          `INSERT INTO applied_management_jws (jws_hash, seq, subject, operation, iat, applied_at, mac)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [e.hash, row['seq'], e.subject, e.operation, e.iat, row['applied_at'], ledger.macRow(row)],
+        );
+        const head = ledger.sealHead(count + 1);
+        await c.query('UPDATE integrity_manifests SET body = $1, mac = $2 WHERE kind = $3', [
+          head.body,
+          head.mac,
+          head.kind,
+        ]);
+        return true;
+      });
     const rows = await this.#q(
       'record applied management JWS',
       `INSERT INTO applied_management_jws (jws_hash, subject, operation, iat, applied_at)
@@ -479,6 +534,21 @@ class PostgresStorage implements AttestationStorage {
   }
 
   async latestManagementIat(subject: string): Promise<number | undefined> {
+    const ledger = this.#ledger;
+    if (ledger !== undefined) {
+      // Head and rows in one statement: one snapshot.
+      const joined = await this.#q(
+        'latest management iat',
+        `SELECT m.body AS head_body, m.mac AS head_mac, l.*
+         FROM (SELECT 1) AS one
+         LEFT JOIN integrity_manifests m ON m.kind = '${LEDGER_HEAD}'
+         LEFT JOIN applied_management_jws l ON true`,
+      );
+      const count = ledger.openHead(joined[0]?.['head_body'], joined[0]?.['head_mac']);
+      const rows = joined.filter((r) => r['jws_hash'] !== null);
+      ledger.check(rows, count);
+      return latestIat(rows, subject);
+    }
     const [r] = await this.#q(
       'latest management iat',
       'SELECT MAX(iat) AS iat FROM applied_management_jws WHERE subject = $1',

@@ -14,6 +14,8 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { StorageError } from '../errors.ts';
 import {
   KEK_CHECK,
+  LEDGER_HEAD,
+  LedgerIntegrity,
   RECORD_TABLES,
   bumpManifest,
   dropFromManifest,
@@ -101,10 +103,34 @@ class SqliteStorage implements AttestationStorage {
   #auditQueue: { entry: AuditEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   readonly #integrity: RecordIntegrity | undefined;
+  readonly #ledger: LedgerIntegrity | undefined;
 
   constructor(db: Database.Database, integrity: RecordIntegrity | undefined) {
     this.#db = db;
     this.#integrity = integrity;
+    this.#ledger = integrity === undefined ? undefined : new LedgerIntegrity(integrity);
+  }
+
+  /** The whole applied-management-JWS ledger, checked against its head; returns rows and count. */
+  #checkedLedger(ledger: LedgerIntegrity): { rows: Row[]; count: number } {
+    const h = this.#stmt('SELECT body, mac FROM integrity_manifests WHERE kind = ?').get(LEDGER_HEAD) as
+      Row | undefined;
+    const count = ledger.openHead(h?.['body'], h?.['mac']);
+    const rows = this.#stmt('SELECT * FROM applied_management_jws').all() as Row[];
+    ledger.check(rows, count);
+    return { rows, count };
+  }
+
+  /** Ledger adoption inside the migration transaction that added `seq` and `mac` to the ledger. */
+  #adoptLedgerRows(ledger: LedgerIntegrity): void {
+    const plan = ledger.planAdoption(this.#db.prepare('SELECT * FROM applied_management_jws').all() as Row[]);
+    for (const u of plan.updates)
+      this.#db
+        .prepare('UPDATE applied_management_jws SET seq = ?, mac = ? WHERE jws_hash = ?')
+        .run(u.seq, u.mac, u.hash);
+    this.#db
+      .prepare('INSERT INTO integrity_manifests (kind, body, mac) VALUES (?, ?, ?)')
+      .run(plan.head.kind, plan.head.body, plan.head.mac);
   }
 
   /** The verified manifest of `kind` (integrity failure when missing or modified). */
@@ -181,6 +207,7 @@ class SqliteStorage implements AttestationStorage {
           for (const sql of m.statements(SQLITE)) this.#db.exec(sql);
           if (m.adoptsUntaggedRows === true && this.#integrity !== undefined)
             this.#adoptUntaggedRows(this.#integrity);
+          if (m.adoptsLedgerRows === true && this.#ledger !== undefined) this.#adoptLedgerRows(this.#ledger);
           this.#db
             .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
             .run(m.version, m.name, Date.now());
@@ -426,6 +453,35 @@ class SqliteStorage implements AttestationStorage {
   }
 
   claimManagementJws(e: AppliedManagementJws): Promise<boolean> {
+    const ledger = this.#ledger;
+    if (ledger !== undefined)
+      return wrap('record applied management JWS', () =>
+        this.#durable(() =>
+          this.#db.transaction(() => {
+            const { rows, count } = this.#checkedLedger(ledger);
+            if (rows.some((r) => r['jws_hash'] === e.hash)) return false;
+            const row: Row = {
+              jws_hash: e.hash,
+              seq: count + 1,
+              subject: e.subject,
+              operation: e.operation,
+              iat: e.iat,
+              applied_at: e.appliedAt.getTime(),
+            };
+            this.#stmt(
+              `INSERT INTO applied_management_jws (jws_hash, seq, subject, operation, iat, applied_at, mac)
+               VALUES (?, ?, ?, ?, ?, ?, ?)`,
+            ).run(e.hash, row['seq'], e.subject, e.operation, e.iat, row['applied_at'], ledger.macRow(row));
+            const head = ledger.sealHead(count + 1);
+            this.#stmt('UPDATE integrity_manifests SET body = ?, mac = ? WHERE kind = ?').run(
+              head.body,
+              head.mac,
+              head.kind,
+            );
+            return true;
+          })(),
+        ),
+      );
     return wrap('record applied management JWS', () =>
       this.#durable(
         () =>
@@ -438,6 +494,11 @@ class SqliteStorage implements AttestationStorage {
   }
 
   latestManagementIat(subject: string): Promise<number | undefined> {
+    const ledger = this.#ledger;
+    if (ledger !== undefined)
+      return wrap('latest management iat', () =>
+        this.#db.transaction(() => latestIat(this.#checkedLedger(ledger).rows, subject))(),
+      );
     return wrap('latest management iat', () => {
       const r = this.#stmt('SELECT MAX(iat) AS iat FROM applied_management_jws WHERE subject = ?').get(
         subject,
@@ -535,6 +596,17 @@ class SqliteStorage implements AttestationStorage {
       return deleted;
     });
   }
+}
+
+/** The highest `iat` among the ledger `rows` of `subject`, if any. */
+export function latestIat(rows: readonly Row[], subject: string): number | undefined {
+  let latest: number | undefined;
+  for (const r of rows) {
+    if (r['subject'] !== subject || r['iat'] === null || r['iat'] === undefined) continue;
+    const iat = Number(r['iat']);
+    if (latest === undefined || iat > latest) latest = iat;
+  }
+  return latest;
 }
 
 /** Maps a policy_certificates row. */
