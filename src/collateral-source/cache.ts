@@ -3,14 +3,18 @@
  * until its own `nextUpdate` (optionally capped by `maxAgeMs`, to pick up new TCB evaluations
  * early), then fetched again. Concurrent misses for one item share one fetch. Assembled sets are
  * prepared once (`prepareCollateral`) and reused until one of their items is replaced.
+ *
+ * The cache lives in memory only (one per process): the attestation service keeps it for its
+ * lifetime, a one-shot `quote verify --pccs-url` starts empty. Nothing is written to disk.
  */
 import { parseCrl, prepareCollateral, type PreparedCollateral } from '../core/index.ts';
-import type { PcsClient, PcsItem } from './pcs-client.ts';
+import type { PcsClient, PcsItem, PcsTee } from './pcs-client.ts';
 import { PcsError } from './pcs-errors.ts';
 
 /** Options of {@link CollateralCache}. */
 export interface CollateralCacheOptions {
-  readonly client: Pick<PcsClient, 'tcbInfo' | 'qeIdentity' | 'pckCrl' | 'rootCaCrl'>;
+  readonly client: Pick<PcsClient, 'tcbInfo' | 'qeIdentity' | 'pckCrl' | 'rootCaCrl'> &
+    Partial<Pick<PcsClient, 'rootCaCrlNeedsChain'>>;
   /** Refetch an item at the latest after this long, even before its nextUpdate (default 24 h). */
   readonly maxAgeMs?: number;
   readonly now?: () => Date;
@@ -81,28 +85,35 @@ export class CollateralCache {
     return pending;
   }
 
-  /** Prepared collateral for one FMSPC / PCK CA, from cache where still valid. */
-  async get(fmspc: string, ca: 'processor' | 'platform'): Promise<PreparedCollateral> {
+  /**
+   * Prepared collateral for one FMSPC / PCK CA / TEE (`sgx` default; `tdx` reads the TDX TCB Info
+   * and TD_QE identity), from cache where still valid. When the client needs an issuer chain to
+   * locate the Root CA CRL (Intel PCS), the PCK CRL is fetched first and its chain used.
+   */
+  async get(fmspc: string, ca: 'processor' | 'platform', tee: PcsTee = 'sgx'): Promise<PreparedCollateral> {
     const f = fmspc.toUpperCase();
+    const client = this.#o.client;
+    const pckPromise = this.#item(`pckcrl:${ca}`, async () => {
+      const item = await client.pckCrl(ca);
+      return { value: item, nextUpdate: nextUpdateOfCrl(item.body, '/pckcrl') };
+    });
     const [tcb, qe, pck, root] = await Promise.all([
-      this.#item(`tcb:${f}`, async () => {
-        const item: PcsItem<string> = await this.#o.client.tcbInfo(f);
+      this.#item(`tcb:${tee}:${f}`, async () => {
+        const item: PcsItem<string> = await client.tcbInfo(f, tee);
         return { value: item, nextUpdate: nextUpdateOfJson(item.body, 'tcbInfo', '/tcb') };
       }),
-      this.#item('qe:', async () => {
-        const item = await this.#o.client.qeIdentity();
+      this.#item(`qe:${tee}`, async () => {
+        const item = await client.qeIdentity(tee);
         return { value: item, nextUpdate: nextUpdateOfJson(item.body, 'enclaveIdentity', '/qe/identity') };
       }),
-      this.#item(`pckcrl:${ca}`, async () => {
-        const item = await this.#o.client.pckCrl(ca);
-        return { value: item, nextUpdate: nextUpdateOfCrl(item.body, '/pckcrl') };
-      }),
+      pckPromise,
       this.#item('rootcacrl:', async () => {
-        const der = await this.#o.client.rootCaCrl();
+        const chain = client.rootCaCrlNeedsChain === true ? (await pckPromise).value.issuerChain : undefined;
+        const der = await client.rootCaCrl(chain);
         return { value: der, nextUpdate: nextUpdateOfCrl(der, '/rootcacrl') };
       }),
     ]);
-    const setKey = `${f}/${ca}`;
+    const setKey = `${tee}/${f}/${ca}`;
     const generations = [tcb, qe, pck, root].map((e) => e.generation).join('.');
     const cached = this.#sets.get(setKey);
     if (cached !== undefined && cached.key === generations) return cached.prepared;

@@ -11,6 +11,25 @@ export {
   loadCollateralPathWithReport,
   type CollateralDirectoryReport,
 } from './offline.ts';
-export { PcsClient, type PcsClientOptions, type PcsItem } from './pcs-client.ts';
+export {
+  PcsClient,
+  crlDistributionPointUrls,
+  rootCaCrlUrlOfChain,
+  type PcsClientOptions,
+  type PcsFetchEvent,
+  type PcsItem,
+  type PcsTee,
+} from './pcs-client.ts';
+export {
+  INTEL_PCS_BASE_URL,
+  INTEL_PCS_HOST,
+  normalizePcsBaseUrl,
+  parseCollateralApiChoice,
+  resolveCollateralApi,
+  type CollateralApi,
+  type CollateralApiChoice,
+  type PcsBaseUrl,
+} from './base-url.ts';
+export { collateralRequestOfQuote, type QuoteCollateralRequest } from './quote-request.ts';
 export { CollateralCache, type CollateralCacheOptions } from './cache.ts';
 export { PCS_ERRORS, PcsError, type PcsErrorCode } from './pcs-errors.ts';

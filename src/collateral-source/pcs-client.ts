@@ -1,29 +1,77 @@
 /**
- * Client of Intel's PCS and of PCCS (API v4, spec/dcap.md §6): TCB Info, QE Identity, PCK CRL and
- * Root CA CRL with their issuer chains from the response headers (URL-encoded PEM; both the v4 and
- * the v3 header spellings). Configurable base URL, per-request timeout and retries with backoff
- * (network errors, timeouts, 429 and 5xx are retried; other 4xx are not).
+ * Client of Intel's PCS and of PCCS (API v4, spec/dcap.md §6): TCB Info and QE Identity (SGX or
+ * TDX), PCK CRL and Root CA CRL, with the issuer chains from the response headers (URL-encoded PEM;
+ * both the v4 and the v3 header spellings). Per-request timeout and retries with backoff (network
+ * errors, timeouts, 429 and 5xx are retried; other 4xx are not).
+ *
+ * The base URL may be given in any of the forms {@link normalizePcsBaseUrl} accepts; the client
+ * builds every path from the normalised root, so `…/sgx/certification/v4/` given by a user is not
+ * appended twice.
+ *
+ * Root CA CRL, in this order:
+ * 1. `rootCaCrlUrl` when given (`--root-ca-crl-url`);
+ * 2. API `pccs`: `<root>/sgx/certification/v4/rootcacrl` (a PCCS route; the body is hex or DER);
+ * 3. API `pcs` (Intel): the CRL distribution point of the root certificate in the PCK CRL issuer
+ *    chain that Intel sent (for the production root,
+ *    `https://certificates.trustedservices.intel.com/IntelSGXRootCA.der`). Intel's PCS has no
+ *    `/rootcacrl` route.
+ * The API is chosen by `api` (`auto` by default: `pcs` for Intel's host, `pccs` otherwise).
  */
-import { crlDer, type RawCollateral } from '../core/index.ts';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CRLDistributionPoints } from '@peculiar/asn1-x509';
+import {
+  crlDer,
+  parseCertificate,
+  pemCertificates,
+  type ParsedCert,
+  type RawCollateral,
+} from '../core/index.ts';
+import {
+  normalizePcsBaseUrl,
+  resolveCollateralApi,
+  type CollateralApi,
+  type CollateralApiChoice,
+  type PcsBaseUrl,
+} from './base-url.ts';
 import { PcsError } from './pcs-errors.ts';
+
+/** Which certification API a document comes from. */
+export type PcsTee = 'sgx' | 'tdx';
+
+/** One HTTP exchange of the client, reported through {@link PcsClientOptions.onFetch}. */
+export interface PcsFetchEvent {
+  readonly url: string;
+  /** HTTP status, or undefined when no response came (network error, timeout). */
+  readonly status: number | undefined;
+  /** The `Request-ID` response header (Intel's id for support requests), when present. */
+  readonly requestId: string | undefined;
+  /** 0 for the first attempt, then 1, 2 … for retries. */
+  readonly attempt: number;
+  /** The error code when the exchange failed. */
+  readonly error?: string;
+}
 
 /** Options of {@link PcsClient}. */
 export interface PcsClientOptions {
-  /** Base URL, e.g. `https://api.trustedservices.intel.com` or `https://pccs.local:8081`. */
+  /**
+   * Base URL in any accepted form: `https://api.trustedservices.intel.com`,
+   * `https://pccs.local:8081/sgx/certification/v4/`, `…/tdx/certification/v4` (see base-url.ts).
+   */
   readonly baseUrl: string;
+  /** `pcs` (Intel), `pccs` (a caching service) or `auto` (default: by host). Decides the Root CA CRL source. */
+  readonly api?: CollateralApiChoice;
   /** Per-request timeout in milliseconds (default 10 000). */
   readonly timeoutMs?: number;
   /** Retries after the first attempt (default 2). */
   readonly retries?: number;
   /** First backoff delay in milliseconds, doubled per retry (default 200). */
   readonly retryDelayMs?: number;
-  /**
-   * Where the Root CA CRL comes from (default `<base>/sgx/certification/v4/rootcacrl`, the PCCS
-   * route; for Intel's PCS use `https://certificates.trustedservices.intel.com/IntelSGXRootCA.der`).
-   */
+  /** Fixed Root CA CRL URL (http or https), overriding both the PCCS route and the CRL distribution point. */
   readonly rootCaCrlUrl?: string;
   /** Injected fetch (tests); default the global one. */
   readonly fetch?: typeof fetch;
+  /** Called after every HTTP exchange (progress output, logs). */
+  readonly onFetch?: (event: PcsFetchEvent) => void;
 }
 
 /** A fetched signed document or CRL with its issuer chain. */
@@ -32,25 +80,103 @@ export interface PcsItem<T> {
   readonly issuerChain: string;
 }
 
-const PREFIX = '/sgx/certification/v4';
 const HEADERS = {
   tcbInfo: ['TCB-Info-Issuer-Chain', 'SGX-TCB-Info-Issuer-Chain'],
   qeIdentity: ['SGX-Enclave-Identity-Issuer-Chain', 'Enclave-Identity-Issuer-Chain'],
   pckCrl: ['SGX-PCK-CRL-Issuer-Chain'],
 } as const;
 
+const CRL_DISTRIBUTION_POINTS_OID = '2.5.29.31';
+
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
     setTimeout(resolve, ms).unref();
   });
 
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers.get(name);
+  return v === null || v === '' ? undefined : v;
+}
+
+/** The http(s) URIs in a certificate's CRL Distribution Points extension (empty when it has none). */
+export function crlDistributionPointUrls(cert: ParsedCert): string[] {
+  const ext = cert.extensions.get(CRL_DISTRIBUTION_POINTS_OID);
+  if (ext === undefined) return [];
+  const points = AsnConvert.parse(ext, CRLDistributionPoints);
+  const urls: string[] = [];
+  for (const point of points) {
+    for (const name of point.distributionPoint?.fullName ?? []) {
+      const uri = name.uniformResourceIdentifier;
+      if (uri !== undefined && /^https?:\/\//i.test(uri)) urls.push(uri);
+    }
+  }
+  return urls;
+}
+
+/**
+ * The Root CA CRL URL named by an issuer chain: the CRL distribution point of its self-issued
+ * (root) certificate, https preferred.
+ *
+ * @throws PcsError `ERR_PCS_RESPONSE` when the chain is not PEM certificates,
+ *   `ERR_PCS_ROOT_CA_CRL_URL` when it has no root certificate or the root names no http(s) CRL
+ *   distribution point.
+ */
+export function rootCaCrlUrlOfChain(issuerChainPem: string, what = 'issuer chain'): string {
+  let certs: ParsedCert[];
+  try {
+    certs = pemCertificates(issuerChainPem).map((der) => parseCertificate(der));
+  } catch (cause) {
+    throw new PcsError('ERR_PCS_RESPONSE', `${what}: not PEM certificates`, { what }, cause);
+  }
+  const root = certs.find((c) => c.selfIssued);
+  if (root === undefined)
+    throw new PcsError(
+      'ERR_PCS_ROOT_CA_CRL_URL',
+      `${what} has no root certificate, so it names no Root CA CRL distribution point (set --root-ca-crl-url)`,
+      { what },
+    );
+  let urls: string[];
+  try {
+    urls = crlDistributionPointUrls(root);
+  } catch (cause) {
+    throw new PcsError(
+      'ERR_PCS_RESPONSE',
+      `${what}: malformed CRL distribution points in ${root.subjectCn}`,
+      { what },
+      cause,
+    );
+  }
+  const url = urls.find((u) => /^https:/i.test(u)) ?? urls[0];
+  if (url === undefined)
+    throw new PcsError(
+      'ERR_PCS_ROOT_CA_CRL_URL',
+      `root certificate ${root.subjectCn} in the ${what} names no http(s) CRL distribution point (set --root-ca-crl-url)`,
+      { what, root: root.subjectText },
+    );
+  return url;
+}
+
 export class PcsClient {
-  readonly #base: string;
   readonly #o: PcsClientOptions;
   readonly #fetch: typeof fetch;
+  /** The normalised base URL. */
+  readonly base: PcsBaseUrl;
+  /** The API this client speaks (`auto` resolved). */
+  readonly api: CollateralApi;
 
+  /** @throws PcsError `ERR_PCS_BASE_URL` for a base URL (or `rootCaCrlUrl`) in no accepted form. */
   constructor(options: PcsClientOptions) {
-    this.#base = options.baseUrl.replace(/\/+$/, '');
+    this.base = normalizePcsBaseUrl(options.baseUrl);
+    this.api = resolveCollateralApi(this.base, options.api ?? 'auto');
+    if (options.rootCaCrlUrl !== undefined && !/^https?:\/\/[^/?#]+/i.test(options.rootCaCrlUrl)) {
+      throw new PcsError(
+        'ERR_PCS_BASE_URL',
+        `Root CA CRL URL ${options.rootCaCrlUrl} is not an http(s) URL`,
+        {
+          url: options.rootCaCrlUrl,
+        },
+      );
+    }
     this.#o = options;
     this.#fetch = options.fetch ?? fetch;
   }
@@ -71,98 +197,147 @@ export class PcsClient {
         const timedOut =
           cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
         last = timedOut
-          ? new PcsError('ERR_PCS_TIMEOUT', `PCS request ${path} timed out`, { path }, cause)
+          ? new PcsError('ERR_PCS_TIMEOUT', `PCS request GET ${url} timed out`, { url, path }, cause)
           : new PcsError(
               'ERR_PCS_UNREACHABLE',
-              `PCS request ${path} failed: cannot connect`,
-              { path },
+              `PCS request GET ${url} failed: cannot connect`,
+              { url, path },
               cause,
             );
+        this.#o.onFetch?.({ url, status: undefined, requestId: undefined, attempt, error: last.code });
         continue;
       }
       const body = Buffer.from(await res.arrayBuffer());
-      if (res.ok) return { body, headers: res.headers };
-      last = new PcsError('ERR_PCS_HTTP', `PCS request ${path} answered HTTP ${res.status}`, {
-        path,
-        status: res.status,
-        pcsError: res.headers.get('Error-Code') ?? undefined,
-      });
+      const requestId = header(res.headers, 'Request-ID');
+      if (res.ok) {
+        this.#o.onFetch?.({ url, status: res.status, requestId, attempt });
+        return { body, headers: res.headers };
+      }
+      const pcsError = header(res.headers, 'Error-Code');
+      const pcsErrorMessage = header(res.headers, 'Error-Message');
+      last = new PcsError(
+        'ERR_PCS_HTTP',
+        `PCS request GET ${url} answered HTTP ${res.status}${pcsError === undefined ? '' : ` (${pcsError}${pcsErrorMessage === undefined ? '' : `: ${pcsErrorMessage}`})`}`,
+        {
+          url,
+          path,
+          status: res.status,
+          ...(pcsError === undefined ? {} : { pcsError }),
+          ...(pcsErrorMessage === undefined ? {} : { pcsErrorMessage }),
+          ...(requestId === undefined ? {} : { requestId }),
+        },
+      );
+      this.#o.onFetch?.({ url, status: res.status, requestId, attempt, error: last.code });
       if (res.status !== 429 && res.status < 500) break;
     }
-    throw last ?? new PcsError('ERR_PCS_UNREACHABLE', `PCS request ${path} failed`, { path });
+    throw last ?? new PcsError('ERR_PCS_UNREACHABLE', `PCS request GET ${url} failed`, { url, path });
   }
 
-  #chain(headers: Headers, names: readonly string[], path: string): string {
+  #chain(headers: Headers, names: readonly string[], url: string, path: string): string {
     for (const name of names) {
-      const v = headers.get(name);
-      if (v !== null && v !== '') {
+      const v = header(headers, name);
+      if (v !== undefined) {
         try {
           return decodeURIComponent(v);
         } catch (cause) {
           throw new PcsError(
             'ERR_PCS_RESPONSE',
-            `PCS ${path}: header ${name} is not URL-encoded PEM`,
-            { path },
+            `PCS ${url}: header ${name} is not URL-encoded PEM`,
+            { url, path, header: name },
             cause,
           );
         }
       }
     }
-    throw new PcsError('ERR_PCS_RESPONSE', `PCS ${path}: response lacks the ${names[0] ?? ''} header`, {
+    throw new PcsError('ERR_PCS_RESPONSE', `PCS ${url}: response lacks the ${names[0] ?? ''} header`, {
+      url,
       path,
+      header: names[0],
     });
   }
 
-  #url(path: string, query: Record<string, string> = {}): string {
+  #url(tee: PcsTee, path: string, query: Record<string, string> = {}): string {
     const q = new URLSearchParams(query).toString();
-    return `${this.#base}${PREFIX}${path}${q === '' ? '' : `?${q}`}`;
+    return `${tee === 'tdx' ? this.base.tdx : this.base.sgx}${path}${q === '' ? '' : `?${q}`}`;
   }
 
-  /** `GET /tcb?fmspc=…`: the exact TCB Info body text and its issuer chain. */
-  async tcbInfo(fmspc: string): Promise<PcsItem<string>> {
+  /** `GET /sgx|tdx/certification/v4/tcb?fmspc=…`: the exact TCB Info body text and its issuer chain. */
+  async tcbInfo(fmspc: string, tee: PcsTee = 'sgx'): Promise<PcsItem<string>> {
     if (!/^[0-9a-fA-F]{12}$/.test(fmspc))
-      throw new PcsError('ERR_PCS_RESPONSE', `fmspc ${fmspc} is not 6 bytes of hex`);
-    const { body, headers } = await this.#get(this.#url('/tcb', { fmspc: fmspc.toUpperCase() }), '/tcb');
-    return { body: body.toString('utf8'), issuerChain: this.#chain(headers, HEADERS.tcbInfo, '/tcb') };
+      throw new PcsError('ERR_PCS_RESPONSE', `fmspc ${fmspc} is not 6 bytes of hex`, { fmspc });
+    const url = this.#url(tee, '/tcb', { fmspc: fmspc.toUpperCase() });
+    const { body, headers } = await this.#get(url, '/tcb');
+    return { body: body.toString('utf8'), issuerChain: this.#chain(headers, HEADERS.tcbInfo, url, '/tcb') };
   }
 
-  /** `GET /qe/identity`. */
-  async qeIdentity(): Promise<PcsItem<string>> {
-    const { body, headers } = await this.#get(this.#url('/qe/identity'), '/qe/identity');
+  /** `GET /sgx|tdx/certification/v4/qe/identity` (the TDX one is the TD_QE identity). */
+  async qeIdentity(tee: PcsTee = 'sgx'): Promise<PcsItem<string>> {
+    const url = this.#url(tee, '/qe/identity');
+    const { body, headers } = await this.#get(url, '/qe/identity');
     return {
       body: body.toString('utf8'),
-      issuerChain: this.#chain(headers, HEADERS.qeIdentity, '/qe/identity'),
+      issuerChain: this.#chain(headers, HEADERS.qeIdentity, url, '/qe/identity'),
     };
   }
 
-  /** `GET /pckcrl?ca=…&encoding=der` (PEM and hex bodies are accepted too). */
+  /** `GET /sgx/certification/v4/pckcrl?ca=…&encoding=der` (PEM and hex bodies are accepted too). */
   async pckCrl(ca: 'processor' | 'platform'): Promise<PcsItem<Uint8Array>> {
-    const { body, headers } = await this.#get(this.#url('/pckcrl', { ca, encoding: 'der' }), '/pckcrl');
-    return { body: this.#crl(body, '/pckcrl'), issuerChain: this.#chain(headers, HEADERS.pckCrl, '/pckcrl') };
+    const url = this.#url('sgx', '/pckcrl', { ca, encoding: 'der' });
+    const { body, headers } = await this.#get(url, '/pckcrl');
+    return {
+      body: this.#crl(body, url, '/pckcrl'),
+      issuerChain: this.#chain(headers, HEADERS.pckCrl, url, '/pckcrl'),
+    };
   }
 
-  /** The Root CA CRL (PCCS `/rootcacrl` by default; DER, PEM or hex). */
-  async rootCaCrl(): Promise<Uint8Array> {
-    const url = this.#o.rootCaCrlUrl ?? this.#url('/rootcacrl');
+  /** True when the Root CA CRL URL comes from an issuer chain (API `pcs` without an override). */
+  get rootCaCrlNeedsChain(): boolean {
+    return this.#o.rootCaCrlUrl === undefined && this.api === 'pcs';
+  }
+
+  /**
+   * Where the Root CA CRL is fetched from (see the module comment for the rule).
+   *
+   * @param issuerChain an issuer chain Intel sent (the PCK CRL's), needed for API `pcs`.
+   */
+  rootCaCrlUrl(issuerChain?: string): string {
+    if (this.#o.rootCaCrlUrl !== undefined) return this.#o.rootCaCrlUrl;
+    if (this.api === 'pccs') return this.#url('sgx', '/rootcacrl');
+    if (issuerChain === undefined)
+      throw new PcsError(
+        'ERR_PCS_ROOT_CA_CRL_URL',
+        `Intel PCS ${this.base.root} has no Root CA CRL route: the CRL distribution point of an issuer chain's root certificate is needed (or set --root-ca-crl-url)`,
+        { url: this.base.root },
+      );
+    return rootCaCrlUrlOfChain(issuerChain, 'PCK CRL issuer chain');
+  }
+
+  /** The Root CA CRL (DER, PEM or hex body), from {@link rootCaCrlUrl}. */
+  async rootCaCrl(issuerChain?: string): Promise<Uint8Array> {
+    const url = this.rootCaCrlUrl(issuerChain);
     const { body } = await this.#get(url, '/rootcacrl');
-    return this.#crl(body, '/rootcacrl');
+    return this.#crl(body, url, '/rootcacrl');
   }
 
-  #crl(body: Buffer, path: string): Uint8Array {
+  #crl(body: Buffer, url: string, path: string): Uint8Array {
     try {
       return crlDer(new Uint8Array(body), path);
     } catch (cause) {
-      throw new PcsError('ERR_PCS_RESPONSE', `PCS ${path}: body is not a CRL`, { path }, cause);
+      throw new PcsError('ERR_PCS_RESPONSE', `PCS ${url}: body is not a CRL`, { url, path }, cause);
     }
   }
 
-  /** Everything needed to verify quotes of one FMSPC / PCK CA, fetched in parallel. */
-  async collateral(fmspc: string, ca: 'processor' | 'platform'): Promise<RawCollateral> {
+  /** Everything needed to verify quotes of one FMSPC / PCK CA / TEE, fetched in parallel where possible. */
+  async collateral(fmspc: string, ca: 'processor' | 'platform', tee: PcsTee = 'sgx'): Promise<RawCollateral> {
+    const pckPromise = this.pckCrl(ca);
+    const rootPromise = this.rootCaCrlNeedsChain
+      ? pckPromise.then((pck) => this.rootCaCrl(pck.issuerChain))
+      : this.rootCaCrl();
     const [tcb, qe, pck, root] = await Promise.all([
-      this.tcbInfo(fmspc),
-      this.qeIdentity(),
-      this.pckCrl(ca),
-      this.rootCaCrl(),
+      this.tcbInfo(fmspc, tee),
+      this.qeIdentity(tee),
+      pckPromise,
+      rootPromise,
     ]);
     return {
       tcbInfo: tcb.body,

@@ -18,11 +18,30 @@ export const PCS_ERRORS = {
     type: 'PcsError',
     summary: 'A PCS/PCCS response lacks a required issuer-chain header or has a malformed body.',
   },
+  ERR_PCS_BASE_URL: {
+    type: 'PcsError',
+    summary:
+      'A PCS/PCCS base URL is not one of the accepted forms (host only, /sgx/certification/v4 or /tdx/certification/v4, http or https), or --collateral-api is not auto|pcs|pccs; names the URL.',
+  },
+  ERR_PCS_ROOT_CA_CRL_URL: {
+    type: 'PcsError',
+    summary:
+      'The Root CA CRL location is unknown: Intel PCS mode needs the CRL distribution point of the root certificate in an issuer chain (or --root-ca-crl-url), and none was found.',
+  },
+  ERR_PCS_QUOTE: {
+    type: 'PcsError',
+    summary:
+      'The quote does not say which collateral to fetch: it does not decode, or carries no PCK certificate chain (certification data type 5) with the SGX extensions.',
+  },
 } as const satisfies ErrorRegistry;
 
 export type PcsErrorCode = keyof typeof PCS_ERRORS;
 
-/** A failed collateral fetch. `details.path` names the endpoint, `details.status` the HTTP status. */
+/**
+ * A failed collateral fetch. `details.url` names the URL requested, `details.path` the endpoint,
+ * `details.status` the HTTP status (with Intel's `Error-Code` / `Error-Message` and `Request-ID`
+ * headers when the server sent them).
+ */
 export class PcsError extends CcnodesError {
   declare readonly code: PcsErrorCode;
   constructor(code: PcsErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
