@@ -7,6 +7,13 @@ import { AttestRequestError } from '../errors.ts';
 import { runAttestation } from '../pipeline.ts';
 import { subjectOf } from '../secrets.ts';
 
+/**
+ * Every claim an attestation token of this service can carry under the default policies (the JWT's
+ * own, `nonce`, the service claims and their legacy duplicates, the default policies' issued
+ * claims), after MAA's own list (whose TPM/VBS names ccnodes never issues but keeps for parity).
+ * Claims a custom policy issues are that policy's and are not listed.
+ * test/attestation/openid-claims-supported.test.ts compares it with real tokens.
+ */
 const CLAIMS_SUPPORTED = [
   'is-debuggable',
   'sgx-mrsigner',
@@ -33,6 +40,23 @@ const CLAIMS_SUPPORTED = [
   'x-ccnodes-tcb-status',
   'x-ccnodes-advisory-ids',
   'x-ccnodes-simulated',
+  'x-ccnodes-relaxations',
+  'x-ccnodes-attestation-type',
+  'x-ccnodes-token-purpose',
+  'x-ms-policy-signer',
+  'x-ms-sgx-config-id',
+  'x-ms-sgx-config-svn',
+  'x-ms-sgx-isv-extended-product-id',
+  'x-ms-sgx-isv-family-id',
+  'maa-ehd',
+  'aas-ehd',
+  'maa-attestationcollateral',
+  'nonce',
+  'iss',
+  'iat',
+  'nbf',
+  'exp',
+  'jti',
 ];
 
 function outcomeOf(err: unknown): string {
