@@ -60,3 +60,9 @@ test('advisory IDs of the platform and QE levels are listed once each', async ()
   const r = verifyQuote(c.quote, c.collateral, c.options);
   assert.deepEqual(r.advisoryIds, ['INTEL-SA-TEST-1', 'INTEL-SA-QE-9']);
 });
+
+test('a PEM block in the PCK chain that is not a certificate is refused with ERR_VERIFY_CERT_FORMAT at step 2', async () => {
+  const junk = `-----BEGIN CERTIFICATE-----\n${Buffer.from('not a certificate').toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const c = await buildSgxCase(pki, { chainPems: (p, pck) => [pck.pem, junk, p.root.pem] });
+  expectCode(() => verifyQuote(c.quote, c.collateral, c.options), 'ERR_VERIFY_CERT_FORMAT', 2);
+});
