@@ -1,6 +1,16 @@
 /** Implementation of `quote-verify.ts`'s commands, loaded only when one of them runs. */
 import { resolve } from 'node:path';
-import { loadCollateralPathWithReport } from '../collateral-source/index.ts';
+import {
+  CollateralCache,
+  INTEL_PCS_BASE_URL,
+  PcsClient,
+  PcsError,
+  collateralRequestOfQuote,
+  loadCollateralPathWithReport,
+  parseCollateralApiChoice,
+  type PcsFetchEvent,
+  type QuoteCollateralRequest,
+} from '../collateral-source/index.ts';
 import {
   CollateralFormatError,
   FormatError,
@@ -12,6 +22,7 @@ import {
   prepareCollateral,
   toHex,
   verifyQuote,
+  type PreparedCollateral,
   type RawCollateral,
   type VerificationResult,
   type VerifyOptions,
@@ -22,7 +33,10 @@ import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
 
 export interface VerifyFlags {
-  readonly collateral: string;
+  readonly collateral?: string;
+  readonly pccsUrl?: string;
+  readonly collateralApi?: string;
+  readonly rootCaCrlUrl?: string;
   readonly encoding?: string;
   readonly now?: string;
   readonly trustSimulatedRoot?: string;
@@ -58,6 +72,70 @@ async function loadCollateral(
     if (cause instanceof CollateralFormatError) return { ok: false, error: cause };
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new IoError(`cannot read collateral ${path}: ${reason}`, { details: { path }, cause });
+  }
+}
+
+/** Where `--pccs-url` collateral came from: the base URL, the API spoken, and every HTTP exchange. */
+interface FetchedSource {
+  readonly type: 'pccs-url';
+  readonly url: string;
+  readonly root?: string;
+  readonly api?: string;
+  readonly request?: QuoteCollateralRequest;
+  readonly fetched: { url: string; status: number | null; requestId: string | null; error?: string }[];
+}
+
+/**
+ * Fetches the quote's collateral through the PCS/PCCS client and its (in-memory) cache:
+ * `--pccs-url`, else `CCNODES_PCCS_URL`, else Intel's PCS. Progress goes to stderr (human output);
+ * typed PCS errors are returned for the caller to report.
+ */
+async function fetchCollateral(
+  quote: Uint8Array,
+  flags: VerifyFlags,
+  ctx: CliContext,
+): Promise<
+  | { ok: true; collateral: PreparedCollateral; source: FetchedSource }
+  | { ok: false; error: PcsError; source: FetchedSource }
+> {
+  const env = ctx.env['CCNODES_PCCS_URL'];
+  const url = flags.pccsUrl ?? (env !== undefined && env !== '' ? env : INTEL_PCS_BASE_URL);
+  const human = flags.json !== true;
+  const fetched: FetchedSource['fetched'] = [];
+  let source: FetchedSource = { type: 'pccs-url', url, fetched };
+  const onFetch = (e: PcsFetchEvent): void => {
+    fetched.push({
+      url: e.url,
+      status: e.status ?? null,
+      requestId: e.requestId ?? null,
+      ...(e.error === undefined ? {} : { error: e.error }),
+    });
+    if (human)
+      ctx.stderr(
+        `  GET ${e.url} -> ${e.status === undefined ? (e.error ?? 'failed') : `HTTP ${e.status}`}` +
+          `${e.requestId === undefined ? '' : ` (Request-ID ${e.requestId})`}\n`,
+      );
+  };
+  try {
+    const client = new PcsClient({
+      baseUrl: url,
+      api: parseCollateralApiChoice(flags.collateralApi ?? 'auto'),
+      ...(flags.rootCaCrlUrl === undefined ? {} : { rootCaCrlUrl: flags.rootCaCrlUrl }),
+      onFetch,
+    });
+    source = { ...source, root: client.base.root, api: client.api };
+    const request = collateralRequestOfQuote(quote);
+    source = { ...source, request };
+    if (human)
+      ctx.stderr(
+        `fetching collateral for FMSPC ${request.fmspc} (${request.tee.toUpperCase()}, ${request.ca} CA) from ` +
+          `${client.base.root} (${client.api === 'pcs' ? 'Intel PCS API' : 'PCCS API'})\n`,
+      );
+    const collateral = await new CollateralCache({ client }).get(request.fmspc, request.ca, request.tee);
+    return { ok: true, collateral, source };
+  } catch (cause) {
+    if (cause instanceof PcsError) return { ok: false, error: cause, source };
+    throw cause;
   }
 }
 
@@ -141,26 +219,66 @@ export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext
       });
     throw cause;
   }
-  const loaded = await loadCollateral(flags.collateral, ctx);
-  if (!loaded.ok) {
-    const err = loaded.error;
-    ctx.stderr(`ccnodes: collateral ${flags.collateral}: ${err.message} (${err.code})\n`);
-    if (flags.json === true) {
-      const error = {
-        code: err.code,
-        message: err.message,
-        details: { ...err.details, collateral: flags.collateral },
-      };
-      ctx.stdout(`${JSON.stringify({ ok: false, verified: false, error }, null, 2)}\n`);
+  if (flags.collateral !== undefined && flags.pccsUrl !== undefined)
+    throw new UsageError('--collateral and --pccs-url exclude each other: give files or a PCS/PCCS URL', {
+      option: '--pccs-url',
+    });
+  if (
+    flags.collateral !== undefined &&
+    (flags.rootCaCrlUrl !== undefined || (flags.collateralApi ?? 'auto') !== 'auto')
+  )
+    throw new UsageError(
+      '--root-ca-crl-url and --collateral-api apply to fetched collateral (--pccs-url), not to --collateral',
+      {
+        option: flags.rootCaCrlUrl !== undefined ? '--root-ca-crl-url' : '--collateral-api',
+      },
+    );
+  let collateral: PreparedCollateral;
+  let extra: Record<string, unknown>;
+  const collateralPath = flags.collateral;
+  if (collateralPath === undefined) {
+    const got = await fetchCollateral(quote, flags, ctx);
+    if (!got.ok) {
+      const err = got.error;
+      // A quote that names no collateral is a verdict about the quote (1); the rest is I/O (2).
+      const checkFailed = err.code === 'ERR_PCS_QUOTE';
+      ctx.stderr(`ccnodes: collateral from ${got.source.url}: ${err.message} (${err.code})\n`);
+      if (flags.json === true) {
+        const error = { code: err.code, message: err.message, details: err.details };
+        const doc = checkFailed
+          ? { verified: false, error, collateralSource: got.source }
+          : { ok: false, verified: false, error, collateralSource: got.source };
+        ctx.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+      } else if (checkFailed) {
+        ctx.stdout(`verification failed: ${err.code}\n  ${err.message}\n`);
+      }
+      ctx.exitCode = checkFailed ? EXIT.CHECK_FAILED : EXIT.USAGE;
+      return;
     }
-    ctx.exitCode = EXIT.USAGE;
-    return;
+    collateral = got.collateral;
+    extra = { collateralSource: got.source };
+  } else {
+    const loaded = await loadCollateral(collateralPath, ctx);
+    if (!loaded.ok) {
+      const err = loaded.error;
+      ctx.stderr(`ccnodes: collateral ${collateralPath}: ${err.message} (${err.code})\n`);
+      if (flags.json === true) {
+        const error = {
+          code: err.code,
+          message: err.message,
+          details: { ...err.details, collateral: collateralPath },
+        };
+        ctx.stdout(`${JSON.stringify({ ok: false, verified: false, error }, null, 2)}\n`);
+      }
+      ctx.exitCode = EXIT.USAGE;
+      return;
+    }
+    // Files of a collateral directory that were skipped (and why): stderr, or in the JSON result.
+    extra = loaded.directory ? { collateralWarnings: loaded.warnings } : {};
+    if (flags.json !== true)
+      for (const w of loaded.warnings) ctx.stderr(`warning: collateral ${collateralPath}: ${w}\n`);
+    collateral = prepareCollateral(loaded.collateral);
   }
-  // Files of a collateral directory that were skipped (and why): stderr, or in the JSON result.
-  const extra = loaded.directory ? { collateralWarnings: loaded.warnings } : {};
-  if (flags.json !== true)
-    for (const w of loaded.warnings) ctx.stderr(`warning: collateral ${flags.collateral}: ${w}\n`);
-  const collateral = prepareCollateral(loaded.collateral);
   const options: VerifyOptions = {
     now,
     ...(flags.trustSimulatedRoot !== undefined

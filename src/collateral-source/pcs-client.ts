@@ -88,9 +88,12 @@ const HEADERS = {
 
 const CRL_DISTRIBUTION_POINTS_OID = '2.5.29.31';
 
+// The backoff timer keeps the process alive on purpose: a one-shot command (`quote verify
+// --pccs-url`) waiting between retries has nothing else pending, and an unref'd timer would let
+// Node exit mid-fetch with status 0 and no verdict.
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
-    setTimeout(resolve, ms).unref();
+    setTimeout(resolve, ms);
   });
 
 function header(headers: Headers, name: string): string | undefined {

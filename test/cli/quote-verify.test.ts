@@ -132,7 +132,22 @@ describe('ccnodes quote verify', { skip: testdataSkip }, () => {
     assert.ok(set);
     const quote = testdataPath('dcap', set.quote);
     const bundle = collateralPath(set);
-    assert.equal((await runCapture(['quote', 'verify', quote])).code, 2);
+    // Without --collateral the collateral is fetched (--pccs-url, test/cli/quote-verify-pccs-url.test.ts);
+    // both at once is a usage error. (No test reaches the network.)
+    assert.equal(
+      (
+        await runCapture([
+          'quote',
+          'verify',
+          quote,
+          '--collateral',
+          bundle,
+          '--pccs-url',
+          'http://127.0.0.1:1',
+        ])
+      ).code,
+      2,
+    );
     assert.equal(
       (await runCapture(['quote', 'verify', quote, '--collateral', bundle, '--now', 'yesterday'])).code,
       2,
