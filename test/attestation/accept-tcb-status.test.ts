@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runCli, type CliContext } from '../../src/cli/index.ts';
 import { serializeCollateralBundle } from '../../src/core/index.ts';
 import { createSimDcap } from '../../src/sim/index.ts';
-import { attest, jwtParts, simQuote } from './real-evidence.ts';
+import { attestSgx, bindingFor, decodeJwt, simQuoteBytes } from './support.ts';
 
 const dcap = createSimDcap({ seed: 'accept-tcb-status' });
 const runtime = Buffer.from('accept-tcb-status runtime data');
@@ -82,12 +82,16 @@ async function outcome(
   url: string,
   platform: string,
 ): Promise<{ status: number; code: string | null; tcb?: unknown }> {
-  const res = await attest(url, simQuote(dcap, runtime, { platform }), runtime);
+  const res = await attestSgx(
+    url,
+    simQuoteBytes({ reportData: bindingFor(runtime), platform }, dcap),
+    runtime,
+  );
   if (res.status === 200) {
     return {
       status: 200,
       code: null,
-      tcb: jwtParts(String(res.body['token'])).payload['x-ccnodes-tcb-status'],
+      tcb: decodeJwt(String(res.body['token'])).payload['x-ccnodes-tcb-status'],
     };
   }
   return { status: res.status, code: res.headers.get('x-ccnodes-error-code') };
@@ -151,7 +155,11 @@ describe('Revoked is refused even when listed', () => {
     try {
       assert.deepEqual(await outcome(s.url, 'revoked'), refused);
       assert.deepEqual(await outcome(s.url, 'up-to-date'), accepted('UpToDate'));
-      const res = await attest(s.url, simQuote(dcap, runtime, { platform: 'revoked' }), runtime);
+      const res = await attestSgx(
+        s.url,
+        simQuoteBytes({ reportData: bindingFor(runtime), platform: 'revoked' }, dcap),
+        runtime,
+      );
       const message = String((res.body['error'] as Record<string, unknown> | undefined)?.['message']);
       assert.match(message, /TCB status Revoked/);
       assert.doesNotMatch(message, /accepted: [^)]*Revoked/, 'Revoked is not shown as accepted');

@@ -10,14 +10,14 @@ import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { SecretReleaseError, parseReleasePolicy, releasePolicyHolds } from '../../src/attestation/index.ts';
 import { createSimDcap } from '../../src/sim/index.ts';
 import {
-  ENCLAVE,
-  post,
-  putSecret,
-  simQuote,
-  simVerifier,
-  startRealService,
-  type RealService,
-} from './real-evidence.ts';
+  MRENCLAVE,
+  bindingFor,
+  postJson,
+  putSecretAsAdmin,
+  simQuoteBytes,
+  startService,
+  type Started,
+} from './support.ts';
 
 const ISSUER = 'https://attest.example.test';
 
@@ -131,12 +131,12 @@ describe('release policy operators: exact results', () => {
 
 describe('release policies through the HTTP API (real verifier, simulated quotes)', () => {
   const dcap = createSimDcap({ seed: 'release-policy-rules' });
-  const mrenclave = ENCLAVE.mrEnclave.toString('hex');
-  let s: RealService;
+  const mrenclave = MRENCLAVE;
+  let s: Started;
   let ec: Awaited<ReturnType<typeof generateKeyPair>>;
 
   before(async () => {
-    s = await startRealService({ verifier: simVerifier(dcap) });
+    s = await startService({ sim: { dcap } });
     ec = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
   });
   after(async () => {
@@ -148,8 +148,10 @@ describe('release policies through the HTTP API (real verifier, simulated quotes
     const runtime = Buffer.from(
       JSON.stringify({ keys: [{ ...(await exportJWK(ec.publicKey)), use: 'enc' }], app }),
     );
-    return post(`${s.url}/ccnodes/v1/secrets/${name}/release`, {
-      quote: Buffer.from(simQuote(dcap, runtime)).toString('base64url'),
+    return postJson(`${s.url}/ccnodes/v1/secrets/${name}/release`, {
+      quote: Buffer.from(
+        simQuoteBytes({ reportData: bindingFor(runtime), isvProdId: 7, isvSvn: 3 }, dcap),
+      ).toString('base64url'),
       runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
     });
   }
@@ -171,10 +173,13 @@ describe('release policies through the HTTP API (real verifier, simulated quotes
   const enclave = { claim: 'x-ms-sgx-mrenclave', equals: mrenclave };
 
   test('authority equal to this service (as configured, or with a trailing slash) releases', async () => {
-    assert.equal(await putSecret(s.url, 'own', 'own value', { authority: s.url, allOf: [enclave] }), 201);
+    assert.equal(
+      await putSecretAsAdmin(s.url, 'own', 'own value', { authority: s.url, allOf: [enclave] }),
+      201,
+    );
     await expectReleased('own', 'own value');
     assert.equal(
-      await putSecret(s.url, 'own-slash', 'slash value', { authority: `${s.url}/`, allOf: [enclave] }),
+      await putSecretAsAdmin(s.url, 'own-slash', 'slash value', { authority: `${s.url}/`, allOf: [enclave] }),
       201,
     );
     await expectReleased('own-slash', 'slash value');
@@ -182,7 +187,7 @@ describe('release policies through the HTTP API (real verifier, simulated quotes
 
   test('authority of another service is denied although every claim matches', async () => {
     assert.equal(
-      await putSecret(s.url, 'foreign', 'foreign value', {
+      await putSecretAsAdmin(s.url, 'foreign', 'foreign value', {
         authority: 'https://other-attestation.example.test',
         allOf: [enclave],
       }),
@@ -194,14 +199,14 @@ describe('release policies through the HTTP API (real verifier, simulated quotes
   test('a nested branch with a foreign authority does not hold; the sibling decides', async () => {
     const foreignBranch = { authority: 'https://other-attestation.example.test', allOf: [enclave] };
     assert.equal(
-      await putSecret(s.url, 'nested-deny', 'x', {
+      await putSecretAsAdmin(s.url, 'nested-deny', 'x', {
         anyOf: [foreignBranch, { allOf: [{ claim: 'x-ms-sgx-svn', greater: 99 }] }],
       }),
       201,
     );
     await expectDenied('nested-deny');
     assert.equal(
-      await putSecret(s.url, 'nested-allow', 'sibling value', {
+      await putSecretAsAdmin(s.url, 'nested-allow', 'sibling value', {
         anyOf: [foreignBranch, { authority: s.url, allOf: [enclave] }],
       }),
       201,
@@ -222,11 +227,11 @@ describe('release policies through the HTTP API (real verifier, simulated quotes
         { claim: 'x-ms-sgx-config-id', exists: false },
       ],
     };
-    assert.equal(await putSecret(s.url, 'operators', 'operator value', policy), 201);
+    assert.equal(await putSecretAsAdmin(s.url, 'operators', 'operator value', policy), 201);
     await expectReleased('operators', 'operator value');
     await expectDenied('operators', { tier: 'silver' });
     assert.equal(
-      await putSecret(s.url, 'svn-too-high', 'x', { allOf: [{ claim: 'x-ms-sgx-svn', greater: 3 }] }),
+      await putSecretAsAdmin(s.url, 'svn-too-high', 'x', { allOf: [{ claim: 'x-ms-sgx-svn', greater: 3 }] }),
       201,
     );
     await expectDenied('svn-too-high');

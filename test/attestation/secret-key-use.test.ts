@@ -9,33 +9,33 @@ import assert from 'node:assert/strict';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createSimDcap } from '../../src/sim/index.ts';
 import {
-  ENCLAVE,
-  post,
-  putSecret,
-  simQuote,
-  simVerifier,
-  startRealService,
-  type RealService,
-} from './real-evidence.ts';
+  MRENCLAVE,
+  bindingFor,
+  postJson,
+  putSecretAsAdmin,
+  simQuoteBytes,
+  startService,
+  type Started,
+} from './support.ts';
 
 const SECRET = 'released only to an encryption key';
 
 describe('secret release never encrypts to a signing key', () => {
   const dcap = createSimDcap({ seed: 'secret-key-use' });
-  let s: RealService;
+  let s: Started;
   let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
   let ec: Awaited<ReturnType<typeof generateKeyPair>>;
   let rsaJwk: JWK;
   let ecJwk: JWK;
 
   before(async () => {
-    s = await startRealService({ verifier: simVerifier(dcap) });
+    s = await startService({ sim: { dcap } });
     rsa = await generateKeyPair('RSA-OAEP-256', { extractable: true });
     ec = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
     rsaJwk = await exportJWK(rsa.publicKey);
     ecJwk = await exportJWK(ec.publicKey);
-    const status = await putSecret(s.url, 'k', SECRET, {
-      anyOf: [{ claim: 'x-ms-sgx-mrenclave', equals: ENCLAVE.mrEnclave.toString('hex') }],
+    const status = await putSecretAsAdmin(s.url, 'k', SECRET, {
+      anyOf: [{ claim: 'x-ms-sgx-mrenclave', equals: MRENCLAVE }],
     });
     assert.equal(status, 201);
   });
@@ -46,8 +46,8 @@ describe('secret release never encrypts to a signing key', () => {
   /** Inline-evidence release with runtime JSON `{keys}`. */
   function release(keys: JWK[]) {
     const runtime = Buffer.from(JSON.stringify({ keys }));
-    return post(`${s.url}/ccnodes/v1/secrets/k/release`, {
-      quote: Buffer.from(simQuote(dcap, runtime)).toString('base64url'),
+    return postJson(`${s.url}/ccnodes/v1/secrets/k/release`, {
+      quote: Buffer.from(simQuoteBytes({ reportData: bindingFor(runtime) }, dcap)).toString('base64url'),
       runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
     });
   }

@@ -14,16 +14,16 @@ import { join } from 'node:path';
 import { compactDecrypt, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import { createSimDcap } from '../../src/sim/index.ts';
 import {
-  ENCLAVE,
-  attest,
-  jwtParts,
-  post,
-  putSecret,
-  simQuote,
-  simVerifier,
-  startRealService,
-  type RealService,
-} from './real-evidence.ts';
+  MRENCLAVE,
+  attestSgx,
+  bindingFor,
+  decodeJwt,
+  postJson,
+  putSecretAsAdmin,
+  simQuoteBytes,
+  startService,
+  type Started,
+} from './support.ts';
 
 const DAY = 86_400_000;
 const T0 = new Date('2026-03-02T10:00:00Z');
@@ -39,10 +39,11 @@ let ec: Awaited<ReturnType<typeof generateKeyPair>>;
 let runtime: Buffer;
 
 /** Starts a service on the shared data dir, issuer and clock. */
-async function start(): Promise<RealService> {
-  const s = await startRealService({
-    verifier: simVerifier(dcap, { now: clock }),
+async function start(): Promise<Started> {
+  const s = await startService({
+    sim: { dcap, now: clock },
     dataDir,
+    keepDir: true,
     now: clock,
     tokenLifetimeSeconds: LIFETIME_S,
     ...(issuer === undefined ? {} : { publicUrl: issuer }),
@@ -51,25 +52,30 @@ async function start(): Promise<RealService> {
   return s;
 }
 
-async function jwks(s: RealService): Promise<{ keys: (JWK & { kid: string })[] }> {
+async function jwks(s: Started): Promise<{ keys: (JWK & { kid: string })[] }> {
   const res = await fetch(`${s.url}/certs`);
   assert.equal(res.status, 200);
   return (await res.json()) as { keys: (JWK & { kid: string })[] };
 }
-const kids = async (s: RealService): Promise<string[]> => (await jwks(s)).keys.map((k) => k.kid);
+const kids = async (s: Started): Promise<string[]> => (await jwks(s)).keys.map((k) => k.kid);
 
-async function token(s: RealService): Promise<string> {
-  const res = await attest(s.url, simQuote(dcap, runtime), runtime, 'JSON');
+async function token(s: Started): Promise<string> {
+  const res = await attestSgx(
+    s.url,
+    simQuoteBytes({ reportData: bindingFor(runtime) }, dcap),
+    runtime,
+    'JSON',
+  );
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return String(res.body['token']);
 }
-const kidOf = (t: string): unknown => jwtParts(t).header['kid'];
+const kidOf = (t: string): unknown => decodeJwt(t).header['kid'];
 
 async function release(
-  s: RealService,
+  s: Started,
   t: string,
 ): Promise<{ status: number; code: string | null; value?: string }> {
-  const res = await post(`${s.url}/ccnodes/v1/secrets/rotation/release`, { token: t });
+  const res = await postJson(`${s.url}/ccnodes/v1/secrets/rotation/release`, { token: t });
   if (res.status !== 200) return { status: res.status, code: res.headers.get('x-ccnodes-error-code') };
   const { plaintext } = await compactDecrypt(String(res.body['jwe']), ec.privateKey);
   return { status: 200, code: null, value: Buffer.from(plaintext).toString() };
@@ -96,8 +102,8 @@ describe('signing-key rotation at start', () => {
       assert.equal(list.length, 1);
       k1 = list[0] ?? '';
       assert.equal(kidOf(await token(a)), k1);
-      const status = await putSecret(a.url, 'rotation', SECRET, {
-        anyOf: [{ claim: 'x-ms-sgx-mrenclave', equals: ENCLAVE.mrEnclave.toString('hex') }],
+      const status = await putSecretAsAdmin(a.url, 'rotation', SECRET, {
+        anyOf: [{ claim: 'x-ms-sgx-mrenclave', equals: MRENCLAVE }],
       });
       assert.equal(status, 201);
     } finally {
@@ -135,7 +141,7 @@ describe('signing-key rotation at start', () => {
       // The token the old key signed a minute before the restart still verifies against /certs …
       const set = createLocalJWKSet(await jwks(c));
       const { payload } = await jwtVerify(oldToken, set, { issuer: issuer ?? '', currentDate: now });
-      assert.equal(payload['x-ms-sgx-mrenclave'], ENCLAVE.mrEnclave.toString('hex'));
+      assert.equal(payload['x-ms-sgx-mrenclave'], MRENCLAVE);
       // … and still releases secrets.
       assert.deepEqual(await release(c, oldToken), { status: 200, code: null, value: SECRET });
 

@@ -21,6 +21,7 @@ import {
   type AttestationServiceConfig,
   type CollateralHashes,
   type CollateralProvider,
+  type CollateralRequest,
   type EvidenceVerifier,
   type VerifiedEvidence,
 } from '../../src/attestation/index.ts';
@@ -147,14 +148,42 @@ function preparedFor(dcap: SimDcap, p: SimPlatform): PreparedCollateral {
   return set;
 }
 
-/** A collateral provider over the simulated deployment (see {@link simCollateral}). */
-export function simCollateralProvider(dcap: SimDcap = testDcap()): CollateralProvider {
+/** Options of {@link simCollateralProvider}. */
+export interface SimCollateralOptions {
+  /**
+   * Sign fresh collateral at each request, issued at this time (a test clock), instead of serving
+   * the set signed once per deployment.
+   */
+  now?: () => Date;
+  /** Rewrites the collateral before it is handed to the verifier (fresh collateral at each request). */
+  transform?: (raw: RawCollateral) => RawCollateral;
+  /** Receives every collateral set handed out (to hash it independently). */
+  served?: (raw: RawCollateral, request: CollateralRequest) => void;
+}
+
+/**
+ * A collateral provider over the simulated deployment: by default the shared, prepared set of
+ * {@link simCollateral}; with `now` or `transform`, collateral signed afresh for each request.
+ */
+export function simCollateralProvider(
+  dcap: SimDcap = testDcap(),
+  options: SimCollateralOptions = {},
+): CollateralProvider {
+  const fresh = options.now !== undefined || options.transform !== undefined;
   return (req) => {
     const p = dcap.platforms.find(
       (x) => x.config.fmspc.toUpperCase() === req.fmspc && x.config.ca === req.ca,
     );
     if (p === undefined) return Promise.reject(new Error(`no simulated platform for ${req.fmspc}/${req.ca}`));
-    return Promise.resolve(preparedFor(dcap, p));
+    if (!fresh) {
+      const set = preparedFor(dcap, p);
+      options.served?.(set.raw, req);
+      return Promise.resolve(set);
+    }
+    const base = dcap.collateral(p, options.now === undefined ? {} : { now: options.now() });
+    const raw = options.transform === undefined ? base : options.transform(base);
+    options.served?.(raw, req);
+    return Promise.resolve(raw);
   };
 }
 
@@ -180,8 +209,8 @@ export function expectedCollateralHashes(
   };
 }
 
-/** Options of {@link simVerifier}. */
-export interface SimVerifierOptions {
+/** Options of {@link simVerifier}; `now` is also the verifier's clock. */
+export interface SimVerifierOptions extends SimCollateralOptions {
   /** Trust the simulated root (CLI `--trust-simulated-root`; default true). */
   trustSimulatedRoot?: boolean;
   /** CLI `--dangerously-allow-debug-enclaves` (default false). */
@@ -193,8 +222,14 @@ export interface SimVerifierOptions {
 /** The service's DCAP verifier over the simulated deployment, built as the CLI builds it. */
 export function simVerifier(o: SimVerifierOptions = {}): EvidenceVerifier {
   const dcap = o.dcap ?? testDcap();
+  const { now, transform, served } = o;
   return createDcapEvidenceVerifier({
-    collateral: simCollateralProvider(dcap),
+    collateral: simCollateralProvider(dcap, {
+      ...(now === undefined ? {} : { now }),
+      ...(transform === undefined ? {} : { transform }),
+      ...(served === undefined ? {} : { served }),
+    }),
+    ...(now === undefined ? {} : { now }),
     ...(o.trustSimulatedRoot === false ? {} : { trustSimulatedRoot: dcap.rootPem }),
     ...(o.allowDebugEnclave === true ? { dangerous: { allowDebugEnclave: true } } : {}),
   });
@@ -353,6 +388,48 @@ export async function postJson(
     body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
     headers: res.headers,
   };
+}
+
+/**
+ * `POST /attest/SgxEnclave` with a quote and the runtime data it binds (Binary or JSON); status,
+ * parsed body and headers.
+ */
+export function attestSgx(
+  url: string,
+  quote: Uint8Array,
+  runtimeData: Uint8Array,
+  dataType: 'Binary' | 'JSON' = 'Binary',
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  return postJson(`${url}/attest/SgxEnclave?api-version=2022-08-01`, {
+    quote: Buffer.from(quote).toString('base64url'),
+    runtimeData: { data: Buffer.from(runtimeData).toString('base64url'), dataType },
+  });
+}
+
+/** An unsigned policy-management JWS carrying `text` (`{"AttestationPolicy": base64url(text)}`). */
+export function unsignedPolicyJws(text: string): string {
+  const payload = JSON.stringify({ AttestationPolicy: Buffer.from(text, 'utf8').toString('base64url') });
+  return `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(payload).toString('base64url')}.`;
+}
+
+/** `PUT /ccnodes/v1/secrets/{name}` (text/plain `value`) with the admin bearer; returns the status. */
+export async function putSecretAsAdmin(
+  url: string,
+  name: string,
+  value: string,
+  releasePolicy: unknown,
+): Promise<number> {
+  const res = await fetch(`${url}/ccnodes/v1/secrets/${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({
+      value: Buffer.from(value).toString('base64'),
+      contentType: 'text/plain',
+      releasePolicy,
+    }),
+  });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 /** Decodes a JWT's header and payload without verifying. */

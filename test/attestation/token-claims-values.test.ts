@@ -15,16 +15,16 @@ import { createHash } from 'node:crypto';
 import type { RawCollateral } from '../../src/core/index.ts';
 import { createSimDcap } from '../../src/sim/index.ts';
 import {
-  REAL_ADMIN_TOKEN,
-  attest,
-  jwtParts,
-  post,
-  simQuote,
-  simVerifier,
-  startRealService,
-  unsignedPolicyJwsOf,
-  type RealService,
-} from './real-evidence.ts';
+  ADMIN_TOKEN,
+  attestSgx,
+  bindingFor,
+  decodeJwt,
+  postJson,
+  simQuoteBytes,
+  startService,
+  unsignedPolicyJws,
+  type Started,
+} from './support.ts';
 
 /** Microsoft's policy hash, written out step by step. */
 function maaPolicyHash(policyText: string): string {
@@ -49,11 +49,12 @@ const MAA_SAMPLE_HASH = 'du0WRJgSoNnG0lrt5X6M2xQK25i9i_hKzG3vgk0ag2g';
 
 const dcap = createSimDcap({ seed: 'token-claims-values' });
 let served: RawCollateral | undefined;
-let s: RealService;
+let s: Started;
 
 before(async () => {
-  s = await startRealService({
-    verifier: simVerifier(dcap, {
+  s = await startService({
+    sim: {
+      dcap,
       // Reorder the QE Identity issuer chain (root first; the verifier builds chains by name) so
       // that its hash differs from the TCB Info chain's and a swapped member would be caught.
       transform: (raw) => {
@@ -67,7 +68,7 @@ before(async () => {
       served: (raw) => {
         served = raw;
       },
-    }),
+    },
   });
 });
 after(async () => {
@@ -77,17 +78,17 @@ after(async () => {
 async function tokenClaims(
   runtime = Buffer.from('claims'),
 ): Promise<{ claims: Record<string, unknown>; quote: Uint8Array }> {
-  const quote = simQuote(dcap, runtime);
-  const res = await attest(s.url, quote, runtime);
+  const quote = simQuoteBytes({ reportData: bindingFor(runtime) }, dcap);
+  const res = await attestSgx(s.url, quote, runtime);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  return { claims: jwtParts(String(res.body['token'])).payload, quote };
+  return { claims: decodeJwt(String(res.body['token'])).payload, quote };
 }
 
 async function setPolicy(text: string): Promise<void> {
   const res = await fetch(`${s.url}/policies/SgxEnclave?api-version=2020-10-01`, {
     method: 'PUT',
-    headers: { 'content-type': 'text/plain', authorization: `Bearer ${REAL_ADMIN_TOKEN}` },
-    body: unsignedPolicyJwsOf(text),
+    headers: { 'content-type': 'text/plain', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: unsignedPolicyJws(text),
   });
   assert.equal(res.status, 200, await res.text());
 }
@@ -100,8 +101,8 @@ describe('x-ms-policy-hash in Microsoft encoding', () => {
   test('default policy: the hash of the text GET /policies serves', async () => {
     const res = await fetch(`${s.url}/policies/SgxEnclave?api-version=2020-10-01`);
     assert.equal(res.status, 200);
-    const outer = jwtParts(((await res.json()) as { token: string }).token).payload;
-    const inner = jwtParts(String(outer['x-ms-policy'])).payload;
+    const outer = decodeJwt(((await res.json()) as { token: string }).token).payload;
+    const inner = decodeJwt(String(outer['x-ms-policy'])).payload;
     const text = Buffer.from(String(inner['AttestationPolicy']), 'base64url').toString('utf8');
     assert.match(text, /^version=/);
     const { claims } = await tokenClaims();
@@ -127,13 +128,13 @@ describe('x-ms-policy-hash in Microsoft encoding', () => {
   test('a draft policy: the hash of the draft text', async () => {
     const draft = 'version=1.0; authorizationrules { => permit(); }; issuancerules { };';
     const runtime = Buffer.from('draft');
-    const res = await post(`${s.url}/attest/SgxEnclave?api-version=2022-08-01`, {
-      quote: Buffer.from(simQuote(dcap, runtime)).toString('base64url'),
+    const res = await postJson(`${s.url}/attest/SgxEnclave?api-version=2022-08-01`, {
+      quote: Buffer.from(simQuoteBytes({ reportData: bindingFor(runtime) }, dcap)).toString('base64url'),
       runtimeData: { data: runtime.toString('base64url'), dataType: 'Binary' },
       draftPolicyForAttestation: draft,
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(jwtParts(String(res.body['token'])).payload['x-ms-policy-hash'], maaPolicyHash(draft));
+    assert.equal(decodeJwt(String(res.body['token'])).payload['x-ms-policy-hash'], maaPolicyHash(draft));
   });
 });
 
