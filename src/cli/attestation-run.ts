@@ -17,7 +17,13 @@ import {
   type AttestationServiceConfig,
   type CollateralProvider,
 } from '../attestation/index.ts';
-import { CollateralCache, PcsClient, loadCollateralPath } from '../collateral-source/index.ts';
+import {
+  CollateralCache,
+  PcsClient,
+  PcsError,
+  loadCollateralPath,
+  parseCollateralApiChoice,
+} from '../collateral-source/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
 import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
@@ -41,6 +47,8 @@ export interface ServeFlags {
   dangerouslyAllowDebugEnclaves?: boolean;
   pcsTimeoutMs?: string;
   pcsRetries?: string;
+  collateralApi?: string;
+  rootCaCrlUrl?: string;
   logLevel?: string;
   requestTimeout?: string;
   headerTimeout?: string;
@@ -75,6 +83,8 @@ const ENV: Readonly<Record<keyof ServeFlags, string>> = {
   dangerouslyAllowDebugEnclaves: 'DANGEROUSLY_ALLOW_DEBUG_ENCLAVES',
   pcsTimeoutMs: 'PCS_TIMEOUT_MS',
   pcsRetries: 'PCS_RETRIES',
+  collateralApi: 'COLLATERAL_API',
+  rootCaCrlUrl: 'ROOT_CA_CRL_URL',
   logLevel: 'LOG_LEVEL',
   requestTimeout: 'REQUEST_TIMEOUT',
   headerTimeout: 'HEADER_TIMEOUT',
@@ -231,16 +241,32 @@ function readText(path: string, what: string): string {
 }
 
 async function collateralProvider(source: string, flags: ServeFlags): Promise<CollateralProvider> {
-  if (/^https?:\/\//.test(source)) {
-    const cache = new CollateralCache({
-      client: new PcsClient({
+  if (/^https?:\/\//i.test(source)) {
+    let client: PcsClient;
+    try {
+      client = new PcsClient({
         baseUrl: source,
+        api: parseCollateralApiChoice(flags.collateralApi ?? 'auto'),
+        ...(flags.rootCaCrlUrl === undefined ? {} : { rootCaCrlUrl: flags.rootCaCrlUrl }),
         ...(flags.pcsTimeoutMs === undefined ? {} : { timeoutMs: Number(flags.pcsTimeoutMs) }),
         ...(flags.pcsRetries === undefined ? {} : { retries: Number(flags.pcsRetries) }),
-      }),
-    });
+      });
+    } catch (cause) {
+      // A base URL in no accepted form (or a bad --collateral-api / --root-ca-crl-url): usage, exit 2.
+      if (cause instanceof PcsError)
+        throw new UsageError(`--collateral: ${cause.message} (${cause.code})`, {
+          ...cause.details,
+          pcsCode: cause.code,
+        });
+      throw cause;
+    }
+    const cache = new CollateralCache({ client });
     return (req) => cache.get(req.fmspc, req.ca);
   }
+  if (flags.collateralApi !== undefined || flags.rootCaCrlUrl !== undefined)
+    throw new UsageError(
+      '--collateral-api and --root-ca-crl-url apply to a --collateral URL, not to offline collateral',
+    );
   try {
     return staticCollateral(await loadCollateralPath(source));
   } catch (cause) {

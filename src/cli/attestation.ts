@@ -34,7 +34,7 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
     .option('--force-insecure', 'allow --insecure-http on a non-loopback address')
     .option(
       '--collateral <url|path>',
-      'PCCS/PCS base URL (http[s]://…), or an offline collateral bundle/directory (required)',
+      'PCS/PCCS base URL (http[s]://host[:port], optionally /sgx|tdx/certification/v4), or an offline collateral bundle/directory (required)',
     )
     .option(
       '--trust-simulated-root <pem>',
@@ -58,6 +58,14 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
     .option(
       '--dangerously-allow-debug-enclaves',
       'let debug enclaves pass verification (recorded in x-ccnodes-relaxations; policies decide)',
+    )
+    .option(
+      '--collateral-api <api>',
+      'with a --collateral URL: auto (default; Intel PCS for api.trustedservices.intel.com, else PCCS), pcs or pccs — decides where the Root CA CRL comes from',
+    )
+    .option(
+      '--root-ca-crl-url <url>',
+      "with a --collateral URL: fetch the Root CA CRL here (default: PCCS /sgx/certification/v4/rootcacrl, or the CRL distribution point of Intel's root certificate)",
     )
     .option('--pcs-timeout-ms <ms>', 'PCS/PCCS request timeout (default 10000)')
     .option('--pcs-retries <n>', 'PCS/PCCS retries after the first attempt (default 2)')
