@@ -17,6 +17,7 @@ import {
   type K8sObject,
 } from '../../src/kube/index.ts';
 import { objectYaml } from '../../src/cli/deploy.ts';
+import { normalizePcsBaseUrl, resolveCollateralApi } from '../../src/collateral-source/index.ts';
 import { REPO_ROOT } from '../support/testdata.ts';
 import { runCapture } from '../support/cli.ts';
 import { validateK8sObject } from './k8s-schema.ts';
@@ -230,6 +231,39 @@ describe('deploy render', () => {
     const env = find(pg, 'Deployment', 'ccnodes-attestation').spec.template.spec.containers[0].env;
     assert.equal(env[0].name, 'CCNODES_ATTESTATION_DATABASE_URL');
     assert.equal(env[0].valueFrom.secretKeyRef.name, 'ccnodes-attestation-db');
+  });
+
+  test('attestation: the default --collateral is a PCS base the service accepts, with no doubled API prefix', () => {
+    const args: string[] = find(
+      renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS),
+      'Deployment',
+      'ccnodes-attestation',
+    ).spec.template.spec.containers[0].args;
+    const collateral = args[args.indexOf('--collateral') + 1] ?? '';
+    // The value the service parses (attestation serve → PcsClient → normalizePcsBaseUrl).
+    const base = normalizePcsBaseUrl(collateral);
+    assert.equal(base.root, 'https://api.trustedservices.intel.com');
+    assert.equal(base.sgx, 'https://api.trustedservices.intel.com/sgx/certification/v4');
+    assert.equal(
+      resolveCollateralApi(base),
+      'pcs',
+      "Intel's host: Root CA CRL from the root certificate's CDP",
+    );
+    const shipped = readFileSync(join(DEPLOY, 'manifests', '20-deployment-ccnodes-attestation.yaml'), 'utf8');
+    assert.ok(shipped.includes(`- ${collateral}\n`));
+    assert.doesNotMatch(
+      shipped + readFileSync(join(DEPLOY, 'values.yaml'), 'utf8'),
+      /certification\/v4\/sgx/,
+    );
+    // A PCCS URL in the usual form renders as given and is accepted too.
+    const pccs = 'https://pccs.example:8081/sgx/certification/v4/';
+    const withPccs: string[] = find(
+      renderManifests(parseValues({ attestation: { collateral: pccs } }), PLACEHOLDER_TLS),
+      'Deployment',
+      'ccnodes-attestation',
+    ).spec.template.spec.containers[0].args;
+    assert.equal(withPccs[withPccs.indexOf('--collateral') + 1], pccs);
+    assert.equal(resolveCollateralApi(normalizePcsBaseUrl(pccs)), 'pccs');
   });
 
   test('generated TLS: the caBundle is the CA that issued both serving certificates, for the service names', async () => {

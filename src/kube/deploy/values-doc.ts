@@ -103,8 +103,10 @@ attestation:
   replicas: 1 # more than 1 needs storage.type: postgres
   # Token issuer and the URL clients use; the serving certificate also names its host.
   publicUrl: https://ccnodes-attestation.ccnodes-system.svc
-  # PCS/PCCS base URL for collateral (a PCCS inside your network is recommended).
-  collateral: https://api.trustedservices.intel.com/sgx/certification/v4/
+  # PCS/PCCS base URL for collateral (a PCCS inside your network is recommended): the host alone or
+  # with /sgx/certification/v4 (or /tdx/…), e.g. https://pccs.example:8081/sgx/certification/v4/.
+  # Intel's host fetches the Root CA CRL from its root certificate's CRL distribution point.
+  collateral: https://api.trustedservices.intel.com
   servicePort: 443
   # Name of a Secret with key "token": the admin bearer token for policy management; null = none.
   adminTokenSecret: null

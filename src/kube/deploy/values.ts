@@ -140,7 +140,7 @@ export const DEFAULT_VALUES: Values = {
     enabled: true,
     replicas: 1,
     publicUrl: 'https://ccnodes-attestation.ccnodes-system.svc',
-    collateral: 'https://api.trustedservices.intel.com/sgx/certification/v4/',
+    collateral: 'https://api.trustedservices.intel.com',
     servicePort: 443,
     adminTokenSecret: null,
     storage: {
