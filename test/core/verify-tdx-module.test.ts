@@ -14,50 +14,19 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
-import { KeyObject, createHash, webcrypto } from 'node:crypto';
 import {
-  INTEL_QE_VENDOR_ID,
-  TD_ATTRIBUTE_FLAGS,
   VerificationError,
-  emptyReportBody,
-  encodeQuote,
-  encodeQuoteSignedData,
-  encodeReportBody,
-  pemChainToCertificationData,
   verifyQuote,
-  type QuoteHeader,
-  type RawCollateral,
-  type TdReport,
   type VerificationErrorCode,
-  type VerifyOptions,
   type VerificationResult,
 } from '../../src/core/index.ts';
-import {
-  DEFAULT_PLATFORM,
-  QE_MRSIGNER,
-  TEST_NOW,
-  createTestPki,
-  defaultQeIdentity,
-  defaultTcbInfo,
-  makeCrl,
-  signText,
-  signedDocument,
-  type TestPki,
-} from '../support/test-pki.ts';
+import { createTestPki, type TestPki } from '../support/test-pki.ts';
+import { SEAM_SIGNER, buildTdxCase, tdxTcbInfo, type ModuleJson, type TdxCase } from './tdx-helpers.ts';
 
-const zeros = (n: number): Uint8Array => new Uint8Array(n);
 const hex = (byte: number, n: number): string => byte.toString(16).padStart(2, '0').repeat(n).toUpperCase();
 
-/** The module signer of the generated TDs (MRSIGNERSEAM). */
-const SEAM_SIGNER = 0x00;
 /** Another signer, for identities that must not be chosen. */
 const OTHER_SIGNER = 0x5a;
-
-interface ModuleJson {
-  mrsigner: string;
-  attributes: string;
-  attributesMask: string;
-}
 
 const module = (o: Partial<ModuleJson> = {}): ModuleJson => ({
   mrsigner: hex(SEAM_SIGNER, 48),
@@ -86,121 +55,6 @@ const identity = (
     ...(l.advisories === undefined ? {} : { advisoryIDs: l.advisories }),
   })),
 });
-
-/** TDX TCB Info v3: the default test levels with TDX components, plus the given module fields. */
-function tdxTcbInfo(
-  modules: {
-    tdxModule?: ModuleJson;
-    tdxModuleIdentities?: Record<string, unknown>[];
-  },
-  tdxComponents: readonly number[] = new Array<number>(16).fill(0),
-): Record<string, unknown> {
-  const base = defaultTcbInfo();
-  const levels = (base['tcbLevels'] as { tcb: Record<string, unknown> }[]).map((l) => ({
-    ...l,
-    tcb: { ...l.tcb, tdxtcbcomponents: tdxComponents.map((svn) => ({ svn })) },
-  }));
-  return { ...base, id: 'TDX', ...modules, tcbLevels: levels };
-}
-
-interface TdxCase {
-  readonly quote: Uint8Array;
-  readonly collateral: RawCollateral;
-  readonly options: VerifyOptions;
-}
-
-interface TdVariation {
-  /** TEE_TCB_SVN byte 0: the TDX module SVN. */
-  readonly moduleSvn?: number;
-  /** TEE_TCB_SVN byte 1: the TDX module major version. */
-  readonly moduleMajor?: number;
-  readonly mrSignerSeam?: Uint8Array;
-  readonly seamAttributes?: bigint;
-}
-
-async function buildTdxCase(
-  pki: TestPki,
-  tcbInfo: Record<string, unknown>,
-  v: TdVariation = {},
-): Promise<TdxCase> {
-  const att = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-    'sign',
-    'verify',
-  ]);
-  const attPriv = KeyObject.from(att.privateKey);
-  const jwk = KeyObject.from(att.publicKey).export({ format: 'jwk' });
-  const attestationKey = Uint8Array.from([
-    ...Buffer.from(jwk.x ?? '', 'base64url'),
-    ...Buffer.from(jwk.y ?? '', 'base64url'),
-  ]);
-  const qeAuthData = Uint8Array.from({ length: 32 }, (_, i) => i);
-  const binding = createHash('sha256').update(attestationKey).update(qeAuthData).digest();
-  const qeReportRaw = encodeReportBody(
-    emptyReportBody({
-      cpuSvn: Uint8Array.from(DEFAULT_PLATFORM.components),
-      attributes: { flags: 0x15n, xfrm: 0xe7n },
-      mrSigner: new Uint8Array(Buffer.from(QE_MRSIGNER, 'hex')),
-      isvProdId: 1,
-      isvSvn: 8,
-      reportData: Uint8Array.from([...binding, ...zeros(32)]),
-    }),
-  );
-  const teeTcbSvn = zeros(16);
-  teeTcbSvn[0] = v.moduleSvn ?? 0;
-  teeTcbSvn[1] = v.moduleMajor ?? 0;
-  const report: TdReport = {
-    version: '1.0',
-    teeTcbSvn,
-    mrSeam: new Uint8Array(48).fill(0x44),
-    mrSignerSeam: v.mrSignerSeam ?? new Uint8Array(48).fill(SEAM_SIGNER),
-    seamAttributes: v.seamAttributes ?? 0n,
-    tdAttributes: TD_ATTRIBUTE_FLAGS.SEPT_VE_DISABLE,
-    xfam: 0xe7n,
-    mrTd: new Uint8Array(48).fill(0x55),
-    mrConfigId: zeros(48),
-    mrOwner: zeros(48),
-    mrOwnerConfig: zeros(48),
-    rtmr: [zeros(48), zeros(48), zeros(48), zeros(48)],
-    reportData: new Uint8Array(64).fill(0x33),
-  };
-  const header: QuoteHeader = {
-    version: 4,
-    attestationKeyType: 2,
-    teeType: 0x81,
-    qeSvn: 0,
-    pceSvn: 0,
-    qeVendorId: INTEL_QE_VENDOR_ID,
-    userData: zeros(20),
-  };
-  const body = { kind: 'td10' as const, report };
-  const quote = encodeQuote({
-    header,
-    body,
-    signature: signText(attPriv, encodeQuoteSignedData({ header, body })),
-    attestationKey,
-    qeReport: qeReportRaw,
-    qeReportSignature: signText(pki.pck.privateKey, qeReportRaw),
-    qeAuthData,
-    certification: {
-      type: 5,
-      data: pemChainToCertificationData([pki.pck.pem, pki.processorCa.pem, pki.root.pem]),
-    },
-  });
-  const collateral: RawCollateral = {
-    tcbInfo: signedDocument('tcbInfo', JSON.stringify(tcbInfo), pki.tcbSigning.privateKey),
-    tcbInfoIssuerChain: pki.tcbSigning.pem + pki.root.pem,
-    qeIdentity: signedDocument(
-      'enclaveIdentity',
-      JSON.stringify({ ...defaultQeIdentity(), id: 'TD_QE' }),
-      pki.tcbSigning.privateKey,
-    ),
-    qeIdentityIssuerChain: pki.tcbSigning.pem + pki.root.pem,
-    pckCrl: await makeCrl(pki.processorCa),
-    pckCrlIssuerChain: pki.processorCa.pem + pki.root.pem,
-    rootCaCrl: await makeCrl(pki.root),
-  };
-  return { quote, collateral, options: { now: TEST_NOW, dangerous: { extraTrustAnchors: [pki.root.pem] } } };
-}
 
 const verify = (c: TdxCase): VerificationResult => verifyQuote(c.quote, c.collateral, c.options);
 
