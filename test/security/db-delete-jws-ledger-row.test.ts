@@ -14,11 +14,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { managementJwsReplayKey } from '../../src/attestation/management-jws.ts';
-import { postgresSkipReason, startTestPostgres, type TestPostgres } from '../attestation/postgres-harness.ts';
-import type { Started } from '../attestation/support.ts';
-import { integrityFailures } from './db-tamper-support.ts';
+import { backends, integrityFailures, stopBackends } from './db-tamper-support.ts';
 import {
   currentPolicyText,
   denyAllPolicy,
@@ -29,7 +26,6 @@ import {
   readPolicyJws,
   signedJws,
   startIsolated,
-  type Signer,
 } from './policy-support.ts';
 
 /** The ledger key of a signed (RS256) body, as the service records it. */
@@ -38,76 +34,13 @@ function replayKey(jws: string): string {
   return managementJwsReplayKey(`${h}.${p}`, 'RS256', Buffer.from(s, 'base64url'));
 }
 
-/** An isolated service plus direct SQL on its database (`?` placeholders). */
-interface Target {
-  readonly s: Started;
-  sql(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  close(): Promise<void>;
-}
+after(stopBackends);
 
-const pgServer: TestPostgres | undefined = await startTestPostgres(process.env);
-after(async () => {
-  await pgServer?.stop();
-});
-let dbCounter = 0;
-
-const backends: { name: string; skip: string | false; start(signer: Signer): Promise<Target> }[] = [
-  {
-    name: 'SQLite',
-    skip: false,
-    start: async (signer) => {
-      const s = await startIsolated([signer]);
-      const db = new Database(join(s.dataDir, 'attestation.db'));
-      db.pragma('busy_timeout = 5000');
-      return {
-        s,
-        sql: (text, params = []) => {
-          const st = db.prepare(text);
-          return Promise.resolve(
-            st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []),
-          );
-        },
-        close: async () => {
-          db.close();
-          await s.close();
-        },
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: pgServer === undefined ? postgresSkipReason() : false,
-    start: async (signer) => {
-      if (pgServer === undefined) throw new Error('no PostgreSQL');
-      const url = await pgServer.createDatabase(`ccnodes_ledger_${process.pid}_${++dbCounter}`);
-      const s = await startIsolated([signer], { databaseUrl: url });
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      return {
-        s,
-        sql: async (text, params = []) => {
-          let i = 0;
-          return (
-            await c.query(
-              text.replace(/\?/g, () => `$${++i}`),
-              params,
-            )
-          ).rows as Record<string, unknown>[];
-        },
-        close: async () => {
-          await c.end();
-          await s.close();
-        },
-      };
-    },
-  },
-];
-
-for (const backend of backends) {
+for (const backend of await backends()) {
   describe(`applied management JWS ledger tampering (${backend.name})`, { skip: backend.skip }, () => {
     test('deleting the ledger row of a captured body does not make it replayable', async () => {
       const signer = await newSigner('ledger delete signer');
-      const t = await backend.start(signer);
+      const t = await backend.start((more) => startIsolated([signer], more));
       try {
         const permissive = await signedJws(signer, policyPayload(permissivePolicy('loose')));
         assert.equal((await putPolicy(t.s.url, 'SgxEnclave', permissive)).status, 200);
@@ -149,7 +82,7 @@ for (const backend of backends) {
 
     test("rewriting the replay key of a captured body's ledger row does not make it replayable", async () => {
       const signer = await newSigner('ledger edit signer');
-      const t = await backend.start(signer);
+      const t = await backend.start((more) => startIsolated([signer], more));
       try {
         const permissive = await signedJws(signer, policyPayload(permissivePolicy('old')));
         assert.equal((await putPolicy(t.s.url, 'OpenEnclave', permissive)).status, 200);
@@ -171,7 +104,7 @@ for (const backend of backends) {
 
     test('a ledger row inserted without the KEK is refused', async () => {
       const signer = await newSigner('ledger insert signer');
-      const t = await backend.start(signer);
+      const t = await backend.start((more) => startIsolated([signer], more));
       try {
         const body = await signedJws(signer, policyPayload(denyAllPolicy('one')));
         assert.equal((await putPolicy(t.s.url, 'SgxEnclave', body)).status, 200);

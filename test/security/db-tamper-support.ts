@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startTestPostgres, type TestPostgres } from '../attestation/postgres-harness.ts';
+import { postgresSkipReason, startTestPostgres, type TestPostgres } from '../attestation/postgres-harness.ts';
 import { ADMIN_TOKEN, postJson, simQuote, startService, type Started } from '../attestation/support.ts';
 
 /** A running service and a raw connection to its database. */
@@ -18,11 +18,21 @@ export interface TamperTarget {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the service under test; `more` carries the PostgreSQL URL of a fresh database (nothing:
+ * SQLite in the service's data dir).
+ */
+export type StartWith = (more: { databaseUrl?: string }) => Promise<Started>;
+
+/** The default service of the tampering tests: AAD mode with the admin credential. */
+const adminService: StartWith = (more) => startService({ adminToken: ADMIN_TOKEN, ...more });
+
 /** A backend to run the attacks against; `skip` says why it is unavailable. */
 export interface Backend {
   readonly name: string;
   skip: string | false;
-  start(): Promise<TamperTarget>;
+  /** Starts the service (`startWith`, default the admin-mode service) on this backend. */
+  start(startWith?: StartWith): Promise<TamperTarget>;
 }
 
 let pgServer: TestPostgres | undefined | null = null;
@@ -36,8 +46,8 @@ export async function backends(): Promise<Backend[]> {
     {
       name: 'SQLite',
       skip: false,
-      start: async () => {
-        const s = await startService({ adminToken: ADMIN_TOKEN });
+      start: async (startWith = adminService) => {
+        const s = await startWith({});
         const db = new Database(join(s.dataDir, 'attestation.db'));
         db.pragma('busy_timeout = 5000');
         return {
@@ -57,14 +67,11 @@ export async function backends(): Promise<Backend[]> {
     },
     {
       name: 'PostgreSQL',
-      skip:
-        server === undefined
-          ? 'no PostgreSQL available (initdb/postgres or CCNODES_TEST_DATABASE_URL)'
-          : false,
-      start: async () => {
+      skip: server === undefined ? postgresSkipReason() : false,
+      start: async (startWith = adminService) => {
         if (server === undefined) throw new Error('no PostgreSQL');
         const url = await server.createDatabase(`ccnodes_tamper_${process.pid}_${++dbCounter}`);
-        const s = await startService({ adminToken: ADMIN_TOKEN, databaseUrl: url });
+        const s = await startWith({ databaseUrl: url });
         const c = new pg.Client({ connectionString: url });
         await c.connect();
         return {
