@@ -23,6 +23,7 @@ import {
   permissivePolicy,
   policyPayload,
   putPolicy,
+  putSignedPolicy,
   readPolicyJws,
   signedJws,
   startIsolated,
@@ -68,11 +69,7 @@ for (const backend of await backends()) {
         assert.equal(await integrityFailures(t.s.url, 'management-jws'), 1);
         assert.equal(await currentPolicyText(t.s.url, 'SgxEnclave'), denyAllPolicy('strict'));
         // Every later signed change fails closed too, until the operator restores the database.
-        const fresh = await putPolicy(
-          t.s.url,
-          'SgxEnclave',
-          await signedJws(signer, policyPayload(denyAllPolicy('later'))),
-        );
+        const fresh = await putSignedPolicy(t.s.url, 'SgxEnclave', signer, denyAllPolicy('later'));
         assert.equal(fresh.status, 500);
         assert.equal(fresh.code, 'ERR_STORAGE_INTEGRITY');
       } finally {
@@ -133,11 +130,7 @@ test('a ledger from before ledger tags (schema 4) is adopted on upgrade: its bod
     const first = await startIsolated([signer], { dataDir, keepDir: true });
     try {
       assert.equal((await putPolicy(first.url, 'SgxEnclave', body)).status, 200);
-      assert.equal(
-        (await putPolicy(first.url, 'SgxEnclave', await signedJws(signer, policyPayload(denyAllPolicy('x')))))
-          .status,
-        200,
-      );
+      assert.equal((await putSignedPolicy(first.url, 'SgxEnclave', signer, denyAllPolicy('x'))).status, 200);
     } finally {
       await first.close();
     }

@@ -13,10 +13,9 @@ import {
   denyAllPolicy,
   newSigner,
   permissivePolicy,
-  policyPayload,
   putPolicy,
+  putSignedPolicy,
   readPolicyJws,
-  signedJws,
   startIsolated,
   type Signer,
 } from './policy-support.ts';
@@ -44,22 +43,9 @@ describe(
     });
 
     test('applied through replica A, refused by replica B; the strict policy stays', async () => {
-      assert.equal(
-        (
-          await putPolicy(
-            a.url,
-            'SgxEnclave',
-            await signedJws(signer, policyPayload(permissivePolicy('pg1'))),
-          )
-        ).status,
-        200,
-      );
+      assert.equal((await putSignedPolicy(a.url, 'SgxEnclave', signer, permissivePolicy('pg1'))).status, 200);
       const captured = await readPolicyJws(b.url, 'SgxEnclave');
-      assert.equal(
-        (await putPolicy(a.url, 'SgxEnclave', await signedJws(signer, policyPayload(denyAllPolicy('pg2')))))
-          .status,
-        200,
-      );
+      assert.equal((await putSignedPolicy(a.url, 'SgxEnclave', signer, denyAllPolicy('pg2'))).status, 200);
       const replay = await putPolicy(b.url, 'SgxEnclave', captured);
       assert.equal(replay.status, 400);
       assert.equal(replay.code, 'ERR_ATTEST_POLICY_REPLAY');

@@ -19,6 +19,7 @@ import {
   permissivePolicy,
   policyPayload,
   putPolicy,
+  putSignedPolicy,
   readPolicyJws,
   resetPolicy,
   signedJws,
@@ -49,18 +50,10 @@ describe('isolated mode: replaying a signed policy JWS read from GET /policies',
   after(() => s.close());
 
   test('a captured permissive policy PUT back over a strict one is refused; the strict one stays', async () => {
-    const permissive = await putPolicy(
-      s.url,
-      'SgxEnclave',
-      await signedJws(rsa, policyPayload(permissivePolicy('v1'))),
-    );
+    const permissive = await putSignedPolicy(s.url, 'SgxEnclave', rsa, permissivePolicy('v1'));
     assert.equal(permissive.status, 200, JSON.stringify(permissive.body));
     const captured = await readPolicyJws(s.url, 'SgxEnclave'); // anonymous read
-    const strict = await putPolicy(
-      s.url,
-      'SgxEnclave',
-      await signedJws(rsa, policyPayload(denyAllPolicy('v2'))),
-    );
+    const strict = await putSignedPolicy(s.url, 'SgxEnclave', rsa, denyAllPolicy('v2'));
     assert.equal(strict.status, 200, JSON.stringify(strict.body));
     assert.equal((await attest(s.url, 'SgxEnclave', { quote: simQuote() })).status, 400);
 
@@ -74,17 +67,10 @@ describe('isolated mode: replaying a signed policy JWS read from GET /policies',
   });
 
   test('re-encoding the ECDSA signature (s → n − s, still valid) does not make a captured body new', async () => {
-    const first = await putPolicy(
-      s.url,
-      'SgxEnclave',
-      await signedJws(ec, policyPayload(permissivePolicy('ec1'))),
-    );
+    const first = await putSignedPolicy(s.url, 'SgxEnclave', ec, permissivePolicy('ec1'));
     assert.equal(first.status, 200, JSON.stringify(first.body));
     const captured = await readPolicyJws(s.url, 'SgxEnclave');
-    assert.equal(
-      (await putPolicy(s.url, 'SgxEnclave', await signedJws(ec, policyPayload(denyAllPolicy('ec2'))))).status,
-      200,
-    );
+    assert.equal((await putSignedPolicy(s.url, 'SgxEnclave', ec, denyAllPolicy('ec2'))).status, 200);
 
     const malleated = negateS(captured);
     assert.notEqual(malleated, captured);
@@ -96,16 +82,8 @@ describe('isolated mode: replaying a signed policy JWS read from GET /policies',
   });
 
   test('a body applied to OpenEnclave cannot be applied to SgxEnclave either', async () => {
-    assert.equal(
-      (await putPolicy(s.url, 'SgxEnclave', await signedJws(rsa, policyPayload(denyAllPolicy('sgx')))))
-        .status,
-      200,
-    );
-    const oe = await putPolicy(
-      s.url,
-      'OpenEnclave',
-      await signedJws(rsa, policyPayload(permissivePolicy('oe'))),
-    );
+    assert.equal((await putSignedPolicy(s.url, 'SgxEnclave', rsa, denyAllPolicy('sgx'))).status, 200);
+    const oe = await putSignedPolicy(s.url, 'OpenEnclave', rsa, permissivePolicy('oe'));
     assert.equal(oe.status, 200);
     const captured = await readPolicyJws(s.url, 'OpenEnclave');
     const cross = await putPolicy(s.url, 'SgxEnclave', captured);
@@ -116,16 +94,7 @@ describe('isolated mode: replaying a signed policy JWS read from GET /policies',
   test('a replayed reset body is refused (the policy set after it stays)', async () => {
     const reset = await signedJws(rsa, '');
     assert.equal((await resetPolicy(s.url, 'SgxEnclave', reset)).status, 200);
-    assert.equal(
-      (
-        await putPolicy(
-          s.url,
-          'SgxEnclave',
-          await signedJws(rsa, policyPayload(denyAllPolicy('after-reset'))),
-        )
-      ).status,
-      200,
-    );
+    assert.equal((await putSignedPolicy(s.url, 'SgxEnclave', rsa, denyAllPolicy('after-reset'))).status, 200);
     const replay = await resetPolicy(s.url, 'SgxEnclave', reset);
     assert.equal(replay.code, 'ERR_ATTEST_POLICY_REPLAY');
     assert.equal(await currentPolicyText(s.url, 'SgxEnclave'), denyAllPolicy('after-reset'));
@@ -189,11 +158,7 @@ describe('isolated mode: replaying a signed policy JWS read from GET /policies',
     assert.equal((await post('remove', await signedJws(ec, { policyCertificate: jwk }))).status, 200);
     const replay = await post('add', add);
     assert.equal(replay.code, 'ERR_ATTEST_POLICY_REPLAY');
-    const refused = await putPolicy(
-      s.url,
-      'SgxEnclave',
-      await signedJws(extra, policyPayload(permissivePolicy('x'))),
-    );
+    const refused = await putSignedPolicy(s.url, 'SgxEnclave', extra, permissivePolicy('x'));
     assert.equal(refused.code, 'ERR_ATTEST_POLICY_SIGNER_UNTRUSTED');
   });
 });

@@ -16,6 +16,7 @@ import {
   permissivePolicy,
   policyPayload,
   putPolicy,
+  putSignedPolicy,
   resetPolicy,
   signedJws,
   startIsolated,
@@ -51,11 +52,9 @@ describe('isolated mode: management JWS times', () => {
     assert.equal(r.code, 'ERR_ATTEST_POLICY_ROLLBACK');
     assert.equal(await currentPolicyText(s.url, 'SgxEnclave'), denyAllPolicy('new'));
     // OpenEnclave has had no change with an iat: the same age is fine there.
-    const oe = await putPolicy(
-      s.url,
-      'OpenEnclave',
-      await signedJws(signer, policyPayload(permissivePolicy('oe'), { iat: nowS() - 1800 })),
-    );
+    const oe = await putSignedPolicy(s.url, 'OpenEnclave', signer, permissivePolicy('oe'), {
+      iat: nowS() - 1800,
+    });
     assert.equal(oe.status, 200, JSON.stringify(oe.body));
   });
 
@@ -67,11 +66,7 @@ describe('isolated mode: management JWS times', () => {
       ['iat not a number', { iat: 'yesterday' }, 'ERR_ATTEST_POLICY_JWS'],
     ];
     for (const [name, claims, code] of cases) {
-      const r = await putPolicy(
-        s.url,
-        'SgxEnclave',
-        await signedJws(signer, policyPayload(permissivePolicy(name), claims)),
-      );
+      const r = await putSignedPolicy(s.url, 'SgxEnclave', signer, permissivePolicy(name), claims);
       assert.equal(r.status, 400, name);
       assert.equal(r.code, code, name);
     }

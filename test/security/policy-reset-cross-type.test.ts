@@ -16,6 +16,7 @@ import {
   permissivePolicy,
   policyPayload,
   putPolicy,
+  putSignedPolicy,
   resetPolicy,
   signedJws,
   startIsolated,
@@ -29,7 +30,7 @@ describe('isolated mode: a reset (or set) body made for one attestation type use
     signer = await newSigner('cross-type test signer');
     s = await startIsolated([signer]);
     for (const type of ['SgxEnclave', 'OpenEnclave']) {
-      const r = await putPolicy(s.url, type, await signedJws(signer, policyPayload(denyAllPolicy(type))));
+      const r = await putSignedPolicy(s.url, type, signer, denyAllPolicy(type));
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
   });
@@ -47,11 +48,7 @@ describe('isolated mode: a reset (or set) body made for one attestation type use
   });
 
   test("the SDK's reset body (no type in it) applied to OpenEnclave cannot then reset SgxEnclave", async () => {
-    assert.equal(
-      (await putPolicy(s.url, 'OpenEnclave', await signedJws(signer, policyPayload(denyAllPolicy('oe-2')))))
-        .status,
-      200,
-    );
+    assert.equal((await putSignedPolicy(s.url, 'OpenEnclave', signer, denyAllPolicy('oe-2'))).status, 200);
     // Capture exactly what the unchanged SDK sends for resetPolicy('OpenEnclave').
     let captured = '';
     const admin = new AttestationAdministrationClient(s.url, undefined as never, {

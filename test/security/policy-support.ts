@@ -79,6 +79,17 @@ export async function putPolicy(url: string, type: string, jws: string): Promise
   );
 }
 
+/** `PUT /policies/{type}` with a stored-policy body (`policyPayload(text, extra)`) signed by `signer`. */
+export async function putSignedPolicy(
+  url: string,
+  type: string,
+  signer: Signer,
+  text: string,
+  extra: Record<string, unknown> = {},
+): Promise<HttpOutcome> {
+  return putPolicy(url, type, await signedJws(signer, policyPayload(text, extra)));
+}
+
 /** `POST /policies/{type}:reset` with a JWS body (text/plain), anonymously. */
 export async function resetPolicy(url: string, type: string, jws: string): Promise<HttpOutcome> {
   return outcome(
