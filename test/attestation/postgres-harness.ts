@@ -87,6 +87,83 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** `cmd args` as the `postgres` user when this process is root (the server refuses to run as root). */
+export function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
+  return userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+/**
+ * A temporary directory (`prefix` in the OS temp dir, owned by `postgres` when running as root)
+ * holding a fresh trust-auth cluster in `<dir>/data`. Throws with the tail of initdb's stderr when
+ * it fails, after removing the directory.
+ */
+export function initTestCluster(initdb: string, prefix: string): { dir: string; data: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const data = join(dir, 'data');
+  try {
+    if (userInfo().uid === 0) {
+      chmodSync(dir, 0o700);
+      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+      chownSync(dir, uid, gid);
+    }
+    const [c, a] = asPostgresUser(initdb, [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
+    try {
+      execFileSync(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { stderr?: Buffer; message: string };
+      throw new Error(`${initdb} failed${tail(e.stderr?.toString('utf8') ?? e.message)}`);
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, data };
+}
+
+/** The `postgres` command line of a test cluster: `data` on 127.0.0.1:`port`, sockets in `socketDir`, no fsync. */
+export function postmasterCommand(
+  postgres: string,
+  data: string,
+  port: number,
+  socketDir: string,
+): [string, string[]] {
+  return asPostgresUser(postgres, [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    socketDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+  ]);
+}
+
+/**
+ * Fast shutdown: SIGINT to the postmaster of `data` itself (runuser does not forward signals),
+ * SIGKILL to `proc` when its pid file cannot be read.
+ */
+export function fastShutdown(data: string, proc: ChildProcess): void {
+  try {
+    const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGINT');
+  } catch {
+    proc.kill('SIGKILL');
+  }
+}
+
 let skipReason = 'no PostgreSQL available';
 
 /** Why the last {@link startTestPostgres} returned undefined: one line for a test skip. */
@@ -166,49 +243,19 @@ export async function startTestPostgres(
     unavailable(env, `no directory holds both initdb and postgres (looked in ${PG_LIB}/*/bin and PATH)`);
     return undefined;
   }
-  const root = userInfo().uid === 0;
-  const asUser = (cmd: string, args: string[]): [string, string[]] =>
-    root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  const dir = mkdtempSync(join(tmpdir(), 'ccnodes-pg-'));
-  const data = join(dir, 'data');
+  let dir: string;
+  let data: string;
+  try {
+    ({ dir, data } = initTestCluster(bins.initdb, 'ccnodes-pg-'));
+  } catch (err) {
+    unavailable(env, `it did not start: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
   let child: ChildProcess | undefined;
   let output = '';
   try {
-    if (root) {
-      chmodSync(dir, 0o700);
-      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-      chownSync(dir, uid, gid);
-    }
-    const [c1, a1] = asUser(bins.initdb, [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '-E',
-      'UTF8',
-      '--no-sync',
-    ]);
-    try {
-      execFileSync(c1, a1, { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      const e = err as { stderr?: Buffer; message: string };
-      throw new Error(`${bins.initdb} failed${tail(e.stderr?.toString('utf8') ?? e.message)}`);
-    }
     const port = await freePort();
-    const [c2, a2] = asUser(bins.postgres, [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-    ]);
+    const [c2, a2] = postmasterCommand(bins.postgres, data, port, dir);
     const proc = spawn(c2, a2, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     proc.stderr.on('data', (chunk: Buffer) => {
@@ -223,7 +270,6 @@ export async function startTestPostgres(
       throw new Error(`${bins.postgres} did not accept connections on port ${port}${tail(output)}`);
     }
     return withServer(url, async () => {
-      // Signal the postmaster itself (runuser does not forward signals): fast shutdown.
       await new Promise<void>((resolve) => {
         if (exited) {
           resolve();
@@ -232,12 +278,7 @@ export async function startTestPostgres(
         proc.once('exit', () => {
           resolve();
         });
-        try {
-          const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-          process.kill(pid, 'SIGINT');
-        } catch {
-          proc.kill('SIGKILL');
-        }
+        fastShutdown(data, proc);
       });
       rmSync(dir, { recursive: true, force: true });
     });

@@ -1,24 +1,19 @@
 /**
  * A private PostgreSQL that can be stopped and started again on the same data directory and port,
  * for the PostgreSQL-outage fault scenario (the shared test harness, postgres-harness.ts, starts a
- * server once and removes it on stop). Started from the local `initdb`/`postgres` binaries (as the
- * `postgres` user when running as root), like the harness; undefined when there are none, with the
- * reason in `restartablePostgresSkipReason()`.
+ * server once and removes it on stop). Found, initialised and started with the harness's helpers
+ * (the local `initdb`/`postgres`, as the `postgres` user when running as root); undefined when
+ * there are none, with the reason in `restartablePostgresSkipReason()`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  chownSync,
-  constants,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-} from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
+import {
+  fastShutdown,
+  findPostgresBinaries,
+  initTestCluster,
+  postmasterCommand,
+} from '../attestation/postgres-harness.ts';
 import { freePort } from './faults-support.ts';
 
 export interface RestartablePostgres {
@@ -34,31 +29,6 @@ export interface RestartablePostgres {
 let skipReason = 'no PostgreSQL binaries';
 export const restartablePostgresSkipReason = (): string => skipReason;
 
-function binaries(): { initdb: string; postgres: string } | undefined {
-  let versions: string[] = [];
-  try {
-    versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
-  } catch {
-    // none there
-  }
-  const dirs = [
-    ...versions.map((v) => `/usr/lib/postgresql/${v}/bin`),
-    ...(process.env['PATH'] ?? '').split(':'),
-    '/usr/local/bin',
-    '/usr/bin',
-  ];
-  for (const d of dirs) {
-    try {
-      accessSync(join(d, 'initdb'), constants.X_OK);
-      accessSync(join(d, 'postgres'), constants.X_OK);
-      return { initdb: join(d, 'initdb'), postgres: join(d, 'postgres') };
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
 async function accepts(url: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
   try {
@@ -73,26 +43,16 @@ async function accepts(url: string): Promise<boolean> {
 
 /** Creates and starts a cluster; undefined (with a skip reason) when it cannot. */
 export async function startRestartablePostgres(): Promise<RestartablePostgres | undefined> {
-  const bins = binaries();
+  const bins = findPostgresBinaries(process.env);
   if (bins === undefined) {
     skipReason = 'no PostgreSQL: no directory holds both initdb and postgres';
     return undefined;
   }
-  const root = userInfo().uid === 0;
-  const as = (cmd: string, args: string[]): [string, string[]] =>
-    root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  const dir = mkdtempSync(join(tmpdir(), 'ccnodes-faults-pg-'));
-  const data = join(dir, 'data');
-  if (root) {
-    chmodSync(dir, 0o700);
-    const id = (f: string): number => Number(execFileSync('id', [f, 'postgres']).toString().trim());
-    chownSync(dir, id('-u'), id('-g'));
-  }
+  let dir: string;
+  let data: string;
   try {
-    const [c, a] = as(bins.initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-    execFileSync(c, a, { stdio: 'ignore' });
+    ({ dir, data } = initTestCluster(bins.initdb, 'ccnodes-faults-pg-'));
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
     skipReason = `no PostgreSQL: initdb failed (${(err as Error).message.slice(0, 200)})`;
     return undefined;
   }
@@ -102,18 +62,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres | 
   let exited: Promise<void> = Promise.resolve();
 
   const start = async (): Promise<void> => {
-    const [c, a] = as(bins.postgres, [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      dir,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-    ]);
+    const [c, a] = postmasterCommand(bins.postgres, data, port, dir);
     const p = spawn(c, a, { stdio: 'ignore' });
     proc = p;
     exited = new Promise((resolve) => {
@@ -130,12 +79,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres | 
   };
   const stop = async (): Promise<void> => {
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    try {
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      process.kill(pid, 'SIGINT');
-    } catch {
-      proc.kill('SIGKILL');
-    }
+    fastShutdown(data, proc);
     await exited;
   };
   try {
