@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { serveMetrics, type MetricsEndpoint } from '../../src/node/device-plugin/index.ts';
-import { closedWithin, once, trickle } from './slow-client-support.ts';
+import { closedWithin, expectCutOff, getOverSocket, opened } from './slow-client-support.ts';
 
 const LIMITS = { requestTimeoutMs: 2000, headerTimeoutMs: 1000, idleTimeoutMs: 10_000, maxConnections: 3 };
 const GRACE_MS = 1500;
@@ -26,40 +26,25 @@ describe('device plugin metrics endpoint: slow clients', () => {
   });
   after(() => endpoint.close());
 
-  async function client(): Promise<Socket> {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    await once(socket, 'connect');
-    return socket;
-  }
+  const client = (): Promise<Socket> => opened(connect(port, '127.0.0.1'));
 
   test('headers sent one byte every 200 ms: closed within the header timeout + 1.5 s', async () => {
-    const socket = await client();
-    const started = performance.now();
-    const stop = trickle(socket, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', 200);
-    try {
-      const ms = await closedWithin(socket, started, 10_000);
-      assert.notEqual(ms, undefined, 'still open after 10 s');
-      assert.ok((ms ?? 0) < LIMITS.headerTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    await expectCutOff(await client(), {
+      text: 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ',
+      everyMs: 200,
+      limitMs: LIMITS.headerTimeoutMs + GRACE_MS,
+      giveUpMs: 10_000,
+    });
   });
 
   test('a body sent one byte every 200 ms: closed within the request timeout + 1.5 s', async () => {
-    const socket = await client();
-    const started = performance.now();
-    socket.write('POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60000\r\n\r\n');
-    const stop = trickle(socket, '{', 200);
-    try {
-      const ms = await closedWithin(socket, started, 10_000);
-      assert.notEqual(ms, undefined, 'still open after 10 s');
-      assert.ok((ms ?? 0) < LIMITS.requestTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    await expectCutOff(await client(), {
+      head: 'POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60000\r\n\r\n',
+      text: '{',
+      everyMs: 200,
+      limitMs: LIMITS.requestTimeoutMs + GRACE_MS,
+      giveUpMs: 10_000,
+    });
   });
 
   test('connections beyond the cap are closed at once; the others still get answers', async () => {
@@ -73,12 +58,7 @@ describe('device plugin metrics endpoint: slow clients', () => {
       const ms = await closedWithin(extra, performance.now(), 3000);
       assert.notEqual(ms, undefined, 'the extra connection was kept open');
       const first = open[0] as Socket;
-      first.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-      let text = '';
-      first.setEncoding('utf8');
-      first.on('data', (c: string) => (text += c));
-      await once(first, 'end');
-      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.match(await getOverSocket(first, '/healthz'), /^HTTP\/1\.1 200 /);
     } finally {
       for (const c of open) c.destroy();
     }

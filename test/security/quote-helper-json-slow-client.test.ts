@@ -23,16 +23,11 @@ import {
   type JsonApi,
   type QuoteHelper,
 } from '../../src/node/quote-helper/index.ts';
-import { closedWithin, once, trickle } from './slow-client-support.ts';
+import { closedWithin, expectCutOff, getOverSocket, opened } from './slow-client-support.ts';
 
 const GRACE_MS = 1500;
 
-async function unixClient(path: string): Promise<Socket> {
-  const socket = connect(path);
-  socket.on('error', () => undefined);
-  await once(socket, 'connect');
-  return socket;
-}
+const unixClient = (path: string): Promise<Socket> => opened(connect(path));
 
 describe('quote helper JSON API, started by the daemon with its default limits', () => {
   let dir: string;
@@ -52,18 +47,13 @@ describe('quote helper JSON API, started by the daemon with its default limits',
   });
 
   test('headers sent one byte every 250 ms: closed within the default header timeout (10 s) + 1.5 s', async () => {
-    const socket = await unixClient(helper.jsonSocketPath ?? '');
-    const started = performance.now();
-    const stop = trickle(socket, 'POST /v1/quote HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', 250);
     const limit = DEFAULT_JSON_API_HTTP_LIMITS.headerTimeoutMs + GRACE_MS;
-    try {
-      const ms = await closedWithin(socket, started, limit + 5000);
-      assert.notEqual(ms, undefined, `still open after ${limit + 5000} ms`);
-      assert.ok((ms ?? 0) < limit, `closed after ${ms?.toFixed(0)} ms`);
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    await expectCutOff(await unixClient(helper.jsonSocketPath ?? ''), {
+      text: 'POST /v1/quote HTTP/1.1\r\nHost: localhost\r\nX-Slow: ',
+      everyMs: 250,
+      limitMs: limit,
+      giveUpMs: limit + 5000,
+    });
   });
 });
 
@@ -89,20 +79,13 @@ describe('quote helper JSON API with short limits', () => {
   });
 
   test('a body sent one byte every 200 ms: closed within the request timeout + 1.5 s', async () => {
-    const socket = await unixClient(path);
-    const started = performance.now();
-    socket.write(
-      'POST /v1/quote HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n',
-    );
-    const stop = trickle(socket, '{', 200);
-    try {
-      const ms = await closedWithin(socket, started, 10_000);
-      assert.notEqual(ms, undefined, 'still open after 10 s');
-      assert.ok((ms ?? 0) < limits.requestTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    await expectCutOff(await unixClient(path), {
+      head: 'POST /v1/quote HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n',
+      text: '{',
+      everyMs: 200,
+      limitMs: limits.requestTimeoutMs + GRACE_MS,
+      giveUpMs: 10_000,
+    });
   });
 
   test('connections beyond maxConnections are closed at once; the others still get answers', async () => {
@@ -116,12 +99,7 @@ describe('quote helper JSON API with short limits', () => {
       const ms = await closedWithin(extra, performance.now(), 3000);
       assert.notEqual(ms, undefined, 'the fourth connection was kept open');
       const first = open[0] as Socket;
-      first.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-      let text = '';
-      first.setEncoding('utf8');
-      first.on('data', (c: string) => (text += c));
-      await once(first, 'end');
-      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.match(await getOverSocket(first, '/healthz'), /^HTTP\/1\.1 200 /);
     } finally {
       for (const c of open) c.destroy();
     }

@@ -1,8 +1,10 @@
 /**
  * Support for the slow-client regression tests (issue 12, item 7 and its follow-ups for the
  * webhook, the quote helper's JSON API and the device plugin's metrics endpoint): a raw client
- * that sends its request a byte at a time, and a wait for the server to close the connection.
+ * that sends its request a byte at a time, a wait (and assertion) for the server to close the
+ * connection, and a plain request over a raw connection.
  */
+import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -52,4 +54,52 @@ export function once(socket: Duplex, event: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Ignores `socket`'s errors (the server is expected to cut it off) and resolves with it once `event` fired. */
+export async function opened<S extends Duplex>(socket: S, event = 'connect'): Promise<S> {
+  socket.on('error', () => undefined);
+  await once(socket, event);
+  return socket;
+}
+
+export interface Trickled {
+  /** Sent at once before the trickle (e.g. complete headers announcing a long body). */
+  readonly head?: string;
+  /** Trickled one byte every `everyMs`. */
+  readonly text: string;
+  readonly everyMs: number;
+  /** The connection must be closed sooner than this many ms after the first byte. */
+  readonly limitMs: number;
+  /** Stop waiting for the close after this many ms. */
+  readonly giveUpMs: number;
+}
+
+/**
+ * Sends `head`, then trickles `text` on `socket`, and asserts the server closes the connection
+ * within `limitMs`; destroys the socket in any case. Resolves with the ms it took.
+ */
+export async function expectCutOff(socket: Duplex, t: Trickled): Promise<number> {
+  const started = performance.now();
+  if (t.head !== undefined) socket.write(t.head);
+  const stop = trickle(socket, t.text, t.everyMs);
+  try {
+    const ms = await closedWithin(socket, started, t.giveUpMs);
+    assert.notEqual(ms, undefined, `still open after ${t.giveUpMs} ms`);
+    assert.ok((ms ?? 0) < t.limitMs, `closed after ${ms?.toFixed(0)} ms`);
+    return ms ?? 0;
+  } finally {
+    stop();
+    socket.destroy();
+  }
+}
+
+/** Sends `GET <path>` with `Connection: close` on `socket` and resolves with all it got back. */
+export async function getOverSocket(socket: Duplex, path: string): Promise<string> {
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (text += c));
+  await once(socket, 'end');
+  return text;
 }

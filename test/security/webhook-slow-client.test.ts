@@ -18,18 +18,14 @@ import {
   type WebhookServer,
   type WebhookTls,
 } from '../../src/kube/index.ts';
-import { closedWithin, once, trickle } from './slow-client-support.ts';
+import { closedWithin, expectCutOff, getOverSocket, opened } from './slow-client-support.ts';
 
 const LIMITS = { requestTimeoutMs: 2000, headerTimeoutMs: 1000, idleTimeoutMs: 10_000, maxConnections: 1024 };
 const GRACE_MS = 1500;
 const GIVE_UP_MS = 10_000;
 
-async function tlsClient(server: WebhookServer, ca: string): Promise<TLSSocket> {
-  const socket = tlsConnect({ host: '127.0.0.1', port: server.port, ca, servername: 'localhost' });
-  socket.on('error', () => undefined);
-  await once(socket, 'secureConnect');
-  return socket;
-}
+const tlsClient = (server: WebhookServer, ca: string): Promise<TLSSocket> =>
+  opened(tlsConnect({ host: '127.0.0.1', port: server.port, ca, servername: 'localhost' }), 'secureConnect');
 
 describe('webhook: slow clients are cut off at their deadline', () => {
   let tls: WebhookTls;
@@ -47,44 +43,27 @@ describe('webhook: slow clients are cut off at their deadline', () => {
   after(() => server.close());
 
   test('headers sent one byte every 200 ms: closed within the header timeout + 1.5 s', async () => {
-    const socket = await tlsClient(server, tls.caPem);
-    const started = performance.now();
-    const stop = trickle(socket, 'POST /mutate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ', 200);
-    try {
-      const ms = await closedWithin(socket, started, GIVE_UP_MS);
-      assert.notEqual(ms, undefined, `still open after ${GIVE_UP_MS} ms`);
-      assert.ok((ms ?? 0) < LIMITS.headerTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    await expectCutOff(await tlsClient(server, tls.caPem), {
+      text: 'POST /mutate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ',
+      everyMs: 200,
+      limitMs: LIMITS.headerTimeoutMs + GRACE_MS,
+      giveUpMs: GIVE_UP_MS,
+    });
   });
 
   test('a body sent one byte every 200 ms: closed within the request timeout + 1.5 s', async () => {
-    const socket = await tlsClient(server, tls.caPem);
-    const started = performance.now();
-    socket.write(
-      'POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n',
-    );
-    const stop = trickle(socket, '{', 200);
-    try {
-      const ms = await closedWithin(socket, started, GIVE_UP_MS);
-      assert.notEqual(ms, undefined, `still open after ${GIVE_UP_MS} ms`);
-      assert.ok((ms ?? 0) < LIMITS.requestTimeoutMs + GRACE_MS, `closed after ${ms?.toFixed(0)} ms`);
-      assert.ok(
-        (ms ?? 0) >= LIMITS.headerTimeoutMs,
-        `closed after ${ms?.toFixed(0)} ms, before any deadline`,
-      );
-    } finally {
-      stop();
-      socket.destroy();
-    }
+    const ms = await expectCutOff(await tlsClient(server, tls.caPem), {
+      head: 'POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n',
+      text: '{',
+      everyMs: 200,
+      limitMs: LIMITS.requestTimeoutMs + GRACE_MS,
+      giveUpMs: GIVE_UP_MS,
+    });
+    assert.ok(ms >= LIMITS.headerTimeoutMs, `closed after ${ms.toFixed(0)} ms, before any deadline`);
   });
 
   test('a TCP client that never starts TLS: closed within the header timeout + 1.5 s', async () => {
-    const socket = tcpConnect(server.port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    await once(socket, 'connect');
+    const socket = await opened(tcpConnect(server.port, '127.0.0.1'));
     const started = performance.now();
     try {
       const ms = await closedWithin(socket, started, GIVE_UP_MS);
@@ -98,12 +77,7 @@ describe('webhook: slow clients are cut off at their deadline', () => {
   test('a well-behaved client still gets its answer', async () => {
     const socket = await tlsClient(server, tls.caPem);
     try {
-      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-      let text = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (c: string) => (text += c));
-      await once(socket, 'end');
-      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.match(await getOverSocket(socket, '/healthz'), /^HTTP\/1\.1 200 /);
     } finally {
       socket.destroy();
     }
