@@ -19,45 +19,22 @@ import {
   type PipelineDeps,
 } from '../../src/attestation/pipeline.ts';
 import type { AttestData, AttestRequest } from '../../src/attestation/attest-request.ts';
-import type { EnclaveReport, VerifiedEvidence } from '../../src/attestation/evidence.ts';
+import type { VerifiedEvidence } from '../../src/attestation/evidence.ts';
 import type { EffectivePolicy, PolicyService } from '../../src/attestation/policy-service.ts';
 import type { TokenIssuer } from '../../src/attestation/token-issuer.ts';
 import type { PolicyLane } from '../../src/attestation/policy-pool.ts';
+import { TEST_COLLATERAL, enclaveReport } from './evidence-fixtures.ts';
 
 const PERMIT = 'version=1.0; authorizationrules { => permit(); }; issuancerules { };';
 
-function report(o: Partial<EnclaveReport> = {}): EnclaveReport {
-  return {
-    attributes: { flags: 0x05n, xfrm: 0xe7n },
-    mrEnclave: new Uint8Array(32).fill(0xab),
-    mrSigner: new Uint8Array(32).fill(0xcd),
-    isvProdId: 7,
-    isvSvn: 3,
-    configId: new Uint8Array(64),
-    configSvn: 0,
-    isvExtProdId: new Uint8Array(16),
-    isvFamilyId: new Uint8Array(16),
-    reportData: new Uint8Array(64),
-    ...o,
-  };
-}
-
 function evidence(o: Partial<VerifiedEvidence> = {}): VerifiedEvidence {
   return {
-    report: report(),
+    report: enclaveReport(),
     tcbStatus: 'UpToDate',
     advisoryIds: [],
     simulated: false,
     relaxations: [],
-    collateral: {
-      qeidcertshash: 'a1',
-      qeidcrlhash: 'a2',
-      qeidhash: 'a3',
-      quotehash: 'a4',
-      tcbinfocertshash: 'a5',
-      tcbinfocrlhash: 'a6',
-      tcbinfohash: 'a7',
-    },
+    collateral: TEST_COLLATERAL,
     ...o,
   };
 }
@@ -193,7 +170,7 @@ test('runtimeData must be bound to REPORTDATA before any policy runs', async () 
   const reportData = new Uint8Array(64);
   reportData.set(createHash('sha256').update(runtimeData.bytes).digest(), 0);
   const out = await runAttestation(
-    deps({ evidence: evidence({ report: report({ reportData }) }) }).deps,
+    deps({ evidence: evidence({ report: enclaveReport({ reportData }) }) }).deps,
     request({ runtimeData }),
   );
   assert.equal(out.claims['x-ms-sgx-ehd'], 'CQk');

@@ -16,35 +16,10 @@ import {
 import { legacyServiceClaims } from '../../src/attestation/claims.ts';
 import type { AttestData, AttestRequest } from '../../src/attestation/attest-request.ts';
 import type { EnclaveReport, VerifiedEvidence } from '../../src/attestation/evidence.ts';
+import { TEST_COLLATERAL, enclaveReport } from './evidence-fixtures.ts';
 
 const filled = (n: number, byte: number): Uint8Array => new Uint8Array(n).fill(byte);
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
-
-const COLLATERAL = {
-  qeidcertshash: 'a1',
-  qeidcrlhash: 'a2',
-  qeidhash: 'a3',
-  quotehash: 'a4',
-  tcbinfocertshash: 'a5',
-  tcbinfocrlhash: 'a6',
-  tcbinfohash: 'a7',
-};
-
-function report(o: Partial<EnclaveReport> = {}): EnclaveReport {
-  return {
-    attributes: { flags: 0x05n, xfrm: 0xe7n },
-    mrEnclave: filled(32, 0xab),
-    mrSigner: filled(32, 0xcd),
-    isvProdId: 7,
-    isvSvn: 3,
-    configId: new Uint8Array(64),
-    configSvn: 0,
-    isvExtProdId: new Uint8Array(16),
-    isvFamilyId: new Uint8Array(16),
-    reportData: new Uint8Array(64),
-    ...o,
-  };
-}
 
 function evidence(r: EnclaveReport, o: Partial<VerifiedEvidence> = {}): VerifiedEvidence {
   return {
@@ -53,7 +28,7 @@ function evidence(r: EnclaveReport, o: Partial<VerifiedEvidence> = {}): Verified
     advisoryIds: ['INTEL-SA-00001'],
     simulated: false,
     relaxations: [],
-    collateral: COLLATERAL,
+    collateral: TEST_COLLATERAL,
     ...o,
   };
 }
@@ -89,7 +64,7 @@ test('runtimeData is bound to REPORTDATA[0..32]; the upper 32 bytes are free', (
   reportData.set(sha256(data.bytes), 0);
   assert.equal(
     bindingCode(() => {
-      checkDataBindings(request({ runtimeData: data }), evidence(report({ reportData })));
+      checkDataBindings(request({ runtimeData: data }), evidence(enclaveReport({ reportData })));
     }),
     'accepted',
   );
@@ -101,7 +76,7 @@ test('runtimeData whose digest differs from REPORTDATA[0..32] is refused, naming
   reportData.set(sha256(data.bytes), 0);
   reportData[31] = (reportData[31] as number) ^ 1;
   try {
-    checkDataBindings(request({ runtimeData: data }), evidence(report({ reportData })));
+    checkDataBindings(request({ runtimeData: data }), evidence(enclaveReport({ reportData })));
     assert.fail('accepted');
   } catch (e) {
     assert.ok(e instanceof EvidenceBindingError, String(e));
@@ -116,7 +91,7 @@ test('initTimeData is bound to CONFIGID[0..32]; the upper 32 bytes are free', ()
   configId.set(sha256(data.bytes), 0);
   assert.equal(
     bindingCode(() => {
-      checkDataBindings(request({ initTimeData: data }), evidence(report({ configId })));
+      checkDataBindings(request({ initTimeData: data }), evidence(enclaveReport({ configId })));
     }),
     'accepted',
   );
@@ -128,7 +103,7 @@ test('initTimeData whose digest differs from CONFIGID[0..32] is refused, naming 
   configId.set(sha256(data.bytes), 0);
   configId[0] = (configId[0] as number) ^ 0x80;
   try {
-    checkDataBindings(request({ initTimeData: data }), evidence(report({ configId })));
+    checkDataBindings(request({ initTimeData: data }), evidence(enclaveReport({ configId })));
     assert.fail('accepted');
   } catch (e) {
     assert.ok(e instanceof EvidenceBindingError, String(e));
@@ -142,7 +117,7 @@ test('both bindings are checked: a good runtimeData does not excuse a bad initTi
   const initTimeData = binary(filled(4, 2));
   const reportData = new Uint8Array(64);
   reportData.set(sha256(runtimeData.bytes), 0);
-  const r = report({ reportData, configId: filled(64, 0xee) });
+  const r = enclaveReport({ reportData, configId: filled(64, 0xee) });
   assert.equal(
     bindingCode(() => {
       checkDataBindings(request({ runtimeData, initTimeData }), evidence(r));
@@ -152,7 +127,7 @@ test('both bindings are checked: a good runtimeData does not excuse a bad initTi
 });
 
 test('without runtimeData or initTimeData nothing is bound (any REPORTDATA and CONFIGID pass)', () => {
-  const r = report({ reportData: filled(64, 0x5a), configId: filled(64, 0xa5) });
+  const r = enclaveReport({ reportData: filled(64, 0x5a), configId: filled(64, 0xa5) });
   assert.equal(
     bindingCode(() => {
       checkDataBindings(request(), evidence(r));
@@ -174,7 +149,7 @@ test('x-ms-policy-hash is base64url(SHA-256(ASCII of base64url(policy text)))', 
 // --- service claims ----------------------------------------------------------------------------
 
 test('a plain SGX report gives exactly MAA’s claims, measurements in lower-case hex', () => {
-  const c = serviceClaims(request(), evidence(report()), POLICY);
+  const c = serviceClaims(request(), evidence(enclaveReport()), POLICY);
   assert.deepEqual(c, {
     'x-ms-ver': '1.0',
     'x-ms-attestation-type': 'sgx',
@@ -185,7 +160,7 @@ test('a plain SGX report gives exactly MAA’s claims, measurements in lower-cas
     'x-ms-sgx-product-id': 7,
     'x-ms-sgx-svn': 3,
     'x-ms-sgx-report-data': '00'.repeat(64),
-    'x-ms-sgx-collateral': COLLATERAL,
+    'x-ms-sgx-collateral': TEST_COLLATERAL,
     'x-ccnodes-tcb-status': 'SWHardeningNeeded',
     'x-ccnodes-advisory-ids': ['INTEL-SA-00001'],
     'x-ccnodes-simulated': false,
@@ -193,13 +168,17 @@ test('a plain SGX report gives exactly MAA’s claims, measurements in lower-cas
 });
 
 test('the DEBUG attribute makes x-ms-sgx-is-debuggable true', () => {
-  const c = serviceClaims(request(), evidence(report({ attributes: { flags: 0x07n, xfrm: 0n } })), POLICY);
+  const c = serviceClaims(
+    request(),
+    evidence(enclaveReport({ attributes: { flags: 0x07n, xfrm: 0n } })),
+    POLICY,
+  );
   assert.equal(c['x-ms-sgx-is-debuggable'], true);
 });
 
 test('a signed policy adds x-ms-policy-signer', () => {
   const signer = { kty: 'RSA', n: 'AQAB' };
-  const c = serviceClaims(request(), evidence(report()), { hash: 'h', signer });
+  const c = serviceClaims(request(), evidence(enclaveReport()), { hash: 'h', signer });
   assert.deepEqual(c['x-ms-policy-signer'], signer);
 });
 
@@ -219,7 +198,7 @@ test('KSS claims appear when the KSS attribute is set or any KSS field is non-ze
     ['ISVFAMILYID', { isvFamilyId: Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 4 : 0)) }],
   ];
   for (const [name, change] of cases) {
-    const r = report(change);
+    const r = enclaveReport(change);
     const c = serviceClaims(request(), evidence(r), POLICY);
     for (const claim of KSS_CLAIMS) assert.ok(claim in c, `${name}: ${claim} missing`);
     assert.equal(c['x-ms-sgx-config-id'], Buffer.from(r.configId).toString('hex'), name);
@@ -227,32 +206,36 @@ test('KSS claims appear when the KSS attribute is set or any KSS field is non-ze
     assert.equal(c['x-ms-sgx-isv-extended-product-id'], Buffer.from(r.isvExtProdId).toString('hex'), name);
     assert.equal(c['x-ms-sgx-isv-family-id'], Buffer.from(r.isvFamilyId).toString('hex'), name);
   }
-  const plain = serviceClaims(request(), evidence(report()), POLICY);
+  const plain = serviceClaims(request(), evidence(enclaveReport()), POLICY);
   for (const claim of KSS_CLAIMS) assert.equal(claim in plain, false, `${claim} without KSS`);
 });
 
 test('runtimeData gives x-ms-sgx-ehd (unpadded base64url of its bytes), and x-ms-runtime when JSON', () => {
   const bytes = Uint8Array.from([0xfb, 0xff, 0x01]);
-  const bin = serviceClaims(request({ runtimeData: binary(bytes) }), evidence(report()), POLICY);
+  const bin = serviceClaims(request({ runtimeData: binary(bytes) }), evidence(enclaveReport()), POLICY);
   assert.equal(bin['x-ms-sgx-ehd'], '-_8B');
   assert.equal('x-ms-runtime' in bin, false);
   const value = { keys: [{ kid: 'k' }] };
-  const js = serviceClaims(request({ runtimeData: json(value) }), evidence(report()), POLICY);
+  const js = serviceClaims(request({ runtimeData: json(value) }), evidence(enclaveReport()), POLICY);
   assert.deepEqual(js['x-ms-runtime'], value);
   assert.equal(js['x-ms-sgx-ehd'], Buffer.from(JSON.stringify(value)).toString('base64url'));
 });
 
 test('initTimeData gives x-ms-inittime only when JSON, and never x-ms-sgx-ehd', () => {
   const value = { config: 1 };
-  const js = serviceClaims(request({ initTimeData: json(value) }), evidence(report()), POLICY);
+  const js = serviceClaims(request({ initTimeData: json(value) }), evidence(enclaveReport()), POLICY);
   assert.deepEqual(js['x-ms-inittime'], value);
   assert.equal('x-ms-sgx-ehd' in js, false);
-  const bin = serviceClaims(request({ initTimeData: binary(filled(3, 1)) }), evidence(report()), POLICY);
+  const bin = serviceClaims(
+    request({ initTimeData: binary(filled(3, 1)) }),
+    evidence(enclaveReport()),
+    POLICY,
+  );
   assert.equal('x-ms-inittime' in bin, false);
 });
 
 test('the ccnodes claims carry the TCB status, advisories, simulation flag and named relaxations', () => {
-  const ev = evidence(report(), {
+  const ev = evidence(enclaveReport(), {
     tcbStatus: 'UpToDate',
     advisoryIds: [],
     simulated: true,
@@ -268,15 +251,19 @@ test('the ccnodes claims carry the TCB status, advisories, simulation flag and n
 // --- legacy duplicates -------------------------------------------------------------------------
 
 test('legacy claims duplicate the EHD as maa-ehd and aas-ehd, and the collateral hashes', () => {
-  const service = serviceClaims(request({ runtimeData: binary(filled(2, 7)) }), evidence(report()), POLICY);
+  const service = serviceClaims(
+    request({ runtimeData: binary(filled(2, 7)) }),
+    evidence(enclaveReport()),
+    POLICY,
+  );
   assert.deepEqual(legacyServiceClaims(service), {
     'maa-ehd': 'Bwc',
     'aas-ehd': 'Bwc',
-    'maa-attestationcollateral': COLLATERAL,
+    'maa-attestationcollateral': TEST_COLLATERAL,
   });
 });
 
 test('without runtimeData there is no maa-ehd or aas-ehd', () => {
-  const service = serviceClaims(request(), evidence(report()), POLICY);
-  assert.deepEqual(legacyServiceClaims(service), { 'maa-attestationcollateral': COLLATERAL });
+  const service = serviceClaims(request(), evidence(enclaveReport()), POLICY);
+  assert.deepEqual(legacyServiceClaims(service), { 'maa-attestationcollateral': TEST_COLLATERAL });
 });
