@@ -1,6 +1,15 @@
-/** Loads the DCAP sets of shared/testdata/dcap/manifest.json as verifier inputs. */
+/**
+ * Loads the DCAP sets of shared/testdata/dcap/manifest.json as verifier inputs; and the assertion
+ * of a verification refusal (its code and step).
+ */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseCollateralBundle, type RawCollateral } from '../../src/core/index.ts';
+import {
+  VerificationError,
+  parseCollateralBundle,
+  type RawCollateral,
+  type VerificationErrorCode,
+} from '../../src/core/index.ts';
 import { testdataPath } from '../support/testdata.ts';
 
 export interface ManifestSet {
@@ -54,4 +63,14 @@ export function setCollateral(set: ManifestSet): RawCollateral {
     pckCrlIssuerChain: c.pckCrlIssuerChain.map(text).join(''),
     rootCaCrl: new Uint8Array(readFileSync(dcap(c.rootCaCrl))),
   };
+}
+
+/** Asserts that `run` throws a VerificationError with `code` at verification step `step`. */
+export function expectCode(run: () => unknown, code: VerificationErrorCode, step: number): void {
+  assert.throws(run, (e: unknown) => {
+    assert.ok(e instanceof VerificationError, `expected VerificationError, got ${String(e)}`);
+    assert.equal(e.code, code, `${e.code} at step ${e.step}: ${e.message}`);
+    assert.equal(e.step, step, e.message);
+    return true;
+  });
 }

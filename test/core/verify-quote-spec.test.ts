@@ -8,12 +8,7 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import {
-  VerificationError,
-  decodeQuote,
-  verifyQuote,
-  type VerificationErrorCode,
-} from '../../src/core/index.ts';
+import { decodeQuote, verifyQuote } from '../../src/core/index.ts';
 import {
   DEFAULT_PLATFORM,
   SGX_OID,
@@ -24,6 +19,7 @@ import {
   type SgxCase,
   type TestPki,
 } from '../support/test-pki.ts';
+import { expectCode } from './verify-helpers.ts';
 
 let pki: TestPki;
 let base: SgxCase;
@@ -32,15 +28,6 @@ before(async () => {
   pki = await createTestPki();
   base = await buildSgxCase(pki);
 });
-
-function expectCode(run: () => unknown, code: VerificationErrorCode, step: number): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof VerificationError, `expected VerificationError, got ${String(e)}`);
-    assert.equal(e.code, code, `${e.code} at step ${e.step}: ${e.message}`);
-    assert.equal(e.step, step, e.message);
-    return true;
-  });
-}
 
 test('the control case verifies', () => {
   assert.equal(verifyQuote(base.quote, base.collateral, base.options).status, 'SWHardeningNeeded');

@@ -8,13 +8,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
-import {
-  VerificationError,
-  verifyQuote,
-  type RawCollateral,
-  type VerificationErrorCode,
-  type VerifyOptions,
-} from '../../src/core/index.ts';
+import { verifyQuote, type RawCollateral, type VerifyOptions } from '../../src/core/index.ts';
 import { createSimDcap, type SimDcap } from '../../src/sim/index.ts';
 import {
   TEST_NOW,
@@ -24,6 +18,7 @@ import {
   type SgxCase,
   type TestPki,
 } from '../support/test-pki.ts';
+import { expectCode } from './verify-helpers.ts';
 
 /** The text of the signed member (`tcbInfo` / `enclaveIdentity`) of a PCS document. */
 function innerText(doc: string, member: string): string {
@@ -32,15 +27,6 @@ function innerText(doc: string, member: string): string {
   const end = doc.lastIndexOf(',"signature":"');
   assert.ok(end > head.length);
   return doc.slice(head.length, end);
-}
-
-function expectCode(run: () => unknown, code: VerificationErrorCode, step: number): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof VerificationError, `expected VerificationError, got ${String(e)}`);
-    assert.equal(e.code, code, `${e.code} at step ${e.step}: ${e.message}`);
-    assert.equal(e.step, step, e.message);
-    return true;
-  });
 }
 
 describe('verifyQuote: collateral issuer chains are bound to the PCK root', () => {
