@@ -188,7 +188,12 @@ function tail(text: string): string {
   return lines === '' ? '' : `: ${lines.slice(0, 600)}`;
 }
 
-async function waitReady(url: string, ms: number, gaveUp: () => boolean = () => false): Promise<boolean> {
+/** True once `url` accepts a connection, polling for up to `ms` or until `gaveUp()` (e.g. the server exited). */
+export async function waitReady(
+  url: string,
+  ms: number,
+  gaveUp: () => boolean = () => false,
+): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end && !gaveUp()) {
     const c = new pg.Client({ connectionString: url });

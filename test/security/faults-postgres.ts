@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import pg from 'pg';
 import {
   fastShutdown,
   findPostgresBinaries,
   initTestCluster,
   postmasterCommand,
+  waitReady,
 } from '../attestation/postgres-harness.ts';
 import { freePort } from './faults-support.ts';
 
@@ -28,18 +28,6 @@ export interface RestartablePostgres {
 
 let skipReason = 'no PostgreSQL binaries';
 export const restartablePostgresSkipReason = (): string => skipReason;
-
-async function accepts(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    await c.end().catch(() => undefined);
-    return false;
-  }
-}
 
 /** Creates and starts a cluster; undefined (with a skip reason) when it cannot. */
 export async function startRestartablePostgres(): Promise<RestartablePostgres | undefined> {
@@ -70,11 +58,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres | 
         resolve();
       });
     });
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && p.exitCode === null && p.signalCode === null) {
-      if (await accepts(url)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (await waitReady(url, 30_000, () => p.exitCode !== null || p.signalCode !== null)) return;
     throw new Error(`postgres did not accept connections on port ${port}`);
   };
   const stop = async (): Promise<void> => {
