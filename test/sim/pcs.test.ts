@@ -22,7 +22,10 @@ const V4 = '/sgx/certification/v4';
 let server: SimPcsServer;
 
 before(async () => {
-  server = await startSimPcs(dcap, { host: '127.0.0.1', port: 0 });
+  // One instant for the whole file: collateral is signed at the server's `now`, and two requests
+  // that straddle a second boundary would otherwise get CRLs with different thisUpdate values.
+  const startedAt = new Date();
+  server = await startSimPcs(dcap, { host: '127.0.0.1', port: 0, now: () => startedAt });
 });
 after(async () => {
   await server.close();
