@@ -29,6 +29,25 @@ function cliInputs(root: string): string[] {
   return ['--collateral', join(root, 'bundle.json'), '--trust-simulated-root', join(root, 'root.pem')];
 }
 
+/** `ccnodes attestation serve` on 127.0.0.1:0 over HTTP with `dataDir` (other flags follow). */
+const serveArgv = (dataDir: string): string[] => [
+  'attestation',
+  'serve',
+  '--listen',
+  '127.0.0.1:0',
+  '--insecure-http',
+  '--data-dir',
+  dataDir,
+];
+
+/** A data directory `<root>/data` created with `mode` (group or others may enter it). */
+function openDataDir(root: string, mode: number): string {
+  const dataDir = join(root, 'data');
+  mkdirSync(dataDir);
+  chmodSync(dataDir, mode);
+  return dataDir;
+}
+
 function context(): { ctx: CliContext; out: string[]; err: string[]; stop: AbortController } {
   const out: string[] = [];
   const err: string[] = [];
@@ -85,27 +104,13 @@ describe('data directory permissions', () => {
   test('a group/world-accessible data directory is refused by the CLI (exit 2, path, mode, flag named)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ccnodes-perm-'));
     try {
-      const dataDir = join(root, 'data');
-      mkdirSync(dataDir);
-      chmodSync(dataDir, 0o755);
+      const dataDir = openDataDir(root, 0o755);
       const { ctx, out, err, stop } = context();
       // Old builds started serving here; stop such a run instead of hanging the test.
       const guard = setTimeout(() => {
         stop.abort();
       }, 20_000);
-      const code = await runCli(
-        [
-          'attestation',
-          'serve',
-          '--listen',
-          '127.0.0.1:0',
-          '--insecure-http',
-          '--data-dir',
-          dataDir,
-          ...cliInputs(root),
-        ],
-        ctx,
-      );
+      const code = await runCli([...serveArgv(dataDir), ...cliInputs(root)], ctx);
       clearTimeout(guard);
       assert.equal(code, 2, out.join('') + err.join(''));
       const text = out.join('') + err.join('');
@@ -121,24 +126,10 @@ describe('data directory permissions', () => {
   test('--allow-insecure-data-dir starts the service anyway and logs a warning', async () => {
     const root = mkdtempSync(join(tmpdir(), 'ccnodes-perm-'));
     try {
-      const dataDir = join(root, 'data');
-      mkdirSync(dataDir);
-      chmodSync(dataDir, 0o750);
+      const dataDir = openDataDir(root, 0o750);
       const { ctx, out, stop } = context();
       const done = runCli(
-        [
-          'attestation',
-          'serve',
-          '--listen',
-          '127.0.0.1:0',
-          '--insecure-http',
-          '--data-dir',
-          dataDir,
-          '--allow-insecure-data-dir',
-          ...cliInputs(root),
-          '--log-level',
-          'info',
-        ],
+        [...serveArgv(dataDir), '--allow-insecure-data-dir', ...cliInputs(root), '--log-level', 'info'],
         ctx,
       );
       const end = Date.now() + 20_000;
