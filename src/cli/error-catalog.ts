@@ -12,6 +12,12 @@ import * as devicePlugin from '../node/device-plugin/index.ts';
 import * as quoteHelper from '../node/quote-helper/index.ts';
 import * as sim from '../sim/index.ts';
 import * as kube from '../kube/index.ts';
+import * as attestationClient from '../attestation-client/index.ts';
+import * as ratls from '../ratls/index.ts';
+import * as collateralService from '../collateral-service/index.ts';
+import * as container from '../container/index.ts';
+import * as planner from '../planner/index.ts';
+import * as dashboard from '../dashboard/index.ts';
 import { CLI_ERRORS } from './errors.ts';
 
 export interface CatalogEntry {
@@ -37,6 +43,20 @@ export async function errorCatalog(): Promise<CatalogEntry[]> {
       exports: collateralSource,
     },
     { module: 'kube (webhook, labeller, deploy)', registry: kube.KUBE_ERRORS, exports: kube },
+    {
+      module: 'attestation-client',
+      registry: attestationClient.ATTESTATION_CLIENT_ERRORS,
+      exports: attestationClient,
+    },
+    { module: 'ratls', registry: ratls.RATLS_ERRORS, exports: ratls },
+    {
+      module: 'collateral-service',
+      registry: collateralService.COLLATERAL_SERVICE_ERRORS,
+      exports: collateralService,
+    },
+    { module: 'container', registry: container.CONTAINER_ERRORS, exports: container },
+    { module: 'planner', registry: planner.PLANNER_ERRORS, exports: planner },
+    { module: 'dashboard', registry: dashboard.DASHBOARD_ERRORS, exports: dashboard },
     { module: 'cli', registry: CLI_ERRORS, exports: await import('./errors.ts') },
   ];
 }

@@ -19,6 +19,11 @@ import { registerPolicyCommands } from './policy.ts';
 import { registerQuoteInspect } from './quote-inspect.ts';
 import { registerQuoteVerify } from './quote-verify.ts';
 import { registerSim } from './sim.ts';
+import { registerContainer } from './container.ts';
+import { registerCollateral } from './collateral.ts';
+import { registerRatls } from './ratls.ts';
+import { registerPlan } from './plan.ts';
+import { registerDashboard } from './dashboard.ts';
 
 export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
@@ -42,6 +47,11 @@ const areas: AreaRegistrar[] = [
   registerQuoteInspect,
   registerQuoteVerify,
   registerSim,
+  registerContainer,
+  registerCollateral,
+  registerRatls,
+  registerPlan,
+  registerDashboard,
 ];
 
 /**

@@ -1,0 +1,18 @@
+/**
+ * `ccnodes container …`: confidential containers: prepare, inspect, verify and run unmodified programs whose secrets are released only after attestation.
+ * Verbs are registered below; each verb's work lives in a `container-*.ts` file loaded on demand.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from './context.ts';
+import { areaCommand } from './index.ts';
+
+/** Registers `ccnodes container …`. */
+export function registerContainer(program: Command, ctx: CliContext): void {
+  const area = areaCommand(
+    program,
+    'container',
+    'Confidential containers: prepare, inspect, verify and run unmodified programs whose secrets are released only after attestation',
+  );
+  void area;
+  void ctx;
+}
