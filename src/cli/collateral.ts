@@ -7,12 +7,10 @@ import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
 
 /** Registers `ccnodes collateral …`. */
-export function registerCollateral(program: Command, ctx: CliContext): void {
-  const area = areaCommand(
+export function registerCollateral(program: Command, _ctx: CliContext): void {
+  areaCommand(
     program,
     'collateral',
     'Intel collateral: a PCCS-compatible caching service (serve) and offline bundles (fetch, export, import)',
   );
-  void area;
-  void ctx;
 }

@@ -7,12 +7,10 @@ import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
 
 /** Registers `ccnodes container …`. */
-export function registerContainer(program: Command, ctx: CliContext): void {
-  const area = areaCommand(
+export function registerContainer(program: Command, _ctx: CliContext): void {
+  areaCommand(
     program,
     'container',
     'Confidential containers: prepare, inspect, verify and run unmodified programs whose secrets are released only after attestation',
   );
-  void area;
-  void ctx;
 }

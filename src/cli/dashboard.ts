@@ -7,12 +7,10 @@ import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
 
 /** Registers `ccnodes dashboard …`. */
-export function registerDashboard(program: Command, ctx: CliContext): void {
-  const area = areaCommand(
+export function registerDashboard(program: Command, _ctx: CliContext): void {
+  areaCommand(
     program,
     'dashboard',
     'The operator dashboard: nodes, workloads, attestations, policies and collateral in a browser',
   );
-  void area;
-  void ctx;
 }

@@ -1,5 +1,5 @@
 /**
- * `ccnodes ratls …`: rA-TLS certificates: create (simulated platform) and verify attested TLS certificates.
+ * `ccnodes ratls …`: RA-TLS certificates: create (simulated platform) and verify attested TLS certificates.
  * Verbs are registered below; each verb's work lives in a `ratls-*.ts` file loaded on demand.
  */
 import type { Command } from 'commander';
@@ -7,12 +7,10 @@ import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
 
 /** Registers `ccnodes ratls …`. */
-export function registerRatls(program: Command, ctx: CliContext): void {
-  const area = areaCommand(
+export function registerRatls(program: Command, _ctx: CliContext): void {
+  areaCommand(
     program,
     'ratls',
     'RA-TLS certificates: create (simulated platform) and verify attested TLS certificates',
   );
-  void area;
-  void ctx;
 }
