@@ -3,3 +3,14 @@
  * Other modules import this module only through this file (docs/architecture.md).
  */
 export * from './errors.ts';
+export {
+  ATTESTATION_API_VERSION,
+  AttestationClient,
+  type AttestationClientOptions,
+  type ReleasedSecret,
+  type RetryOptions,
+  type SgxEvidence,
+  type TokenExpectations,
+  type VerifiedToken,
+} from './client.ts';
+export { EphemeralKey, openJwe, reportDataFor, runtimeDataFor } from './key.ts';
