@@ -222,8 +222,8 @@ export class AttestationClient {
     let alg: string;
     try {
       const h = decodeProtectedHeader(token);
-      kid = String(h.kid ?? '');
-      alg = String(h.alg ?? '');
+      kid = h.kid ?? '';
+      alg = h.alg ?? '';
     } catch (cause) {
       throw tokenError('format', 'the token is not a JWS', cause);
     }
@@ -315,7 +315,7 @@ export class AttestationClient {
       });
     const map = new Map<string, X509Certificate>();
     for (const k of keys as { kid?: unknown; x5c?: unknown }[]) {
-      const der = Array.isArray(k.x5c) ? k.x5c[0] : undefined;
+      const der: unknown = Array.isArray(k.x5c) ? (k.x5c as unknown[])[0] : undefined;
       if (typeof k.kid !== 'string' || typeof der !== 'string') continue;
       try {
         map.set(k.kid, new X509Certificate(Buffer.from(der, 'base64')));

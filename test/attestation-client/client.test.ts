@@ -140,7 +140,11 @@ test('an unreachable service is retried a bounded number of times with exponenti
   const probe = createServer();
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  await new Promise<void>((r) => {
+    probe.close(() => {
+      r();
+    });
+  });
   const delays: number[] = [];
   const client = new AttestationClient({
     url: `http://127.0.0.1:${port}`,
@@ -184,7 +188,11 @@ test('503 answers are retried and count as unreachable; other errors are not ret
   });
   assert.equal(hits, 1);
   await client.close();
-  await new Promise<void>((r) => server.close(() => r()));
+  await new Promise<void>((r) => {
+    server.close(() => {
+      r();
+    });
+  });
 });
 
 test('unusable options are typed errors naming the field', () => {
