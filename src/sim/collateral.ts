@@ -73,7 +73,8 @@ export function pcsTimestamp(date: Date): string {
   return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-function window(options: SimIssueOptions): { issueDate: string; nextUpdate: string } {
+/** issueDate and nextUpdate of a document issued at `options.now`. */
+export function collateralWindow(options: SimIssueOptions): { issueDate: string; nextUpdate: string } {
   const issue = new Date(Math.floor(options.now.getTime() / 1000) * 1000);
   const days = options.validityDays ?? DEFAULT_COLLATERAL_VALIDITY_DAYS;
   return {
@@ -90,14 +91,14 @@ function withAdvisories<T extends object>(
 }
 
 /** Wraps `inner` (compact JSON text) as `{"<member>":<inner>,"signature":"<hex>"}`, signed. */
-function signedDocument(pki: SimPki, member: string, inner: string): string {
+export function signedCollateralDocument(pki: SimPki, member: string, inner: string): string {
   const signature = pki.tcbSigning.key.signDeterministic(Buffer.from(inner, 'utf8'));
   return `{"${member}":${inner},"signature":"${Buffer.from(signature).toString('hex')}"}`;
 }
 
 /** The TCB Info response body for `spec`, issued at `options.now`. */
 export function signedTcbInfo(pki: SimPki, spec: SimTcbInfoSpec, options: SimIssueOptions): string {
-  const { issueDate, nextUpdate } = window(options);
+  const { issueDate, nextUpdate } = collateralWindow(options);
   const inner = JSON.stringify({
     id: 'SGX',
     version: 3,
@@ -118,12 +119,12 @@ export function signedTcbInfo(pki: SimPki, spec: SimTcbInfoSpec, options: SimIss
       ),
     ),
   });
-  return signedDocument(pki, 'tcbInfo', inner);
+  return signedCollateralDocument(pki, 'tcbInfo', inner);
 }
 
 /** The QE Identity response body for `spec`, issued at `options.now`. */
 export function signedQeIdentity(pki: SimPki, spec: SimQeIdentitySpec, options: SimIssueOptions): string {
-  const { issueDate, nextUpdate } = window(options);
+  const { issueDate, nextUpdate } = collateralWindow(options);
   const inner = JSON.stringify({
     id: 'QE',
     version: 2,
@@ -143,5 +144,5 @@ export function signedQeIdentity(pki: SimPki, spec: SimQeIdentitySpec, options: 
       ),
     ),
   });
-  return signedDocument(pki, 'enclaveIdentity', inner);
+  return signedCollateralDocument(pki, 'enclaveIdentity', inner);
 }

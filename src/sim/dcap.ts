@@ -15,6 +15,8 @@ import { SimConfigError } from './errors.ts';
 import { createSimPki, type PckCaKind, type SimPki, type SimPkiOptions } from './pki.ts';
 import { SimPlatform, type SimPlatformConfig } from './platform.ts';
 import { SIM_PLATFORM_PRESETS, SIM_QE_IDENTITY, SIM_TCB_INFOS } from './platforms.ts';
+import { SIM_TD_QE_IDENTITY, SimTdxPlatform, tdxTcbInfoSpecOf } from './tdx.ts';
+import { signedTdQeIdentity, signedTdxTcbInfo, type SimTdxTcbInfoSpec } from './tdx-collateral.ts';
 
 /** Root CA CRL lifetime (Intel's is about one year). */
 export const ROOT_CA_CRL_VALIDITY_DAYS = 365;
@@ -26,6 +28,10 @@ export interface SimDcapOptions extends SimPkiOptions {
   /** TCB Info per FMSPC (default: the simulated TCB policy). */
   readonly tcbInfos?: readonly SimTcbInfoSpec[];
   readonly qeIdentity?: SimQeIdentitySpec;
+  /** TDX TCB Info per FMSPC (default: each SGX TCB Info with the simulated TDX components and module). */
+  readonly tdxTcbInfos?: readonly SimTdxTcbInfoSpec[];
+  /** The TD_QE identity (default: the simulated TD quoting enclave's). */
+  readonly tdQeIdentity?: SimQeIdentitySpec;
   /** Lifetime of TCB Info, QE Identity and PCK CRLs in days (default 30). */
   readonly validityDays?: number;
 }
@@ -44,10 +50,16 @@ export class SimDcap {
   readonly #qeIdentity: SimQeIdentitySpec;
   readonly #validityDays: number;
   readonly #crlCache = new Map<string, Uint8Array>();
+  readonly #tdxTcbInfos: ReadonlyMap<string, SimTdxTcbInfoSpec>;
+  readonly #tdQeIdentity: SimQeIdentitySpec;
+  readonly #tdx = new Map<string, SimTdxPlatform>();
 
   private constructor(pki: SimPki, options: SimDcapOptions) {
     this.pki = pki;
     this.#tcbInfos = new Map((options.tcbInfos ?? SIM_TCB_INFOS).map((t) => [t.fmspc.toUpperCase(), t]));
+    const tdxInfos = options.tdxTcbInfos ?? [...this.#tcbInfos.values()].map(tdxTcbInfoSpecOf);
+    this.#tdxTcbInfos = new Map(tdxInfos.map((t) => [t.fmspc.toUpperCase(), t]));
+    this.#tdQeIdentity = options.tdQeIdentity ?? SIM_TD_QE_IDENTITY;
     this.#qeIdentity = options.qeIdentity ?? SIM_QE_IDENTITY;
     this.#validityDays = options.validityDays ?? DEFAULT_COLLATERAL_VALIDITY_DAYS;
   }
@@ -120,6 +132,65 @@ export class SimDcap {
       now: options.now ?? new Date(),
       validityDays: this.#validityDays,
     });
+  }
+
+  /** The signed TDX TCB Info body for `fmspc` (any case), or undefined when the FMSPC is unknown. */
+  tdxTcbInfo(fmspc: string, options: SimCollateralOptions = {}): string | undefined {
+    const spec = this.#tdxTcbInfos.get(fmspc.toUpperCase());
+    if (spec === undefined) return undefined;
+    return signedTdxTcbInfo(this.pki, spec, {
+      now: options.now ?? new Date(),
+      validityDays: this.#validityDays,
+    });
+  }
+
+  /** The signed TD_QE Identity body. */
+  tdQeIdentity(options: SimCollateralOptions = {}): string {
+    return signedTdQeIdentity(this.pki, this.#tdQeIdentity, {
+      now: options.now ?? new Date(),
+      validityDays: this.#validityDays,
+    });
+  }
+
+  /**
+   * The TD quoting enclave of platform `name` (the platform preset's PCK certifies it); see tdx.ts.
+   * @throws SimConfigError `ERR_SIM_UNKNOWN_PLATFORM`.
+   */
+  tdx(name: string): SimTdxPlatform {
+    let found = this.#tdx.get(name);
+    if (found === undefined) {
+      const platform = this.platform(name);
+      found = new SimTdxPlatform(this.pki, platform, (o) => this.tdxCollateral(platform, o));
+      this.#tdx.set(name, found);
+    }
+    return found;
+  }
+
+  /**
+   * Everything a verifier needs for TDX quotes of `platform`: TDX TCB Info, TD_QE identity, PCK CRL,
+   * Root CA CRL.
+   * @throws SimConfigError `ERR_SIM_PLATFORM_CONFIG` when no TDX TCB Info covers the platform's FMSPC.
+   */
+  tdxCollateral(platform: SimPlatform | string, options: SimCollateralOptions = {}): RawCollateral {
+    const p = typeof platform === 'string' ? this.platform(platform) : platform;
+    const now = options.now ?? new Date();
+    const tcbInfo = this.tdxTcbInfo(p.config.fmspc, { now });
+    if (tcbInfo === undefined) {
+      throw new SimConfigError(
+        'ERR_SIM_PLATFORM_CONFIG',
+        `fmspc: no simulated TDX TCB Info for ${p.config.fmspc}`,
+        { field: 'fmspc' },
+      );
+    }
+    return {
+      tcbInfo,
+      tcbInfoIssuerChain: this.pki.tcbIssuerChainPem(),
+      qeIdentity: this.tdQeIdentity({ now }),
+      qeIdentityIssuerChain: this.pki.tcbIssuerChainPem(),
+      pckCrl: this.pckCrl(p.config.ca, { now }),
+      pckCrlIssuerChain: this.pki.pckIssuerChainPem(p.config.ca),
+      rootCaCrl: this.rootCaCrl({ now }),
+    };
   }
 
   /** Serials (hex) of the PCK certificates under `kind` that are configured as revoked. */

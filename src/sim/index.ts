@@ -147,10 +147,38 @@ export {
 } from './platforms.ts';
 export { createSimDcap, SimDcap, type SimCollateralOptions, type SimDcapOptions } from './dcap.ts';
 export {
+  SIM_TD_MRTD,
+  SIM_TD_QE_IDENTITY,
+  SIM_TD_QE_ISVPRODID,
+  SIM_TD_QE_MRENCLAVE,
+  SIM_TD_QE_MRSIGNER,
+  SIM_TD_XFAM,
+  SIM_TDX_MODULE,
+  SIM_TDX_MODULE_MAJOR,
+  SIM_TDX_MODULE_MRSEAM,
+  SIM_TDX_MODULE_MRSIGNER,
+  SIM_TDX_MODULE_SVN,
+  SIM_TDX_TCB_COMPONENTS,
+  SIM_TDX_TCB_INFOS,
+  SimTdxPlatform,
+  simTeeTcbSvn,
+  tdxTcbInfoSpecOf,
+  type SimTdInit,
+  type SimTdQuoteOptions,
+} from './tdx.ts';
+export {
+  signedTdQeIdentity,
+  signedTdxTcbInfo,
+  type SimTdxModuleLevel,
+  type SimTdxModuleSpec,
+  type SimTdxTcbInfoSpec,
+} from './tdx-collateral.ts';
+export {
   buildSimPcsApp,
   startSimPcs,
   PCS_HEADERS,
   PCS_SGX_V4_PREFIX,
+  PCS_TDX_V4_PREFIX,
   type SimPcsAppOptions,
   type SimPcsOptions,
   type SimPcsServer,

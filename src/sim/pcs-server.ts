@@ -16,6 +16,10 @@
  *       → PEM PCK certificate, `SGX-PCK-Certificate-Issuer-Chain`, `SGX-TCBm`, `SGX-FMSPC`,
  *         `SGX-PCK-Certificate-CA-Type`. The simulation does not encrypt PPIDs: `encrypted_ppid`
  *         is the platform's 16-byte PPID in hex (or give `qeid`, the QE ID, as a PCCS does).
+ *   GET /tdx/certification/v4/tcb?fmspc=<12 hex>[&update=…]
+ *       → TDX TCB Info JSON (id TDX, TDX module identities), `TCB-Info-Issuer-Chain`
+ *   GET /tdx/certification/v4/qe/identity[?update=…]
+ *       → TD_QE Identity JSON, `SGX-Enclave-Identity-Issuer-Chain`
  *
  * Issuer chains are URL-encoded PEM (issuing certificate, then root). Every response carries a
  * `Request-ID`. Bad parameters give 400 with `Error-Code`/`Error-Message` headers as PCS v4 does;
@@ -29,6 +33,9 @@ import type { SimPlatform } from './platform.ts';
 
 /** Path prefix of the SGX certification API v4. */
 export const PCS_SGX_V4_PREFIX = '/sgx/certification/v4';
+
+/** Path prefix of the TDX certification API v4. */
+export const PCS_TDX_V4_PREFIX = '/tdx/certification/v4';
 
 /** Intel's response header names (API v4). */
 export const PCS_HEADERS = {
@@ -145,6 +152,31 @@ export function buildSimPcsApp(dcap: SimDcap, options: SimPcsAppOptions = {}): F
       .header(PCS_HEADERS.enclaveIdentityIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
       .type('application/json')
       .send(dcap.qeIdentity({ now: now() }));
+  });
+
+  app.get(`${PCS_TDX_V4_PREFIX}/tcb`, (request, reply) => {
+    const query = request.query as Query;
+    const fmspc = param(query, 'fmspc');
+    if (fmspc === undefined || fmspc === null || !HEX(12).test(fmspc)) {
+      return badRequest(reply, 'fmspc must be 12 hex digits');
+    }
+    const invalid = checkUpdateParams(query);
+    if (invalid !== undefined) return badRequest(reply, invalid);
+    const body = dcap.tdxTcbInfo(fmspc, { now: now() });
+    if (body === undefined) return reply.code(404).send();
+    return reply
+      .header(PCS_HEADERS.tcbInfoIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
+      .type('application/json')
+      .send(body);
+  });
+
+  app.get(`${PCS_TDX_V4_PREFIX}/qe/identity`, (request, reply) => {
+    const invalid = checkUpdateParams(request.query as Query);
+    if (invalid !== undefined) return badRequest(reply, invalid);
+    return reply
+      .header(PCS_HEADERS.enclaveIdentityIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
+      .type('application/json')
+      .send(dcap.tdQeIdentity({ now: now() }));
   });
 
   app.get(`${PCS_SGX_V4_PREFIX}/pckcrl`, (request, reply) => {
