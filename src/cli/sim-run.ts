@@ -40,7 +40,9 @@ export interface QuoteFlags extends KeyFlags {
   readonly mrenclave?: string;
   readonly mrsigner?: string;
   readonly debug?: boolean;
-  readonly quoteVersion: string;
+  readonly tdx?: boolean;
+  readonly mrtd?: string;
+  readonly quoteVersion?: string;
   readonly now?: string;
   readonly json?: boolean;
 }
@@ -178,10 +180,16 @@ export async function runQuote(flags: QuoteFlags, ctx: CliContext): Promise<void
   if (flags.collateralOut === undefined) {
     throw new UsageError('--collateral-out <bundle.json> is required', { option: '--collateral-out' });
   }
+  if (flags.tdx === true) {
+    await runTdxQuote(flags, ctx);
+    return;
+  }
+  if (flags.mrtd !== undefined) throw new UsageError('--mrtd applies to --tdx quotes', { option: '--mrtd' });
   if ((flags.reportData === undefined) === (flags.reportBody === undefined)) {
     throw new UsageError('give exactly one of --report-data <hex> and --report-body <file>');
   }
-  const version = flags.quoteVersion === '3' ? 3 : flags.quoteVersion === '4' ? 4 : undefined;
+  const versionText = flags.quoteVersion ?? '3';
+  const version = versionText === '3' ? 3 : versionText === '4' ? 4 : undefined;
   if (version === undefined) throw new UsageError('--quote-version: 3 or 4', { option: '--quote-version' });
   const now = parseNow(flags.now);
   const preset = presetOrUsage(flags.platform ?? DEFAULT_SIM_PLATFORM);
@@ -234,6 +242,73 @@ export async function runQuote(flags: QuoteFlags, ctx: CliContext): Promise<void
       `  root:       ${SIM_ROOT_CA_CN}, certificate SHA-256 ${summary.root.sha256}`,
       `  expected:   ${'status' in expected ? expected.status : expected.errorCode}`,
       `verify with: ccnodes quote verify ${flags.output} --collateral ${flags.collateralOut} --trust-simulated-root <root.pem from "ccnodes sim root">`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** `sim quote --tdx`: a TD report quoted by the simulated TD QE, with the TDX collateral bundle. */
+async function runTdxQuote(flags: QuoteFlags, ctx: CliContext): Promise<void> {
+  for (const [value, option] of [
+    [flags.reportBody, '--report-body'],
+    [flags.mrenclave, '--mrenclave'],
+    [flags.mrsigner, '--mrsigner'],
+  ] as const) {
+    if (value !== undefined)
+      throw new UsageError(`${option} describes an SGX enclave and does not apply to --tdx`, { option });
+  }
+  const versionText = flags.quoteVersion ?? '4';
+  const version = versionText === '4' ? 4 : versionText === '5' ? 5 : undefined;
+  if (version === undefined)
+    throw new UsageError('--quote-version: 4 or 5 for a TDX quote', { option: '--quote-version' });
+  const now = parseNow(flags.now);
+  const preset = presetOrUsage(flags.platform ?? DEFAULT_SIM_PLATFORM);
+  const dcap = openDcap(flags, ctx, [preset]);
+  const tdx = dcap.tdx(preset.name);
+  const quote = tdx.quote(
+    {
+      ...(flags.reportData === undefined
+        ? {}
+        : { reportData: hexOption('--report-data', flags.reportData, 64) }),
+      ...(flags.mrtd === undefined ? {} : { mrTd: hexOption('--mrtd', flags.mrtd, 48, true) }),
+      debug: flags.debug === true,
+    },
+    { version },
+  );
+  const collateral = tdx.collateral({ now });
+  const quotePath = await writeOutput(ctx, flags.output ?? '', quote);
+  const bundlePath = await writeOutput(
+    ctx,
+    flags.collateralOut ?? '',
+    `${serializeCollateralBundle(collateral)}\n`,
+  );
+  const expected = simPlatformPreset(preset.name).expected;
+  const summary = {
+    simulated: true,
+    tee: 'TDX',
+    platform: preset.name,
+    quote: quotePath,
+    quoteBytes: quote.length,
+    quoteVersion: version,
+    tdReportVersion: version === 4 ? '1.0' : '1.5',
+    collateral: bundlePath,
+    issuedAt: now.toISOString(),
+    root: { subject: SIM_ROOT_CA_CN, sha256: sha256Hex(dcap.pki.root.der) },
+    expected: flags.debug === true ? { errorCode: 'ERR_VERIFY_DEBUG_ENCLAVE' } : expected,
+  };
+  if (flags.json === true) {
+    ctx.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  const exp = summary.expected;
+  ctx.stdout(
+    [
+      `SIMULATED TDX quote (NOT FOR PRODUCTION) from platform "${preset.name}": ${quote.length} bytes, version ${version} (TD report ${summary.tdReportVersion})`,
+      `  quote:      ${quotePath}`,
+      `  collateral: ${bundlePath} (TDX TCB Info and TD_QE identity, issued ${now.toISOString()}, valid 30 days)`,
+      `  root:       ${SIM_ROOT_CA_CN}, certificate SHA-256 ${summary.root.sha256}`,
+      `  expected:   ${'status' in exp ? exp.status : exp.errorCode}`,
+      `verify with: ccnodes quote verify ${flags.output ?? ''} --collateral ${flags.collateralOut ?? ''} --trust-simulated-root <root.pem from "ccnodes sim root">`,
       '',
     ].join('\n'),
   );

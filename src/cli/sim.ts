@@ -2,6 +2,7 @@
  * `ccnodes sim …`: the simulated DCAP platform from the command line.
  *
  *   sim quote --report-data <hex> [--platform <name>] -o <quote> --collateral-out <bundle.json>
+ *   sim quote --tdx [--quote-version 4|5] [--report-data <hex>] [--debug] -o <quote> --collateral-out <bundle.json>
  *   sim root [-o <pem>]
  *   sim pcs [--port N] [--host 127.0.0.1]
  *   sim platforms
@@ -61,8 +62,16 @@ export function registerSim(program: Command, ctx: CliContext): void {
       )
       .option('--mrenclave <hex>', 'MRENCLAVE of the synthetic report (32 bytes)')
       .option('--mrsigner <hex>', 'MRSIGNER of the synthetic report (32 bytes)')
-      .option('--debug', 'set the DEBUG attribute in the synthetic report')
-      .option('--quote-version <n>', 'quote version: 3, or 4 (certification data type 6)', '3')
+      .option('--debug', 'set the DEBUG attribute in the synthetic report (with --tdx: TDATTRIBUTES.DEBUG)')
+      .option(
+        '--tdx',
+        'produce a SIMULATED TDX quote of a TD report instead (TDX TCB Info and TD_QE identity in the bundle)',
+      )
+      .option('--mrtd <hex>', 'with --tdx: MRTD of the TD report (48 bytes)')
+      .option(
+        '--quote-version <n>',
+        'quote version: 3 (default) or 4 (certification data type 6); with --tdx 4 (default, TD report 1.0) or 5 (TD report 1.5)',
+      )
       .option('--now <iso>', 'issue time of the collateral (default: now)')
       .option('--json', 'machine-readable output'),
   ).action(async (flags: QuoteFlags) => {
