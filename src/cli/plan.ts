@@ -1,16 +1,51 @@
 /**
  * `ccnodes plan …`: EPC capacity planning: node counts per SKU for workloads, and autoscaling simulation.
- * Verbs are registered below; each verb's work lives in a `plan-*.ts` file loaded on demand.
+ *
+ *   plan --workload <yaml…> [--sku <a,b,…>] [--max-nodes N] [--sku-table <file>] [--json]
+ *   plan simulate --workload <yaml…> --load <csv> [--hpa <yaml>] [--autoscaler <yaml>] -o <dir>
+ *
+ * Each verb's work lives in `plan-run.ts` / `plan-simulate-run.ts`, loaded on demand (docs/planner.md).
  */
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
+import type { PlanFlags } from './plan-run.ts';
 
-/** Registers `ccnodes plan …`. */
-export function registerPlan(program: Command, _ctx: CliContext): void {
-  areaCommand(
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function common(cmd: Command): Command {
+  return cmd
+    .option(
+      '--workload <file>',
+      'Kubernetes YAML/JSON with Pods, Deployments, StatefulSets, ReplicaSets, Jobs, DaemonSets (repeatable)',
+      collect,
+    )
+    .option('--sku <list>', 'comma-separated Azure sizes to consider (default: every size of the table)')
+    .option(
+      '--sku-table <file>',
+      'SKU table (JSON or YAML, shape of src/planner/skus.ts) instead of the built-in one',
+    )
+    .option('--daemonset <file>', 'more per-node DaemonSets to reserve room for (repeatable)', collect)
+    .option(
+      '--no-system-daemonsets',
+      "do not reserve room for ccnodes' device plugin and quote helper DaemonSets",
+    )
+    .option('--no-webhook', 'plan the pods as written, without what the ccnodes webhook adds to SGX pods')
+    .option('--no-pool-taint', 'nodes carry no ccnodes.io/pool=confidential:NoSchedule taint')
+    .option('--json', 'machine-readable output');
+}
+
+/** Registers `ccnodes plan` and `ccnodes plan simulate`. */
+export function registerPlan(program: Command, ctx: CliContext): void {
+  const plan = areaCommand(
     program,
     'plan',
     'EPC capacity planning: node counts per SKU for workloads, and autoscaling simulation',
-  );
+  ).enablePositionalOptions();
+  common(plan)
+    .option('--max-nodes <n>', 'most nodes a plan may use')
+    .action(async (flags: PlanFlags) => {
+      const { runPlan } = await import('./plan-run.ts');
+      await runPlan(flags, ctx);
+    });
 }

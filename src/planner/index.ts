@@ -3,3 +3,10 @@
  * Other modules import this module only through this file (docs/architecture.md).
  */
 export * from './errors.ts';
+export * from './model.ts';
+export * from './quantity.ts';
+export * from './skus.ts';
+export * from './workload.ts';
+export * from './nodes.ts';
+export * from './fit.ts';
+export * from './pack.ts';
