@@ -4,13 +4,70 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
+import type { DashboardServeFlags } from './dashboard-serve.ts';
 import { areaCommand } from './index.ts';
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** Registers `ccnodes dashboard …`. */
-export function registerDashboard(program: Command, _ctx: CliContext): void {
-  areaCommand(
+export function registerDashboard(program: Command, ctx: CliContext): void {
+  const area = areaCommand(
     program,
     'dashboard',
     'The operator dashboard: nodes, workloads, attestations, policies and collateral in a browser',
   );
+  area
+    .command('serve')
+    .description(
+      'Serve the read-only operator dashboard (pages and a JSON API under /api) from the Kubernetes API, the ' +
+        "attestation service's API and the agents' Prometheus endpoints. Stops cleanly on SIGTERM/SIGINT.",
+    )
+    .option(
+      '--listen <host:port>',
+      'address to serve on (non-loopback needs --admin-token-file and TLS)',
+      '127.0.0.1:8080',
+    )
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig (default: the service account in a cluster, else no Kubernetes data)',
+    )
+    .option('--attestation-url <url>', 'base URL of the attestation service')
+    .option(
+      '--admin-token-file <file>',
+      "the attestation service's admin token: sent to it for the audit log and secret names, and required from browsers off loopback",
+    )
+    .option(
+      '--metrics <[node=]url>',
+      'a Prometheus endpoint of an agent (http(s)://…/metrics or unix:/path.sock[:/metrics]); node= ties it to a node (repeatable)',
+      collect,
+    )
+    .option(
+      '--collateral-url <url>',
+      'PCS/PCCS v4 base URL (Intel PCS, a PCCS, the collateral service) for the Collateral page',
+    )
+    .option(
+      '--fmspc <hex>',
+      'FMSPC to show on the Collateral page (repeatable; default: what the source lists)',
+      collect,
+    )
+    .option('--tls-cert <pem>', 'serving certificate (PEM); HTTPS')
+    .option('--tls-key <pem>', 'serving private key (PEM)')
+    .option(
+      '--insecure-http',
+      'allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)',
+      false,
+    )
+    .option('--require-token', 'require the admin token from browsers on loopback too', false)
+    .option(
+      '--sample-interval <s>',
+      'seconds between samples of EPC use and token latency (0 = on page loads only)',
+      '15',
+    )
+    .option('--json', 'print the URL as one JSON line', false)
+    .action(async (flags: DashboardServeFlags) => {
+      const { runDashboardServe } = await import('./dashboard-serve.ts');
+      await runDashboardServe(flags, ctx);
+    });
 }

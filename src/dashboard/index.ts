@@ -3,3 +3,67 @@
  * Other modules import this module only through this file (docs/architecture.md).
  */
 export * from './errors.ts';
+export {
+  createDashboard,
+  isLoopback,
+  CONTENT_SECURITY_POLICY,
+  type Dashboard,
+  type DashboardConfig,
+  type MetricsTarget,
+} from './server.ts';
+export {
+  kubeApiSource,
+  type KubeSource,
+  type KubeSnapshot,
+  type KubeNode,
+  type KubePod,
+  type KubeSourceOptions,
+} from './kube-source.ts';
+export {
+  attestationApiSource,
+  policyHashOf,
+  POLICY_TYPES,
+  type AttestationSource,
+  type AttestationSourceOptions,
+  type AuditLine,
+  type PolicyInfo,
+  type SecretInfo,
+} from './attestation-source.ts';
+export {
+  readCollateralStatus,
+  sgxV4Base,
+  type CollateralStatus,
+  type FmspcCollateral,
+} from './collateral-status.ts';
+export {
+  parseMetricsText,
+  samplesOf,
+  sumOf,
+  histogramBuckets,
+  bucketQuantile,
+  DEFAULT_METRICS_TEXT_LIMITS,
+  type MetricsText,
+  type MetricSample,
+  type MetricsTextLimits,
+} from './metrics-text.ts';
+export { parseQuantity, quantityNumber } from './quantity.ts';
+export {
+  nodesView,
+  workloadsView,
+  attestationsView,
+  policyHistory,
+  podEpc,
+  agentHealth,
+  identitiesByActor,
+  ANNOTATION_MRENCLAVE,
+  ANNOTATION_MRSIGNER,
+  type NodesView,
+  type NodeRow,
+  type WorkloadsView,
+  type WorkloadRow,
+  type AttestationsView,
+  type AttestationFilter,
+  type AgentHealth,
+} from './model.ts';
+export { PAGES } from './pages.ts';
+export { unixTarget } from './http-get.ts';
