@@ -1,0 +1,215 @@
+/**
+ * Node TLS helpers for RA-TLS. A self-signed RA-TLS certificate never passes Node's chain check,
+ * so these helpers switch that check off and verify the peer's certificate by attestation instead,
+ * *before* handing the connection to the application: a client gets its socket (or its HTTP
+ * request goes out) only after the server verified; a server sees a connection only after the
+ * client's certificate verified (mutual RA-TLS).
+ */
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { Agent as UndiciAgent, type buildConnector } from 'undici';
+import { RatlsVerificationError } from './errors.ts';
+import type { RatlsVerification, RatlsVerifier } from './verify.ts';
+
+/** A key and RA-TLS certificate (PEM) to present. */
+export interface RatlsCredentials {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+}
+
+/** A socket whose peer was verified by attestation. */
+export type RatlsSocket = tls.TLSSocket & { ratls?: RatlsVerification };
+
+function peerDer(socket: tls.TLSSocket): Uint8Array {
+  // An empty object when the peer sent no certificate.
+  const peer = socket.getPeerCertificate(false) as Partial<tls.PeerCertificate>;
+  if (peer.raw === undefined)
+    throw new RatlsVerificationError(
+      'ERR_RATLS_NO_PEER_CERTIFICATE',
+      'the TLS peer presented no certificate',
+    );
+  return new Uint8Array(peer.raw);
+}
+
+/** Options of `createRatlsServer`. */
+export interface RatlsServerOptions extends RatlsCredentials {
+  /** Mutual RA-TLS: require a client RA-TLS certificate and verify it with this verifier. */
+  readonly verifyClient?: RatlsVerifier;
+  /** Other `tls.createServer` options. */
+  readonly tls?: tls.TlsOptions;
+}
+
+/**
+ * A TLS server presenting an RA-TLS certificate. With `verifyClient`, `onConnection` sees only
+ * connections whose client certificate verified (`socket.ratls`); refused ones are destroyed and
+ * reported as the server's `'ratlsRefused'` event `(error, socket)`.
+ */
+export function createRatlsServer(
+  options: RatlsServerOptions,
+  onConnection: (socket: RatlsSocket) => void,
+): tls.Server {
+  const verifier = options.verifyClient;
+  const server = tls.createServer({
+    ...options.tls,
+    key: options.key,
+    cert: options.cert,
+    ...(verifier === undefined ? {} : { requestCert: true, rejectUnauthorized: false }),
+  });
+  server.on('secureConnection', (socket: RatlsSocket) => {
+    if (verifier === undefined) {
+      onConnection(socket);
+      return;
+    }
+    socket.pause();
+    let der: Uint8Array;
+    try {
+      der = peerDer(socket);
+    } catch (err) {
+      server.emit('ratlsRefused', err, socket);
+      socket.destroy();
+      return;
+    }
+    verifier.verify(der).then(
+      (result) => {
+        socket.ratls = result;
+        onConnection(socket);
+        socket.resume();
+      },
+      (err: unknown) => {
+        server.emit('ratlsRefused', err, socket);
+        socket.destroy();
+      },
+    );
+  });
+  return server;
+}
+
+/** An HTTPS server presenting an RA-TLS certificate (server-side attestation only). */
+export function createRatlsHttpsServer(
+  options: RatlsCredentials & { readonly tls?: https.ServerOptions },
+  listener: Parameters<typeof https.createServer>[1],
+): https.Server {
+  return https.createServer({ ...options.tls, key: options.key, cert: options.cert }, listener);
+}
+
+/** Options of `connectRatls`. */
+export type ConnectRatlsOptions = Omit<
+  tls.ConnectionOptions,
+  'rejectUnauthorized' | 'checkServerIdentity'
+> & {
+  /** Verifies the server's RA-TLS certificate. */
+  readonly verifier: RatlsVerifier;
+  /** Mutual RA-TLS: the client's own key and RA-TLS certificate. */
+  readonly credentials?: RatlsCredentials;
+};
+
+/**
+ * Connects and resolves once the server's RA-TLS certificate verified (`socket.ratls`); on any
+ * failure the socket is destroyed before the application could write to it, and the promise rejects.
+ */
+export function connectRatls(options: ConnectRatlsOptions): Promise<RatlsSocket> {
+  const { verifier, credentials, ...rest } = options;
+  return new Promise((resolve, reject) => {
+    const socket: RatlsSocket = tls.connect({
+      ...rest,
+      ...(credentials === undefined ? {} : { key: credentials.key, cert: credentials.cert }),
+      rejectUnauthorized: false,
+    });
+    const onError = (err: Error): void => {
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      let der: Uint8Array;
+      try {
+        der = peerDer(socket);
+      } catch (err) {
+        socket.destroy();
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      verifier.verify(der).then(
+        (result) => {
+          socket.removeListener('error', onError);
+          socket.ratls = result;
+          resolve(socket);
+        },
+        (err: unknown) => {
+          socket.destroy();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  });
+}
+
+/**
+ * An `https.Agent` whose connections are handed to `http`/`https` only after the server's
+ * RA-TLS certificate verified (no TLS session reuse, so every connection is attested).
+ */
+export class RatlsHttpsAgent extends https.Agent {
+  readonly #verifier: RatlsVerifier;
+  readonly #credentials: RatlsCredentials | undefined;
+
+  constructor(
+    verifier: RatlsVerifier,
+    options: https.AgentOptions & { credentials?: RatlsCredentials } = {},
+  ) {
+    const { credentials, ...rest } = options;
+    super({ ...rest, maxCachedSessions: 0 });
+    this.#verifier = verifier;
+    this.#credentials = credentials;
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | undefined {
+    const {
+      checkServerIdentity: _ignored,
+      rejectUnauthorized: _also,
+      ...rest
+    } = options as tls.ConnectionOptions;
+    connectRatls({
+      ...rest,
+      verifier: this.#verifier,
+      ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }),
+    }).then(
+      (socket) => callback?.(null, socket),
+      (err: unknown) =>
+        callback?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex),
+    );
+    return undefined;
+  }
+}
+
+/** An undici `Agent` (for `fetch`/`request` with `dispatcher`) that attests every server it connects to. */
+export function ratlsUndiciAgent(
+  verifier: RatlsVerifier,
+  options: {
+    credentials?: RatlsCredentials;
+    agent?: Omit<UndiciAgent.Options, 'connect'>;
+  } = {},
+): UndiciAgent {
+  const connect: buildConnector.connector = (opts, callback) => {
+    const servername =
+      opts.servername ?? (opts.hostname.match(/^[\d.:]+$/) === null ? opts.hostname : undefined);
+    connectRatls({
+      host: opts.hostname,
+      port: Number(opts.port === '' ? (opts.protocol === 'https:' ? 443 : 80) : opts.port),
+      ...(servername === undefined || servername === '' ? {} : { servername }),
+      ALPNProtocols: ['http/1.1'],
+      verifier,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    }).then(
+      (socket) => {
+        callback(null, socket);
+      },
+      (err: unknown) => {
+        callback(err instanceof Error ? err : new Error(String(err)), null);
+      },
+    );
+  };
+  return new UndiciAgent({ ...options.agent, connect });
+}
