@@ -1,0 +1,324 @@
+/**
+ * The HTTP face of the collateral service: Intel's PCCS API v4 for SGX and TDX, with the paths,
+ * query parameters, response headers and statuses of Intel's PCCS, plus `/metrics` and `/healthz`.
+ *
+ *   GET  /sgx/certification/v4/pckcert?encrypted_ppid=&cpusvn=&pcesvn=&pceid=[&qeid=]
+ *   GET  /sgx/certification/v4/pckcrl?ca=processor|platform[&encoding=pem|der]
+ *   GET  /sgx|tdx/certification/v4/tcb?fmspc=[&update=standard|early | &tcbEvaluationDataNumber=N]
+ *   GET  /sgx|tdx/certification/v4/qe/identity, /sgx/certification/v4/qve/identity
+ *   GET  /sgx/certification/v4/rootcacrl            (hex-encoded DER, as PCCS serves it)
+ *   POST /sgx/certification/v4/platforms            (platform registration)
+ *
+ * Statuses (Intel's PCCS codes): 400 bad parameters, 404 no cache data, 460 the artefact failed
+ * verification, 461 unknown platform (PCK certificate not cached, mode REQ or OFFLINE), 502 the
+ * upstream failed, 503 storage unavailable. Every response carries a fresh `Request-ID`; error
+ * responses carry `Error-Code` (our stable code) and `Error-Message`, and a JSON body with both.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  CHAIN_HEADER,
+  H,
+  KEPT_HEADERS,
+  type ArtefactSpec,
+  type StoredArtefact,
+  type Tee,
+  type Variant,
+} from './artefacts.ts';
+import {
+  CollateralBundleError,
+  CollateralNotFoundError,
+  CollateralRequestError,
+  CollateralServiceError,
+  CollateralStorageError,
+  CollateralUpstreamError,
+  CollateralVerifyError,
+} from './errors.ts';
+import { CollateralService, parsePlatform } from './service.ts';
+
+/** Connection bounds (same defaults as the attestation service). */
+export interface CollateralHttpLimits {
+  readonly requestTimeoutMs?: number;
+  readonly headerTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnections?: number;
+  /** Largest request body (only `POST /platforms` has one; default 64 KiB). */
+  readonly bodyLimit?: number;
+}
+
+export const DEFAULT_COLLATERAL_HTTP_LIMITS: Required<CollateralHttpLimits> = {
+  requestTimeoutMs: 30_000,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 1024,
+  bodyLimit: 64 * 1024,
+};
+
+/** Options of {@link buildCollateralApp}. */
+export interface CollateralAppOptions {
+  readonly limits?: CollateralHttpLimits;
+  readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly logger?: boolean | { level: string };
+}
+
+type Query = Readonly<Record<string, string | string[] | undefined>>;
+
+function one(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v))
+    throw new CollateralRequestError(`query parameter ${name} is repeated`, { parameter: name });
+  return v;
+}
+
+function hexParam(query: Query, name: string, digits: number | [number, number], required: true): string;
+function hexParam(
+  query: Query,
+  name: string,
+  digits: number | [number, number],
+  required: false,
+): string | undefined;
+function hexParam(
+  query: Query,
+  name: string,
+  digits: number | [number, number],
+  required: boolean,
+): string | undefined {
+  const v = one(query, name);
+  if (v === undefined) {
+    if (required)
+      throw new CollateralRequestError(`query parameter ${name} is required`, { parameter: name });
+    return undefined;
+  }
+  const [min, max] = typeof digits === 'number' ? [digits, digits] : digits;
+  if (!/^[0-9a-fA-F]*$/.test(v) || v.length < min || v.length > max || v.length % 2 !== 0)
+    throw new CollateralRequestError(
+      `query parameter ${name} must be ${min === max ? `${min}` : `${min} to ${max}`} hex digits`,
+      { parameter: name },
+    );
+  return v;
+}
+
+function variantOf(query: Query): Variant | undefined {
+  const update = one(query, 'update');
+  const number = one(query, 'tcbEvaluationDataNumber');
+  if (update !== undefined && number !== undefined)
+    throw new CollateralRequestError('update and tcbEvaluationDataNumber are mutually exclusive', {
+      parameter: 'update',
+    });
+  if (update !== undefined) {
+    if (update !== 'standard' && update !== 'early')
+      throw new CollateralRequestError('update must be "standard" or "early"', { parameter: 'update' });
+    return { name: 'update', value: update };
+  }
+  if (number !== undefined) {
+    if (!/^\d{1,9}$/.test(number))
+      throw new CollateralRequestError('tcbEvaluationDataNumber must be a decimal number', {
+        parameter: 'tcbEvaluationDataNumber',
+      });
+    return { name: 'tcbEvaluationDataNumber', value: number };
+  }
+  return undefined;
+}
+
+/** HTTP status of a service error (Intel's PCCS codes). */
+export function statusOf(err: unknown): number {
+  if (err instanceof CollateralRequestError || err instanceof CollateralBundleError) return 400;
+  if (err instanceof CollateralNotFoundError) return err.details['platformUnknown'] === true ? 461 : 404;
+  if (err instanceof CollateralVerifyError) return 460;
+  if (err instanceof CollateralUpstreamError) return 502;
+  if (err instanceof CollateralStorageError) return 503;
+  return 500;
+}
+
+function crlPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN X509 CRL-----\n${(b64.match(/.{1,64}/g) ?? []).join('\n')}\n-----END X509 CRL-----\n`;
+}
+
+/** A header value safe to send (no control characters; bounded). */
+const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300);
+
+function sendArtefact(reply: FastifyReply, a: StoredArtefact, pckCrlEncoding?: 'pem' | 'der'): FastifyReply {
+  const chainName = CHAIN_HEADER[a.spec.kind][0];
+  if (chainName !== undefined && a.headers[chainName] !== undefined)
+    reply.header(chainName, a.headers[chainName]);
+  for (const name of KEPT_HEADERS[a.spec.kind]) {
+    const v = a.headers[name];
+    if (v !== undefined) reply.header(name, v);
+  }
+  const body = Buffer.from(a.body);
+  switch (a.spec.kind) {
+    case 'tcb':
+    case 'qe':
+    case 'qve':
+      return reply.type('application/json').send(body);
+    case 'pckcert':
+      return reply.type('application/x-pem-file').send(body);
+    case 'pckcrl': {
+      // Stored as received (the upstream is asked for DER); PEM is the same signed bytes re-armoured.
+      const der = isDer(body) ? body : undefined;
+      if (pckCrlEncoding === 'der') return reply.type('application/pkix-crl').send(der ?? body);
+      return reply.type('application/x-pem-file').send(der === undefined ? body : crlPem(der));
+    }
+    case 'rootcacrl':
+      return reply.type('text/plain').send(isDer(body) ? body.toString('hex') : body);
+  }
+}
+
+function isDer(b: Buffer): boolean {
+  return b.length > 2 && b[0] === 0x30 && (b[1] ?? 0) >= 0x80;
+}
+
+/** Builds the Fastify app over a service (not listening). */
+export function buildCollateralApp(
+  service: CollateralService,
+  options: CollateralAppOptions = {},
+): FastifyInstance {
+  const limits = { ...DEFAULT_COLLATERAL_HTTP_LIMITS, ...options.limits };
+  const checkEvery = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyLimit,
+    ...(options.https === undefined
+      ? { http: { connectionsCheckingInterval: checkEvery } }
+      : { https: { ...options.https, connectionsCheckingInterval: checkEvery } }),
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    requestIdHeader: false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.server.headersTimeout = limits.headerTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
+
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header(H.requestId, CollateralService.requestId());
+    done();
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const fastifyStatus = (err as { statusCode?: number }).statusCode;
+    const status =
+      err instanceof CollateralServiceError
+        ? statusOf(err)
+        : fastifyStatus !== undefined && fastifyStatus < 500
+          ? fastifyStatus
+          : 500;
+    const code =
+      err instanceof CollateralServiceError
+        ? err.code
+        : status < 500
+          ? 'ERR_COLLATERAL_SERVICE_REQUEST'
+          : 'ERR_INTERNAL';
+    const message =
+      status === 500 && !(err instanceof CollateralServiceError)
+        ? 'internal error'
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    if (status >= 500) request.log.error({ err }, 'collateral request failed');
+    return reply
+      .code(status)
+      .header(H.errorCode, code)
+      .header(H.errorMessage, headerSafe(message))
+      .type('application/json')
+      .send({ code, message, ...(err instanceof CollateralServiceError ? { details: err.details } : {}) });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .header(H.errorCode, 'ERR_COLLATERAL_SERVICE_NOT_FOUND')
+      .header(H.errorMessage, 'no such route')
+      .type('application/json')
+      .send({
+        code: 'ERR_COLLATERAL_SERVICE_NOT_FOUND',
+        message: `no route ${request.method} ${request.url.replace(/\?.*/, '')}`,
+      }),
+  );
+
+  const serve = async (
+    reply: FastifyReply,
+    spec: ArtefactSpec,
+    encoding?: 'pem' | 'der',
+  ): Promise<FastifyReply> => sendArtefact(reply, await service.get(spec), encoding);
+
+  for (const tee of ['sgx', 'tdx'] as const satisfies readonly Tee[]) {
+    const prefix = `/${tee}/certification/v4`;
+    app.get(`${prefix}/tcb`, async (request, reply) => {
+      const query = request.query as Query;
+      const fmspc = hexParam(query, 'fmspc', 12, true).toUpperCase();
+      const variant = variantOf(query);
+      return serve(reply, { kind: 'tcb', tee, fmspc, ...(variant === undefined ? {} : { variant }) });
+    });
+    app.get(`${prefix}/qe/identity`, async (request, reply) => {
+      const variant = variantOf(request.query as Query);
+      return serve(reply, { kind: 'qe', tee, ...(variant === undefined ? {} : { variant }) });
+    });
+  }
+  const sgx = '/sgx/certification/v4';
+  app.get(`${sgx}/qve/identity`, async (request, reply) => {
+    const variant = variantOf(request.query as Query);
+    return serve(reply, { kind: 'qve', tee: 'sgx', ...(variant === undefined ? {} : { variant }) });
+  });
+  app.get(`${sgx}/pckcrl`, async (request, reply) => {
+    const query = request.query as Query;
+    const ca = one(query, 'ca')?.toLowerCase();
+    if (ca !== 'processor' && ca !== 'platform')
+      throw new CollateralRequestError('ca must be "processor" or "platform"', { parameter: 'ca' });
+    const encoding = one(query, 'encoding') ?? 'pem';
+    if (encoding !== 'pem' && encoding !== 'der')
+      throw new CollateralRequestError('encoding must be "pem" or "der"', { parameter: 'encoding' });
+    return serve(reply, { kind: 'pckcrl', tee: 'sgx', ca }, encoding);
+  });
+  app.get(`${sgx}/rootcacrl`, async (_request, reply) => serve(reply, { kind: 'rootcacrl', tee: 'sgx' }));
+  app.get(`${sgx}/pckcert`, async (request, reply) => {
+    const query = request.query as Query;
+    const encryptedPpid = hexParam(query, 'encrypted_ppid', [32, 768], false)?.toLowerCase();
+    const qeid = hexParam(query, 'qeid', [2, 64], false)?.toLowerCase();
+    if (encryptedPpid === undefined && qeid === undefined)
+      throw new CollateralRequestError('encrypted_ppid (or qeid) is required', {
+        parameter: 'encrypted_ppid',
+      });
+    return serve(reply, {
+      kind: 'pckcert',
+      tee: 'sgx',
+      cpusvn: hexParam(query, 'cpusvn', 32, true).toLowerCase(),
+      pcesvn: hexParam(query, 'pcesvn', 4, true).toLowerCase(),
+      pceid: hexParam(query, 'pceid', 4, true).toLowerCase(),
+      ...(encryptedPpid === undefined ? {} : { encryptedPpid }),
+      ...(qeid === undefined ? {} : { qeid }),
+    });
+  });
+  app.post(`${sgx}/platforms`, async (request, reply) => {
+    const body: unknown = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new CollateralRequestError('the body must be a JSON object', { parameter: 'body' });
+    const fields = body as Record<string, unknown>;
+    const platform = parsePlatform(
+      {
+        qeId: fields['qe_id'],
+        pceId: fields['pce_id'],
+        cpuSvn: fields['cpu_svn'],
+        pceSvn: fields['pce_svn'],
+        encPpid: fields['enc_ppid'] ?? '',
+        ...(typeof fields['platform_manifest'] === 'string'
+          ? { platformManifest: fields['platform_manifest'] }
+          : {}),
+      },
+      'body',
+    );
+    await service.registerPlatform(platform);
+    return reply.code(200).send();
+  });
+
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(service.metrics.registry.contentType).send(await service.metrics.registry.metrics()),
+  );
+  app.get('/healthz', (_request, reply) => {
+    const expired = service.expiredKeys();
+    const status = expired.length === 0 ? 'ok' : 'degraded';
+    return reply
+      .code(expired.length === 0 ? 200 : 503)
+      .send({ status, mode: service.mode, artefacts: service.list().length, expired });
+  });
+  return app;
+}

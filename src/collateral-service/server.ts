@@ -1,0 +1,79 @@
+/** Assembles a running collateral service: store, cache logic, HTTP app, listening socket. */
+import type { FastifyInstance } from 'fastify';
+import { buildCollateralApp, type CollateralAppOptions } from './app.ts';
+import { CollateralServiceConfigError } from './errors.ts';
+import { CollateralService, type CollateralServiceOptions } from './service.ts';
+import { openStore } from './store.ts';
+
+/** Configuration of {@link startCollateralService} (the CLI maps its flags onto this). */
+export interface CollateralServerConfig
+  extends Omit<CollateralServiceOptions, 'store' | 'log'>, CollateralAppOptions {
+  /** SQLite lives at `<dataDir>/collateral.db` (created 0700) unless `databaseUrl` is given. */
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly port?: number;
+}
+
+/** A running service. */
+export interface CollateralServer {
+  /** `http(s)://host:port` (the PCCS base URL; append `/sgx/certification/v4/…`). */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly service: CollateralService;
+  close(): Promise<void>;
+}
+
+/** Opens storage, loads and verifies the cache, and listens. */
+export async function startCollateralService(config: CollateralServerConfig): Promise<CollateralServer> {
+  const store = await openStore({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+  });
+  let service: CollateralService;
+  try {
+    let app: FastifyInstance | undefined;
+    service = await CollateralService.open({
+      ...config,
+      store,
+      log: (level, fields, message) => {
+        app?.log[level](fields, message);
+      },
+    });
+    try {
+      app = buildCollateralApp(service, config);
+      const host = config.host ?? '127.0.0.1';
+      try {
+        await app.listen({ host, port: config.port ?? 0 });
+      } catch (cause) {
+        throw new CollateralServiceConfigError(
+          `cannot listen on ${host}:${config.port ?? 0}: ${(cause as Error).message}`,
+          { field: 'listen' },
+          cause,
+        );
+      }
+      const address = app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : (config.port ?? 0);
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      const scheme = config.https === undefined ? 'http' : 'https';
+      const running = app;
+      return {
+        url: `${scheme}://${shownHost}:${port}`,
+        app: running,
+        service,
+        close: async () => {
+          await running.close();
+          await service.close();
+        },
+      };
+    } catch (err) {
+      await app?.close().catch(() => undefined);
+      await service.close().catch(() => undefined);
+      throw err;
+    }
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
