@@ -301,3 +301,13 @@ export async function runPlan(flags: PlanFlags, ctx: CliContext): Promise<void> 
     if (!reportInputError(err, ctx, flags.json)) throw err;
   }
 }
+
+/** `ccnodes plan simulate`. */
+export async function runSimulate(flags: SimulateFlags, ctx: CliContext): Promise<void> {
+  const { runSimulation } = await import('./plan-simulate-run.ts');
+  try {
+    await runSimulation(flags, ctx);
+  } catch (err) {
+    if (!reportInputError(err, ctx, flags.json)) throw err;
+  }
+}

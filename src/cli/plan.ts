@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { areaCommand } from './index.ts';
-import type { PlanFlags } from './plan-run.ts';
+import type { PlanFlags, SimulateFlags } from './plan-run.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -41,11 +41,45 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     program,
     'plan',
     'EPC capacity planning: node counts per SKU for workloads, and autoscaling simulation',
-  ).enablePositionalOptions();
+  );
   common(plan)
     .option('--max-nodes <n>', 'most nodes a plan may use')
     .action(async (flags: PlanFlags) => {
       const { runPlan } = await import('./plan-run.ts');
       await runPlan(flags, ctx);
+    });
+  common(
+    plan
+      .command('simulate')
+      .description(
+        'Simulate HPA and cluster-autoscaler decisions over a load profile; write SVG charts and an HTML report',
+      ),
+  )
+    .option(
+      '--load <csv>',
+      'load profile: header "time,<deployment>…", one row per time (seconds), total metric per deployment',
+    )
+    .option(
+      '--hpa <file>',
+      'HorizontalPodAutoscaler YAML (repeatable; also read from --workload files)',
+      collect,
+    )
+    .option(
+      '--autoscaler <file>',
+      'cluster-autoscaler settings (YAML: nodeGroups, scaleDownDelayAfterAdd, …)',
+    )
+    .option('--scale-down-delay <duration>', 'scale-down-delay-after-add (default 10m)')
+    .option('--unneeded-time <duration>', 'scale-down-unneeded-time (default 10m)')
+    .option('--max-nodes <n>', 'max-nodes-total (default unlimited)')
+    .option('--step <duration>', 'simulation step (default 15s, the HPA sync period)')
+    .option('-o, --output <dir>', 'report directory (index.html, *.svg, report.json)')
+    .action(async (own: SimulateFlags) => {
+      // The root program does not use positional options, so `plan` itself consumes the options it
+      // shares with `simulate` wherever they appear: take those from `plan` when given there.
+      const flags: Record<string, unknown> = { ...own };
+      for (const [key, value] of Object.entries(plan.opts()))
+        if (plan.getOptionValueSource(key) === 'cli') flags[key] = value;
+      const { runSimulate } = await import('./plan-run.ts');
+      await runSimulate(flags as unknown as SimulateFlags, ctx);
     });
 }

@@ -10,3 +10,7 @@ export * from './workload.ts';
 export * from './nodes.ts';
 export * from './fit.ts';
 export * from './pack.ts';
+export * from './hpa.ts';
+export * from './simulate.ts';
+export * from './svg.ts';
+export * from './report.ts';
