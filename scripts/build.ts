@@ -17,10 +17,18 @@
  * - `import.meta.url` in a source file is rewritten to that file's own location
  *   (`new URL('../src/…/x.ts', import.meta.url).href`), so paths the sources compute from it
  *   (proto/…, examples/…) resolve to the same repository files as when run from source. dist/ must
- *   therefore stay inside the repository checkout (or image) it was built from.
+ *   therefore stay inside the repository checkout (or image) it was built from;
+ * - the package entry points (src/lib/*.ts: `ccnodes/verify`, `ccnodes/enclave`, …) are build entries
+ *   too (dist/lib/*.js, sharing chunks with the CLI);
+ * - with `--types` (the `prepack` script, `npm run build:package`), TypeScript declarations of the
+ *   entry points and of everything they export (dist/types/**, from `tsc --emitDeclarationOnly`,
+ *   with the sources' `.ts` import specifiers rewritten to `.js`), which package.json `exports`
+ *   names as each entry point's `types`.
  */
 import { readFile } from 'node:fs/promises';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -33,7 +41,9 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * - @grpc/grpc-js: loads its own .proto files (channelz) relative to its directory;
  * - pino: starts worker-thread transports from files next to it (thread-stream);
  * - @kubernetes/client-node: large and only loaded on demand, in a short-lived child process;
- * - esbuild, tsx: build/development tools, never imported by the CLI's runtime paths.
+ * - esbuild, tsx: build/development tools, never imported by the CLI's runtime paths;
+ * - undici: its index.js reads `__filename` (guarded) for its web streams; it is a dependency, so it
+ *   loads from node_modules as any package would.
  */
 export const EXTERNAL_PACKAGES: readonly string[] = [
   'better-sqlite3',
@@ -43,7 +53,11 @@ export const EXTERNAL_PACKAGES: readonly string[] = [
   '@kubernetes/client-node',
   'esbuild',
   'tsx',
+  'undici',
 ];
+
+/** The package entry points: `ccnodes/<name>` is src/lib/<name>.ts (package.json `exports`). */
+export const LIBRARY_ENTRIES: readonly string[] = ['verify', 'enclave', 'ratls', 'attestation-client'];
 
 /** Each output file gets a real `require`, which esbuild's ESM output lacks, for bundled CommonJS. */
 const REQUIRE_BANNER =
@@ -73,6 +87,12 @@ export interface BuildOptions {
   readonly sourcemap?: boolean;
   /** Packages left external (default {@link EXTERNAL_PACKAGES}). */
   readonly external?: readonly string[];
+  /**
+   * Where the output will live relative to the sources, for the `import.meta.url` rewrite (default
+   * `outdir`). A package staged elsewhere (test/package) builds into `<stage>/dist` with
+   * `urlBase: <repo>/dist`, so that its paths to proto/… are the same as in the checkout.
+   */
+  readonly urlBase?: string;
 }
 
 /** What {@link buildCli} produced. */
@@ -84,7 +104,7 @@ export interface BuildResult {
 }
 
 /** Rewrites `import.meta.url` in our sources to the source file's own URL, relative to the output. */
-function sourceUrlPlugin(outdir: string): Plugin {
+function sourceUrlPlugin(urlBase: string): Plugin {
   const srcRoot = join(REPO_ROOT, 'src') + sep;
   return {
     name: 'ccnodes-source-url',
@@ -94,7 +114,7 @@ function sourceUrlPlugin(outdir: string): Plugin {
         if (!args.path.startsWith(srcRoot) || !text.includes('import.meta.url')) {
           return { contents: text, loader: 'ts' };
         }
-        const rel = relative(outdir, args.path).split(sep).join('/');
+        const rel = relative(urlBase, args.path).split(sep).join('/');
         const own = `new URL(${JSON.stringify(rel)}, import.meta.url).href`;
         return { contents: text.replaceAll('import.meta.url', own), loader: 'ts' };
       });
@@ -113,6 +133,9 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
       ccnodes: join(REPO_ROOT, 'src', 'bin', 'ccnodes.ts'),
       // The attestation service's policy evaluation worker thread (src/attestation/policy-pool.ts).
       'policy-worker': join(REPO_ROOT, 'src', 'attestation', 'policy-worker.ts'),
+      ...Object.fromEntries(
+        LIBRARY_ENTRIES.map((n) => [`lib/${n}`, join(REPO_ROOT, 'src', 'lib', `${n}.ts`)]),
+      ),
     },
     outdir,
     bundle: true,
@@ -127,7 +150,7 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
     chunkNames: '[name]-[hash]',
     metafile: true,
     logLevel: 'silent',
-    plugins: [sourceUrlPlugin(outdir)],
+    plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir))],
   });
   for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))) {
     const uses = dirnameUses(readFileSync(resolve(REPO_ROOT, file), 'utf8'));
@@ -149,6 +172,65 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
   };
 }
 
+/** Relative `.ts` module specifiers of a declaration file, rewritten to `.js` (what a consumer resolves). */
+export function jsSpecifiers(dts: string): string {
+  return dts.replace(
+    /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g,
+    (_m, head: string, path: string, tail: string) => `${head}${path}.js${tail}`,
+  );
+}
+
+/**
+ * Emits TypeScript declarations for the package entry points (and everything they reach) into
+ * `<outdir>/types`, mirroring src/ (`types/lib/verify.d.ts`, …). Runs the repository's `tsc` with a
+ * temporary tsconfig extending ours; throws {@link BuildCheckError} with tsc's output on failure.
+ */
+export function buildDeclarations(outdir: string): { dir: string; files: number } {
+  const dir = join(resolve(outdir), 'types');
+  rmSync(dir, { recursive: true, force: true });
+  // Inside the checkout, so that `types: ["node"]` resolves from its node_modules.
+  mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const work = mkdtempSync(join(REPO_ROOT, '.tmp', 'dts-'));
+  try {
+    const tsconfig = join(work, 'tsconfig.json');
+    writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        extends: join(REPO_ROOT, 'tsconfig.json'),
+        compilerOptions: {
+          noEmit: false,
+          declaration: true,
+          emitDeclarationOnly: true,
+          rootDir: join(REPO_ROOT, 'src'),
+          outDir: dir,
+        },
+        include: [],
+        files: LIBRARY_ENTRIES.map((n) => join(REPO_ROOT, 'src', 'lib', `${n}.ts`)),
+      }),
+    );
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', tsconfig], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new BuildCheckError(`tsc --emitDeclarationOnly failed:\n${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  let files = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.d.ts')) {
+        writeFileSync(p, jsSpecifiers(readFileSync(p, 'utf8')));
+        files++;
+      }
+    }
+  };
+  walk(dir);
+  return { dir, files };
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outIndex = process.argv.indexOf('--outdir');
   const outdir = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
@@ -160,6 +242,13 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
       `built ${relative(process.cwd(), r.entry) || r.entry}: ${js} modules, ` +
         `${(r.bytes / 1024).toFixed(0)} KiB with maps, in ${Date.now() - started} ms\n`,
     );
+    if (process.argv.includes('--types')) {
+      const t = Date.now();
+      const d = buildDeclarations(r.outdir);
+      process.stdout.write(
+        `declarations ${relative(process.cwd(), d.dir) || d.dir}: ${d.files} files, in ${Date.now() - t} ms\n`,
+      );
+    }
   } catch (err) {
     process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;

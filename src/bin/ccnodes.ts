@@ -1,5 +1,4 @@
 /** Main of the `ccnodes` executable: the only place that reads argv/env and sets the exit status. */
-import 'reflect-metadata';
 import { runCli } from '../cli/index.ts';
 
 const stop = new AbortController();

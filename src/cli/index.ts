@@ -2,29 +2,10 @@
  * The `ccnodes` command tree. Each area (`quote`, `enclave`, `sim`, …) lives in its own file and
  * registers its subcommands here; src/bin/ccnodes.ts is the only caller.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { isCcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { InternalError, IoError, UsageError } from './errors.ts';
-import { registerDemo } from './demo.ts';
-import { registerNodeDevicePlugin } from './node-device-plugin.ts';
-import { registerNodeDoctor } from './node-doctor.ts';
-import { registerNodePatchNode } from './node-patch-node.ts';
-import { registerAttestation } from './attestation.ts';
-import { registerDeploy } from './deploy.ts';
-import { registerEnclave } from './enclave.ts';
-import { registerKube } from './kube.ts';
-import { registerNodeQuoteHelper } from './node-quote-helper.ts';
-import { registerPolicyCommands } from './policy.ts';
-import { registerQuoteInspect } from './quote-inspect.ts';
-import { registerQuoteVerify } from './quote-verify.ts';
-import { registerSim } from './sim.ts';
-import { registerContainer } from './container.ts';
-import { registerCollateral } from './collateral.ts';
-import { registerRatls } from './ratls.ts';
-import { registerPlan } from './plan.ts';
-import { registerDashboard } from './dashboard.ts';
-
 export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
 export { CLI_ERRORS, type CliErrorCode, UsageError, IoError, InternalError } from './errors.ts';
@@ -32,27 +13,135 @@ export { CLI_ERRORS, type CliErrorCode, UsageError, IoError, InternalError } fro
 /** A function that adds one area's commands to the root program. */
 export type AreaRegistrar = (program: Command, ctx: CliContext) => void;
 
-const areas: AreaRegistrar[] = [
-  // Area registrars are added here, one line each (see src/cli/<area>.ts).
-  registerDemo,
-  registerAttestation,
-  registerDeploy,
-  registerEnclave,
-  registerKube,
-  registerNodeDevicePlugin,
-  registerNodeDoctor,
-  registerNodePatchNode,
-  registerNodeQuoteHelper,
-  registerPolicyCommands,
-  registerQuoteInspect,
-  registerQuoteVerify,
-  registerSim,
-  registerContainer,
-  registerCollateral,
-  registerRatls,
-  registerPlan,
-  registerDashboard,
+/**
+ * One file that registers commands: the top-level commands it adds to (its areas) and how to load
+ * it. Files are imported only when a command of theirs runs (or for `ccnodes help <x>`), so that
+ * `ccnodes --help` and each command load only what they use (issue 15: startup under 200 ms).
+ */
+export interface AreaFile {
+  readonly areas: readonly string[];
+  readonly load: () => Promise<AreaRegistrar>;
+}
+
+/**
+ * Every area file, in registration order. A new area file is added here with the top-level
+ * command names it registers, and a new area name also to {@link AREA_SUMMARIES}
+ * (test/cli/lazy-areas.test.ts checks both against what the files really register).
+ */
+export const AREA_FILES: readonly AreaFile[] = [
+  { areas: ['demo'], load: async () => (await import('./demo.ts')).registerDemo },
+  { areas: ['attestation'], load: async () => (await import('./attestation.ts')).registerAttestation },
+  { areas: ['deploy'], load: async () => (await import('./deploy.ts')).registerDeploy },
+  { areas: ['enclave'], load: async () => (await import('./enclave.ts')).registerEnclave },
+  { areas: ['kube'], load: async () => (await import('./kube.ts')).registerKube },
+  {
+    areas: ['node'],
+    load: async () => (await import('./node-device-plugin.ts')).registerNodeDevicePlugin,
+  },
+  { areas: ['node'], load: async () => (await import('./node-doctor.ts')).registerNodeDoctor },
+  { areas: ['node'], load: async () => (await import('./node-patch-node.ts')).registerNodePatchNode },
+  { areas: ['node'], load: async () => (await import('./node-quote-helper.ts')).registerNodeQuoteHelper },
+  { areas: ['policy'], load: async () => (await import('./policy.ts')).registerPolicyCommands },
+  { areas: ['quote'], load: async () => (await import('./quote-inspect.ts')).registerQuoteInspect },
+  { areas: ['quote'], load: async () => (await import('./quote-verify.ts')).registerQuoteVerify },
+  { areas: ['sim'], load: async () => (await import('./sim.ts')).registerSim },
+  { areas: ['container'], load: async () => (await import('./container.ts')).registerContainer },
+  { areas: ['collateral'], load: async () => (await import('./collateral.ts')).registerCollateral },
+  { areas: ['ratls'], load: async () => (await import('./ratls.ts')).registerRatls },
+  { areas: ['plan'], load: async () => (await import('./plan.ts')).registerPlan },
+  { areas: ['dashboard'], load: async () => (await import('./dashboard.ts')).registerDashboard },
 ];
+
+/**
+ * The top-level commands as `ccnodes --help` lists them (name, the term shown, description), so
+ * that the root help loads no area file. Must match what the area files register (tested).
+ */
+export const AREA_SUMMARIES: readonly {
+  readonly name: string;
+  readonly term: string;
+  readonly description: string;
+}[] = [
+  {
+    name: 'demo',
+    term: 'demo [options]',
+    description:
+      'Run a confidential workload end to end on this machine, in simulation: EPC allocation, enclave launch, quote, attestation, token check, secret release',
+  },
+  {
+    name: 'attestation',
+    term: 'attestation',
+    description: 'Attestation service (Microsoft Azure Attestation-compatible REST API).',
+  },
+  {
+    name: 'deploy',
+    term: 'deploy',
+    description: 'Deployment manifests for a Kubernetes cluster (typed values → YAML).',
+  },
+  {
+    name: 'enclave',
+    term: 'enclave',
+    description: 'Measure, sign and inspect SGX enclaves (definitions, SIGSTRUCTs, keys).',
+  },
+  {
+    name: 'kube',
+    term: 'kube',
+    description: 'Kubernetes integration: admission webhook, pod mutation preview, node labeller.',
+  },
+  { name: 'node', term: 'node', description: 'Node agents: SGX device plugin, quote helper, node doctor.' },
+  {
+    name: 'policy',
+    term: 'policy',
+    description:
+      'Attestation policies (Microsoft Azure Attestation policy language 1.0–1.2): check, evaluate, defaults.',
+  },
+  { name: 'quote', term: 'quote', description: 'Inspect and verify Intel SGX/TDX DCAP quotes.' },
+  {
+    name: 'sim',
+    term: 'sim',
+    description: 'Simulated SGX platform (NOT FOR PRODUCTION): enclaves, DCAP quotes, simulated PCS',
+  },
+  {
+    name: 'container',
+    term: 'container',
+    description:
+      'Confidential containers: prepare, inspect, verify and run unmodified programs whose secrets are released only after attestation',
+  },
+  {
+    name: 'collateral',
+    term: 'collateral',
+    description:
+      'Intel collateral: a PCCS-compatible caching service (serve) and offline bundles (fetch, export, import)',
+  },
+  {
+    name: 'ratls',
+    term: 'ratls',
+    description: 'RA-TLS certificates: create (simulated platform) and verify attested TLS certificates',
+  },
+  {
+    name: 'plan',
+    term: 'plan [options]',
+    description: 'EPC capacity planning: node counts per SKU for workloads, and autoscaling simulation',
+  },
+  {
+    name: 'dashboard',
+    term: 'dashboard',
+    description:
+      'The operator dashboard: nodes, workloads, attestations, policies and collateral in a browser',
+  },
+];
+
+/**
+ * Which area files an invocation needs: those of its first word when that is a known area; none
+ * for the root alone (`--help`, `--version`: the root help is built from {@link AREA_SUMMARIES});
+ * every file otherwise (`help <area>`, an unknown word, `--`), so that commander's own handling
+ * and messages stay as they are with the full tree.
+ */
+export function areaFilesFor(argv: readonly string[] | undefined): 'all' | 'none' | readonly string[] {
+  if (argv === undefined) return 'all';
+  const first = argv.find((a) => !a.startsWith('-') || a === '--');
+  if (first === undefined) return 'none';
+  return AREA_FILES.some((f) => f.areas.includes(first)) ? [first] : 'all';
+}
 
 /**
  * Returns the area command `name` (e.g. `quote`, `node`), creating it on first use, so that several
@@ -63,8 +152,11 @@ export function areaCommand(program: Command, name: string, description: string)
   return existing ?? program.command(name).description(description);
 }
 
-/** Builds the root program; exported for tests that inspect `--help`. */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * Builds the root program. Without `argv`, with every area's commands (tests that enumerate the
+ * tree); with `argv`, with only the area files that invocation needs ({@link areaFilesFor}).
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('ccnodes')
     .description(
       'Confidential computing nodes for Kubernetes (Intel SGX): device plugin, quote helper, attestation, simulation.',
@@ -73,7 +165,19 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr });
-  for (const register of areas) register(program, ctx);
+  const wanted = areaFilesFor(argv);
+  if (wanted === 'none') {
+    // Root help without loading any area file: one stub per area, shown as the real one would be.
+    const terms = new Map(AREA_SUMMARIES.map((a) => [a.name, a.term]));
+    for (const a of AREA_SUMMARIES) program.command(a.name).description(a.description);
+    program.configureHelp({
+      subcommandTerm: (cmd) => terms.get(cmd.name()) ?? new Help().subcommandTerm(cmd),
+    });
+  } else {
+    const files = AREA_FILES.filter((f) => wanted === 'all' || f.areas.some((a) => wanted.includes(a)));
+    const registrars = await Promise.all(files.map((f) => f.load()));
+    for (const register of registrars) register(program, ctx);
+  }
   for (const sub of program.commands) inheritOutput(sub, ctx);
   return program;
 }
@@ -124,7 +228,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       stdout(text);
     },
   };
-  const program = buildProgram(tracked);
+  const program = await buildProgram(tracked, argv);
   const emit = (code: string, message: string, details: Readonly<Record<string, unknown>>): void => {
     if (!json || wroteStdout) return;
     const doc: JsonErrorDocument = { ok: false, error: { code, message, details } };

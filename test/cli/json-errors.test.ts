@@ -18,8 +18,8 @@ import { runCapture } from '../support/cli.ts';
 const run = promisify(execFile);
 
 /** Every runnable (leaf) command as its word path, enumerated from the registered program. */
-function leafCommands(): string[][] {
-  const program = buildProgram({
+async function leafCommands(): Promise<string[][]> {
+  const program = await buildProgram({
     stdout: () => undefined,
     stderr: () => undefined,
     env: {},
@@ -57,9 +57,9 @@ function oneJsonError(stdout: string): { code: string; message: string; details:
   return e as { code: string; message: string; details: Record<string, unknown> };
 }
 
-describe('--json errors', () => {
-  const commands = leafCommands();
+const commands = await leafCommands();
 
+describe('--json errors', () => {
   test('the command tree is enumerated (sanity)', () => {
     assert.ok(commands.length >= 20, `found ${commands.length} commands`);
     assert.ok(commands.some((c) => c.join(' ') === 'quote verify'));

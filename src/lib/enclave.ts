@@ -1,0 +1,179 @@
+/**
+ * `ccnodes/enclave`: define, measure, sign and launch enclaves on the simulated SGX platform, seal
+ * data, make and check REPORTs, and declare typed enclave interfaces (ecalls/ocalls).
+ *
+ * ```ts
+ * import { launchEnclave } from 'ccnodes/enclave';
+ * const enclave = await launchEnclave({ definition: 'enclave.yaml', dataDir: '.ccnodes' });
+ * await enclave.ecall('init');
+ * ```
+ *
+ * Simulation only (docs/simulation.md): no memory encryption and no protection from the host. The
+ * measurements, SIGSTRUCTs, REPORTs and sealed blobs have the real formats. See docs/api.md.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  generateEnclaveSigningKey,
+  loadEnclaveImage,
+  loadOrCreatePlatformSecrets,
+  platformSecretsFromSeed,
+  randomPlatformSecrets,
+  signEnclave,
+  SimCpu,
+  startEnclave,
+  type EnclaveImage,
+  type OcallHandler,
+  type RunningEnclave,
+} from '../sim/index.ts';
+
+/** Options of {@link launchEnclave}. */
+export interface LaunchEnclaveOptions {
+  /** The enclave: a definition file (`.yaml`/`.json`, files relative to it) or a loaded image. */
+  readonly definition: string | EnclaveImage;
+  /**
+   * The SIGSTRUCT signing key (RSA-3072, e = 3; PEM or DER or a KeyObject). Default: a fresh key,
+   * so MRSIGNER differs on every launch (data sealed with the MRSIGNER policy will not unseal later).
+   */
+  readonly signingKey?: KeyObject | string | Uint8Array;
+  /**
+   * The simulated CPU to run on. Default: a CPU whose platform secrets live in `dataDir` (so sealed
+   * data survives restarts), else ones derived from `seed`, else random ones.
+   */
+  readonly cpu?: SimCpu;
+  /** Directory keeping the simulated platform's secrets (created, mode 0700) when `cpu` is not given. */
+  readonly dataDir?: string;
+  /** Seed of deterministic platform secrets when neither `cpu` nor `dataDir` is given (tests). */
+  readonly seed?: string;
+  /** Handlers of the OCALLs the definition declares. */
+  readonly ocalls?: Readonly<Record<string, OcallHandler>>;
+  /** Receives the enclave's `enclave.log(...)` lines. */
+  readonly log?: (text: string) => void;
+}
+
+/** A simulated CPU for {@link LaunchEnclaveOptions}: from `dataDir`, else `seed`, else random secrets. */
+export async function simulatedCpu(options: { dataDir?: string; seed?: string } = {}): Promise<SimCpu> {
+  if (options.dataDir !== undefined) return new SimCpu(await loadOrCreatePlatformSecrets(options.dataDir));
+  if (options.seed !== undefined) return new SimCpu(platformSecretsFromSeed(options.seed));
+  return new SimCpu(randomPlatformSecrets());
+}
+
+/**
+ * Loads (if given a path), signs, EINITs and starts an enclave: the one-call way to run one. Throws
+ * the sim errors of each step (`EnclaveDefinitionError`, `SigstructError`, `EinitError`,
+ * `EnclaveRuntimeError`).
+ */
+export async function launchEnclave(options: LaunchEnclaveOptions): Promise<RunningEnclave> {
+  const image =
+    typeof options.definition === 'string' ? await loadEnclaveImage(options.definition) : options.definition;
+  const key = options.signingKey ?? generateEnclaveSigningKey().privateKeyPem;
+  const cpu =
+    options.cpu ??
+    (await simulatedCpu({
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    }));
+  const { bytes } = signEnclave(image, key);
+  return startEnclave({
+    cpu,
+    image,
+    sigstruct: bytes,
+    ...(options.ocalls === undefined ? {} : { ocalls: options.ocalls }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+}
+
+// Definitions, measurement, signing.
+export {
+  DEFAULT_SIGNING,
+  ENCLAVE_MANIFEST_FORMAT,
+  ENCLAVE_RUNTIME_ID,
+  enclaveImage,
+  generateEnclaveSigningKey,
+  layoutEnclave,
+  loadEnclaveImage,
+  measureEnclave,
+  mrSignerFromModulus,
+  parseEnclaveDefinition,
+  readMeasuredFile,
+  signEnclave,
+  signSigstruct,
+  sigstructPublicKey,
+  validateEnclaveDefinition,
+  verifySigstruct,
+  type EnclaveDefinition,
+  type EnclaveFileSpec,
+  type EnclaveImage,
+  type EnclaveLayout,
+  type EnclaveManifest,
+  type FilePerms,
+  type KssFields,
+  type SigningSpec,
+  type SigstructFields,
+  type VerifiedSigstruct,
+} from '../sim/index.ts';
+
+// The simulated CPU and the runtime.
+export {
+  DEFAULT_SIM_CPUSVN,
+  loadOrCreatePlatformSecrets,
+  platformSecretsFromSeed,
+  randomPlatformSecrets,
+  RunningEnclave,
+  SimCpu,
+  SimEnclave,
+  startEnclave,
+  type OcallHandler,
+  type PlatformSecrets,
+  type SimCpuOptions,
+  type StartEnclaveOptions,
+} from '../sim/index.ts';
+
+// Sealing (SGX SDK sealed-blob layout) and reports.
+export {
+  decodeSealedBlob,
+  sealData,
+  unsealData,
+  SEALED_HEADER_SIZE,
+  type SealedBlob,
+  type SealOptions,
+} from '../sim/index.ts';
+export {
+  decodeReport,
+  decodeTargetInfo,
+  encodeTargetInfo,
+  REPORT_SIZE,
+  TARGET_INFO_SIZE,
+  decodeSigstruct,
+  SIGSTRUCT_SIZE,
+  type Report,
+  type ReportBody,
+  type TargetInfo,
+  type Sigstruct,
+} from '../core/index.ts';
+
+// Simulated DCAP quoting (a platform with a QE, PCK certificates and collateral).
+export {
+  createSimDcap,
+  SimDcap,
+  SimPlatform,
+  DEFAULT_SIM_PLATFORM,
+  SIM_PLATFORM_PRESETS,
+  type SimDcapOptions,
+  type SimQuoteOptions,
+} from '../sim/index.ts';
+
+// Errors.
+export {
+  SIM_ENCLAVE_ERRORS,
+  SimEnclaveError,
+  EnclaveDefinitionError,
+  SigstructError,
+  EinitError,
+  EgetkeyError,
+  ReportVerificationError,
+  SealError,
+  SimCpuError,
+  EnclaveRuntimeError,
+  type SimEnclaveErrorCode,
+} from '../sim/index.ts';
+export { CcnodesError, isCcnodesError } from '../errors/index.ts';
