@@ -14,7 +14,7 @@
  * upstream failed, 503 storage unavailable. Every response carries a fresh `Request-ID`; error
  * responses carry `Error-Code` (our stable code) and `Error-Message`, and a JSON body with both.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   CHAIN_HEADER,
   H,
@@ -58,6 +58,8 @@ export interface CollateralAppOptions {
   readonly limits?: CollateralHttpLimits;
   readonly https?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly logger?: boolean | { level: string };
+  /** A ready logger (pino) instead of `logger`. */
+  readonly loggerInstance?: FastifyBaseLogger;
 }
 
 type Query = Readonly<Record<string, string | string[] | undefined>>;
@@ -176,7 +178,9 @@ export function buildCollateralApp(
   const limits = { ...DEFAULT_COLLATERAL_HTTP_LIMITS, ...options.limits };
   const checkEvery = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance === undefined
+      ? { logger: options.logger ?? false }
+      : { loggerInstance: options.loggerInstance }),
     bodyLimit: limits.bodyLimit,
     ...(options.https === undefined
       ? { http: { connectionsCheckingInterval: checkEvery } }

@@ -15,6 +15,7 @@ export {
 } from './artefacts.ts';
 export { trustRoot, verifyArtefact, type TrustRoot, type VerifiedArtefact } from './verify.ts';
 export {
+  openMemoryStore,
   openPostgresStore,
   openSqliteStore,
   openStore,

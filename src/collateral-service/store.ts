@@ -25,7 +25,7 @@ export interface PlatformRegistration {
 
 /** Where artefacts and platforms are kept. */
 export interface ArtefactStore {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: 'sqlite' | 'postgres' | 'memory';
   list(): Promise<StoredArtefact[]>;
   put(a: StoredArtefact): Promise<void>;
   delete(key: string): Promise<void>;
@@ -280,4 +280,28 @@ export async function openStore(options: { dataDir: string; databaseUrl?: string
   }
   prepareDataDir(options.dataDir);
   return openSqliteStore(join(options.dataDir, 'collateral.db'));
+}
+
+/** A store that keeps nothing beyond the process (`collateral fetch`, tests). */
+export function openMemoryStore(): ArtefactStore {
+  const artefacts = new Map<string, StoredArtefact>();
+  const platforms = new Map<string, PlatformRegistration>();
+  return {
+    kind: 'memory',
+    list: () => Promise.resolve([...artefacts.values()]),
+    put: (a) => {
+      artefacts.set(a.key, a);
+      return Promise.resolve();
+    },
+    delete: (key) => {
+      artefacts.delete(key);
+      return Promise.resolve();
+    },
+    listPlatforms: () => Promise.resolve([...platforms.values()]),
+    putPlatform: (p) => {
+      platforms.set(platformId(p), p);
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
 }
