@@ -1,6 +1,6 @@
 /**
- * Parses the body of `POST /attest/SgxEnclave` and `/attest/OpenEnclave` (spec/maa.md §1.3) into
- * bytes and options. Everything is checked here, before any cryptography runs; each failure names
+ * Parses the body of `POST /attest/SgxEnclave`, `/attest/OpenEnclave` (spec/maa.md §1.3) and
+ * `/attest/TdxVm` (docs/tdx.md §1) into bytes and options. Everything is checked here, before any cryptography runs; each failure names
  * the field.
  */
 import { ByteReader } from '../core/index.ts';
@@ -14,12 +14,16 @@ export const API_VERSIONS = [
   '2020-10-01',
   '2022-08-01',
   '2022-09-01-preview',
+  '2023-04-01-preview',
   '2025-06-01',
 ] as const;
 export type ApiVersion = (typeof API_VERSIONS)[number];
 
 /** Endpoints that carry evidence. */
-export type EvidenceKind = 'SgxEnclave' | 'OpenEnclave';
+export type EvidenceKind = 'SgxEnclave' | 'OpenEnclave' | 'TdxVm';
+
+/** The first API version of MAA's TDX attestation (`/attest/TdxVm`); older versions have no such call. */
+export const TDX_MIN_API_VERSION: ApiVersion = '2023-04-01-preview';
 
 /** `runtimeData` / `initTimeData` after decoding. */
 export interface AttestData {
@@ -33,7 +37,7 @@ export interface AttestData {
 export interface AttestRequest {
   readonly kind: EvidenceKind;
   readonly apiVersion: ApiVersion;
-  /** The DCAP quote (for OpenEnclave: the report with its 16-byte header stripped). */
+  /** The DCAP quote (for OpenEnclave: the report with its 16-byte header stripped; for TdxVm: a TDX quote). */
   readonly quote: Uint8Array;
   readonly runtimeData?: AttestData;
   readonly initTimeData?: AttestData;
@@ -74,7 +78,14 @@ export function parseAttestRequest(body: unknown, kind: EvidenceKind, apiVersion
     });
   }
   const b = body as Record<string, unknown>;
-  const evidenceField = kind === 'SgxEnclave' ? 'quote' : 'report';
+  if (kind === 'TdxVm' && apiVersion < TDX_MIN_API_VERSION) {
+    throw new AttestRequestError(
+      'ERR_ATTEST_BAD_API_VERSION',
+      `api-version ${apiVersion} has no TdxVm attestation (use ${TDX_MIN_API_VERSION} or later)`,
+      { field: 'api-version' },
+    );
+  }
+  const evidenceField = kind === 'OpenEnclave' ? 'report' : 'quote';
   if (b[evidenceField] === undefined) {
     throw new AttestRequestError('ERR_ATTEST_BAD_REQUEST', `${evidenceField} is required`, {
       field: evidenceField,
@@ -86,7 +97,7 @@ export function parseAttestRequest(body: unknown, kind: EvidenceKind, apiVersion
       field: evidenceField,
     });
   }
-  const quote = kind === 'SgxEnclave' ? evidence : stripOeReportHeader(evidence);
+  const quote = kind === 'OpenEnclave' ? stripOeReportHeader(evidence) : evidence;
 
   const runtimeData = parseData(b['runtimeData'], 'runtimeData');
   const initTimeData = parseData(b['initTimeData'], 'initTimeData');

@@ -1,7 +1,9 @@
 /**
  * The production `EvidenceVerifier`: decode the quote, find its FMSPC and PCK CA from the PCK
  * certificate, obtain collateral for them, and run the core verifier (pinned Intel root; the
- * simulated root only when configured). Also computes `x-ms-sgx-collateral` hashes.
+ * simulated root only when configured). Also computes `x-ms-sgx-collateral` hashes. The verifier
+ * carries a TDX twin (`verifier.tdx`, for `/attest/TdxVm`) built on the same collateral provider,
+ * which asks for TDX collateral (`tee: 'tdx'`) and accepts TDX quotes only.
  */
 import { createHash } from 'node:crypto';
 import { isCcnodesError } from '../errors/index.ts';
@@ -13,14 +15,23 @@ import {
   pemCertificates,
   prepareCollateral,
   TEE_TYPE_SGX,
+  TEE_TYPE_TDX,
   verifyQuote,
   type PreparedCollateral,
   type RawCollateral,
   type ReportBody,
+  type TdReport,
+  type VerificationResult,
   type VerifyOptions,
 } from '../core/index.ts';
 import { EvidenceError } from './errors.ts';
-import type { CollateralHashes, EvidenceVerifier, VerifiedEvidence } from './evidence.ts';
+import type {
+  CollateralHashes,
+  EvidenceVerifier,
+  TdxEvidenceVerifier,
+  VerifiedEvidence,
+  VerifiedTdxEvidence,
+} from './evidence.ts';
 
 /** What a collateral source is asked for. */
 export interface CollateralRequest {
@@ -28,6 +39,8 @@ export interface CollateralRequest {
   readonly fmspc: string;
   /** Which PCK CA issued the PCK certificate (selects the PCK CRL). */
   readonly ca: 'processor' | 'platform';
+  /** Which TCB Info and QE Identity: `sgx` (id SGX / QE) or `tdx` (id TDX / TD_QE). */
+  readonly tee: 'sgx' | 'tdx';
 }
 
 /** Supplies collateral for a quote's platform. */
@@ -69,16 +82,26 @@ export function collateralHashes(raw: RawCollateral, quote: Uint8Array): Collate
   return { ...h, quotehash: sha256(quote) };
 }
 
-/** Reads FMSPC and CA kind from the quote's PCK certificate (certification data type 5). */
-export function collateralRequestOf(quoteBytes: Uint8Array): CollateralRequest {
+/**
+ * Reads FMSPC and CA kind from the quote's PCK certificate (certification data type 5, also inside
+ * type 6), after checking that the quote is of the expected TEE (`sgx` by default).
+ */
+export function collateralRequestOf(quoteBytes: Uint8Array, tee: 'sgx' | 'tdx' = 'sgx'): CollateralRequest {
   const quote = decodeQuote(quoteBytes);
-  if (quote.header.teeType !== TEE_TYPE_SGX) {
+  if (tee === 'sgx' && quote.header.teeType !== TEE_TYPE_SGX) {
     throw new EvidenceError(
       'ERR_ATTEST_UNSUPPORTED_TEE',
       'the quote is not an SGX enclave quote (TEE type is not SGX)',
       {
         field: 'quote',
       },
+    );
+  }
+  if (tee === 'tdx' && quote.header.teeType !== TEE_TYPE_TDX) {
+    throw new EvidenceError(
+      'ERR_ATTEST_UNSUPPORTED_TEE',
+      'the quote is not a TDX quote (TEE type is not TDX); attest SGX enclaves at /attest/SgxEnclave',
+      { field: 'quote' },
     );
   }
   const pem = quote.certification.pckChainPem?.[0];
@@ -100,40 +123,53 @@ export function collateralRequestOf(quoteBytes: Uint8Array): CollateralRequest {
   return {
     fmspc: ext.fmspcHex.toUpperCase(),
     ca: /platform/i.test(cert.issuerCn) ? 'platform' : 'processor',
+    tee,
   };
 }
 
-/** Creates the DCAP verifier. */
+/** Obtains collateral for the quote's platform and runs the core verifier. */
+async function verifyWithCollateral(
+  options: DcapVerifierOptions,
+  now: () => Date,
+  quoteBytes: Uint8Array,
+  tee: 'sgx' | 'tdx',
+): Promise<{ result: VerificationResult; raw: RawCollateral }> {
+  const request = collateralRequestOf(quoteBytes, tee);
+  let collateral: RawCollateral | PreparedCollateral;
+  try {
+    collateral = await options.collateral(request);
+  } catch (cause) {
+    const detail = isCcnodesError(cause) ? `: ${cause.message}` : '';
+    throw new EvidenceError(
+      'ERR_ATTEST_COLLATERAL_UNAVAILABLE',
+      `${tee === 'tdx' ? 'TDX ' : ''}collateral for FMSPC ${request.fmspc} (${request.ca} CA) is unavailable${detail}`,
+      { fmspc: request.fmspc },
+      cause,
+    );
+  }
+  const result = verifyQuote(quoteBytes, collateral, {
+    now: now(),
+    ...(options.trustSimulatedRoot === undefined ? {} : { trustSimulatedRoot: options.trustSimulatedRoot }),
+    ...(options.dangerous === undefined ? {} : { dangerous: options.dangerous }),
+  });
+  if (result.tee !== (tee === 'tdx' ? 'TDX' : 'SGX')) {
+    throw new EvidenceError(
+      'ERR_ATTEST_UNSUPPORTED_TEE',
+      tee === 'tdx' ? 'the quote is not a TDX quote' : 'the quote is not an SGX enclave quote',
+      { field: 'quote' },
+    );
+  }
+  return { result, raw: isPreparedCollateral(collateral) ? collateral.raw : collateral };
+}
+
+/** Creates the DCAP verifier (SGX), with its TDX twin as `.tdx`. */
 export function createDcapEvidenceVerifier(options: DcapVerifierOptions): EvidenceVerifier {
   const now = options.now ?? ((): Date => new Date());
-  return async (quoteBytes) => {
-    const request = collateralRequestOf(quoteBytes);
-    let collateral: RawCollateral | PreparedCollateral;
-    try {
-      collateral = await options.collateral(request);
-    } catch (cause) {
-      const detail = isCcnodesError(cause) ? `: ${cause.message}` : '';
-      throw new EvidenceError(
-        'ERR_ATTEST_COLLATERAL_UNAVAILABLE',
-        `collateral for FMSPC ${request.fmspc} (${request.ca} CA) is unavailable${detail}`,
-        { fmspc: request.fmspc },
-        cause,
-      );
-    }
-    const result = verifyQuote(quoteBytes, collateral, {
-      now: now(),
-      ...(options.trustSimulatedRoot === undefined ? {} : { trustSimulatedRoot: options.trustSimulatedRoot }),
-      ...(options.dangerous === undefined ? {} : { dangerous: options.dangerous }),
-    });
-    if (result.tee !== 'SGX') {
-      throw new EvidenceError('ERR_ATTEST_UNSUPPORTED_TEE', 'the quote is not an SGX enclave quote', {
-        field: 'quote',
-      });
-    }
-    const report = result.report as ReportBody;
-    const raw = isPreparedCollateral(collateral) ? collateral.raw : collateral;
-    const out: VerifiedEvidence = {
-      report,
+  const tdx: TdxEvidenceVerifier = async (quoteBytes) => {
+    const { result, raw } = await verifyWithCollateral(options, now, quoteBytes, 'tdx');
+    const out: VerifiedTdxEvidence = {
+      tee: 'TDX',
+      td: result.report as TdReport,
       tcbStatus: result.status,
       advisoryIds: result.advisoryIds,
       simulated: result.simulated,
@@ -142,4 +178,17 @@ export function createDcapEvidenceVerifier(options: DcapVerifierOptions): Eviden
     };
     return out;
   };
+  const sgx = async (quoteBytes: Uint8Array): Promise<VerifiedEvidence> => {
+    const { result, raw } = await verifyWithCollateral(options, now, quoteBytes, 'sgx');
+    const out: VerifiedEvidence = {
+      report: result.report as ReportBody,
+      tcbStatus: result.status,
+      advisoryIds: result.advisoryIds,
+      simulated: result.simulated,
+      relaxations: result.relaxations,
+      collateral: collateralHashes(raw, quoteBytes),
+    };
+    return out;
+  };
+  return Object.assign(sgx, { tdx });
 }

@@ -35,6 +35,7 @@ export {
   OE_REPORT_HEADER_SIZE,
   parseAttestRequest,
   stripOeReportHeader,
+  TDX_MIN_API_VERSION,
   type ApiVersion,
   type AttestRequest,
   type EvidenceKind,
@@ -46,8 +47,17 @@ export {
   type CollateralHashes,
   type EnclaveReport,
   type EvidenceVerifier,
+  type TdxEvidenceVerifier,
   type VerifiedEvidence,
+  type VerifiedTdxEvidence,
 } from './evidence.ts';
+export {
+  checkTdxDataBindings,
+  TDX_ATTESTATION_TYPE,
+  TDX_CLAIM_NAMES,
+  TDX_EAT_PROFILE,
+  tdxServiceClaims,
+} from './tdx-claims.ts';
 export { KeyEncryptionKey, loadOrCreateKekFile, parseKek } from './kek.ts';
 export { SigningKeyRing, type PublishedJwk } from './signing-keys.ts';
 export { TokenIssuer } from './token-issuer.ts';

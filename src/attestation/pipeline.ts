@@ -1,7 +1,8 @@
 /**
  * The attestation pipeline: evidence → verify → bindings → claims → policy → token.
  *
- * 1. Verify the quote (core verifier + collateral; simulated roots only when configured).
+ * 1. Verify the quote (core verifier + collateral; simulated roots only when configured): an SGX
+ *    quote for SgxEnclave/OpenEnclave, a TDX quote (the verifier's `tdx` twin) for TdxVm.
  * 2. Refuse TCB statuses below the baseline; check the runtime-data / init-time-data bindings against REPORTDATA / CONFIGID.
  * 3. Build the service claims (spec/maa.md §2.2) and hand them to the policy as incoming claims.
  * 4. Authorization rules decide (in a policy worker thread with a deadline when the service has a
@@ -19,9 +20,10 @@ import {
 import type { AttestRequest } from './attest-request.ts';
 import { checkDataBindings, legacyServiceClaims, serviceClaims, type ClaimSet } from './claims.ts';
 import { EvidenceError, PolicyDeniedError } from './errors.ts';
-import type { EvidenceVerifier, VerifiedEvidence } from './evidence.ts';
+import type { EvidenceVerifier, VerifiedEvidence, VerifiedTdxEvidence } from './evidence.ts';
 import type { PolicyLane } from './policy-pool.ts';
 import type { EffectivePolicy, PolicyService } from './policy-service.ts';
+import { checkTdxDataBindings, tdxServiceClaims } from './tdx-claims.ts';
 import { ATTESTATION_TYPE_CLAIM, type TokenIssuer } from './token-issuer.ts';
 
 /** Claim names the policy may not issue (they are the service's or the JWT's). */
@@ -43,7 +45,7 @@ export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly string[] = [
 export interface AttestationOutcome {
   readonly token: string;
   readonly claims: ClaimSet;
-  readonly evidence: VerifiedEvidence;
+  readonly evidence: VerifiedEvidence | VerifiedTdxEvidence;
   readonly draft: boolean;
 }
 
@@ -85,7 +87,20 @@ export async function runAttestation(
 ): Promise<AttestationOutcome> {
   // The draft policy is parsed first: a syntax error is reported before any evidence work.
   const draft = request.draftPolicy !== undefined ? deps.policies.draft(request.draftPolicy) : undefined;
-  const evidence = await deps.verifier(request.quote);
+  let evidence: VerifiedEvidence | VerifiedTdxEvidence;
+  if (request.kind === 'TdxVm') {
+    const tdx = deps.verifier.tdx;
+    if (tdx === undefined) {
+      throw new EvidenceError(
+        'ERR_ATTEST_UNSUPPORTED_TEE',
+        'this service has no TDX verifier configured; TdxVm attestation is unavailable',
+        { field: 'quote' },
+      );
+    }
+    evidence = await tdx(request.quote);
+  } else {
+    evidence = await deps.verifier(request.quote);
+  }
   if (evidence.simulated && !deps.simulationMode) {
     throw new EvidenceError(
       'ERR_ATTEST_EVIDENCE_REJECTED',
@@ -100,9 +115,12 @@ export async function runAttestation(
       { tcbStatus: evidence.tcbStatus },
     );
   }
-  checkDataBindings(request, evidence);
+  if ('td' in evidence) checkTdxDataBindings(request, evidence);
+  else checkDataBindings(request, evidence);
   const policy = draft ?? (await deps.policies.effective(request.kind));
-  const service = serviceClaims(request, evidence, { hash: policy.hash, signer: policy.signer });
+  const signed = { hash: policy.hash, signer: policy.signer };
+  const service =
+    'td' in evidence ? tdxServiceClaims(request, evidence, signed) : serviceClaims(request, evidence, signed);
   const lane = draft === undefined ? 'stored' : 'draft';
   const outcome = await evaluate(deps, policy, claimsFromObject(service), lane);
   if (!outcome.permitted) {
@@ -114,7 +132,8 @@ export async function runAttestation(
   const issued = claimsToObject(outcome.issued);
   const claims: ClaimSet = {};
   for (const [k, v] of Object.entries(issued)) if (!RESERVED.has(k) && !(k in service)) claims[k] = v;
-  Object.assign(claims, service, legacyServiceClaims(service));
+  // The legacy duplicates (maa-ehd, maa-attestationcollateral, …) are SGX-only, as in MAA.
+  Object.assign(claims, service, 'td' in evidence ? {} : legacyServiceClaims(service));
   if (request.nonce !== undefined) claims['nonce'] = request.nonce;
   // The policy the token was issued under: its type here (its hash is x-ms-policy-hash), set after
   // the policy's own claims so that no policy can issue another type.

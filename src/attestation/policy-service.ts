@@ -27,7 +27,7 @@ import {
 import type { AttestationStorage, AuditEntry, StoredPolicyCertificate } from './storage/index.ts';
 
 /** Attestation types whose policies this service stores and applies. */
-export const POLICY_TYPES = ['SgxEnclave', 'OpenEnclave'] as const;
+export const POLICY_TYPES = ['SgxEnclave', 'OpenEnclave', 'TdxVm'] as const;
 export type PolicyType = (typeof POLICY_TYPES)[number];
 
 /** A policy ready for evaluation. */

@@ -303,5 +303,7 @@ export function enclaveKey(claims: ClaimSet): JWK {
 /** For audit lines: the measurement a claim set is about. */
 export function subjectOf(claims: ClaimSet): string {
   const m = claims['x-ms-sgx-mrenclave'];
-  return typeof m === 'string' ? `mrenclave:${m}` : 'unknown';
+  if (typeof m === 'string') return `mrenclave:${m}`;
+  const td = claims['tdx_mrtd'];
+  return typeof td === 'string' ? `mrtd:${td}` : 'unknown';
 }

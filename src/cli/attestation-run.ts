@@ -261,7 +261,7 @@ async function collateralProvider(source: string, flags: ServeFlags): Promise<Co
       throw cause;
     }
     const cache = new CollateralCache({ client });
-    return (req) => cache.get(req.fmspc, req.ca);
+    return (req) => cache.get(req.fmspc, req.ca, req.tee);
   }
   if (flags.collateralApi !== undefined || flags.rootCaCrlUrl !== undefined)
     throw new UsageError(

@@ -15,6 +15,7 @@ import {
 import { CollateralCache, PcsClient } from '../collateral-source/index.ts';
 import { RESOURCE_EPC_MIB } from '../contract/index.ts';
 import {
+  DevicePluginMetrics,
   KubeletPeer,
   startSgxDevicePlugin,
   type JsonPatchOp,
@@ -78,6 +79,10 @@ export interface DemoStack {
   readonly devicePlugin: SgxDevicePlugin;
   readonly epcEndpoint: PluginEndpoint;
   readonly nodeClient: MemoryNodeClient;
+  /** The device plugin's metrics (the dashboard of `--keep-running` serves and scrapes them). */
+  readonly devicePluginMetrics: DevicePluginMetrics;
+  /** FMSPCs of the simulated platforms the PCS serves collateral for. */
+  readonly fmspcs: readonly string[];
   close(): Promise<void>;
 }
 
@@ -120,7 +125,7 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
       simulationMode: true,
       adminToken,
       verifier: createDcapEvidenceVerifier({
-        collateral: (request) => cache.get(request.fmspc, request.ca),
+        collateral: (request) => cache.get(request.fmspc, request.ca, request.tee),
         trustSimulatedRoot: dcap.rootPem,
       }),
       logger: false,
@@ -158,7 +163,9 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
     const kubelet = await KubeletPeer.start(pluginDir);
     closers.push(() => kubelet.stop());
     const nodeClient = new MemoryNodeClient();
+    const devicePluginMetrics = new DevicePluginMetrics();
     const devicePlugin = await startSgxDevicePlugin({
+      metrics: devicePluginMetrics,
       pluginDir,
       devRoot,
       sysRoot,
@@ -187,6 +194,8 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
       devicePlugin,
       epcEndpoint,
       nodeClient,
+      devicePluginMetrics,
+      fmspcs: dcap.fmspcs,
       close,
     };
   } catch (err) {

@@ -15,7 +15,7 @@ export const SIMULATED_CLAIM = 'x-ccnodes-simulated';
 export type PolicyMode = 'production' | 'simulation';
 
 /** The attestation types that have a default policy. */
-export type DefaultPolicyType = 'SgxEnclave' | 'OpenEnclave';
+export type DefaultPolicyType = 'SgxEnclave' | 'OpenEnclave' | 'TdxVm';
 
 const ISSUANCE = `issuancerules {
   c:[type=="x-ms-sgx-is-debuggable"] => issue(type="is-debuggable", value=c.value);
@@ -50,10 +50,34 @@ ${CONFIGURATION}authorizationrules {
 };
 ${ISSUANCE}`;
 
+/**
+ * Default TdxVm policy in production mode: permit every verified TD (the verifier has already
+ * refused debug TDs and unaccepted TCB statuses), deny simulated evidence. It issues no claims of
+ * its own: a TDX token carries the service's `tdx_*` claims as they are.
+ */
+export const DEFAULT_TDX_POLICY = `version= 1.0;
+authorizationrules {
+  [type=="${SIMULATED_CLAIM}", value!=false] => deny();
+  => permit();
+};
+issuancerules {
+};
+`;
+
+/** Default TdxVm policy in simulation mode: permits everything verified. */
+export const DEFAULT_TDX_POLICY_SIMULATION = `version= 1.0;
+authorizationrules {
+  => permit();
+};
+issuancerules {
+};
+`;
+
 const DEFAULTS: Readonly<Record<DefaultPolicyType, Readonly<Record<PolicyMode, string>>>> = {
   SgxEnclave: { production: DEFAULT_SGX_POLICY, simulation: DEFAULT_SGX_POLICY_SIMULATION },
   // OpenEnclave evidence is an SGX quote behind a small header, so it shares the SGX default (as in MAA).
   OpenEnclave: { production: DEFAULT_SGX_POLICY, simulation: DEFAULT_SGX_POLICY_SIMULATION },
+  TdxVm: { production: DEFAULT_TDX_POLICY, simulation: DEFAULT_TDX_POLICY_SIMULATION },
 };
 
 /** The default policy text for an attestation type and mode. */

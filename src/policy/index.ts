@@ -44,6 +44,8 @@ export {
 export {
   DEFAULT_SGX_POLICY,
   DEFAULT_SGX_POLICY_SIMULATION,
+  DEFAULT_TDX_POLICY,
+  DEFAULT_TDX_POLICY_SIMULATION,
   SIMULATED_CLAIM,
   defaultPolicyFor,
   type DefaultPolicyType,

@@ -155,7 +155,7 @@ function field(name: string, value: Uint8Array | undefined, size: number, fallba
       { field: name },
     );
   }
-  return value.slice();
+  return new Uint8Array(value);
 }
 
 /** A simulated TD quoting enclave on one simulated platform. */

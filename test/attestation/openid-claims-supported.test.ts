@@ -5,7 +5,8 @@
  * legacy duplicates) and the default policy's issued claims. Claims that a custom policy's issuance
  * rules add are the policy's, not the service's, and are not listed. Checked against real tokens
  * that exercise every optional claim: KSS fields, runtime and init-time JSON, nonce, a relaxation
- * (debug enclave allowed), both attestation types, and a signed policy (isolated mode).
+ * (debug enclave allowed), the SgxEnclave, OpenEnclave and TdxVm types, and a signed policy
+ * (isolated mode).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,15 @@ import {
   signedJws,
   startIsolated,
 } from '../security/policy-support.ts';
-import { decodeJwt, postJson, simQuote, simQuoteBytes, startService, type Started } from './support.ts';
+import {
+  decodeJwt,
+  postJson,
+  simQuote,
+  simQuoteBytes,
+  startService,
+  testDcap,
+  type Started,
+} from './support.ts';
 
 /**
  * Listed for parity with Microsoft Azure Attestation's metadata (its TPM/VBS claims); never issued
@@ -29,10 +38,29 @@ const MAA_ONLY = ['device_id', 'component_0_id', 'expected_components'];
 
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 
-/** An attest body with every optional input: runtime and init-time JSON (bound), a nonce, KSS. */
-function fullRequest(kind: 'SgxEnclave' | 'OpenEnclave'): Record<string, unknown> {
+/**
+ * An attest body with every optional input: runtime and init-time JSON (bound), a nonce, KSS; for
+ * TdxVm a v5 TD quote (TD report 1.5) binding them in REPORTDATA and MRCONFIGID.
+ */
+function fullRequest(kind: 'SgxEnclave' | 'OpenEnclave' | 'TdxVm'): Record<string, unknown> {
   const runtime = Buffer.from(JSON.stringify({ keys: [], purpose: 'claims test' }));
   const init = Buffer.from(JSON.stringify({ config: 'claims test' }));
+  if (kind === 'TdxVm') {
+    const reportData = new Uint8Array(64);
+    reportData.set(sha256(runtime));
+    const td = testDcap()
+      .tdx('up-to-date')
+      .quote(
+        { reportData, mrConfigId: createHash('sha384').update(init).digest(), debug: true },
+        { version: 5 },
+      );
+    return {
+      quote: Buffer.from(td).toString('base64url'),
+      runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' },
+      initTimeData: { data: init.toString('base64url'), dataType: 'JSON' },
+      nonce: 'claims-test-nonce',
+    };
+  }
   const quote = simQuoteBytes({
     reportData: sha256(runtime).toString('hex'),
     configId: sha256(init).toString('hex'),
@@ -58,7 +86,8 @@ async function claimsSupported(url: string): Promise<string[]> {
 }
 
 async function tokenClaims(url: string, kind: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await postJson(`${url}/attest/${kind}?api-version=2022-08-01`, body);
+  const version = kind === 'TdxVm' ? '2025-06-01' : '2022-08-01';
+  const res = await postJson(`${url}/attest/${kind}?api-version=${version}`, body);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return decodeJwt((res.body as { token: string }).token).payload;
 }
@@ -74,12 +103,12 @@ describe('OpenID metadata claims_supported against real attestation tokens', () 
     const supported = await claimsSupported(s.url);
     assert.equal(new Set(supported).size, supported.length, 'no duplicates');
     const seen = new Set<string>();
-    for (const kind of ['SgxEnclave', 'OpenEnclave'] as const) {
+    for (const kind of ['SgxEnclave', 'OpenEnclave', 'TdxVm'] as const) {
       const claims = await tokenClaims(s.url, kind, fullRequest(kind));
       // The inputs did reach the token (otherwise the comparison would prove less).
       for (const name of [
         'nonce',
-        'x-ms-sgx-config-id',
+        kind === 'TdxVm' ? 'x-ccnodes-tdx-mrservicetd' : 'x-ms-sgx-config-id',
         'x-ms-inittime',
         'x-ms-runtime',
         'x-ccnodes-relaxations',

@@ -133,16 +133,16 @@ export function simCollateral(
   return preparedFor(dcap, dcap.platform(platform)).raw;
 }
 
-function preparedFor(dcap: SimDcap, p: SimPlatform): PreparedCollateral {
+function preparedFor(dcap: SimDcap, p: SimPlatform, tee: 'sgx' | 'tdx' = 'sgx'): PreparedCollateral {
   let sets = collateralSets.get(dcap);
   if (sets === undefined) {
     sets = new Map();
     collateralSets.set(dcap, sets);
   }
-  const key = `${p.config.fmspc.toUpperCase()}/${p.config.ca}`;
+  const key = `${tee}/${p.config.fmspc.toUpperCase()}/${p.config.ca}`;
   let set = sets.get(key);
   if (set === undefined) {
-    set = prepareCollateral(dcap.collateral(p));
+    set = prepareCollateral(tee === 'tdx' ? dcap.tdxCollateral(p) : dcap.collateral(p));
     sets.set(key, set);
   }
   return set;
@@ -176,11 +176,13 @@ export function simCollateralProvider(
     );
     if (p === undefined) return Promise.reject(new Error(`no simulated platform for ${req.fmspc}/${req.ca}`));
     if (!fresh) {
-      const set = preparedFor(dcap, p);
+      const set = preparedFor(dcap, p, req.tee);
       options.served?.(set.raw, req);
       return Promise.resolve(set);
     }
-    const base = dcap.collateral(p, options.now === undefined ? {} : { now: options.now() });
+    const at = options.now === undefined ? {} : { now: options.now() };
+    // TDX quotes (`/attest/TdxVm`) get the TDX TCB Info and TD_QE identity of the same platform.
+    const base = req.tee === 'tdx' ? dcap.tdxCollateral(p, at) : dcap.collateral(p, at);
     const raw = options.transform === undefined ? base : options.transform(base);
     options.served?.(raw, req);
     return Promise.resolve(raw);

@@ -23,6 +23,22 @@ function objectBody(request: FastifyRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
+/**
+ * The attestation type of an inline release: `attestationType` "SgxEnclave" (default) or "TdxVm"
+ * (the quote is then a TDX quote, attested under the TdxVm policy).
+ */
+function releaseEvidenceKind(b: Record<string, unknown>): 'SgxEnclave' | 'TdxVm' {
+  const t = b['attestationType'];
+  if (t === undefined || t === null) return 'SgxEnclave';
+  if (typeof t === 'string' && t.toLowerCase() === 'sgxenclave') return 'SgxEnclave';
+  if (typeof t === 'string' && t.toLowerCase() === 'tdxvm') return 'TdxVm';
+  throw new AttestRequestError(
+    'ERR_ATTEST_BAD_REQUEST',
+    'attestationType of an inline release must be "SgxEnclave" or "TdxVm"',
+    { field: 'attestationType' },
+  );
+}
+
 export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/ccnodes/v1/health', () => ({
     status: 'ok',
@@ -113,8 +129,9 @@ export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): vo
   });
 
   /**
-   * Release: body `{token}` (a fresh token of this service) or `{quote, runtimeData, initTimeData}`
-   * (attested inline with the stored policy; draft policies are refused here).
+   * Release: body `{token}` (a fresh token of this service) or `{quote, runtimeData, initTimeData,
+   * attestationType?}` (attested inline with the stored policy of SgxEnclave, or TdxVm for a TD
+   * quote; draft policies are refused here).
    */
   app.post('/ccnodes/v1/secrets/:name/release', async (request) => {
     const name = (request.params as { name: string }).name;
@@ -134,8 +151,9 @@ export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): vo
             },
           );
         }
-        claims = (await runAttestation(ctx.pipeline, parseAttestRequest(b, 'SgxEnclave', '2022-08-01')))
-          .claims;
+        claims = (
+          await runAttestation(ctx.pipeline, parseAttestRequest(b, releaseEvidenceKind(b), '2025-06-01'))
+        ).claims;
       } else {
         throw new AttestRequestError('ERR_ATTEST_BAD_REQUEST', 'release needs "token" or "quote"', {
           field: 'body',

@@ -5,13 +5,15 @@ import { actorOf, type AppContext } from '../app-context.ts';
 import { parseApiVersion, parseAttestRequest, type EvidenceKind } from '../attest-request.ts';
 import { AttestRequestError } from '../errors.ts';
 import { runAttestation } from '../pipeline.ts';
+import { TDX_CLAIM_NAMES } from '../tdx-claims.ts';
 import { subjectOf } from '../secrets.ts';
 
 /**
  * Every claim an attestation token of this service can carry under the default policies (the JWT's
  * own, `nonce`, the service claims and their legacy duplicates, the default policies' issued
  * claims), after MAA's own list (whose TPM/VBS names ccnodes never issues but keeps for parity).
- * Claims a custom policy issues are that policy's and are not listed.
+ * Claims a custom policy issues are that policy's and are not listed. TdxVm tokens add the TDX
+ * claims of tdx-claims.ts.
  * test/attestation/openid-claims-supported.test.ts compares it with real tokens.
  */
 const CLAIMS_SUPPORTED = [
@@ -51,6 +53,8 @@ const CLAIMS_SUPPORTED = [
   'maa-ehd',
   'aas-ehd',
   'maa-attestationcollateral',
+  // TdxVm tokens (docs/tdx.md §2).
+  ...TDX_CLAIM_NAMES,
   'nonce',
   'iss',
   'iat',
@@ -102,11 +106,12 @@ export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): voi
 
   app.post('/attest/SgxEnclave', (request) => attest(request, 'SgxEnclave'));
   app.post('/attest/OpenEnclave', (request) => attest(request, 'OpenEnclave'));
+  app.post('/attest/TdxVm', (request) => attest(request, 'TdxVm'));
   app.post('/attest/:type', (request) => {
     const { type } = request.params as { type: string };
     throw new AttestRequestError(
       'ERR_ATTEST_BAD_REQUEST',
-      `attestation type ${JSON.stringify(type.slice(0, 40))} is not supported by this service (SgxEnclave, OpenEnclave)`,
+      `attestation type ${JSON.stringify(type.slice(0, 40))} is not supported by this service (SgxEnclave, OpenEnclave, TdxVm)`,
       { field: 'attestationType' },
     );
   });
