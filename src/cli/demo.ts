@@ -190,6 +190,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           ...(opts.keepRunning === true
             ? {
                 keep: async (stack: DemoStack) => {
+                  const { startDemoDashboard } = await import('./dashboard-demo.ts');
+                  const dashboard = await startDemoDashboard(stack);
                   ctx.stdout(
                     [
                       '',
@@ -199,10 +201,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
                       `  AESM socket           ${stack.aesmSocket}  (SGX_AESM_ADDR=1)`,
                       `  quote helper JSON API ${stack.jsonSocket}`,
                       `  kubelet socket        ${stack.kubelet.socketPath}`,
+                      `  dashboard             ${dashboard.url}`,
                       '',
                     ].join('\n'),
                   );
                   await untilAborted(ctx.signal);
+                  await dashboard.close();
                 },
               }
             : {}),
