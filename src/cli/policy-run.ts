@@ -169,7 +169,7 @@ export async function evalCommand(ctx: CliContext, file: string, flags: EvalFlag
 }
 
 const MODES: readonly PolicyMode[] = ['production', 'simulation'];
-const TYPES: readonly DefaultPolicyType[] = ['SgxEnclave', 'OpenEnclave'];
+const TYPES: readonly DefaultPolicyType[] = ['SgxEnclave', 'OpenEnclave', 'TdxVm'];
 
 export function defaultCommand(ctx: CliContext, flags: DefaultFlags): void {
   const mode = MODES.find((m) => m === flags.mode);

@@ -58,7 +58,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .command('default')
     .description('Print the default policy ccnodes uses when none is set.')
     .option('--mode <mode>', `production (denies simulated evidence) or simulation`, 'production')
-    .option('--type <type>', `attestation type: SgxEnclave or OpenEnclave`, 'SgxEnclave')
+    .option('--type <type>', `attestation type: SgxEnclave, OpenEnclave or TdxVm`, 'SgxEnclave')
     .action(async (flags: DefaultFlags) => {
       const { defaultCommand } = await import('./policy-run.ts');
       defaultCommand(ctx, flags);

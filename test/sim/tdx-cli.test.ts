@@ -2,13 +2,14 @@
  * `ccnodes sim quote --tdx` through the CLI: v4 and v5 TDX quotes with their TDX collateral bundle
  * verify with `quote verify --trust-simulated-root` (exit 0, tee TDX, the report data given); a
  * debug TD is refused (exit 1, ERR_VERIFY_DEBUG_ENCLAVE); SGX-only options and quote version 3 are
- * usage errors (exit 2).
+ * usage errors (exit 2). `policy default --type TdxVm` prints the TdxVm default policy.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_TDX_POLICY, DEFAULT_TDX_POLICY_SIMULATION } from '../../src/policy/index.ts';
 import { runCapture } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ccnodes-tdx-cli-'));
@@ -131,5 +132,13 @@ describe('ccnodes sim quote --tdx', () => {
       p('z'),
     ]);
     assert.equal(r.code, 2, 'without --tdx, --mrtd is refused');
+  });
+
+  test('ccnodes policy default --type TdxVm prints the TdxVm default policy', async () => {
+    const prod = await runCapture(['policy', 'default', '--type', 'TdxVm']);
+    assert.equal(prod.code, 0, prod.stderr);
+    assert.equal(prod.stdout, DEFAULT_TDX_POLICY);
+    const sim = await runCapture(['policy', 'default', '--type', 'tdxvm', '--mode', 'simulation']);
+    assert.equal(sim.stdout, DEFAULT_TDX_POLICY_SIMULATION);
   });
 });
