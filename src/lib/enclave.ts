@@ -162,6 +162,33 @@ export {
   type SimQuoteOptions,
 } from '../sim/index.ts';
 
+// Typed enclave interfaces (the EDL role): declare ECALLs/OCALLs once; checked crossings; the
+// enclave-side prelude with seal/unseal/getReport/getQuote/attest one-liners.
+export {
+  ATTEST_OCALLS,
+  checkInterfaceMatches,
+  defineEnclaveInterface,
+  enclavePrelude,
+  MAX_WIRE_LIMIT,
+  QUOTE_OCALLS,
+  simQuoteOcalls,
+  startTypedEnclave,
+  t,
+  typedEnclave,
+  typedOcallHandlers,
+  withEnclaveInterface,
+  type CallSpec,
+  type EcallProxy,
+  type EnclaveInterface,
+  type Infer,
+  type InferArgs,
+  type InterfaceSpec,
+  type OcallHandlers,
+  type StartTypedEnclaveOptions,
+  type TypedEnclave,
+  type WireType,
+} from '../sim/index.ts';
+
 // Errors.
 export {
   SIM_ENCLAVE_ERRORS,
@@ -174,6 +201,7 @@ export {
   SealError,
   SimCpuError,
   EnclaveRuntimeError,
+  EnclaveInterfaceError,
   type SimEnclaveErrorCode,
 } from '../sim/index.ts';
 export { CcnodesError, isCcnodesError } from '../errors/index.ts';

@@ -139,6 +139,25 @@ export const SIM_ENCLAVE_ERRORS = {
     summary:
       'An ECALL or OCALL was not declared in the enclave definition, or its arguments are not transferable.',
   },
+  ERR_ENCLAVE_INTERFACE: {
+    type: 'EnclaveInterfaceError',
+    summary:
+      'A typed enclave interface is malformed (call name, type, limit) or does not match the ECALLs/OCALLs of the enclave definition.',
+  },
+  ERR_ENCLAVE_CALL_UNKNOWN: {
+    type: 'EnclaveInterfaceError',
+    summary: 'A call names an ECALL or OCALL that the typed enclave interface does not declare.',
+  },
+  ERR_ENCLAVE_CALL_TYPE: {
+    type: 'EnclaveInterfaceError',
+    summary:
+      'An ECALL/OCALL argument or result crossing the enclave boundary has the wrong type or count; names the call, direction and path.',
+  },
+  ERR_ENCLAVE_CALL_SIZE: {
+    type: 'EnclaveInterfaceError',
+    summary:
+      'A buffer, string, array or JSON value crossing the enclave boundary is larger than its declared maximum.',
+  },
 } as const satisfies ErrorRegistry;
 
 export type SimEnclaveErrorCode = keyof typeof SIM_ENCLAVE_ERRORS;
@@ -172,3 +191,5 @@ export class SealError extends SimEnclaveError {}
 export class SimCpuError extends SimEnclaveError {}
 /** The enclave runtime (worker) failed. */
 export class EnclaveRuntimeError extends SimEnclaveError {}
+/** A call across a typed enclave interface was refused (unknown call, wrong type, oversize value). */
+export class EnclaveInterfaceError extends SimEnclaveError {}

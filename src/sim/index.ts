@@ -81,6 +81,35 @@ export {
 } from './seal.ts';
 export { ENCLAVE_RUNTIME_ID } from './enclave-worker.ts';
 export { RunningEnclave, startEnclave, type OcallHandler, type StartEnclaveOptions } from './runtime.ts';
+export {
+  checkInterfaceMatches,
+  checkValue,
+  defineEnclaveInterface,
+  interfaceJson,
+  MAX_WIRE_LIMIT,
+  startTypedEnclave,
+  t,
+  typedEnclave,
+  typedOcallHandlers,
+  type CallSpec,
+  type Crossing,
+  type EcallProxy,
+  type EnclaveInterface,
+  type Infer,
+  type InferArgs,
+  type InterfaceSpec,
+  type OcallHandlers,
+  type StartTypedEnclaveOptions,
+  type TypedEnclave,
+  type WireType,
+} from './enclave-interface.ts';
+export {
+  ATTEST_OCALLS,
+  enclavePrelude,
+  QUOTE_OCALLS,
+  simQuoteOcalls,
+  withEnclaveInterface,
+} from './enclave-interface-prelude.ts';
 // sim DCAP (owner: sim-dcap)
 export { SIM_ERRORS, SimConfigError, SimKeyStoreError, type SimErrorCode } from './errors.ts';
 export {
