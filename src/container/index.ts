@@ -3,3 +3,55 @@
  * Other modules import this module only through this file (docs/architecture.md).
  */
 export * from './errors.ts';
+export {
+  canonicalManifest,
+  loadManifest,
+  MANIFEST_FORMAT,
+  parseManifest,
+  validateManifest,
+  type AppManifest,
+  type AttestationSettings,
+  type EncryptedInput,
+  type LoadedManifest,
+  type SealedState,
+  type SealPolicy,
+  type SecretTarget,
+} from './manifest.ts';
+export {
+  checkTrustedFiles,
+  expandTrustedFiles,
+  globToRegExp,
+  hashFile,
+  hashTrustedFiles,
+  type TrustedFileHash,
+} from './trusted-files.ts';
+export {
+  decodeAppSig,
+  encodeAppSig,
+  IDENTITY_FILES,
+  identityDefinition,
+  identityImage,
+  LAUNCHER_ECALLS,
+  LAUNCHER_ENCLAVE_SOURCE,
+  LAUNCHER_RUNTIME_ID,
+  measureIdentity,
+  prepareApp,
+  readAppSig,
+  releasePolicyFor,
+  SIG_FORMAT,
+  trustedFilesJson,
+  type AppSig,
+  type Prepared,
+} from './identity.ts';
+export { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
+export { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
+export {
+  defaultPrivateRoot,
+  MAX_SEALED_STATE_BYTES,
+  runContainer,
+  SEALED_STATE_FILE,
+  SEALED_STATE_SUBDIR,
+  type RunContainerOptions,
+  type RunContainerResult,
+} from './launcher.ts';
+export { GRAMINE_APP_DIR, GRAMINE_PRIVATE_DIR, gramineManifest, type GramineOptions } from './gramine.ts';

@@ -1,0 +1,445 @@
+/**
+ * The confidential-container launcher (`ccnodes container run`):
+ *
+ * 1. re-hashes every trusted file and refuses on any change (the file is named);
+ * 2. rebuilds the identity from the manifest and the hashes and launches it on the simulated CPU
+ *    (EINIT against app.sig's SIGSTRUCT); inside it, makes an ephemeral key pair and a REPORT
+ *    binding it, which the quoting enclave (AESM socket or in process) turns into a quote;
+ * 3. attests (`/attest/SgxEnclave`), verifies the token against `/certs` and against this identity
+ *    and key, has every declared secret released (JWE to the enclave key, opened inside the
+ *    enclave), decrypts the encrypted inputs and unseals the sealed state — all in memory;
+ * 4. only then writes files into a private directory (mode 0700, memory-backed under /dev/shm when
+ *    it exists) and starts the unmodified program with its secrets in its environment or in that
+ *    directory: stdio passed through, signals forwarded, exit status propagated;
+ * 5. when the program exits, seals the state directory back, wipes the private directory and
+ *    stops the enclave.
+ *
+ * Every failure before step 4 throws a typed error, and nothing has been written anywhere: the
+ * program never starts. No secret value is logged, put in argv, or included in an error.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { compactDecrypt } from 'jose';
+import { AttestationClient, type RetryOptions } from '../attestation-client/index.ts';
+import { isCcnodesError } from '../errors/index.ts';
+import { startEnclave, type RunningEnclave } from '../sim/index.ts';
+import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
+import { identityImage, measureIdentity, readAppSig } from './identity.ts';
+import { loadManifest, type AppManifest } from './manifest.ts';
+import { openPlatform, type PlatformOptions } from './platform.ts';
+import { checkTrustedFiles } from './trusted-files.ts';
+
+/** Name of the sealed blob inside `sealedState.dir`. */
+export const SEALED_STATE_FILE = 'state.sealed';
+/** Sub-directory of the private directory holding the unsealed state. */
+export const SEALED_STATE_SUBDIR = 'sealed-state';
+/** Largest sealed state (bytes of file content). */
+export const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
+const STATE_FORMAT = 'ccnodes-sealed-state/1';
+
+/** Options of {@link runContainer}. */
+export interface RunContainerOptions {
+  readonly manifestPath: string;
+  readonly sigPath: string;
+  /** Overrides `attestation.url` of the manifest. */
+  readonly attestationUrl?: string;
+  readonly platform: PlatformOptions;
+  /** Appended to the manifest's entrypoint (not measured; never put secrets here). */
+  readonly extraArgs?: readonly string[];
+  /** The launcher's environment: the source of `env.passThrough`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `inherit` (default) passes the launcher's stdio through; `pipe` lets a caller read it. */
+  readonly stdio?: 'inherit' | 'pipe';
+  /** Forward SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 to the program (the CLI sets it). */
+  readonly forwardSignals?: boolean;
+  /** Progress lines (never secrets). */
+  readonly log?: (line: string) => void;
+  /** Where the private directory is made (default /dev/shm when present, else the temp dir). */
+  readonly privateDirRoot?: string;
+  readonly retry?: RetryOptions;
+  readonly timeoutMs?: number;
+  /** Called with the started program (e.g. to read its piped output). */
+  readonly onSpawn?: (child: ChildProcess) => void;
+}
+
+/** How the program ended. */
+export interface RunContainerResult {
+  /** The program's exit status, or 128 + signal number when a signal ended it. */
+  readonly exitCode: number;
+  readonly signal: string | undefined;
+  readonly mrenclave: string;
+}
+
+const launchError = (
+  code: ConstructorParameters<typeof ContainerLaunchError>[0],
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): ContainerLaunchError =>
+  new ContainerLaunchError(code, message, { details, ...(cause === undefined ? {} : { cause }) });
+
+/** The default root of the private directory. */
+export function defaultPrivateRoot(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) return '/dev/shm';
+  } catch {
+    // no /dev/shm: fall back to the temp dir (documented: then it is disk-backed)
+  }
+  return tmpdir();
+}
+
+/** 32-byte AES key from a released secret: raw 32 bytes, or 64 hex digits, or base64(url) of 32 bytes. */
+function inputKey(value: Uint8Array, secret: string): Uint8Array {
+  if (value.length === 32) return value;
+  const text = Buffer.from(value).toString('utf8').trim();
+  if (/^[0-9a-f]{64}$/i.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
+    const b = Buffer.from(text, 'base64url');
+    if (b.length === 32) return new Uint8Array(b);
+  }
+  throw launchError(
+    'ERR_CONTAINER_INPUT',
+    `secret ${secret} is not a 256-bit key (32 bytes, 64 hex digits or base64)`,
+    {
+      secret,
+    },
+  );
+}
+
+interface StateFile {
+  path: string;
+  mode: number;
+  data: string;
+}
+
+async function packState(dir: string): Promise<Uint8Array> {
+  const files: StateFile[] = [];
+  let total = 0;
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) {
+        const full = join(dir, p);
+        const data = await readFile(full);
+        total += data.length;
+        if (total > MAX_SEALED_STATE_BYTES)
+          throw launchError(
+            'ERR_CONTAINER_SEALED_STATE',
+            `sealed state exceeds ${MAX_SEALED_STATE_BYTES} bytes`,
+          );
+        files.push({ path: p, mode: (await lstat(full)).mode & 0o700, data: data.toString('base64') });
+      }
+    }
+  };
+  await walk('');
+  files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return new Uint8Array(Buffer.from(JSON.stringify({ format: STATE_FORMAT, files })));
+}
+
+function unpackState(bytes: Uint8Array): StateFile[] {
+  const o = JSON.parse(Buffer.from(bytes).toString('utf8')) as { format?: unknown; files?: unknown };
+  if (o.format !== STATE_FORMAT || !Array.isArray(o.files)) throw new Error('not a sealed state archive');
+  return (o.files as StateFile[]).map((f) => {
+    if (
+      typeof f.path !== 'string' ||
+      isAbsolute(f.path) ||
+      f.path.split('/').some((s) => s === '..' || s === '' || s === '.') ||
+      typeof f.data !== 'string'
+    )
+      throw new Error('bad entry in the sealed state archive');
+    return { path: f.path, mode: typeof f.mode === 'number' ? f.mode & 0o700 : 0o600, data: f.data };
+  });
+}
+
+async function writePrivate(root: string, rel: string, data: Uint8Array, mode = 0o600): Promise<void> {
+  const full = join(root, rel);
+  await mkdir(dirname(full), { recursive: true, mode: 0o700 });
+  await writeFile(full, data, { mode: mode | 0o400, flag: 'wx' });
+}
+
+function substitute(text: string, vars: Readonly<Record<string, string>>): string {
+  return text.replace(
+    /\$\{(CCNODES_PRIVATE_DIR|[A-Za-z_][A-Za-z0-9_]*)\}/g,
+    (m, name: string) => vars[name] ?? m,
+  );
+}
+
+const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+
+/**
+ * Runs an app under attestation (see the module doc). Resolves with the program's exit status once
+ * it has ended and the private directory is wiped.
+ * @throws ContainerTrustedFileError, ContainerSigError, ContainerManifestError, ContainerLaunchError,
+ *   and the attestation client's errors (`ERR_ATTESTATION_CLIENT_*`) — the program then never started.
+ */
+export async function runContainer(o: RunContainerOptions): Promise<RunContainerResult> {
+  const log = o.log ?? ((): void => undefined);
+  const loaded = await loadManifest(o.manifestPath);
+  const m: AppManifest = loaded.manifest;
+  const sig = await readAppSig(o.sigPath);
+
+  // 1. Trusted files, then the identity they and the manifest give.
+  const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles);
+  log(`trusted files: ${hashes.length} unchanged`);
+  const mrenclave = measureIdentity(m, hashes);
+  if (mrenclave !== sig.mrenclave)
+    throw new ContainerSigError(
+      'ERR_CONTAINER_IDENTITY_MISMATCH',
+      `the manifest ${o.manifestPath} measures to MRENCLAVE ${mrenclave}, app.sig was signed for ${sig.mrenclave}`,
+      { details: { expected: sig.mrenclave, actual: mrenclave } },
+    );
+  const url = o.attestationUrl ?? m.attestation.url;
+  if (url === undefined)
+    throw new ContainerManifestError(
+      'ERR_CONTAINER_MANIFEST',
+      'attestation.url: no attestation service (set it or pass --attestation-url)',
+      {
+        details: { field: 'attestation.url' },
+      },
+    );
+
+  // 2. Launch and quote.
+  const platform = await openPlatform(o.platform);
+  let enclave: RunningEnclave;
+  try {
+    enclave = await startEnclave({
+      cpu: platform.cpu,
+      image: identityImage(m, hashes),
+      sigstruct: sig.sigstruct,
+    });
+  } catch (cause) {
+    throw launchError(
+      'ERR_CONTAINER_LAUNCH',
+      `launch refused: ${(cause as Error).message}`,
+      {
+        reason: (cause as { code?: string }).code,
+      },
+      cause,
+    );
+  }
+  const client = new AttestationClient({
+    url,
+    ...(m.attestation.ca === undefined ? {} : { ca: m.attestation.ca }),
+    ...(m.attestation.pinnedKeys === undefined ? {} : { pinnedKeys: m.attestation.pinnedKeys }),
+    ...(o.retry === undefined ? {} : { retry: o.retry }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    onRetry: (attempt, delay, reason) => {
+      log(`attestation service: ${reason}; attempt ${attempt} in ${delay} ms`);
+    },
+  });
+  let privateDir: string | undefined;
+  try {
+    log(`launched ${m.name} on the simulated CPU (EINIT ok), mrenclave ${mrenclave}`);
+    const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
+    const target = await platform.quoteTarget();
+    const { report, runtimeData } = (await enclave.ecall('getReport', target)) as {
+      report: Uint8Array;
+      runtimeData: Uint8Array;
+    };
+    const quote = await platform.quote(report);
+    log(`quote: ${quote.length} bytes (${platform.quoting})`);
+
+    // 3. Attest, verify, release, open — in memory.
+    const token = await client.attestSgxEnclave({ quote, runtimeData, runtimeDataType: 'JSON' });
+    const verified = await client.verifyToken(token, {
+      mrEnclave: sig.mrenclave,
+      mrSigner: sig.mrsigner,
+      runtimeKey: { x: jwk['x'] ?? '', y: jwk['y'] ?? '' },
+    });
+    log(`attested at ${client.baseUrl}: token verified (kid ${verified.header.kid})`);
+    const names = [
+      ...new Set([...m.secrets.map((s) => s.name), ...m.encryptedInputs.map((e) => e.keySecret)]),
+    ];
+    const values = new Map<string, Uint8Array>();
+    for (const name of names) {
+      const released = await client.releaseSecret(name, token);
+      try {
+        values.set(name, (await enclave.ecall('openSecret', released.jwe)) as Uint8Array);
+      } catch (cause) {
+        throw launchError(
+          'ERR_CONTAINER_ATTESTATION',
+          `secret ${name}: the enclave cannot open the released value`,
+          { secret: name },
+          cause,
+        );
+      }
+    }
+    if (names.length > 0) log(`released: ${names.join(', ')}`);
+    const secretEnv: Record<string, string> = {};
+    for (const s of m.secrets) {
+      if (s.env === undefined) continue;
+      const text = Buffer.from(values.get(s.name) ?? new Uint8Array(0)).toString('utf8');
+      if (text.includes('\0') || Buffer.from(text, 'utf8').length !== (values.get(s.name)?.length ?? 0))
+        throw launchError(
+          'ERR_CONTAINER_ATTESTATION',
+          `secret ${s.name} is not UTF-8 text without NUL; deliver it as a file`,
+          {
+            secret: s.name,
+          },
+        );
+      secretEnv[s.env] = text;
+    }
+    const inputs: { file: string; data: Uint8Array }[] = [];
+    for (const [i, e] of m.encryptedInputs.entries()) {
+      let jwe: string;
+      try {
+        jwe = (await readFile(resolve(loaded.baseDir, e.path), 'utf8')).trim();
+      } catch (cause) {
+        throw launchError(
+          'ERR_CONTAINER_INPUT',
+          `encryptedInputs[${i}]: cannot read ${e.path}`,
+          { path: e.path },
+          cause,
+        );
+      }
+      try {
+        const { plaintext } = await compactDecrypt(
+          jwe,
+          inputKey(values.get(e.keySecret) ?? new Uint8Array(0), e.keySecret),
+          {
+            keyManagementAlgorithms: ['dir'],
+            contentEncryptionAlgorithms: ['A256GCM'],
+          },
+        );
+        inputs.push({ file: e.file, data: plaintext });
+      } catch (cause) {
+        if (isCcnodesError(cause)) throw cause;
+        throw launchError(
+          'ERR_CONTAINER_INPUT',
+          `encryptedInputs[${i}]: ${e.path} does not decrypt with ${e.keySecret}`,
+          { path: e.path },
+          cause,
+        );
+      }
+    }
+    let state: StateFile[] = [];
+    const sealedBlob =
+      m.sealedState === undefined
+        ? undefined
+        : join(resolve(loaded.baseDir, m.sealedState.dir), SEALED_STATE_FILE);
+    if (sealedBlob !== undefined && existsSync(sealedBlob)) {
+      try {
+        state = unpackState(
+          (await enclave.ecall('unseal', new Uint8Array(await readFile(sealedBlob)))) as Uint8Array,
+        );
+      } catch (cause) {
+        throw launchError(
+          'ERR_CONTAINER_SEALED_STATE',
+          `sealed state ${sealedBlob} does not unseal for this identity`,
+          { path: sealedBlob },
+          cause,
+        );
+      }
+      log(`sealed state: ${state.length} files unsealed`);
+    }
+
+    // 4. Private directory, then the program.
+    try {
+      privateDir = await mkdtemp(join(o.privateDirRoot ?? defaultPrivateRoot(), 'ccnodes-cc-'));
+      await chmod(privateDir, 0o700);
+      for (const s of m.secrets)
+        if (s.file !== undefined)
+          await writePrivate(privateDir, s.file, values.get(s.name) ?? new Uint8Array(0));
+      for (const f of inputs) await writePrivate(privateDir, f.file, f.data);
+      if (m.sealedState !== undefined) {
+        await mkdir(join(privateDir, SEALED_STATE_SUBDIR), { mode: 0o700 });
+        for (const f of state)
+          await writePrivate(
+            join(privateDir, SEALED_STATE_SUBDIR),
+            f.path,
+            Buffer.from(f.data, 'base64'),
+            f.mode | 0o600,
+          );
+      }
+    } catch (cause) {
+      if (isCcnodesError(cause)) throw cause;
+      throw launchError(
+        'ERR_CONTAINER_PRIVATE_DIR',
+        `cannot prepare the private directory: ${(cause as Error).message}`,
+        {},
+        cause,
+      );
+    }
+    log(`private directory ${privateDir} (0700)`);
+    const vars: Record<string, string> = { CCNODES_PRIVATE_DIR: privateDir };
+    if (m.sealedState !== undefined) vars[m.sealedState.env] = join(privateDir, SEALED_STATE_SUBDIR);
+    // `${NAME}` in argv, env.set and workingDir expands from the program's non-secret environment
+    // (passed-through and set variables, the private and sealed-state paths), never from secrets.
+    const plain: Record<string, string> = {};
+    for (const n of m.env.passThrough) {
+      const v = o.env[n];
+      if (v !== undefined) plain[n] = v;
+    }
+    Object.assign(plain, vars);
+    for (const [k, v] of Object.entries(m.env.set)) plain[k] = substitute(v, { ...plain, ...vars });
+    const env: Record<string, string> = { ...plain, ...vars, ...secretEnv };
+    const argv = [...m.entrypoint, ...(o.extraArgs ?? [])].map((a) => substitute(a, plain));
+    const cwd = resolve(loaded.baseDir, substitute(m.workingDir, plain));
+    const result = await spawnProgram(argv, cwd, env, o, log);
+
+    // 5. Seal the state back.
+    let exitCode = result.exitCode;
+    if (sealedBlob !== undefined && m.sealedState !== undefined) {
+      try {
+        const packed = await packState(join(privateDir, SEALED_STATE_SUBDIR));
+        const blob = (await enclave.ecall('seal', packed, m.sealedState.policy.toLowerCase())) as Uint8Array;
+        await mkdir(dirname(sealedBlob), { recursive: true, mode: 0o700 });
+        const tmp = `${sealedBlob}.${process.pid}.tmp`;
+        await writeFile(tmp, blob, { mode: 0o600 });
+        await rename(tmp, sealedBlob);
+        log(`sealed state saved (${m.sealedState.policy})`);
+      } catch (err) {
+        log(`sealed state NOT saved: ${(err as Error).message}`);
+        if (exitCode === 0) exitCode = 1;
+      }
+    }
+    return { exitCode, signal: result.signal, mrenclave };
+  } finally {
+    if (privateDir !== undefined) await rm(privateDir, { recursive: true, force: true });
+    await enclave.terminate();
+    await client.close();
+  }
+}
+
+async function spawnProgram(
+  argv: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+  o: RunContainerOptions,
+  log: (line: string) => void,
+): Promise<{ exitCode: number; signal: string | undefined }> {
+  const [cmd, ...args] = argv;
+  log(`starting ${cmd ?? ''}`);
+  const child = spawn(cmd ?? '', args, { cwd, env, stdio: o.stdio ?? 'inherit' });
+  const forward = (sig: NodeJS.Signals) => (): void => {
+    child.kill(sig);
+  };
+  const handlers = o.forwardSignals === true ? FORWARDED.map((s) => [s, forward(s)] as const) : [];
+  for (const [s, h] of handlers) process.on(s, h);
+  o.onSpawn?.(child);
+  try {
+    return await new Promise((resolveExit, reject) => {
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          launchError(
+            'ERR_CONTAINER_SPAWN',
+            `cannot start ${cmd ?? ''}: ${err.code ?? err.message}`,
+            { program: cmd },
+            err,
+          ),
+        );
+      });
+      child.once('close', (code, signal) => {
+        const exitCode = code ?? 128 + (signal === null ? 0 : osConstants.signals[signal]);
+        log(`program exited: ${signal === null ? `status ${code ?? '?'}` : `signal ${signal}`}`);
+        resolveExit({ exitCode, signal: signal ?? undefined });
+      });
+    });
+  } finally {
+    for (const [s, h] of handlers) process.off(s, h);
+  }
+}
