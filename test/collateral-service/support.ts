@@ -56,6 +56,9 @@ export function tamperingFetch(): {
   return { fetch: wrapped, log, rewrite };
 }
 
+/** Config overrides; `undefined` removes a default (e.g. `trustSimulatedRoot`, `upstream`). */
+export type Overrides = { [K in keyof CollateralServerConfig]?: CollateralServerConfig[K] | undefined };
+
 /** A simulated PCS plus a collateral service in front of it, in a temp data dir. */
 export interface Stack {
   readonly pcs: SimPcsServer;
@@ -63,24 +66,25 @@ export interface Stack {
   readonly upstream: ReturnType<typeof tamperingFetch>;
   service: CollateralServer;
   /** Restarts the collateral service on the same data directory (other options may change). */
-  restart(overrides?: Partial<CollateralServerConfig>): Promise<CollateralServer>;
+  restart(overrides?: Overrides): Promise<CollateralServer>;
   close(): Promise<void>;
 }
 
 /** Starts `sim pcs` (in process) and the collateral service (LAZY by default) in front of it. */
-export async function startStack(overrides: Partial<CollateralServerConfig> = {}): Promise<Stack> {
+export async function startStack(overrides: Overrides = {}): Promise<Stack> {
   const pcs = await startSimPcs(dcap);
   const dataDir = join(mkdtempSync(join(tmpdir(), 'ccnodes-collateral-')), 'data');
   const upstream = tamperingFetch();
-  const config = (o: Partial<CollateralServerConfig>): CollateralServerConfig => ({
-    mode: 'lazy',
-    upstream: { baseUrl: pcs.url, retries: 0 },
-    dataDir,
-    trustSimulatedRoot: dcap.rootPem,
-    refreshIntervalMs: 0,
-    fetch: upstream.fetch,
-    ...o,
-  });
+  const config = (o: Overrides): CollateralServerConfig =>
+    ({
+      mode: 'lazy',
+      upstream: { baseUrl: pcs.url, retries: 0 },
+      dataDir,
+      trustSimulatedRoot: dcap.rootPem,
+      refreshIntervalMs: 0,
+      fetch: upstream.fetch,
+      ...o,
+    }) as CollateralServerConfig;
   const stack: Stack = {
     pcs,
     dataDir,
