@@ -2,10 +2,9 @@
 // nothing about enclaves or attestation and reads its password from the DB_PASSWORD environment
 // variable, as twelve-factor apps do. Under `ccnodes container run` that variable is set only after
 // the attestation service has released the password to the attested launcher.
-'use strict';
-const { createHash } = require('node:crypto');
-const { writeFileSync } = require('node:fs');
-const { createServer } = require('node:http');
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 const password = process.env.DB_PASSWORD;
 if (password === undefined || password === '') {
@@ -28,7 +27,8 @@ server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', ()
   const { port } = server.address();
   console.error(`db-service: listening on port ${port}`);
   // Optional readiness file (like a pid file) for supervisors and tests.
-  if (process.env.READY_FILE) writeFileSync(process.env.READY_FILE, JSON.stringify({ port, pid: process.pid }));
+  if (process.env.READY_FILE)
+    writeFileSync(process.env.READY_FILE, JSON.stringify({ port, pid: process.pid }));
 });
 
 process.on('SIGTERM', () => {
