@@ -12,7 +12,10 @@
  * measurements, SIGSTRUCTs, REPORTs and sealed blobs have the real formats. See docs/api.md.
  */
 import type { KeyObject } from 'node:crypto';
+import { request } from 'node:http';
+import type { AttestationClient } from '../attestation-client/index.ts';
 import {
+  EnclaveRuntimeError,
   generateEnclaveSigningKey,
   loadEnclaveImage,
   loadOrCreatePlatformSecrets,
@@ -80,6 +83,122 @@ export async function launchEnclave(options: LaunchEnclaveOptions): Promise<Runn
     ...(options.ocalls === undefined ? {} : { ocalls: options.ocalls }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
+}
+
+/** The quote helper's JSON API socket on a node (docs/quote-helper.md). */
+export const QUOTE_HELPER_SOCKET = '/var/run/ccnodes/quote-helper.sock';
+
+/** Largest answer read from the quote helper (a quote is a few KiB). */
+const MAX_QUOTE_HELPER_ANSWER = 1024 * 1024;
+
+function quoteHelperExchange(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Uint8Array,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string, cause?: unknown): void => {
+      reject(
+        new EnclaveRuntimeError(
+          'ERR_ENCLAVE_RUNTIME',
+          `quote helper ${method} ${path} on ${socketPath}: ${why}`,
+          { socketPath, path },
+          cause,
+        ),
+      );
+    };
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        headers: body === undefined ? {} : { 'content-type': 'application/octet-stream' },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_QUOTE_HELPER_ANSWER) {
+            res.destroy();
+            fail(`answer larger than ${MAX_QUOTE_HELPER_ANSWER} bytes`);
+          } else chunks.push(c);
+        });
+        res.on('end', () => {
+          const data = Buffer.concat(chunks);
+          if (res.statusCode !== 200)
+            fail(`HTTP ${String(res.statusCode)}: ${data.toString('utf8', 0, 300)}`);
+          else resolve(data);
+        });
+        res.on('error', (e) => {
+          fail(e.message, e);
+        });
+      },
+    );
+    req.on('timeout', () => {
+      req.destroy();
+      fail('no answer in 30 s');
+    });
+    req.on('error', (e) => {
+      fail(e.message, e);
+    });
+    req.end(body === undefined ? undefined : Buffer.from(body));
+  });
+}
+
+/**
+ * Host handlers of {@link QUOTE_OCALLS} through the node's quote helper (its JSON API socket,
+ * default {@link QUOTE_HELPER_SOCKET}): what `ccnodes.getQuote()` in enclave code uses on a node.
+ * Spread into the OCALL handlers of `startTypedEnclave`. A helper that cannot be reached or refuses
+ * rejects the enclave's `getQuote()` with `ERR_ENCLAVE_RUNTIME` naming the socket and status.
+ */
+export function quoteHelperOcalls(options: { socketPath?: string } = {}): {
+  ccnodes_qe_target_info: () => Promise<Uint8Array>;
+  ccnodes_quote: (report: Uint8Array) => Promise<Uint8Array>;
+} {
+  const socketPath = options.socketPath ?? QUOTE_HELPER_SOCKET;
+  return {
+    ccnodes_qe_target_info: async () => {
+      const answer = await quoteHelperExchange(socketPath, 'GET', '/v1/target-info');
+      let targetInfo: unknown;
+      try {
+        targetInfo = (JSON.parse(answer.toString('utf8')) as { targetInfo?: unknown }).targetInfo;
+      } catch (cause) {
+        throw new EnclaveRuntimeError(
+          'ERR_ENCLAVE_RUNTIME',
+          'quote helper /v1/target-info: not JSON',
+          {},
+          cause,
+        );
+      }
+      if (typeof targetInfo !== 'string') {
+        throw new EnclaveRuntimeError('ERR_ENCLAVE_RUNTIME', 'quote helper /v1/target-info: no targetInfo');
+      }
+      return new Uint8Array(Buffer.from(targetInfo, 'base64'));
+    },
+    ccnodes_quote: async (report) =>
+      new Uint8Array(await quoteHelperExchange(socketPath, 'POST', '/v1/quote', report)),
+  };
+}
+
+/**
+ * The host handler of {@link ATTEST_OCALLS} with an attestation client (`ccnodes/attestation-client`):
+ * what `ccnodes.attest(runtimeData)` in enclave code uses. Resolves to the service's token.
+ */
+export function attestOcalls(
+  client: Pick<AttestationClient, 'attestSgxEnclave'>,
+  options: { runtimeDataType?: 'JSON' | 'Binary' } = {},
+): { ccnodes_attest: (quote: Uint8Array, runtimeData: Uint8Array) => Promise<string> } {
+  return {
+    ccnodes_attest: (quote, runtimeData) =>
+      client.attestSgxEnclave({
+        quote,
+        runtimeData,
+        ...(options.runtimeDataType === undefined ? {} : { runtimeDataType: options.runtimeDataType }),
+      }),
+  };
 }
 
 // Definitions, measurement, signing.

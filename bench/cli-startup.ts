@@ -1,0 +1,105 @@
+/**
+ * Start-up time of the installed CLI (`npm run bench -- cli-startup`), issue 15's target: under
+ * 200 ms for `ccnodes --help` and for `ccnodes quote verify` on a real quote, measured against
+ * `node -e 0` on the same machine.
+ *
+ * The package is staged as `npm install` leaves it (bin/ccnodes.js next to the precompiled dist/
+ * and no src/, so the shim runs the build, no tsx), under .tmp/ in the checkout so that its
+ * external packages load from the repository's node_modules. Each round runs the three commands
+ * once, in turn, as fresh processes (wall time from spawn to exit); the first rounds are warm-up.
+ * The quote is the shared real vector phala-dcap-qvl/sgx_quote with its collateral bundle (the
+ * bench says so and measures only `--help` when the shared test data is absent).
+ *
+ * Last line: {"bench":"cli-startup","ours":<median ms of --help>,"target":200,"unit":"ms",
+ * "help":{median,p90},"quoteVerify":{median,p90},"node":{median,p90},"helpOverNode":ms,
+ * "quoteVerifyOverNode":ms,"rounds":N,"loadavg":[…]}.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildCli } from '../scripts/build.ts';
+import { TESTDATA_PRESENT, testdataPath } from '../test/support/testdata.ts';
+
+const TARGET_MS = 200;
+const ROUNDS = Number(process.env['CLI_STARTUP_ROUNDS'] ?? 21);
+const WARMUP = 3;
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const stage = join(repo, '.tmp', 'bench-cli-startup');
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(stage, { recursive: true });
+cpSync(join(repo, 'bin'), join(stage, 'bin'), { recursive: true });
+cpSync(join(repo, 'proto'), join(stage, 'proto'), { recursive: true });
+writeFileSync(join(stage, 'package.json'), JSON.stringify({ name: 'ccnodes', type: 'module' }));
+await buildCli({ outdir: join(stage, 'dist'), urlBase: join(repo, 'dist'), sourcemap: false });
+const bin = join(stage, 'bin', 'ccnodes.js');
+
+const quote = testdataPath('dcap', 'phala-dcap-qvl', 'sgx_quote');
+const collateral = testdataPath('dcap', 'phala-dcap-qvl', 'sgx_quote_collateral.json');
+const commands: Record<string, { args: string[]; status: number }> = {
+  node: { args: ['-e', '0'], status: 0 },
+  help: { args: [bin, '--help'], status: 0 },
+  ...(TESTDATA_PRESENT
+    ? {
+        quoteVerify: {
+          args: [bin, 'quote', 'verify', quote, '--collateral', collateral, '--now', '2025-07-19T10:01:17Z'],
+          status: 0,
+        },
+      }
+    : {}),
+};
+if (!TESTDATA_PRESENT) process.stdout.write('shared test data absent: measuring --help only\n');
+
+function once(args: string[], status: number): number {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, {
+    cwd: stage,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== status)
+    throw new Error(`${args.join(' ')} exited ${String(r.status)}:\n${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+for (let round = 0; round < WARMUP + ROUNDS; round++) {
+  for (const [name, c] of Object.entries(commands)) {
+    const ms = once(c.args, c.status);
+    if (round >= WARMUP) times[name]?.push(ms);
+  }
+}
+
+const pct = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round((s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN) * 10) / 10;
+};
+const stats = (xs: readonly number[] | undefined): { median: number; p90: number } => ({
+  median: pct(xs ?? [], 0.5),
+  p90: pct(xs ?? [], 0.9),
+});
+const node = stats(times['node']);
+const help = stats(times['help']);
+const verify = TESTDATA_PRESENT ? stats(times['quoteVerify']) : undefined;
+process.stdout.write(`node -e 0:            median ${node.median} ms, p90 ${node.p90} ms\n`);
+process.stdout.write(`ccnodes --help:       median ${help.median} ms, p90 ${help.p90} ms\n`);
+if (verify) process.stdout.write(`ccnodes quote verify: median ${verify.median} ms, p90 ${verify.p90} ms\n`);
+rmSync(stage, { recursive: true, force: true });
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'cli-startup',
+    ours: help.median,
+    target: TARGET_MS,
+    unit: 'ms',
+    help,
+    ...(verify ? { quoteVerify: verify } : {}),
+    node,
+    helpOverNode: Math.round((help.median - node.median) * 10) / 10,
+    ...(verify ? { quoteVerifyOverNode: Math.round((verify.median - node.median) * 10) / 10 } : {}),
+    rounds: ROUNDS,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+  })}\n`,
+);
