@@ -12,7 +12,9 @@
  * - both EPC dialects (`kubernetes.azure.com/sgx_epc_mem_in_MiB` = EPC MiB, `sgx.intel.com/epc` =
  *   EPC bytes) and `sgx.intel.com/enclave` / `sgx.intel.com/provision` (the device plugin's slots,
  *   default 110), as the ccnodes device plugin advertises them (docs/device-plugin.md).
- * A SKU entry's `allocatable` overrides cpu/memory when you know the real node's values.
+ * - ephemeral-storage: AKS's default 128 GiB OS disk less kubelet's 10 % `nodefs.available` eviction
+ *   threshold (115.2 GiB);
+ * A SKU entry's `allocatable` overrides cpu/memory/ephemeral-storage when you know the real values.
  */
 import {
   LABEL_EPC_MIB,
@@ -40,6 +42,9 @@ export interface PoolOptions {
   /** Extra node labels. */
   readonly labels?: Readonly<Record<string, string>>;
 }
+
+/** AKS's default OS disk size (GiB). */
+export const DEFAULT_OS_DISK_GIB = 128;
 
 const CPU_RESERVED: readonly (readonly [number, number])[] = [
   [1, 60],
@@ -81,6 +86,14 @@ export function skuNodeShape(sku: Sku, options: PoolOptions = {}): NodeShape {
     sku.allocatable?.memory !== undefined
       ? quantityAmount(sku.allocatable.memory, `${sku.name}.allocatable.memory`, 'bytes')
       : memory - aksReservedMemoryBytes(memory, sku.maxPods);
+  const eph =
+    sku.allocatable?.['ephemeral-storage'] !== undefined
+      ? quantityAmount(
+          sku.allocatable['ephemeral-storage'],
+          `${sku.name}.allocatable.ephemeral-storage`,
+          'bytes',
+        )
+      : Math.floor(DEFAULT_OS_DISK_GIB * 1024 * 0.9) * MIB;
   const slots = options.enclaveSlots ?? 110;
   const taints: Taint[] =
     options.taint === false
@@ -101,6 +114,7 @@ export function skuNodeShape(sku: Sku, options: PoolOptions = {}): NodeShape {
     allocatable: {
       cpu,
       memory: mem,
+      'ephemeral-storage': eph,
       pods: sku.maxPods,
       [RESOURCE_EPC_MIB]: sku.epcMiB,
       [RESOURCE_INTEL_EPC_BYTES]: sku.epcMiB * MIB,

@@ -304,6 +304,17 @@ function greedyMix(groups: readonly PodGroup[], shapes: readonly SkuShape[], opt
       hitMax = true;
       break;
     }
+    // The smallest request of each resource among the remaining pods: a node whose free amount of a
+    // resource is below it can take no further pod, so its fill stops early.
+    const mins = new Map<string, number>();
+    for (const g of active) for (const r in g.requests) mins.set(r, Number.POSITIVE_INFINITY);
+    for (const g of active)
+      for (const r of mins.keys()) mins.set(r, Math.min(mins.get(r) ?? 0, g.requests[r] ?? 0));
+    const full = (node: PlannedNode): boolean => {
+      for (const [r, m] of mins)
+        if (m > 0 && (node.shape.allocatable[r] ?? 0) - (node.used[r] ?? 0) < m) return true;
+      return node.pods >= (node.shape.allocatable['pods'] ?? 0);
+    };
     let best: { node: PlannedNode; value: number; price: number; placed: [PodGroup, number][] } | undefined;
     for (const { ss, admitted } of templates) {
       const node = newNode(ss, daemons);
@@ -316,7 +327,7 @@ function greedyMix(groups: readonly PodGroup[], shapes: readonly SkuShape[], opt
         place(node, g, k);
         placed.push([g, k]);
         w += k * (weights.get(g) ?? 0);
-        if (node.pods >= (node.shape.allocatable['pods'] ?? 0)) break;
+        if (full(node)) break;
       }
       if (placed.length === 0) continue;
       const price = ss.sku.pricePerHour;

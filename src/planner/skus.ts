@@ -31,7 +31,11 @@ export interface Sku {
   /** Local temporary disk (DCdsv3), GiB. */
   readonly tempDiskGiB?: number;
   /** Allocatable overrides (Kubernetes quantities) when you know the real node's values. */
-  readonly allocatable?: { readonly cpu?: string; readonly memory?: string };
+  readonly allocatable?: {
+    readonly cpu?: string;
+    readonly memory?: string;
+    readonly 'ephemeral-storage'?: string;
+  };
 }
 
 /** A SKU table with where its numbers come from. */

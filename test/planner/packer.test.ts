@@ -201,6 +201,21 @@ describe('kube-scheduler filters and FailedScheduling text', () => {
     assert.deepEqual(filterNode(g!, shape('Standard_DC8_v2').shape).reasons, []);
   });
 
+  test('ephemeral-storage: 128 GiB OS disk less 10 % (115.2 GiB) on a default node', () => {
+    const [g] = groups([
+      deployment('disk', 1, {
+        resources: { requests: { 'ephemeral-storage': '120Gi' }, limits: { 'sgx.intel.com/epc': '1Mi' } },
+      }),
+    ]);
+    assert.equal(
+      shape('Standard_DC2s_v2').shape.allocatable['ephemeral-storage'],
+      Math.floor(128 * 1024 * 0.9) * MiB,
+    );
+    assert.deepEqual(filterNode(g!, shape('Standard_DC2s_v2').shape).reasons, [
+      'Insufficient ephemeral-storage',
+    ]);
+  });
+
   test('Too many pods when the node is at max pods; no nodes at all says so', () => {
     const s = shape('Standard_DC8_v2').shape;
     assert.ok(filterNode(epcPod(1), s, {}, 110).reasons.includes('Too many pods'));
