@@ -2,7 +2,7 @@
  * Creating RA-TLS certificates and CSRs, and reading the evidence out of one. Checks live in
  * verify.ts; here a certificate is only taken apart.
  */
-import { KeyObject, X509Certificate as NodeX509, createPrivateKey, webcrypto } from 'node:crypto';
+import { KeyObject, X509Certificate as NodeX509, createHash, createPrivateKey, webcrypto } from 'node:crypto';
 import {
   BasicConstraintsExtension,
   cryptoProvider,
@@ -234,6 +234,25 @@ export function parseRatlsCertificate(
 ): ParsedRatlsCertificate {
   if (options.format !== undefined) checkFormat(options.format);
   const { der, kind } = readCertificateInput(input);
+  // The same peer certificate comes back on every handshake: parsing is pure on the bytes, so the
+  // result is kept (the checks that depend on the time or collateral are never cached).
+  const key = `${options.format ?? ''}|${kind}|${createHash('sha256').update(der).digest('hex')}`;
+  const hit = parseCache.get(key);
+  if (hit !== undefined) return hit;
+  const parsed = parseUncached(der.slice(), kind, options); // a private copy: callers may reuse buffers
+  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
+  parseCache.set(key, parsed);
+  return parsed;
+}
+
+const PARSE_CACHE_LIMIT = 256;
+const parseCache = new Map<string, ParsedRatlsCertificate>();
+
+function parseUncached(
+  der: Uint8Array,
+  kind: 'certificate' | 'csr',
+  options: { format?: RatlsFormat },
+): ParsedRatlsCertificate {
   let extensions: readonly Extension[];
   let spki: Uint8Array;
   let subject: string;

@@ -158,16 +158,22 @@ function reportDataOf(parsed: ParsedRatlsCertificate): Uint8Array {
   return parsed.evidence.quote.body.report.reportData;
 }
 
+/** Self-signature results per parsed certificate (pure on its bytes). */
+const signatureCache = new WeakMap<ParsedRatlsCertificate, boolean>();
+
 /** Step 2: proof of possession and validity of a self-signed certificate. */
 function checkCertificate(parsed: ParsedRatlsCertificate, now: Date): void {
   if (parsed.kind === 'csr') return; // a CSR's signature is the CA's concern; it has no validity
   if (parsed.selfIssued) {
-    let ok: boolean;
-    try {
-      const cert = nodeCertificate(parsed.der);
-      ok = cert.verify(cert.publicKey);
-    } catch {
-      ok = false;
+    let ok = signatureCache.get(parsed);
+    if (ok === undefined) {
+      try {
+        const cert = nodeCertificate(parsed.der);
+        ok = cert.verify(cert.publicKey);
+      } catch {
+        ok = false;
+      }
+      signatureCache.set(parsed, ok);
     }
     if (!ok)
       throw new RatlsVerificationError(
@@ -306,6 +312,34 @@ export function checkExpectedIdentity(report: ReportBody | TdReport, expected: C
   }
 }
 
+/** Core verify options, reused per (simulated root, relaxations) so core keeps its parsed anchors. */
+const quoteOptionsCache = new Map<unknown, Map<string, { now: Date } & VerifyOptions>>();
+
+function quoteOptions(options: RatlsVerifyOptions): VerifyOptions {
+  const key = `${String(options.allowDebug === true)}|${String(options.allowExpiredCollateral === true)}`;
+  let byRoot = quoteOptionsCache.get(options.trustSimulatedRoot);
+  if (byRoot === undefined) {
+    if (quoteOptionsCache.size >= 64) quoteOptionsCache.clear();
+    byRoot = new Map();
+    quoteOptionsCache.set(options.trustSimulatedRoot, byRoot);
+  }
+  let o = byRoot.get(key);
+  if (o === undefined) {
+    o = {
+      now: options.now,
+      ...(options.trustSimulatedRoot === undefined ? {} : { trustSimulatedRoot: options.trustSimulatedRoot }),
+      dangerous: {
+        allowDebugEnclave: options.allowDebug === true,
+        allowExpiredCollateral: options.allowExpiredCollateral === true,
+      },
+    };
+    byRoot.set(key, o);
+  }
+  // verifyQuote is synchronous and reads `now` once, so updating the shared object is safe.
+  o.now = options.now;
+  return o;
+}
+
 /**
  * Verifies an RA-TLS certificate (PEM or DER) against collateral, synchronously.
  * @throws RatlsFormatError, RatlsVerificationError, core's VerificationError, RatlsOptionsError.
@@ -321,15 +355,7 @@ export function verifyRatlsCertificate(
       : parseRatlsCertificate(input, options.format === undefined ? {} : { format: options.format });
   checkCertificate(parsed, options.now);
   const binding = checkKeyBinding(parsed);
-  const verifyOptions: VerifyOptions = {
-    now: options.now,
-    ...(options.trustSimulatedRoot === undefined ? {} : { trustSimulatedRoot: options.trustSimulatedRoot }),
-    dangerous: {
-      allowDebugEnclave: options.allowDebug === true,
-      allowExpiredCollateral: options.allowExpiredCollateral === true,
-    },
-  };
-  const result = verifyQuote(parsed.evidence.quote, options.collateral, verifyOptions);
+  const result = verifyQuote(parsed.evidence.quote, options.collateral, quoteOptions(options));
   checkExpectedIdentity(result.report, expected);
   return {
     format: parsed.evidence.format,
