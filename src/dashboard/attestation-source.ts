@@ -39,7 +39,8 @@ export interface PolicyInfo {
   readonly signed: boolean;
 }
 
-export const POLICY_TYPES = ['SgxEnclave', 'OpenEnclave'] as const;
+/** Attestation types whose policies are shown; a service that does not know a type after the first is skipped. */
+export const POLICY_TYPES = ['SgxEnclave', 'OpenEnclave', 'TdxVm'] as const;
 
 /** Options of {@link attestationApiSource}. */
 export interface AttestationSourceOptions {
@@ -181,7 +182,19 @@ export function attestationApiSource(options: AttestationSourceOptions): Attesta
     async policies() {
       const out: PolicyInfo[] = [];
       for (const type of POLICY_TYPES) {
-        const body = await get(`/policies/${type}?api-version=2022-08-01`);
+        let body: Record<string, unknown>;
+        try {
+          body = await get(`/policies/${type}?api-version=2022-08-01`);
+        } catch (err) {
+          // Older services know fewer types: only the first (SgxEnclave) must answer.
+          if (
+            type !== POLICY_TYPES[0] &&
+            err instanceof DashboardSourceError &&
+            err.details['status'] !== undefined
+          )
+            continue;
+          throw err;
+        }
         const token = str(body, 'token', `policies/${type}`);
         const jws = jwtPayload(token, `policies/${type}.token`)['x-ms-policy'];
         if (typeof jws !== 'string')
