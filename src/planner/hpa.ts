@@ -198,20 +198,23 @@ export function readHpa(doc: unknown, source: string): HpaSpec {
   };
 }
 
-/** The replica calculator: desired replicas from the metric, before stabilization and limits. */
-export function metricDesiredReplicas(
+/**
+ * The replica calculator's core: `ratio(n)` is the usage ratio when the load is spread over `n` pods.
+ * Returns the desired replicas before stabilization and limits.
+ */
+export function desiredFromRatio(
   current: number,
   ready: number,
   pending: number,
-  totalLoad: number,
-  targetPerPod: number,
+  ratio: (pods: number) => number,
   tolerance = HPA_TOLERANCE,
 ): number {
-  if (ready === 0 || targetPerPod <= 0) return current;
-  const usageRatio = totalLoad / ready / targetPerPod;
+  if (ready === 0) return current;
+  const usageRatio = ratio(ready);
+  if (!Number.isFinite(usageRatio)) return current;
   if (pending > 0 && usageRatio > 1) {
     const count = ready + pending;
-    const newRatio = totalLoad / count / targetPerPod;
+    const newRatio = ratio(count);
     if (newRatio < 1 || Math.abs(1 - newRatio) <= tolerance) return current;
     const desired = Math.ceil(newRatio * count);
     return desired < current ? current : desired;
@@ -221,6 +224,44 @@ export function metricDesiredReplicas(
   // A scale-down that would not lower the count (or a scale-up that would not raise it) keeps it.
   if ((usageRatio < 1 && desired > current) || (usageRatio > 1 && desired < current)) return current;
   return desired;
+}
+
+/** AverageValue metrics: ratio = total / (target per pod × pods). */
+export function metricDesiredReplicas(
+  current: number,
+  ready: number,
+  pending: number,
+  totalLoad: number,
+  targetPerPod: number,
+  tolerance = HPA_TOLERANCE,
+): number {
+  if (targetPerPod <= 0) return current;
+  return desiredFromRatio(current, ready, pending, (n) => totalLoad / (targetPerPod * n), tolerance);
+}
+
+/**
+ * Utilization metrics, as the metrics client computes them: the pods' utilization is a whole percent
+ * (truncated: total usage × 100 / total requests) and the ratio is that percent over the target — so
+ * 110 % of a 100 % target is a ratio of 1.1, whose distance from 1 is a hair above 0.1 in floating
+ * point, and the HPA does scale (as kube-controller-manager does).
+ */
+export function utilizationDesiredReplicas(
+  current: number,
+  ready: number,
+  pending: number,
+  totalUsage: number,
+  requestPerPod: number,
+  targetPercent: number,
+  tolerance = HPA_TOLERANCE,
+): number {
+  if (requestPerPod <= 0 || targetPercent <= 0) return current;
+  return desiredFromRatio(
+    current,
+    ready,
+    pending,
+    (n) => Math.floor((totalUsage * 100) / (requestPerPod * n)) / targetPercent,
+    tolerance,
+  );
 }
 
 /** The HPA's memory across syncs: past recommendations and scale events. */

@@ -24,7 +24,14 @@
 import { MIB, RESOURCE_EPC_MIB } from '../contract/index.ts';
 import { PlannerInputError } from './errors.ts';
 import { filterNode, fitErrorMessage, matchesNodeAffinity, untoleratedTaint } from './fit.ts';
-import { hpaSync, metricDesiredReplicas, newHpaState, type HpaSpec, type HpaState } from './hpa.ts';
+import {
+  hpaSync,
+  metricDesiredReplicas,
+  newHpaState,
+  utilizationDesiredReplicas,
+  type HpaSpec,
+  type HpaState,
+} from './hpa.ts';
 import type { NodeShape, PodGroup } from './model.ts';
 import { estimateSku, type SkuShape } from './pack.ts';
 
@@ -394,11 +401,13 @@ export function simulate(input: SimulationInput): SimulationResult {
       const ready = mine.filter((p) => p.node !== undefined && p.node.readyAt <= t).length;
       const pendingCount = mine.length - ready;
       const request = g.requests[h.metric.name] ?? 0;
-      const perPod = h.metric.type === 'Utilization' ? (request * h.metric.target) / 100 : h.metric.target;
       const raw = loadAt(g.name, t);
       const total = h.metric.name === 'cpu' ? raw * 1000 : raw;
       const cur = desired.get(g) ?? 0;
-      const metricDesired = metricDesiredReplicas(cur, ready, pendingCount, total, perPod);
+      const metricDesired =
+        h.metric.type === 'Utilization'
+          ? utilizationDesiredReplicas(cur, ready, pendingCount, total, request, h.metric.target)
+          : metricDesiredReplicas(cur, ready, pendingCount, total, h.metric.target);
       const next = hpaSync(h, hpaStates.get(h) as HpaState, t, cur, metricDesired);
       if (next !== cur) {
         events.push({

@@ -10,6 +10,7 @@ import {
   PlannerInputError,
   hpaSync,
   metricDesiredReplicas,
+  utilizationDesiredReplicas,
   newHpaState,
   parseLoadCsv,
   readHpa,
@@ -49,6 +50,12 @@ describe('HPA replica calculator', () => {
     assert.equal(metricDesiredReplicas(4, 4, 0, 4 * 105, 100), 4);
     assert.equal(metricDesiredReplicas(4, 4, 0, 4 * 95, 100), 4);
     assert.equal(metricDesiredReplicas(4, 4, 0, 4 * 120, 100), 5);
+    // Utilization is a truncated whole percent: 10 pods of 100m using 1,099m in all are at 109 % of
+    // a 100 % target (within the tolerance); at 1,100m the ratio 1.1 is, in floating point, a hair
+    // beyond 0.1 from 1, so the HPA scales to 11, as kube-controller-manager does.
+    assert.equal(utilizationDesiredReplicas(10, 10, 0, 1099, 100, 100), 10);
+    assert.equal(utilizationDesiredReplicas(10, 10, 0, 1100, 100, 100), 11);
+    assert.equal(utilizationDesiredReplicas(10, 10, 0, 1109, 100, 100), 11);
   });
 
   test('pending pods count as 0 usage on a scale-up; a reversed ratio keeps the count', () => {

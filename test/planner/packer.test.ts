@@ -201,6 +201,20 @@ describe('kube-scheduler filters and FailedScheduling text', () => {
     assert.deepEqual(filterNode(g!, shape('Standard_DC8_v2').shape).reasons, []);
   });
 
+  test('the reason histogram is sorted as text, whatever order the filters found the reasons in', () => {
+    const full = filterNode(
+      groups([deployment('cpu', 1, { resources: { requests: { cpu: '8' } } })], false)[0]!,
+      shape('Standard_DC2s_v2', { taint: false }).shape,
+      {},
+      110,
+    );
+    assert.deepEqual(full.reasons, ['Too many pods', 'Insufficient cpu']);
+    assert.equal(
+      fitErrorMessage([full, full], false),
+      '0/2 nodes are available: 2 Insufficient cpu, 2 Too many pods.',
+    );
+  });
+
   test('ephemeral-storage: 128 GiB OS disk less 10 % (115.2 GiB) on a default node', () => {
     const [g] = groups([
       deployment('disk', 1, {
