@@ -349,6 +349,7 @@ export async function runPcs(flags: PcsFlags, ctx: CliContext): Promise<void> {
   const info = {
     url: server.url,
     api: `${server.url}/sgx/certification/v4/`,
+    tdxApi: `${server.url}/tdx/certification/v4/`,
     simulated: true,
     root: { subject: SIM_ROOT_CA_CN, sha256: sha256Hex(dcap.pki.root.der) },
     fmspcs: dcap.fmspcs,
@@ -365,6 +366,7 @@ export async function runPcs(flags: PcsFlags, ctx: CliContext): Promise<void> {
     ctx.stdout(
       `simulated PCS (NOT FOR PRODUCTION) listening on ${server.url}\n` +
         `  collateral API: ${info.api}  (tcb?fmspc=${dcap.fmspcs.join('|')}, qe/identity, pckcrl?ca=processor|platform, rootcacrl, pckcert)\n` +
+        `  TDX collateral: ${info.tdxApi}  (tcb?fmspc=…, qe/identity)\n` +
         `  signed under "${SIM_ROOT_CA_CN}" (SHA-256 ${info.root.sha256})\n` +
         '  stop with Ctrl-C or SIGTERM\n',
     );

@@ -96,7 +96,7 @@ export function registerSim(program: Command, ctx: CliContext): void {
     sim
       .command('pcs')
       .description(
-        'Serve the simulated collateral with Intel PCS/PCCS v4 paths and headers (/sgx/certification/v4/...) until stopped',
+        'Serve the simulated collateral with Intel PCS/PCCS v4 paths and headers (/sgx/certification/v4/..., /tdx/certification/v4/...) until stopped',
       )
       .option('--port <n>', 'TCP port (0: any free port)', String(SIM_PCS_DEFAULT_PORT))
       .option('--host <addr>', 'interface to listen on', '127.0.0.1')
