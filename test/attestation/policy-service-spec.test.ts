@@ -16,12 +16,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
+import { defaultPolicyFor } from '../../src/policy/index.ts';
 import { ADMIN_TOKEN, decodeJwt, startService, type Started } from './support.ts';
 import {
   currentPolicyText,
@@ -116,9 +117,42 @@ function thumbprintOf(r: HttpOutcome): string {
   return decodeJwt(String(r.body['token'])).payload['x-ms-certificate-thumbprint'] as string;
 }
 
-function messageOf(r: HttpOutcome): string {
-  return String((r.body['error'] as { message?: unknown } | undefined)?.message);
+/** The outcome (`IsPresent` / `IsAbsent`) a certificate change answered with. */
+function result(r: HttpOutcome): string {
+  return decodeJwt(String(r.body['token'])).payload['x-ms-policycertificates-result'] as string;
 }
+
+/** The thumbprint the service lists a signer under (SHA-1 of the DER, hex, as MAA's kid). */
+function thumbOf(signer: Signer): string {
+  return createHash('sha1').update(signer.certDer).digest('hex').toUpperCase();
+}
+
+describe('the default policy follows the service mode', () => {
+  test('production mode serves the production default, simulation mode the simulation default', async () => {
+    const production = await startService({ simulationMode: false });
+    const simulation = await startService({ simulationMode: true });
+    try {
+      assert.notEqual(
+        defaultPolicyFor('SgxEnclave', 'production'),
+        defaultPolicyFor('SgxEnclave', 'simulation'),
+      );
+      for (const type of ['SgxEnclave', 'OpenEnclave'] as const) {
+        assert.equal(
+          await currentPolicyText(production.url, type),
+          defaultPolicyFor(type, 'production'),
+          type,
+        );
+        assert.equal(
+          await currentPolicyText(simulation.url, type),
+          defaultPolicyFor(type, 'simulation'),
+          type,
+        );
+      }
+    } finally {
+      await Promise.all([production.close(), simulation.close()]);
+    }
+  });
+});
 
 describe('management JWS times: exactly 60 s of skew, boundaries included', () => {
   // A fixed service clock, so that the boundaries are exact whatever the machine's load.
@@ -142,7 +176,6 @@ describe('management JWS times: exactly 60 s of skew, boundaries included', () =
     });
     assert.equal(late.status, 400);
     assert.equal(late.code, 'ERR_ATTEST_POLICY_JWS_TIME');
-    assert.match(messageOf(late), /nbf/);
     assert.equal(await currentPolicyText(s.url, 'SgxEnclave'), permissivePolicy('nbf+60'));
   });
 
@@ -156,7 +189,6 @@ describe('management JWS times: exactly 60 s of skew, boundaries included', () =
     });
     assert.equal(expired.status, 400);
     assert.equal(expired.code, 'ERR_ATTEST_POLICY_JWS_TIME');
-    assert.match(messageOf(expired), /exp/);
     assert.equal(await currentPolicyText(s.url, 'SgxEnclave'), permissivePolicy('exp-60'));
   });
 
@@ -166,7 +198,6 @@ describe('management JWS times: exactly 60 s of skew, boundaries included', () =
     });
     assert.equal(future.status, 400);
     assert.equal(future.code, 'ERR_ATTEST_POLICY_JWS_TIME');
-    assert.match(messageOf(future), /iat/);
     const ok = await putSignedPolicy(s.url, 'OpenEnclave', signer, permissivePolicy('iat+60'), {
       iat: nowS + SKEW,
     });
@@ -175,7 +206,8 @@ describe('management JWS times: exactly 60 s of skew, boundaries included', () =
 });
 
 describe('the iat high-water mark: the ledger and the stored policy JWS, across AAD -> isolated', () => {
-  const nowS = (): number => Math.floor(Date.now() / 1000);
+  // One reference time for the whole scenario; the offsets (minutes) dwarf the seconds it takes.
+  const T = Math.floor(Date.now() / 1000);
   let dir: string;
   let signer: Signer;
   before(async () => {
@@ -201,19 +233,18 @@ describe('the iat high-water mark: the ledger and the stored policy JWS, across 
   test('AAD mode: signed bodies are recorded in the ledger, unsigned admin bodies are not', async () => {
     const aad = await startService({ dataDir: dir, keepDir: true });
     try {
-      const t0 = nowS();
-      // SgxEnclave: a signed change (iat t0 - 3000), then an unsigned one with a later iat (t0 - 1000).
+      // SgxEnclave: a signed change (iat T - 3000), then an unsigned one with a later iat (T - 1000).
       const signed = await signedJws(
         signer,
-        policyPayload(permissivePolicy('aad-signed'), { iat: t0 - 3000 }),
+        policyPayload(permissivePolicy('aad-signed'), { iat: T - 3000 }),
       );
       assert.equal((await asAdmin(aad.url, 'PUT', '/policies/SgxEnclave', signed)).status, 200);
-      const unsigned = unsignedPolicy(permissivePolicy('aad-unsigned'), { iat: t0 - 1000 });
+      const unsigned = unsignedPolicy(permissivePolicy('aad-unsigned'), { iat: T - 1000 });
       const r = await asAdmin(aad.url, 'PUT', '/policies/SgxEnclave', unsigned);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(ledgerRows('SgxEnclave'), 1, 'only the signed body is in the ledger');
       // OpenEnclave: an unsigned change with a recent iat, then an unsigned reset: nothing remains.
-      const oe = unsignedPolicy(permissivePolicy('aad-oe'), { iat: t0 - 10 });
+      const oe = unsignedPolicy(permissivePolicy('aad-oe'), { iat: T - 10 });
       assert.equal((await asAdmin(aad.url, 'PUT', '/policies/OpenEnclave', oe)).status, 200);
       const reset = `${Buffer.from('{"alg":"none"}').toString('base64url')}..`;
       const rr = await asAdmin(aad.url, 'POST', '/policies/OpenEnclave:reset', reset);
@@ -227,17 +258,21 @@ describe('the iat high-water mark: the ledger and the stored policy JWS, across 
   test('isolated mode after AAD: the stored policy JWS iat counts when newer than the ledger', async () => {
     const s = await startIsolated([signer], { dataDir: dir, keepDir: true });
     try {
-      const t0 = nowS();
-      // Ledger: t0 - 3000 (the signed AAD body); stored policy JWS: t0 - 1000 (the unsigned one).
+      // Ledger: T - 3000 (the signed AAD body); stored policy JWS: T - 1000 (the unsigned one).
       const between = await putSignedPolicy(s.url, 'SgxEnclave', signer, permissivePolicy('between'), {
-        iat: t0 - 2000,
+        iat: T - 2000,
       });
       assert.equal(between.status, 400, JSON.stringify(between.body));
       assert.equal(between.code, 'ERR_ATTEST_POLICY_ROLLBACK');
       assert.equal(await currentPolicyText(s.url, 'SgxEnclave'), permissivePolicy('aad-unsigned'));
+      // The same iat as the mark is not older: applied.
+      const same = await putSignedPolicy(s.url, 'SgxEnclave', signer, permissivePolicy('same'), {
+        iat: T - 1000,
+      });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
       // OpenEnclave's unsigned change was reset and never recorded: no mark, an old body applies.
       const old = await putSignedPolicy(s.url, 'OpenEnclave', signer, permissivePolicy('oe-old'), {
-        iat: t0 - 5000,
+        iat: T - 5000,
       });
       assert.equal(old.status, 200, JSON.stringify(old.body));
     } finally {
@@ -248,22 +283,20 @@ describe('the iat high-water mark: the ledger and the stored policy JWS, across 
   test('after a restart and a reset, the ledger alone still refuses an older body', async () => {
     const s = await startIsolated([signer], { dataDir: dir, keepDir: true });
     try {
-      const t0 = nowS();
-      const reset = await resetPolicy(s.url, 'SgxEnclave', await signedJws(signer, { iat: t0 - 500 }));
+      const reset = await resetPolicy(s.url, 'SgxEnclave', await signedJws(signer, { iat: T - 500 }));
       assert.equal(reset.status, 200, JSON.stringify(reset.body));
     } finally {
       await s.close();
     }
     const again = await startIsolated([signer], { dataDir: dir, keepDir: true });
     try {
-      const t0 = nowS();
-      // No stored policy any more: the mark (t0 - 500) comes from the ledger.
+      // No stored policy any more: the mark (T - 500) comes from the ledger.
       const older = await putSignedPolicy(again.url, 'SgxEnclave', signer, permissivePolicy('older'), {
-        iat: t0 - 900,
+        iat: T - 900,
       });
       assert.equal(older.code, 'ERR_ATTEST_POLICY_ROLLBACK');
       const newer = await putSignedPolicy(again.url, 'SgxEnclave', signer, permissivePolicy('newer'), {
-        iat: t0 - 100,
+        iat: T - 100,
       });
       assert.equal(newer.status, 200, JSON.stringify(newer.body));
     } finally {
@@ -300,19 +333,70 @@ describe('policy management certificates', () => {
     });
     after(() => s.close());
 
+    const auditLines = async (): Promise<Record<string, unknown>[]> => {
+      const res = await fetch(`${s.url}/ccnodes/v1/audit?limit=1000`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      return ((await res.json()) as { entries: Record<string, unknown>[] }).entries;
+    };
+
     test('an added certificate is registered and its audit line written', async () => {
       const r = await changeSigner(s.url, 'add', await signedJws(a, certPayload(b)));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const thumb = thumbprintOf(r);
-      assert.ok((await registered(s.url)).includes(thumb));
-      const res = await fetch(`${s.url}/ccnodes/v1/audit?limit=1000`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      });
-      const { entries } = (await res.json()) as { entries: Record<string, unknown>[] };
+      assert.equal(thumb, thumbOf(b));
+      assert.equal(result(r), 'IsPresent');
+      assert.deepEqual(await registered(s.url), [thumbOf(a), thumbOf(b)].sort());
+      const entries = await auditLines();
       const line = entries.find((e) => e['action'] === 'cert-add' && e['subject'] === thumb);
       assert.ok(line, `no cert-add audit line for ${thumb}: ${JSON.stringify(entries)}`);
       assert.equal(line['decision'], 'allow');
       assert.equal(line['reason'], 'added');
+    });
+
+    test('a removal answers IsAbsent and writes its audit line, also for a certificate not registered', async () => {
+      // (An RS256 body is deterministic: without the jti this would be the add body, a replay.)
+      const removed = await changeSigner(
+        s.url,
+        'remove',
+        await signedJws(a, { ...certPayload(b), jti: 'remove B' }),
+      );
+      assert.equal(removed.status, 200, JSON.stringify(removed.body));
+      const thumb = thumbprintOf(removed);
+      assert.equal(result(removed), 'IsAbsent');
+      assert.deepEqual(await registered(s.url), [thumbOf(a)]);
+      // B is gone; with A alone registered, removing B again is not "removing the last signer".
+      const again = await changeSigner(
+        s.url,
+        'remove',
+        await signedJws(a, { ...certPayload(b), jti: 'again' }),
+      );
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(result(again), 'IsAbsent');
+      const lines = (await auditLines()).filter(
+        (e) => e['action'] === 'cert-remove' && e['subject'] === thumb,
+      );
+      assert.deepEqual(lines.map((e) => e['reason']).sort(), ['absent', 'removed']);
+    });
+
+    test('removing the last signer is refused before its body is spent', async () => {
+      const removeA = await signedJws(a, { ...certPayload(a), jti: 'remove A' });
+      const refused = await changeSigner(s.url, 'remove', removeA);
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.code, 'ERR_ATTEST_CERT_LAST_SIGNER');
+      assert.deepEqual(await registered(s.url), [thumbOf(a)]);
+      // Once B is registered again, the very same body applies (it was not recorded as applied).
+      const addB = await changeSigner(
+        s.url,
+        'add',
+        await signedJws(a, { ...certPayload(b), jti: 'B again' }),
+      );
+      assert.equal(addB.status, 200, JSON.stringify(addB.body));
+      const applied = await changeSigner(s.url, 'remove', removeA);
+      assert.equal(applied.status, 200, JSON.stringify(applied.body));
+      assert.deepEqual(await registered(s.url), [thumbOf(b)]);
+      // Back to A and B for the next case.
+      assert.equal((await changeSigner(s.url, 'add', await signedJws(b, certPayload(a)))).status, 200);
     });
 
     test('the last signer cannot be removed, even when another replica removed the other one meanwhile', async () => {
@@ -343,9 +427,13 @@ describe('policy management certificates', () => {
         storage.removePolicyCertificate = remove;
       }
       const left = await registered(s.url);
-      assert.equal(left.length, 1);
+      assert.deepEqual(left, [thumbOf(a)]);
       // A (the only one left) still signs, and removing it directly is refused too.
-      const direct = await changeSigner(s.url, 'remove', await signedJws(a, certPayload(a)));
+      const direct = await changeSigner(
+        s.url,
+        'remove',
+        await signedJws(a, { ...certPayload(a), jti: 'direct' }),
+      );
       assert.equal(direct.code, 'ERR_ATTEST_CERT_LAST_SIGNER');
       assert.deepEqual(await registered(s.url), left);
     });
@@ -377,7 +465,6 @@ describe('certificates:add|:remove bodies', () => {
     const broken = await certificates(s.url, 'add', `"${await signedJws(a, certPayload(c))}`, 'text/plain');
     assert.equal(broken.status, 400);
     assert.equal(broken.code, 'ERR_ATTEST_POLICY_JWS');
-    assert.match(messageOf(broken), /JSON string/);
   });
 
   test("the certificate may be named under each of MAA's claim names", async () => {
@@ -389,31 +476,26 @@ describe('certificates:add|:remove bodies', () => {
     }
   });
 
-  test('malformed payloads are refused with ERR_ATTEST_POLICY_JWS, naming what is wrong', async () => {
+  test('malformed payloads are refused with ERR_ATTEST_POLICY_JWS (400, never a 500)', async () => {
     const der = Buffer.from(a.certDer).toString('base64');
-    const cases: [string, string, RegExp][] = [
-      ['payload not JSON', 'not json', /not JSON/],
-      ['payload a JSON array', '[]', /lacks policyCertificate\.x5c\[0\]/],
-      ['payload null', 'null', /lacks policyCertificate\.x5c\[0\]/],
-      ['no certificate claim', '{"other":{"x5c":["AAAA"]}}', /lacks policyCertificate\.x5c\[0\]/],
-      ['no x5c', '{"policyCertificate":{"kty":"RSA"}}', /lacks policyCertificate\.x5c\[0\]/],
-      [
-        'x5c a string',
-        JSON.stringify({ policyCertificate: { x5c: der } }),
-        /lacks policyCertificate\.x5c\[0\]/,
-      ],
-      ['x5c an object', '{"policyCertificate":{"x5c":{"0":"AAAA"}}}', /lacks policyCertificate\.x5c\[0\]/],
-      ['x5c empty', '{"policyCertificate":{"x5c":[]}}', /lacks policyCertificate\.x5c\[0\]/],
-      ['x5c[0] a number', '{"policyCertificate":{"x5c":[123]}}', /lacks policyCertificate\.x5c\[0\]/],
-      ['x5c[0] not DER', '{"policyCertificate":{"x5c":["AAAA"]}}', /not a DER certificate/],
+    const cases: [string, string][] = [
+      ['payload not JSON', 'not json'],
+      ['payload a JSON array', '[]'],
+      ['payload null', 'null'],
+      ['no certificate claim', '{"other":{"x5c":["AAAA"]}}'],
+      ['no x5c', '{"policyCertificate":{"kty":"RSA"}}'],
+      ['x5c a string', JSON.stringify({ policyCertificate: { x5c: der } })],
+      ['x5c an object', '{"policyCertificate":{"x5c":{"0":"AAAA"}}}'],
+      ['x5c empty', '{"policyCertificate":{"x5c":[]}}'],
+      ['x5c[0] a number', '{"policyCertificate":{"x5c":[123]}}'],
+      ['x5c[0] not DER', '{"policyCertificate":{"x5c":["AAAA"]}}'],
     ];
     const before = await registered(s.url);
     for (const verb of ['add', 'remove'] as const) {
-      for (const [name, payload, message] of cases) {
+      for (const [name, payload] of cases) {
         const r = await changeSigner(s.url, verb, await signedRaw(a, payload));
         assert.equal(r.status, 400, `${verb} ${name}: ${JSON.stringify(r.body)}`);
         assert.equal(r.code, 'ERR_ATTEST_POLICY_JWS', `${verb} ${name}`);
-        assert.match(messageOf(r), message, `${verb} ${name}`);
       }
     }
     assert.deepEqual(await registered(s.url), before);
