@@ -9,7 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, importX509, jwtVerify } from 'jose';
-import { DEFAULT_TDX_POLICY_SIMULATION } from '../../src/policy/index.ts';
+import {
+  DEFAULT_TDX_POLICY,
+  DEFAULT_TDX_POLICY_SIMULATION,
+  claimsFromObject,
+  evaluatePolicy,
+  parsePolicy,
+} from '../../src/policy/index.ts';
 import { SIM_TD_MRTD, SIM_TDX_MODULE_MRSEAM, SIM_TDX_MODULE_MRSIGNER } from '../../src/sim/index.ts';
 import { ADMIN_TOKEN, decodeJwt, postJson, simQuote, unsignedPolicyJws, type Started } from './support.ts';
 import { TDX_API, startTdxService, tdBinding, tdQuote, tdQuoteBytes } from './tdx-support.ts';
@@ -142,6 +148,16 @@ describe('POST /attest/TdxVm (real verifier, simulated TD quotes)', () => {
     path?: string;
   }[] = [
     {
+      name: 'no quote',
+      body: { runtimeData: { data: 'AAAA', dataType: 'Binary' } },
+      code: 'ERR_ATTEST_BAD_REQUEST',
+    },
+    {
+      name: 'a quote that is not a DCAP quote',
+      body: { quote: Buffer.from('not a quote at all').toString('base64url') },
+      code: 'ERR_FORMAT_TRUNCATED',
+    },
+    {
       name: 'runtime data not bound by REPORTDATA (wrong report data)',
       body: {
         quote: tdQuote({ reportData: tdBinding('another key') }),
@@ -241,6 +257,22 @@ describe('TdxVm policies', () => {
     return res.status;
   };
   const attest = (quote: string) => postJson(`${s.url}/attest/TdxVm?api-version=${TDX_API}`, { quote });
+
+  test('the production default TdxVm policy denies simulated evidence and permits the rest', () => {
+    const policy = parsePolicy(DEFAULT_TDX_POLICY);
+    const run = (simulated: unknown) =>
+      evaluatePolicy(policy, claimsFromObject({ 'x-ccnodes-simulated': simulated, tdx_mrtd: MRTD_HEX }));
+    assert.equal(run(true).permitted, false);
+    assert.equal(run('true').permitted, false, 'a mistyped value fails closed');
+    assert.equal(run(false).permitted, true);
+    assert.equal(
+      evaluatePolicy(
+        parsePolicy(DEFAULT_TDX_POLICY_SIMULATION),
+        claimsFromObject({ 'x-ccnodes-simulated': true }),
+      ).permitted,
+      true,
+    );
+  });
 
   test('GET /policies/TdxVm answers with the TdxVm default policy', async () => {
     const res = await fetch(policyUrl());
