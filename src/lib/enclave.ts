@@ -24,9 +24,15 @@ import {
   signEnclave,
   SimCpu,
   startEnclave,
+  startTypedEnclave,
+  withEnclaveInterface,
   type EnclaveImage,
+  type EnclaveInterface,
+  type InterfaceSpec,
   type OcallHandler,
+  type OcallHandlers,
   type RunningEnclave,
+  type TypedEnclave,
 } from '../sim/index.ts';
 
 /** Options of {@link launchEnclave}. */
@@ -80,6 +86,43 @@ export async function launchEnclave(options: LaunchEnclaveOptions): Promise<Runn
     cpu,
     image,
     sigstruct: bytes,
+    ...(options.ocalls === undefined ? {} : { ocalls: options.ocalls }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+}
+
+/** Options of {@link launchTypedEnclave}: those of {@link launchEnclave}, with typed OCALL handlers. */
+export interface LaunchTypedEnclaveOptions<S extends InterfaceSpec> extends Omit<
+  LaunchEnclaveOptions,
+  'ocalls'
+> {
+  readonly ocalls?: OcallHandlers<S>;
+}
+
+/**
+ * {@link launchEnclave} for an enclave with a typed interface: the interface's prelude is added to
+ * the entry module ({@link withEnclaveInterface}, so enclave code has the `ccnodes` global and the
+ * in-enclave checks), the definition must declare exactly the interface's calls, and the result is
+ * the typed proxy.
+ */
+export async function launchTypedEnclave<S extends InterfaceSpec>(
+  iface: EnclaveInterface<S>,
+  options: LaunchTypedEnclaveOptions<S>,
+): Promise<TypedEnclave<S>> {
+  const loaded =
+    typeof options.definition === 'string' ? await loadEnclaveImage(options.definition) : options.definition;
+  const image = withEnclaveInterface(loaded, iface);
+  const key = options.signingKey ?? generateEnclaveSigningKey().privateKeyPem;
+  const cpu =
+    options.cpu ??
+    (await simulatedCpu({
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    }));
+  return startTypedEnclave(iface, {
+    cpu,
+    image,
+    sigstruct: signEnclave(image, key).bytes,
     ...(options.ocalls === undefined ? {} : { ocalls: options.ocalls }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
