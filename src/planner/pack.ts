@@ -107,8 +107,20 @@ function newNode(ss: SkuShape, daemons: readonly PodGroup[]): PlannedNode {
   return node;
 }
 
+const ENTRIES = new WeakMap<PodGroup, readonly (readonly [string, number])[]>();
+
+/** A group's requests as an array (cached): the packer's inner loops iterate it millions of times. */
+function entriesOf(g: PodGroup): readonly (readonly [string, number])[] {
+  let e = ENTRIES.get(g);
+  if (e === undefined) {
+    e = Object.entries(g.requests);
+    ENTRIES.set(g, e);
+  }
+  return e;
+}
+
 function place(node: PlannedNode, g: PodGroup, k: number): void {
-  for (const name in g.requests) node.used[name] = (node.used[name] ?? 0) + (g.requests[name] ?? 0) * k;
+  for (const [name, want] of entriesOf(g)) node.used[name] = (node.used[name] ?? 0) + want * k;
   node.pods += k;
   node.groups.set(g.id, (node.groups.get(g.id) ?? 0) + k);
 }
@@ -118,9 +130,7 @@ function maxFit(node: PlannedNode, g: PodGroup, cap: number): number {
   const alloc = node.shape.allocatable;
   let k = Math.min(cap, (alloc['pods'] ?? 0) - node.pods);
   if (k <= 0) return 0;
-  const req = g.requests;
-  for (const name in req) {
-    const want = req[name] ?? 0;
+  for (const [name, want] of entriesOf(g)) {
     if (want <= 0) continue;
     const free = (alloc[name] ?? 0) - (node.used[name] ?? 0);
     const n = Math.floor(free / want);
