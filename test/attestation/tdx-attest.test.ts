@@ -305,5 +305,14 @@ issuancerules {
     // The SgxEnclave policy is untouched by the TdxVm one.
     const sgx = await postJson(`${s.url}/attest/SgxEnclave?api-version=${TDX_API}`, { quote: simQuote() });
     assert.equal(sgx.status, 200, JSON.stringify(sgx.body));
+    // POST /policies/TdxVm:reset brings the default back: the other MRTD is permitted again.
+    const reset = await fetch(`${s.url}/policies/TdxVm:reset?api-version=${TDX_API}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: `${Buffer.from('{"alg":"none"}').toString('base64url')}..`,
+    });
+    assert.equal(reset.status, 200, await reset.text());
+    const again = await attest(tdQuote({ mrTd: new Uint8Array(48).fill(0xee) }));
+    assert.equal(again.status, 200, JSON.stringify(again.body));
   });
 });
