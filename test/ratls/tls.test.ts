@@ -62,7 +62,9 @@ describe('RA-TLS over TLS', () => {
       let text = '';
       socket.setEncoding('utf8');
       socket.on('data', (d: string) => (text += d));
-      socket.on('end', () => { resolve(text); });
+      socket.on('end', () => {
+        resolve(text);
+      });
       socket.on('error', reject);
     });
   }
@@ -136,7 +138,9 @@ describe('RA-TLS HTTP agents', () => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (d: string) => (body += d));
-          res.on('end', () => { resolve(body); });
+          res.on('end', () => {
+            resolve(body);
+          });
         })
         .on('error', reject);
     });
@@ -170,5 +174,87 @@ describe('RA-TLS HTTP agents', () => {
       () => createRatlsVerifier({ collateral: simulation().collateral }),
       (err: { code?: string }) => err.code === 'ERR_RATLS_OPTIONS',
     );
+  });
+});
+
+describe('CA-issued RA-TLS certificate (from a CSR) with checkServerIdentity', () => {
+  test('a CA issues a certificate from the RA-TLS CSR keeping its extension; Node checks the chain, the verifier the attestation', async () => {
+    const { webcrypto } = await import('node:crypto');
+    const x509 = await import('@peculiar/x509');
+    const tlsModule = await import('node:tls');
+    const { createRatlsCsr, simulatedQuoter, RATLS_OIDS } = await import('../../src/ratls/index.ts');
+    const csr = await createRatlsCsr({
+      format: 'gramine-dice',
+      quoter: simulatedQuoter(simulation().platform, IDENTITY),
+    });
+    const request = new x509.Pkcs10CertificateRequest(csr.der);
+    const caKeys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    // Valid both at NOW (the fixture's collateral time, the verifier's clock) and now (Node's chain check).
+    const validity = {
+      notBefore: new Date(NOW.getTime() - 86_400_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+    };
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '10',
+      name: 'CN=test attestation CA',
+      ...validity,
+      keys: caKeys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    const evidence = request.extensions.find((e) => e.type === RATLS_OIDS.tcgDiceTaggedEvidence);
+    assert.ok(evidence !== undefined);
+    const issued = await x509.X509CertificateGenerator.create({
+      serialNumber: '11',
+      subject: request.subject,
+      issuer: ca.subject,
+      ...validity,
+      publicKey: request.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [
+        evidence,
+        new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'enclave.test' }]),
+      ],
+    });
+    const server = tlsModule.createServer({ key: csr.keyPem, cert: issued.toString('pem') }, (s) =>
+      s.end('ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port: caPort } = server.address() as AddressInfo;
+    const connect = (mrEnclave: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const v = verifierFor(mrEnclave);
+        const socket = tlsModule.connect(
+          {
+            host: '127.0.0.1',
+            port: caPort,
+            servername: 'enclave.test',
+            ca: ca.toString('pem'),
+            checkServerIdentity: (h, c) => v.checkServerIdentity(h, c),
+          },
+          () => {
+            socket.setEncoding('utf8');
+            let t = '';
+            socket.on('data', (d: string) => (t += d));
+            socket.on('end', () => {
+              resolve(t);
+            });
+          },
+        );
+        socket.on('error', reject);
+      });
+    try {
+      assert.equal(await connect(MRENCLAVE), 'ok');
+      await assert.rejects(
+        connect(OTHER),
+        (err: { code?: string }) => err.code === 'ERR_RATLS_MRENCLAVE_MISMATCH',
+      );
+    } finally {
+      server.close();
+    }
   });
 });
