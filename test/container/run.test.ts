@@ -4,6 +4,7 @@
  * every failure mode stops the launch before the program runs and before anything is written.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
@@ -11,6 +12,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CompactEncrypt } from 'jose';
+import { createSimProvider, silentLogger, startQuoteHelper } from '../../src/node/quote-helper/index.ts';
+import {
+  SIM_QE_ATTRIBUTES,
+  SIM_QE_ISVPRODID,
+  SIM_QE_MRENCLAVE,
+  SIM_QE_MRSIGNER,
+  SimCpu,
+} from '../../src/sim/index.ts';
 import { putSecretAsAdmin, startService, type Started } from '../attestation/support.ts';
 import {
   leftovers,
@@ -18,6 +27,7 @@ import {
   prepareExample,
   run,
   scratch,
+  SIM_SEED,
   type RunRecord,
   type Scratch,
 } from './support.ts';
@@ -266,11 +276,16 @@ test('failure modes stop the launch before the program runs, and nothing is writ
   const app = await prepareExample(s, 'node-db-service');
   await putSecret('db-password', DB_PASSWORD, [app.sig.mrenclave]);
   const marker = join(s.dir, 'node-marker.json');
+  // Should a check regress and the service start anyway, stop it at once: the test then fails
+  // on its assertions instead of waiting on a running server.
   const base = {
     manifestPath: app.manifest,
     sigPath: app.sigPath,
     attestationUrl: svc.url,
     env: { READY_FILE: marker },
+    onSpawn: (child: ChildProcess) => {
+      child.kill('SIGKILL');
+    },
   };
 
   await t.test(
@@ -369,4 +384,69 @@ test('failure modes stop the launch before the program runs, and nothing is writ
     assert.equal(r.error, undefined, r.error?.message);
     assert.equal(r.result?.exitCode, 0);
   });
+});
+
+/** A quote helper (AESM socket) on the simulated platform of `cpuSeed`, quoting for the deployment of SIM_SEED. */
+async function quoteHelper(cpuSeed: string): Promise<{ socket: string; close: () => Promise<void> }> {
+  const cpu = SimCpu.fromSeed(cpuSeed);
+  const qe = cpu.launchArchitectural({
+    mrEnclave: SIM_QE_MRENCLAVE,
+    mrSigner: SIM_QE_MRSIGNER,
+    attributes: SIM_QE_ATTRIBUTES,
+    isvProdId: SIM_QE_ISVPRODID,
+  });
+  const provider = await createSimProvider({
+    seed: SIM_SEED,
+    verifyReport: (report) => {
+      cpu.verifyReport(qe, report);
+    },
+    makeQeReport: (target, reportData) => cpu.ereport(qe, target, reportData),
+  });
+  const socket = join(s.dir, `aesm-${cpuSeed.length}.socket`);
+  const helper = await startQuoteHelper({ socketPath: socket, provider, logger: silentLogger() });
+  return { socket, close: () => helper.close(100) };
+}
+
+test("quoting through the node quote helper's AESM socket; a quoting enclave of another platform refuses the report", async () => {
+  const app = await prepareExample(s, 'node-db-service', undefined, 'node-aesm');
+  await putSecret('db-password', DB_PASSWORD, [app.sig.mrenclave]);
+  const ready = join(s.dir, 'aesm-ready.json');
+  const same = await quoteHelper(SIM_SEED);
+  try {
+    const r = await run(s, {
+      manifestPath: app.manifest,
+      sigPath: app.sigPath,
+      attestationUrl: svc.url,
+      platform: { simSeed: SIM_SEED, aesmSocket: same.socket },
+      env: { READY_FILE: ready },
+      onSpawn: (child) => {
+        void waitFor(ready).then(() => child.kill('SIGTERM'));
+      },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(
+      r.events.some((e) => e.startsWith('quote:') && e.includes(`aesm:${same.socket}`)),
+      r.events.join('\n'),
+    );
+    assert.equal(r.result?.exitCode, 0);
+  } finally {
+    await same.close();
+  }
+  const other = await quoteHelper('another simulated platform');
+  const marker = join(s.dir, 'aesm-never.json');
+  try {
+    const r = await run(s, {
+      manifestPath: app.manifest,
+      sigPath: app.sigPath,
+      attestationUrl: svc.url,
+      platform: { simSeed: SIM_SEED, aesmSocket: other.socket },
+      env: { READY_FILE: marker },
+      onSpawn: (child) => {
+        child.kill('SIGKILL');
+      },
+    });
+    await assertStopped(r, 'ERR_CONTAINER_QUOTE', marker);
+  } finally {
+    await other.close();
+  }
 });
