@@ -49,6 +49,15 @@ function label(v: number): string {
   return String(Math.round(v * 1000) / 1000);
 }
 
+/** Ticks for a time axis in seconds: multiples of a round duration, at most 8 intervals. */
+export function timeTicks(max: number): number[] {
+  const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+  const step = steps.find((d) => max / d <= 8) ?? Math.ceil(max / 8 / 86400) * 86400;
+  const ticks: number[] = [];
+  for (let v = 0; v <= max; v += step) ticks.push(v);
+  return ticks;
+}
+
 /** Seconds as `m:ss` (or `h:mm:ss`). */
 export function clock(s: number): string {
   const h = Math.floor(s / 3600);
@@ -66,7 +75,7 @@ export function lineChart(spec: ChartSpec): string {
   const right = 16;
   const top = 36;
   const legendRows = Math.ceil(spec.series.length / 3);
-  const bottom = 44 + legendRows * 18;
+  const bottom = 52 + legendRows * 18;
   const pw = W - left - right;
   const ph = H - top - bottom;
   let xMax = 0;
@@ -78,7 +87,7 @@ export function lineChart(spec: ChartSpec): string {
     }
   const yTicks = niceTicks(yMax);
   const yTop = yTicks[yTicks.length - 1] ?? 1;
-  const xTicks = niceTicks(xMax, 6);
+  const xTicks = timeTicks(xMax);
   const xTop = Math.max(xMax, 1);
   const X = (x: number): number => left + (x / xTop) * pw;
   const Y = (y: number): number => top + ph - (y / yTop) * ph;
@@ -122,7 +131,7 @@ export function lineChart(spec: ChartSpec): string {
       out.push(`<path d="${d.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     }
     const lx = left + (i % 3) * Math.floor(pw / 3);
-    const ly = top + ph + 46 + Math.floor(i / 3) * 18;
+    const ly = top + ph + 56 + Math.floor(i / 3) * 18;
     out.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="4" fill="${color}"/>`);
     out.push(`<text x="${lx + 20}" y="${ly - 4}">${escapeXml(s.name)}</text>`);
   });
