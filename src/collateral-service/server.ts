@@ -58,13 +58,17 @@ export async function startCollateralService(config: CollateralServerConfig): Pr
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const scheme = config.https === undefined ? 'http' : 'https';
       const running = app;
+      let closing: Promise<void> | undefined;
       return {
         url: `${scheme}://${shownHost}:${port}`,
         app: running,
         service,
         close: async () => {
-          await running.close();
-          await service.close();
+          closing ??= (async () => {
+            await running.close();
+            await service.close();
+          })();
+          await closing;
         },
       };
     } catch (err) {

@@ -325,7 +325,10 @@ export class CollateralService {
       throw new CollateralNotFoundError(`${describeSpec(spec)} is not cached (mode offline)`);
     let res;
     try {
-      res = await upstream.fetch(spec, spec.kind === 'rootcacrl' ? this.#chainForRootCrl() : undefined);
+      res = await upstream.fetch(
+        spec,
+        spec.kind === 'rootcacrl' ? await this.#chainForRootCrl(upstream) : undefined,
+      );
     } catch (err) {
       if (err instanceof CollateralServiceError) {
         const reason =
@@ -365,14 +368,19 @@ export class CollateralService {
 
   #lastChain: string | undefined;
 
-  /** An issuer chain Intel sent (to locate the Root CA CRL on Intel's PCS). */
-  #chainForRootCrl(): string | undefined {
-    if (this.#upstream?.rootCaCrlNeedsChain !== true) return undefined;
+  /**
+   * An issuer chain Intel sent (to locate the Root CA CRL on Intel's PCS): from the last fetch or the
+   * cache, else from the headers of the SGX QE Identity, fetched for its chain only (not cached here).
+   */
+  async #chainForRootCrl(upstream: Upstream): Promise<string | undefined> {
+    if (!upstream.rootCaCrlNeedsChain) return undefined;
     if (this.#lastChain !== undefined) return this.#lastChain;
     for (const e of this.#entries.values()) {
       if (e.artefact.spec.kind !== 'rootcacrl') return issuerChainOf(e.artefact);
     }
-    return undefined;
+    const spec: ArtefactSpec = { kind: 'qe', tee: 'sgx' };
+    const probe = await upstream.fetch(spec);
+    return issuerChainOf({ spec, headers: probe.headers });
   }
 
   async #ensure(spec: ArtefactSpec): Promise<void> {

@@ -196,6 +196,7 @@ export async function openPostgresStore(databaseUrl: string): Promise<ArtefactSt
     max: 4,
   });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead
+  let closed = false;
   const q = async <R extends pg.QueryResultRow>(
     what: string,
     text: string,
@@ -261,7 +262,11 @@ export async function openPostgresStore(databaseUrl: string): Promise<ArtefactSt
         [platformId(p), JSON.stringify(p)],
       );
     },
-    close: () => pool.end(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
   };
 }
 
