@@ -219,6 +219,36 @@ describe('ccnodes plan simulate', () => {
       assert.equal(readFileSync(join(dir, 'report2', f), 'utf8'), readFileSync(join(out, f), 'utf8'));
   });
 
+  test('--unneeded-time and --scale-down-delay override the autoscaler file', async () => {
+    const first = async (out: string, extra: string[]): Promise<number | undefined> => {
+      const r = await run([
+        'plan',
+        'simulate',
+        '--workload',
+        ex('simulate-workloads.yaml'),
+        '--hpa',
+        ex('hpa.yaml'),
+        '--load',
+        ex('load.csv'),
+        '--autoscaler',
+        ex('autoscaler.yaml'),
+        '-o',
+        out,
+        ...extra,
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const rep = JSON.parse(readFileSync(join(dir, out, 'report.json'), 'utf8')) as {
+        events: { t: number; kind: string }[];
+        autoscaler: { scaleDownUnneededTime: number; scaleDownDelayAfterAdd: number };
+      };
+      return rep.events.find((e) => e.kind === 'scale-down')?.t;
+    };
+    const slow = await first('slow', []);
+    const fast = await first('fast', ['--unneeded-time', '1m', '--scale-down-delay', '1m']);
+    assert.ok(slow !== undefined && fast !== undefined);
+    assert.ok(fast < slow, `scale-down at ${fast}s with 1m settings, ${slow}s with 10m`);
+  });
+
   test('usage errors: --load and -o are required; a bad autoscaler setting is ERR_PLAN_AUTOSCALER', async () => {
     assert.equal(
       (await run(['plan', 'simulate', '--workload', ex('simulate-workloads.yaml'), '-o', 'x'])).code,
