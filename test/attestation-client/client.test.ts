@@ -212,3 +212,28 @@ test('unusable options are typed errors naming the field', () => {
   assert.equal(field({ url: 'http://x', pinnedKeys: ['abc'] }), 'pinnedKeys[0]');
   assert.equal(field({ url: 'http://x', retry: { attempts: 0 } }), 'retry.attempts');
 });
+
+test('https: the configured CA is the trust for the service certificate; without it the TLS failure is refused', async () => {
+  const { createServer: createHttpsServer } = await import('node:https');
+  const { selfSignedPem } = await import('../attestation/support.ts');
+  const tls = await selfSignedPem({ cn: 'attestation.test', ipSan: '127.0.0.1' });
+  const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const trusted = new AttestationClient({ url, ca: tls.certPem });
+  assert.equal((await trusted.certs()).size, 0);
+  const untrusted = new AttestationClient({ url, retry: { attempts: 2, baseDelayMs: 1 } });
+  await assert.rejects(untrusted.certs(), AttestationUnreachableError);
+  const other = await selfSignedPem({ cn: 'someone else', ipSan: '127.0.0.1' });
+  const wrongCa = new AttestationClient({ url, ca: other.certPem, retry: { attempts: 1 } });
+  await assert.rejects(wrongCa.certs(), AttestationUnreachableError);
+  await Promise.all([trusted.close(), untrusted.close(), wrongCa.close()]);
+  await new Promise<void>((r) => {
+    server.close(() => {
+      r();
+    });
+  });
+});
