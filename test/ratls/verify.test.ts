@@ -317,15 +317,21 @@ describe('TDX quotes', () => {
     const report = decodeQuote(tdx.quote).body.report as TdReport;
     const mrTd = Buffer.from(report.mrTd).toString('hex');
     assert.equal(
-      code(() => { checkExpectedIdentity(report, checkIdentity({ mrTd })); }),
+      code(() => {
+        checkExpectedIdentity(report, checkIdentity({ mrTd }));
+      }),
       'accepted',
     );
     assert.equal(
-      code(() => { checkExpectedIdentity(report, checkIdentity({ mrTd: 'ab'.repeat(48) })); }),
+      code(() => {
+        checkExpectedIdentity(report, checkIdentity({ mrTd: 'ab'.repeat(48) }));
+      }),
       'ERR_RATLS_MRTD_MISMATCH',
     );
     assert.equal(
-      code(() => { checkExpectedIdentity(report, checkIdentity({ mrEnclave: MRENCLAVE })); }),
+      code(() => {
+        checkExpectedIdentity(report, checkIdentity({ mrEnclave: MRENCLAVE }));
+      }),
       'ERR_RATLS_TEE_MISMATCH',
     );
   });
