@@ -180,8 +180,16 @@ describe('the packed package, installed into a fresh project', { timeout: 3 * ST
       'sealData',
       'SimCpu',
     );
-    has('ratls', 'CcnodesError');
-    has('attestation-client', 'AttestationClient', 'CcnodesError');
+    has(
+      'enclave',
+      'launchTypedEnclave',
+      'defineEnclaveInterface',
+      't',
+      'withEnclaveInterface',
+      'quoteHelperOcalls',
+    );
+    has('ratls', 'createRatlsCertificate', 'verifyRatlsCertificate', 'createRatlsVerifier', 'CcnodesError');
+    has('attestation-client', 'AttestationClient', 'openJwe', 'CcnodesError');
     // Sources are not reachable through the package (only the exports are).
     await assert.rejects(
       exec(
@@ -198,8 +206,9 @@ describe('the packed package, installed into a fresh project', { timeout: 3 * ST
       join(got().project, 'consumer.ts'),
       `import { decodeQuote, loadCollateral, verifyQuote, VerificationError, type RawCollateral, type VerificationResult } from 'ccnodes/verify';
 import { launchEnclave, sealData, type RunningEnclave } from 'ccnodes/enclave';
-import * as ratls from 'ccnodes/ratls';
+import { createRatlsVerifier, type RatlsExpectedIdentity } from 'ccnodes/ratls';
 import { AttestationClient } from 'ccnodes/attestation-client';
+import { defineEnclaveInterface, launchTypedEnclave, t } from 'ccnodes/enclave';
 
 export async function check(quote: Uint8Array, path: string): Promise<VerificationResult> {
   const collateral: RawCollateral = await loadCollateral(path);
@@ -216,7 +225,19 @@ export function launch(): Promise<RunningEnclave> {
   return launchEnclave({ definition: 'enclave.yaml', seed: 'seed' });
 }
 
-export const used: unknown[] = [sealData, ratls, AttestationClient];
+export const used: unknown[] = [sealData, createRatlsVerifier, AttestationClient];
+export const pinned: RatlsExpectedIdentity = { mrEnclave: 'ab'.repeat(32) };
+
+const KV = defineEnclaveInterface({
+  ecalls: { put: { args: [t.string({ max: 8 }), t.bytes({ max: 8 })], result: t.u32() } },
+});
+export async function typed(): Promise<number> {
+  const kv = await launchTypedEnclave(KV, { definition: 'enclave.yaml', seed: 's' });
+  const n: number = await kv.ecalls.put('k', new Uint8Array(1));
+  // @ts-expect-error the typed proxy takes (string, Uint8Array)
+  await kv.ecalls.put(1, 'x');
+  return n;
+}
 
 // The declarations are real types, not any: a wrong call must not compile.
 // @ts-expect-error verifyQuote takes options with the verification time
