@@ -8,7 +8,8 @@
  * hardware; a real node's allocatable is what counts (put it in your own table if you have it).
  *
  * PRICES ARE ILLUSTRATIVE PLACEHOLDERS: they were NOT read from the Azure price list (no public price
- * source was reachable when the table was written). They keep the ratios roughly right so the
+ * source was reachable when the table was written; the DCv3 size page only says DCsv3 is priced like
+ * Dv5/Dsv5 per physical core). They keep the ratios roughly right so the
  * cheapest-mix comparison is meaningful, but replace them with your region's pay-as-you-go prices
  * (Azure retail prices API or pricing calculator) before using the cost figures.
  */
@@ -52,8 +53,8 @@ export interface SkuTable {
 
 /** Public sources of the size figures (vCPU, memory, EPC) and of the allocatable approximation. */
 export const SKU_SOURCES: readonly string[] = [
-  'https://learn.microsoft.com/azure/virtual-machines/dcv2-series (DCsv2: vCPU, memory, EPC MiB)',
-  'https://learn.microsoft.com/azure/virtual-machines/dcv3-series (DCsv3/DCdsv3: vCPU, memory, EPC GiB, temp disk)',
+  'https://learn.microsoft.com/azure/virtual-machines/dcv2-series (DCsv2: vCPU, memory, temp disk, EPC MiB; MicrosoftDocs/azure-docs articles/virtual-machines/dcv2-series.md @0777393c)',
+  'https://learn.microsoft.com/azure/virtual-machines/dcv3-series (DCsv3/DCdsv3: physical cores, memory, temp disk, EPC GiB; "pricing is the same as Dv5 and Dsv5-series per physical core"; MicrosoftDocs/azure-docs articles/virtual-machines/dcv3-series.md @02d00dc8)',
   'https://learn.microsoft.com/azure/confidential-computing/confidential-computing-enclaves (DCsv2 up to 168 MiB EPC, DCsv3/DCdsv3 up to 256 GB)',
   'https://learn.microsoft.com/azure/aks/node-resource-reservations (kube-reserved CPU table, memory reservation, eviction threshold)',
 ];
@@ -61,12 +62,12 @@ export const SKU_SOURCES: readonly string[] = [
 /** Default max pods per node: kubelet's default and the device plugin's default enclave slots. */
 export const DEFAULT_MAX_PODS = 110;
 
-const V2: readonly (readonly [string, number, number, number, number])[] = [
-  // name, vCPU, memory GiB, EPC MiB, illustrative $/h
-  ['Standard_DC1s_v2', 1, 4, 28, 0.1],
-  ['Standard_DC2s_v2', 2, 8, 56, 0.2],
-  ['Standard_DC4s_v2', 4, 16, 112, 0.4],
-  ['Standard_DC8_v2', 8, 32, 168, 0.8],
+const V2: readonly (readonly [string, number, number, number, number, number])[] = [
+  // name, vCPU, memory GiB, EPC MiB, temp disk GiB, illustrative $/h
+  ['Standard_DC1s_v2', 1, 4, 28, 50, 0.1],
+  ['Standard_DC2s_v2', 2, 8, 56, 100, 0.2],
+  ['Standard_DC4s_v2', 4, 16, 112, 200, 0.4],
+  ['Standard_DC8_v2', 8, 32, 168, 400, 0.8],
 ];
 
 const V3: readonly (readonly [number, number, number, number])[] = [
@@ -96,7 +97,7 @@ export const DEFAULT_SKU_TABLE: SkuTable = {
     'ILLUSTRATIVE PLACEHOLDERS, not read from the Azure price list: replace with your region’s pay-as-you-go prices via --sku-table',
   sources: SKU_SOURCES,
   skus: [
-    ...V2.map(([name, vcpu, memoryGiB, epcMiB, price]) => ({
+    ...V2.map(([name, vcpu, memoryGiB, epcMiB, disk, price]) => ({
       name,
       family: 'DCsv2',
       vcpu,
@@ -104,6 +105,7 @@ export const DEFAULT_SKU_TABLE: SkuTable = {
       epcMiB,
       maxPods: DEFAULT_MAX_PODS,
       pricePerHour: price,
+      tempDiskGiB: disk,
     })),
     ...V3.map(([vcpu, memoryGiB, epcGiB]) => ({
       name: `Standard_DC${vcpu}s_v3`,
