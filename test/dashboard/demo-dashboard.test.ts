@@ -20,8 +20,7 @@ test(
     let checked = false;
     const report = await runDemo({
       onStep: (e) => {
-        if (e.phase === 'end' && e.result?.detail !== undefined)
-          details.set(e.id, e.result.detail);
+        if (e.phase === 'end' && e.result?.detail !== undefined) details.set(e.id, e.result.detail);
       },
       keep: async (stack) => {
         const d = await startDemoDashboard(stack);
@@ -52,7 +51,7 @@ test(
           }>('/api/workloads');
           const pod = workloads.pods.find((p) => p.name === DEMO_POD.name);
           assert.equal(pod?.mrenclave, details.get('measure')?.['mrenclave']);
-          assert.equal(pod.identitySource, 'audit');
+          assert.equal(pod?.identitySource, 'audit');
           const att = await get<{ allowed: number; events: { action: string; decision: string }[] }>(
             '/api/attestations',
           );

@@ -139,16 +139,14 @@ export function generateCluster(rng: SeededRandom, nodeCount = 50, podCount = 20
     });
   }
   const namespaces = new Map<string, { pods: number; mib: number; bytes: number }>();
+  const free = new Map(sgxNames.map((n) => [n, expectedNodes.get(n)?.epcMibCapacity ?? 0]));
   let pending = 0;
   const pods: Record<string, unknown>[] = [];
   for (let i = 0; i < podCount; i++) {
     const namespace = rng.pick(NAMESPACES);
     const epc = rng.int(10) < 6;
     const phase = rng.pick(['Running', 'Running', 'Running', 'Running', 'Pending', 'Succeeded', 'Failed']);
-    const bound = phase !== 'Pending' || rng.int(2) === 0;
-    const node = epc
-      ? rng.pick(sgxNames)
-      : rng.pick(nodes.map((n) => (n['metadata'] as { name: string }).name));
+    let bound = phase !== 'Pending' || rng.int(2) === 0;
     // Containers: EPC in MiB dialect, Intel dialect, or both (as the webhook writes them).
     const dialect = rng.pick(['mib', 'intel', 'both'] as const);
     const containerCount = 1 + rng.int(3);
@@ -187,6 +185,16 @@ export function generateCluster(rng: SeededRandom, nodeCount = 50, podCount = 20
       if (dialect !== 'intel') sumMib = mib;
       if (dialect !== 'mib') sumBytes = mib * MIB;
     }
+    // Placed as kube-scheduler would: only on a node with room for the pod's EPC (else it stays Pending).
+    const need = Math.max(sumMib, sumBytes / MIB);
+    const candidates = epc
+      ? sgxNames.filter((n) => (free.get(n) ?? 0) >= need)
+      : nodes.map((n) => (n['metadata'] as { name: string }).name);
+    const node = candidates.length === 0 ? '' : rng.pick(candidates);
+    if (node === '') bound = false;
+    const phaseNow = bound ? phase : 'Pending';
+    if (bound && epc && phaseNow !== 'Succeeded' && phaseNow !== 'Failed')
+      free.set(node, (free.get(node) ?? 0) - need);
     const name = `${namespace}-app-${String(i).padStart(4, '0')}`;
     const podIP = bound ? `10.244.${i >> 8}.${i & 255}` : undefined;
     pods.push({
@@ -196,9 +204,9 @@ export function generateCluster(rng: SeededRandom, nodeCount = 50, podCount = 20
         containers,
         ...(initContainers.length === 0 ? {} : { initContainers }),
       },
-      status: { phase, ...(podIP === undefined ? {} : { podIP }) },
+      status: { phase: phaseNow, ...(podIP === undefined ? {} : { podIP }) },
     });
-    const holds = bound && phase !== 'Succeeded' && phase !== 'Failed';
+    const holds = bound && phaseNow !== 'Succeeded' && phaseNow !== 'Failed';
     if (epc && holds) {
       const n = expectedNodes.get(node);
       if (n !== undefined) {
