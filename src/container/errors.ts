@@ -56,7 +56,7 @@ export const CONTAINER_ERRORS = {
   ERR_CONTAINER_ATTESTATION: {
     type: 'ContainerLaunchError',
     summary:
-      'Attestation succeeded on the wire but its result is unusable: the token is not for this identity or key, or a released secret does not open.',
+      'A released secret is unusable: it does not open inside the enclave, or a secret for an environment variable is not UTF-8 text without NUL. (A token that is not for this identity or key is `ERR_ATTESTATION_CLIENT_TOKEN`.)',
   },
   ERR_CONTAINER_INPUT: {
     type: 'ContainerLaunchError',
