@@ -76,6 +76,8 @@ export interface TdVariation {
   readonly seamAttributes?: bigint;
   /** TDATTRIBUTES; SEPT_VE_DISABLE alone unless given. */
   readonly tdAttributes?: bigint;
+  /** REPORTDATA (64 bytes); 0x33 bytes unless given. */
+  readonly reportData?: Uint8Array;
 }
 
 /**
@@ -126,7 +128,7 @@ export async function buildTdxCase(
     mrOwner: zeros(48),
     mrOwnerConfig: zeros(48),
     rtmr: [zeros(48), zeros(48), zeros(48), zeros(48)],
-    reportData: new Uint8Array(64).fill(0x33),
+    reportData: v.reportData ?? new Uint8Array(64).fill(0x33),
   };
   const header: QuoteHeader = {
     version: 4,

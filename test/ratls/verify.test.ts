@@ -5,21 +5,22 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
-import { VerificationError, decodeQuote, type TdReport } from '../../src/core/index.ts';
+import { SIMULATED_ROOT_CN, VerificationError, decodeQuote, type TdReport } from '../../src/core/index.ts';
 import {
   RATLS_FORMATS,
   RATLS_OIDS,
   cbor,
   checkExpectedIdentity,
   checkIdentity,
+  createRatlsCertificate,
   createRatlsCsr,
   encodeCbor,
   parseRatlsCertificate,
   simulatedQuoter,
   verifyRatlsCertificate,
 } from '../../src/ratls/index.ts';
-import { createTestPki } from '../support/test-pki.ts';
-import { buildTdxCase, tdxTcbInfo } from '../core/tdx-helpers.ts';
+import { TEST_NOW, createTestPki } from '../support/test-pki.ts';
+import { buildTdxCase, tdxTcbInfo, type TdxCase } from '../core/tdx-helpers.ts';
 import {
   IDENTITY,
   MRENCLAVE,
@@ -311,27 +312,42 @@ describe('RA-TLS refusals, each with its own code', () => {
 });
 
 describe('TDX quotes', () => {
-  test('the TEE type is checked and MRTD compared when pinned', async () => {
-    const pki = await createTestPki();
-    const tdx = await buildTdxCase(pki, tdxTcbInfo({}));
+  test('a TDX RA-TLS certificate verifies end to end; MRTD pinned, TEE type checked', async () => {
+    const pki = await createTestPki({ rootCn: SIMULATED_ROOT_CN });
+    const info = tdxTcbInfo({
+      tdxModule: {
+        mrsigner: '00'.repeat(48),
+        attributes: '0000000000000000',
+        attributesMask: 'FFFFFFFFFFFFFFFF',
+      },
+    });
+    let tdx: TdxCase | undefined;
+    const cert = await createRatlsCertificate({
+      format: 'gramine-dice',
+      quoter: async (reportData) => {
+        tdx = await buildTdxCase(pki, info, { reportData });
+        return tdx.quote;
+      },
+      notBefore: new Date(TEST_NOW.getTime() - 86_400_000),
+      notAfter: new Date(TEST_NOW.getTime() + 86_400_000),
+    });
+    assert.ok(tdx !== undefined);
+    const o = { collateral: tdx.collateral, now: TEST_NOW, trustSimulatedRoot: pki.root.pem };
     const report = decodeQuote(tdx.quote).body.report as TdReport;
     const mrTd = Buffer.from(report.mrTd).toString('hex');
+    const v = verifyRatlsCertificate(cert.der, { ...o, expected: { mrTd } });
+    assert.equal(v.identity.tee, 'TDX');
+    assert.equal(v.quote.tee, 'TDX');
     assert.equal(
-      code(() => {
-        checkExpectedIdentity(report, checkIdentity({ mrTd }));
-      }),
-      'accepted',
-    );
-    assert.equal(
-      code(() => {
-        checkExpectedIdentity(report, checkIdentity({ mrTd: 'ab'.repeat(48) }));
-      }),
+      code(() => verifyRatlsCertificate(cert.der, { ...o, expected: { mrTd: 'ab'.repeat(48) } })),
       'ERR_RATLS_MRTD_MISMATCH',
     );
     assert.equal(
-      code(() => {
-        checkExpectedIdentity(report, checkIdentity({ mrEnclave: MRENCLAVE }));
-      }),
+      code(() => verifyRatlsCertificate(cert.der, { ...o, expected: { mrEnclave: MRENCLAVE } })),
+      'ERR_RATLS_TEE_MISMATCH',
+    );
+    assert.equal(
+      code(() => { checkExpectedIdentity(report, checkIdentity({ tee: 'SGX' })); }),
       'ERR_RATLS_TEE_MISMATCH',
     );
   });
