@@ -233,21 +233,31 @@ describe('deploy render', () => {
     assert.equal(env[0].valueFrom.secretKeyRef.name, 'ccnodes-attestation-db');
   });
 
-  test('attestation: the default --collateral is a PCS base the service accepts, with no doubled API prefix', () => {
-    const args: string[] = find(
-      renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS),
-      'Deployment',
-      'ccnodes-attestation',
-    ).spec.template.spec.containers[0].args;
+  test('attestation: the default --collateral is the in-cluster collateral service (a PCCS), whose upstream is Intel', () => {
+    const objs = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
+    const args: string[] = find(objs, 'Deployment', 'ccnodes-attestation').spec.template.spec.containers[0]
+      .args;
     const collateral = args[args.indexOf('--collateral') + 1] ?? '';
     // The value the service parses (attestation serve → PcsClient → normalizePcsBaseUrl).
     const base = normalizePcsBaseUrl(collateral);
-    assert.equal(base.root, 'https://api.trustedservices.intel.com');
-    assert.equal(base.sgx, 'https://api.trustedservices.intel.com/sgx/certification/v4');
+    assert.equal(base.root, 'http://ccnodes-collateral.ccnodes-system.svc:8081');
+    assert.equal(resolveCollateralApi(base), 'pccs', 'a PCCS: Root CA CRL from its /rootcacrl route');
+    const service = find(objs, 'Service', 'ccnodes-collateral');
+    assert.equal(service.spec.ports[0].port, 8081);
+    const serve: string[] = find(objs, 'Deployment', 'ccnodes-collateral').spec.template.spec.containers[0]
+      .args;
+    assert.deepEqual(serve.slice(0, 2), ['collateral', 'serve']);
+    const upstream = normalizePcsBaseUrl(serve[serve.indexOf('--upstream') + 1] ?? '');
+    assert.equal(upstream.root, 'https://api.trustedservices.intel.com');
     assert.equal(
-      resolveCollateralApi(base),
+      resolveCollateralApi(upstream),
       'pcs',
       "Intel's host: Root CA CRL from the root certificate's CDP",
+    );
+    assert.throws(
+      () => parseValues({ collateralService: { enabled: false } }),
+      /attestation\.collateral/,
+      'in-cluster with the collateral service disabled',
     );
     const shipped = readFileSync(join(DEPLOY, 'manifests', '20-deployment-ccnodes-attestation.yaml'), 'utf8');
     assert.ok(shipped.includes(`- ${collateral}\n`));

@@ -38,10 +38,21 @@ export const NAMES = {
   quoteHelper: 'ccnodes-quote-helper',
   webhook: 'ccnodes-webhook',
   webhookTls: 'ccnodes-webhook-tls',
+  dashboard: 'ccnodes-dashboard',
   attestation: 'ccnodes-attestation',
   attestationTls: 'ccnodes-attestation-tls',
   attestationData: 'ccnodes-attestation-data',
+  collateral: 'ccnodes-collateral',
+  collateralData: 'ccnodes-collateral-data',
 } as const;
+
+/** Port the collateral service listens on in its pod. */
+const COLLATERAL_CONTAINER_PORT = 8081;
+
+/** The in-cluster URL of the collateral service (what `attestation.collateral: in-cluster` means). */
+export function collateralServiceUrl(v: Values): string {
+  return `http://${NAMES.collateral}.${v.namespace}.svc:${v.collateralService.servicePort}`;
+}
 
 /** TLS material the renderer embeds (PEM). */
 export interface RenderTls {
@@ -466,6 +477,92 @@ function webhook(v: Values, tls: RenderTls): K8sObject[] {
   ];
 }
 
+/**
+ * The operator dashboard (`ccnodes dashboard serve`, in the attestation service's image): reads nodes
+ * and pods (ClusterRole: get/list, nothing else), the attestation service at its public URL (trusting
+ * the rendered CA: only `ca.crt` of the TLS secret is mounted, never the key) with the admin token,
+ * which browsers must present too. Plain HTTP on the cluster network (port-forward or an ingress).
+ */
+function dashboard(v: Values): K8sObject[] {
+  const d = v.dashboard;
+  if (!d.enabled) return [];
+  const name = NAMES.dashboard;
+  const ns = v.namespace;
+  const tokenSecret = v.attestation.adminTokenSecret;
+  const args = [
+    'dashboard',
+    'serve',
+    '--listen',
+    '0.0.0.0:8080',
+    '--insecure-http',
+    '--sample-interval',
+    '30',
+    ...(v.attestation.enabled ? ['--attestation-url', v.attestation.publicUrl] : []),
+    ...(tokenSecret === null ? [] : ['--admin-token-file', '/etc/ccnodes/admin/token']),
+    ...(d.collateralUrl === null ? [] : ['--collateral-url', d.collateralUrl]),
+  ];
+  const probe = { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 };
+  return [
+    serviceAccount(name, ns, 'dashboard', true),
+    ...clusterRbac(name, ns, 'dashboard', [
+      { apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get', 'list'] },
+    ]),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, labels: labels('dashboard') },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selector('dashboard') },
+        template: {
+          metadata: { labels: labels('dashboard') },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: true,
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'dashboard',
+                image: image(v, 'attestation'),
+                imagePullPolicy: v.image.pullPolicy,
+                args,
+                env: [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/ccnodes/attestation-ca/ca.crt' }],
+                ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+                readinessProbe: probe,
+                livenessProbe: { ...probe, failureThreshold: 3 },
+                securityContext: restrictedContainer(),
+                resources: resources(d.resources),
+                volumeMounts: [
+                  { name: 'attestation-ca', mountPath: '/etc/ccnodes/attestation-ca', readOnly: true },
+                  ...(tokenSecret === null
+                    ? []
+                    : [{ name: 'admin', mountPath: '/etc/ccnodes/admin', readOnly: true }]),
+                ],
+              },
+            ],
+            volumes: [
+              {
+                name: 'attestation-ca',
+                secret: { secretName: NAMES.attestationTls, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+              },
+              ...(tokenSecret === null ? [] : [{ name: 'admin', secret: { secretName: tokenSecret } }]),
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns, labels: labels('dashboard') },
+      spec: {
+        selector: selector('dashboard'),
+        ports: [{ name: 'http', port: d.servicePort, targetPort: 'http', protocol: 'TCP' }],
+      },
+    },
+  ];
+}
+
 function attestation(v: Values, tls: RenderTls): K8sObject[] {
   if (!v.attestation.enabled) return [];
   const a = v.attestation;
@@ -486,7 +583,7 @@ function attestation(v: Values, tls: RenderTls): K8sObject[] {
     '--tls-key',
     '/etc/ccnodes/tls/tls.key',
     '--collateral',
-    a.collateral,
+    a.collateral === 'in-cluster' ? collateralServiceUrl(v) : a.collateral,
     ...(a.adminTokenSecret === null ? [] : ['--admin-token-file', '/etc/ccnodes/admin/token']),
   ];
   const env = sqlite
@@ -586,6 +683,104 @@ function attestation(v: Values, tls: RenderTls): K8sObject[] {
 }
 
 /**
+ * The collateral service (`ccnodes collateral serve`, same image as the attestation service): one
+ * replica on a SQLite volume, plain HTTP on the cluster network (collateral is public and signed;
+ * the service and every verifier check the signatures).
+ */
+function collateralService(v: Values): K8sObject[] {
+  const c = v.collateralService;
+  if (!c.enabled) return [];
+  const name = NAMES.collateral;
+  const ns = v.namespace;
+  const args = [
+    'collateral',
+    'serve',
+    '--mode',
+    c.mode,
+    ...(c.mode === 'offline' ? [] : ['--upstream', c.upstream]),
+    '--listen',
+    `0.0.0.0:${COLLATERAL_CONTAINER_PORT}`,
+    '--insecure-http',
+    '--data-dir',
+    '/var/lib/ccnodes/collateral',
+    '--log-level',
+    'info',
+    ...(c.apiKeySecret === null ? [] : ['--api-key-file', '/etc/ccnodes/pcs/key']),
+  ];
+  return [
+    serviceAccount(name, ns, 'collateral', false),
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: NAMES.collateralData, namespace: ns, labels: labels('collateral') },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: c.storage.size } },
+        ...(c.storage.storageClassName === null ? {} : { storageClassName: c.storage.storageClassName }),
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, labels: labels('collateral') },
+      spec: {
+        replicas: 1,
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: selector('collateral') },
+        template: {
+          metadata: { labels: labels('collateral') },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              fsGroup: 65532,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'collateral',
+                image: image(v, 'attestation'),
+                imagePullPolicy: v.image.pullPolicy,
+                args,
+                ports: [{ name: 'http', containerPort: COLLATERAL_CONTAINER_PORT, protocol: 'TCP' }],
+                // Probes only ask whether it answers: expired collateral is still served (stale) and
+                // reported by /healthz and ccnodes_collateral_expired, for alerting.
+                readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10 },
+                livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+                securityContext: restrictedContainer(),
+                resources: resources(c.resources),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/ccnodes/collateral' },
+                  ...(c.apiKeySecret === null
+                    ? []
+                    : [{ name: 'pcs-key', mountPath: '/etc/ccnodes/pcs', readOnly: true }]),
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'data', persistentVolumeClaim: { claimName: NAMES.collateralData } },
+              ...(c.apiKeySecret === null
+                ? []
+                : [{ name: 'pcs-key', secret: { secretName: c.apiKeySecret } }]),
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns, labels: labels('collateral') },
+      spec: {
+        selector: selector('collateral'),
+        ports: [{ name: 'http', port: c.servicePort, targetPort: 'http', protocol: 'TCP' }],
+      },
+    },
+  ];
+}
+
+/**
  * Root filesystems are read-only; the CLI runs TypeScript through tsx, which keeps a compile cache in
  * the temp directory, so every workload gets a small in-memory /tmp.
  */
@@ -614,6 +809,8 @@ export function renderManifests(values: Values, tls: RenderTls): K8sObject[] {
     ...quoteHelper(values),
     ...webhook(values, tls),
     ...attestation(values, tls),
+    ...dashboard(values),
+    ...collateralService(values),
   ].map(withTmp);
 }
 

@@ -98,15 +98,29 @@ webhook:
     requests: { cpu: 20m, memory: 64Mi }
     limits: { cpu: 200m, memory: 128Mi }
 
+dashboard:
+  # The read-only operator dashboard (ccnodes dashboard serve, docs/dashboard.md): nodes and EPC from
+  # the API server (RBAC: list nodes and pods), the attestation service's audit log, policies and
+  # secret names (needs attestation.adminTokenSecret; browsers log in with that token as the HTTP
+  # Basic password). Plain HTTP on the cluster network: reach it with kubectl port-forward or put a
+  # TLS-terminating ingress in front.
+  enabled: false
+  servicePort: 8080
+  collateralUrl: null # PCS/PCCS base URL for the Collateral page (e.g. the collateral service); null = none
+  resources:
+    requests: { cpu: 20m, memory: 96Mi }
+    limits: { cpu: 500m, memory: 256Mi }
+
 attestation:
   enabled: true
   replicas: 1 # more than 1 needs storage.type: postgres
   # Token issuer and the URL clients use; the serving certificate also names its host.
   publicUrl: https://ccnodes-attestation.ccnodes-system.svc
-  # PCS/PCCS base URL for collateral (a PCCS inside your network is recommended): the host alone or
-  # with /sgx/certification/v4 (or /tdx/…), e.g. https://pccs.example:8081/sgx/certification/v4/.
-  # Intel's host fetches the Root CA CRL from its root certificate's CRL distribution point.
-  collateral: https://api.trustedservices.intel.com
+  # Where collateral comes from: in-cluster = the collateral service below (collateralService), or a
+  # PCS/PCCS base URL: the host alone or with /sgx/certification/v4 (or /tdx/…), e.g.
+  # https://pccs.example:8081/sgx/certification/v4/. Intel's host fetches the Root CA CRL from its
+  # root certificate's CRL distribution point.
+  collateral: in-cluster
   servicePort: 443
   # Name of a Secret with key "token": the admin bearer token for policy management; null = none.
   adminTokenSecret: null
@@ -119,4 +133,22 @@ attestation:
   resources:
     requests: { cpu: 100m, memory: 128Mi }
     limits: { cpu: '1', memory: 512Mi }
+
+collateralService:
+  # The PCCS-compatible collateral service (ccnodes collateral serve): verifies and caches Intel
+  # collateral for the attestation service and for nodes (QCNL: ccnodes collateral qcnl-conf --url
+  # http://ccnodes-collateral.<namespace>.svc:<servicePort>). Plain HTTP inside the cluster: every
+  # artefact is signed by Intel and verified by the service and by every verifier.
+  enabled: true
+  mode: lazy # lazy (fetch on a miss) | req (PCK certificates at registration) | offline (imported only)
+  upstream: https://api.trustedservices.intel.com # Intel's PCS, or another PCCS
+  servicePort: 8081
+  # Name of a Secret with key "key": Intel's PCS subscription key (PCK certificate routes); null = none.
+  apiKeySecret: null
+  storage:
+    size: 256Mi # SQLite cache volume
+    storageClassName: null # null = the cluster default
+  resources:
+    requests: { cpu: 50m, memory: 96Mi }
+    limits: { cpu: 500m, memory: 256Mi }
 `;

@@ -63,6 +63,13 @@ export interface Values {
     readonly certificateDays: number;
     readonly resources: ResourceValues;
   };
+  readonly dashboard: {
+    readonly enabled: boolean;
+    readonly servicePort: number;
+    /** PCS/PCCS base URL for the Collateral page; null = no Collateral page. */
+    readonly collateralUrl: string | null;
+    readonly resources: ResourceValues;
+  };
   readonly attestation: {
     readonly enabled: boolean;
     readonly replicas: number;
@@ -77,6 +84,15 @@ export interface Values {
       readonly postgresSecret: string;
       readonly postgresSecretKey: string;
     };
+    readonly resources: ResourceValues;
+  };
+  readonly collateralService: {
+    readonly enabled: boolean;
+    readonly mode: 'lazy' | 'req' | 'offline';
+    readonly upstream: string;
+    readonly servicePort: number;
+    readonly apiKeySecret: string | null;
+    readonly storage: { readonly size: string; readonly storageClassName: string | null };
     readonly resources: ResourceValues;
   };
 }
@@ -136,11 +152,17 @@ export const DEFAULT_VALUES: Values = {
     certificateDays: 825,
     resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
   },
+  dashboard: {
+    enabled: false,
+    servicePort: 8080,
+    collateralUrl: null,
+    resources: { requests: { cpu: '20m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+  },
   attestation: {
     enabled: true,
     replicas: 1,
     publicUrl: 'https://ccnodes-attestation.ccnodes-system.svc',
-    collateral: 'https://api.trustedservices.intel.com',
+    collateral: 'in-cluster',
     servicePort: 443,
     adminTokenSecret: null,
     storage: {
@@ -152,6 +174,15 @@ export const DEFAULT_VALUES: Values = {
     },
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
   },
+  collateralService: {
+    enabled: true,
+    mode: 'lazy',
+    upstream: 'https://api.trustedservices.intel.com',
+    servicePort: 8081,
+    apiKeySecret: null,
+    storage: { size: '256Mi', storageClassName: null },
+    resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+  },
 };
 
 /** Keys whose value is a free-form string map (any key allowed). */
@@ -159,8 +190,11 @@ const FREE_MAPS = new Set(['confidentialPool.nodeSelector', 'requests', 'limits'
 /** Keys that may be null or a value of the named type. */
 const NULLABLE: Readonly<Record<string, 'number' | 'string'>> = {
   'webhook.largestNodeEpcMiB': 'number',
+  'dashboard.collateralUrl': 'string',
   'attestation.adminTokenSecret': 'string',
   'attestation.storage.storageClassName': 'string',
+  'collateralService.apiKeySecret': 'string',
+  'collateralService.storage.storageClassName': 'string',
 };
 const ENUMS: Readonly<Record<string, readonly string[]>> = {
   'image.pullPolicy': ['Always', 'IfNotPresent', 'Never'],
@@ -171,15 +205,18 @@ const ENUMS: Readonly<Record<string, readonly string[]>> = {
   'webhook.defaultQuoting': QUOTING_MODES,
   'webhook.affinity': ['required', 'preferred', 'none'],
   'attestation.storage.type': ['sqlite', 'postgres'],
+  'collateralService.mode': ['lazy', 'req', 'offline'],
 };
 const RANGES: Readonly<Record<string, readonly [number, number]>> = {
   'webhook.timeoutSeconds': [1, 30],
   'webhook.replicas': [1, 100],
+  'dashboard.servicePort': [1, 65535],
   'attestation.replicas': [1, 100],
   'devicePlugin.enclaveLimit': [1, 100000],
   'devicePlugin.provisionLimit': [1, 100000],
   'devicePlugin.metricsPort': [1, 65535],
   'attestation.servicePort': [1, 65535],
+  'collateralService.servicePort': [1, 65535],
   'webhook.certificateDays': [1, 3650],
   'webhook.largestNodeEpcMiB': [1, 1 << 30],
 };
@@ -253,7 +290,21 @@ export function parseValues(input: unknown): Values {
       'nodeNamespace',
       'must differ from namespace (node agents need a privileged Pod Security level, services do not)',
     );
+  if (values.dashboard.enabled && values.attestation.adminTokenSecret === null)
+    fail(
+      'dashboard.enabled',
+      'the dashboard reads the audit log with the admin token and requires it from browsers: set attestation.adminTokenSecret',
+    );
   if (values.attestation.storage.type === 'sqlite' && values.attestation.replicas > 1)
     fail('attestation.replicas', 'SQLite storage allows one replica; use storage.type: postgres for more');
+  if (
+    values.attestation.enabled &&
+    values.attestation.collateral === 'in-cluster' &&
+    !values.collateralService.enabled
+  )
+    fail(
+      'attestation.collateral',
+      '"in-cluster" names the collateral service, which is disabled (collateralService.enabled: false); give a PCS/PCCS URL',
+    );
   return values;
 }
