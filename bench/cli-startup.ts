@@ -12,10 +12,12 @@
  *
  * Last line: {"bench":"cli-startup","ours":<median ms of --help>,"target":200,"unit":"ms",
  * "help":{median,p90},"quoteVerify":{median,p90},"node":{median,p90},"helpOverNode":ms,
- * "quoteVerifyOverNode":ms,"rounds":N,"loadavg":[…]}.
+ * "quoteVerifyOverNode":ms,"cpuMedianMs":{node,help,quoteVerify},"rounds":N,"loadavg":[…]}. The CPU
+ * time of each child (user + system, from /proc/self/stat's cutime/cstime, 10 ms resolution) is
+ * less disturbed than wall time when other work shares the machine.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +54,21 @@ const commands: Record<string, { args: string[]; status: number }> = {
 };
 if (!TESTDATA_PRESENT) process.stdout.write('shared test data absent: measuring --help only\n');
 
-function once(args: string[], status: number): number {
+/** CPU time (user + system, ms) of this process's waited-for children so far: /proc/self/stat cutime + cstime. */
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ", field 3 is index 0: cutime is field 16, cstime field 17 (clock ticks, 100/s on Linux).
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+const cpu: Record<string, number[]> = {};
+
+function once(name: string, args: string[], status: number, keep: boolean): number {
+  const cpuBefore = childrenCpuMs();
   const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, {
     cwd: stage,
@@ -60,6 +76,7 @@ function once(args: string[], status: number): number {
     env: { ...process.env, NODE_OPTIONS: '' },
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (keep) (cpu[name] ??= []).push(childrenCpuMs() - cpuBefore);
   if (r.status !== status)
     throw new Error(`${args.join(' ')} exited ${String(r.status)}:\n${r.stdout}${r.stderr}`);
   return ms;
@@ -68,7 +85,7 @@ function once(args: string[], status: number): number {
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let round = 0; round < WARMUP + ROUNDS; round++) {
   for (const [name, c] of Object.entries(commands)) {
-    const ms = once(c.args, c.status);
+    const ms = once(name, c.args, c.status, round >= WARMUP);
     if (round >= WARMUP) times[name]?.push(ms);
   }
 }
@@ -84,9 +101,18 @@ const stats = (xs: readonly number[] | undefined): { median: number; p90: number
 const node = stats(times['node']);
 const help = stats(times['help']);
 const verify = TESTDATA_PRESENT ? stats(times['quoteVerify']) : undefined;
-process.stdout.write(`node -e 0:            median ${node.median} ms, p90 ${node.p90} ms\n`);
-process.stdout.write(`ccnodes --help:       median ${help.median} ms, p90 ${help.p90} ms\n`);
-if (verify) process.stdout.write(`ccnodes quote verify: median ${verify.median} ms, p90 ${verify.p90} ms\n`);
+const cpuMedian = (name: string): number => pct(cpu[name] ?? [], 0.5);
+process.stdout.write(
+  `node -e 0:            median ${node.median} ms, p90 ${node.p90} ms (CPU ${cpuMedian('node')} ms)\n`,
+);
+process.stdout.write(
+  `ccnodes --help:       median ${help.median} ms, p90 ${help.p90} ms (CPU ${cpuMedian('help')} ms)\n`,
+);
+if (verify) {
+  process.stdout.write(
+    `ccnodes quote verify: median ${verify.median} ms, p90 ${verify.p90} ms (CPU ${cpuMedian('quoteVerify')} ms)\n`,
+  );
+}
 rmSync(stage, { recursive: true, force: true });
 process.stdout.write(
   `${JSON.stringify({
@@ -99,6 +125,7 @@ process.stdout.write(
     node,
     helpOverNode: Math.round((help.median - node.median) * 10) / 10,
     ...(verify ? { quoteVerifyOverNode: Math.round((verify.median - node.median) * 10) / 10 } : {}),
+    cpuMedianMs: Object.fromEntries(Object.keys(commands).map((k) => [k, cpuMedian(k)])),
     rounds: ROUNDS,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
   })}\n`,
