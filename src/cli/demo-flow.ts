@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importX509, jwtVerify } from 'jose';
 import { parse as parseYaml } from 'yaml';
+import { AttestationClient } from '../attestation-client/index.ts';
 import { RESOURCE_EPC_MIB } from '../contract/index.ts';
 import { decodeQuote, toHex } from '../core/index.ts';
 import { aesmExchange, aesmSchema } from '../node/quote-helper/index.ts';
@@ -303,24 +303,17 @@ export function demoSteps(
       title: 'Verify the token signature against /certs; key claims',
       run: async () => {
         if (s.token === undefined) throw new DemoStepFailure('no token', 'STATE');
-        // MAA-style /certs: each key is published as an X.509 certificate (x5c) under its kid.
-        const certs = expectOk(await http(stack, 'GET', '/certs'), 'certs') as {
-          keys?: { kid?: string; x5c?: string[] }[];
-        };
-        const { payload, protectedHeader } = await jwtVerify(
-          s.token,
-          async (header) => {
-            const cert = (certs.keys ?? []).find((k) => k.kid === header.kid)?.x5c?.[0];
-            if (cert === undefined)
-              throw new DemoStepFailure(`no key ${String(header.kid)} in /certs`, 'NO_KEY');
-            return importX509(`-----BEGIN CERTIFICATE-----\n${cert}\n-----END CERTIFICATE-----`, 'RS256');
-          },
-          { algorithms: ['RS256'], issuer: stack.attestation.issuer },
-        );
-        const claim = (n: string): unknown => payload[n];
-        if (claim('x-ms-sgx-mrenclave') !== s.mrEnclave) {
-          throw new DemoStepFailure('token MRENCLAVE differs from the measured one', 'CLAIM_MISMATCH');
+        // MAA-style /certs: each key is published as an X.509 certificate (x5c) under its kid; the
+        // attestation client checks the signature, issuer and expiry as any relying party would.
+        const client = new AttestationClient({ url: stack.attestationUrl, issuer: stack.attestation.issuer });
+        let verified;
+        try {
+          verified = await client.verifyToken(s.token, { mrEnclave: s.mrEnclave ?? '' });
+        } finally {
+          await client.close();
         }
+        const protectedHeader = verified.header;
+        const claim = (n: string): unknown => verified.claims[n];
         return {
           alg: protectedHeader.alg,
           kid: protectedHeader.kid,
