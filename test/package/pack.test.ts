@@ -123,7 +123,8 @@ describe('the packed package, installed into a fresh project', { timeout: 3 * ST
       });
     }
     assert.equal(pkg.bin['ccnodes'], 'bin/ccnodes.js');
-    assert.equal(pkg.scripts['prepack'], 'npm run build:package');
+    // Build progress goes to stderr, so that `npm pack --json` stays one JSON document on stdout.
+    assert.equal(pkg.scripts['prepack'], 'npm run -s build:package 1>&2');
     assert.match(pkg.scripts['build:package'] ?? '', /scripts\/build\.ts --types$/);
   });
 
