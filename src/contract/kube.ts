@@ -67,3 +67,15 @@ export const WEBHOOK_HEALTH_PATH = '/healthz';
 /** Names of the webhooks in the Mutating/ValidatingWebhookConfiguration (must be fully qualified). */
 export const MUTATING_WEBHOOK_NAME = 'epc.mutate.ccnodes.io';
 export const VALIDATING_WEBHOOK_NAME = 'epc.validate.ccnodes.io';
+
+/**
+ * Pod annotation naming the ConfigMap that holds a confidential container's app manifest (`app.yaml`)
+ * and its signed identity (`app.sig`): the webhook wraps the pod's container in `ccnodes container run`.
+ */
+export const ANNOTATION_CONFIDENTIAL_CONTAINER = 'ccnodes.io/confidential-container';
+/** EPC (MiB, decimal) requested for the wrapped container when it asks for none; default 64 (the manifest's default `epcMiB`). */
+export const ANNOTATION_CONFIDENTIAL_EPC_MIB = 'ccnodes.io/confidential-container-epc-mib';
+/** Absolute directory of the app in the image, where app.yaml and app.sig are mounted; default `/ccnodes/app`. */
+export const ANNOTATION_CONFIDENTIAL_APP_DIR = 'ccnodes.io/confidential-container-dir';
+/** Name of the container to wrap; default the first of `spec.containers`. */
+export const ANNOTATION_CONFIDENTIAL_TARGET = 'ccnodes.io/confidential-container-target';

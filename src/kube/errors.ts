@@ -12,6 +12,11 @@ export const KUBE_ERRORS = {
     summary:
       'The object is not a pod the webhook can read (a field has the wrong JSON type; names the field).',
   },
+  ERR_KUBE_CONFIDENTIAL_CONTAINER: {
+    type: 'KubeInputError',
+    summary:
+      'A ccnodes.io/confidential-container* annotation is malformed, names no container of the pod, or conflicts with the pod (names the annotation or field).',
+  },
   ERR_KUBE_ADMISSION_REVIEW: {
     type: 'KubeInputError',
     summary:
@@ -41,7 +46,11 @@ export type KubeErrorCode = keyof typeof KUBE_ERRORS;
 /** A pod, quantity or AdmissionReview that cannot be read. */
 export class KubeInputError extends CcnodesError {
   constructor(
-    code: 'ERR_KUBE_QUANTITY' | 'ERR_KUBE_POD_SHAPE' | 'ERR_KUBE_ADMISSION_REVIEW',
+    code:
+      | 'ERR_KUBE_QUANTITY'
+      | 'ERR_KUBE_POD_SHAPE'
+      | 'ERR_KUBE_ADMISSION_REVIEW'
+      | 'ERR_KUBE_CONFIDENTIAL_CONTAINER',
     message: string,
     details?: Record<string, unknown>,
   ) {

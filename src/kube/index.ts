@@ -37,6 +37,19 @@ export {
   type PodAnalysis,
   type MutateContext,
 } from './mutate.ts';
+export {
+  confidentialContainerPatch,
+  readConfidentialSpec,
+  launcherCommand,
+  CONFIDENTIAL_DEFAULT_APP_DIR,
+  CONFIDENTIAL_DEFAULT_EPC_MIB,
+  DEFAULT_LAUNCHER_IMAGE,
+  LAUNCHER_INIT_CONTAINER,
+  LAUNCHER_VOLUME,
+  APP_CONFIG_VOLUME,
+  LAUNCHER_DIR,
+  type ConfidentialSpec,
+} from './mutate-container.ts';
 export { validatePod, type ValidateOptions, type ValidationResult } from './validate.ts';
 export {
   parseAdmissionReview,

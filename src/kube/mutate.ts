@@ -23,6 +23,7 @@ import {
   AESMD_SIDECAR_NAME,
   AESMD_VOLUME_NAME,
   AESM_SOCKET_DIR,
+  ANNOTATION_CONFIDENTIAL_CONTAINER,
   ANNOTATION_EPC_TOTAL_MIB,
   ANNOTATION_INTEL_EPC,
   ANNOTATION_INTEL_QUOTE_PROVIDER,
@@ -39,6 +40,12 @@ import {
   type QuotingMode,
 } from '../contract/index.ts';
 import { containerEpc, effectivePodEpcMib, type ContainerEpc, type EpcEntry } from './epc.ts';
+import {
+  confidentialContainerPatch,
+  readConfidentialSpec,
+  type ConfidentialSpec,
+} from './mutate-container.ts';
+import { KubeInputError } from './errors.ts';
 import { PatchBuilder, type JsonPatchOperation, type JsonPath } from './json-patch.ts';
 import { readPod, type ContainerView, type PodView } from './pod-view.ts';
 import { mibToAzureQuantity, mibToIntelQuantity } from './quantity.ts';
@@ -66,6 +73,8 @@ export interface PodAnalysis {
   readonly quoting: QuotingMode;
   /** In-process quoting limited to this container (Intel's quote-provider annotation). */
   readonly inProcessContainer: string | undefined;
+  /** The container to wrap in the launcher (`ccnodes.io/confidential-container`), see mutate-container.ts. */
+  readonly confidential: ConfidentialSpec | undefined;
 }
 
 /** Classifies a pod; throws KubeInputError when the pod or an EPC quantity cannot be read. */
@@ -79,10 +88,23 @@ export function analysePod(
   const epcs = view.containers.map(containerEpc);
   const totalEpcMib = effectivePodEpcMib(epcs);
   const { quoting, inProcessContainer } = quotingOf(view.annotations, config);
-  const base = { view, epcs, totalEpcMib, quoting, inProcessContainer };
+  const base = { view, epcs, totalEpcMib, quoting, inProcessContainer, confidential: undefined };
   if (config.excludedNamespaces.includes(namespace))
     return { ...base, sgx: false, reason: `namespace ${namespace} is excluded` };
+  const confidential = readConfidentialSpec(view);
   const marker = view.annotations[ANNOTATION_SGX];
+  if (confidential !== undefined) {
+    if (marker === LABEL_FALSE)
+      throw new KubeInputError(
+        'ERR_KUBE_CONFIDENTIAL_CONTAINER',
+        `annotation ${ANNOTATION_CONFIDENTIAL_CONTAINER} needs SGX, but ${ANNOTATION_SGX} is "false"`,
+        { field: `metadata.annotations["${ANNOTATION_SGX}"]` },
+      );
+    // Conflicts with the pod (volume, mount or init container names) surface here too, so that the
+    // validating webhook refuses a pod that the mutating webhook could not wrap.
+    confidentialContainerPatch(pod, confidential);
+    return { ...base, confidential, sgx: true, reason: `annotation ${ANNOTATION_CONFIDENTIAL_CONTAINER}` };
+  }
   if (marker === LABEL_FALSE) return { ...base, sgx: false, reason: `annotation ${ANNOTATION_SGX}="false"` };
   if (epcs.some((e) => e.mib > 0n)) return { ...base, sgx: true, reason: 'a container asks for EPC' };
   if (marker === LABEL_TRUE) return { ...base, sgx: true, reason: `annotation ${ANNOTATION_SGX}="true"` };
@@ -215,8 +237,18 @@ export function mutatePod(
   config: WebhookConfig = DEFAULT_WEBHOOK_CONFIG,
   ctx: MutateContext = {},
 ): JsonPatchOperation[] {
-  const a = analysePod(pod, config, ctx);
-  if (!a.sgx) return [];
+  const first = analysePod(pod, config, ctx);
+  if (!first.sgx) return [];
+  if (first.confidential !== undefined) {
+    // Wrap first, then apply the EPC rules to the wrapped pod (which now asks for EPC).
+    const wrap = confidentialContainerPatch(pod, first.confidential);
+    const wrapped = wrap.length === 0 ? pod : applyJsonPatch(pod, wrap);
+    return [...wrap, ...mutateSgxPod(wrapped, analysePod(wrapped, config, ctx), config)];
+  }
+  return mutateSgxPod(pod, first, config);
+}
+
+function mutateSgxPod(pod: unknown, a: PodAnalysis, config: WebhookConfig): JsonPatchOperation[] {
   const b = new PatchBuilder(pod);
   const epcUsers = a.epcs.filter((e) => e.mib > 0n);
   for (const e of epcUsers) {
@@ -260,7 +292,10 @@ export function mutatePodWithResult(
   const analysis = analysePod(pod, config, ctx);
   if (!analysis.sgx) return { patch: [], pod: structuredClone(pod), analysis };
   const patch = mutatePod(pod, config, ctx);
-  return { patch, pod: applyJsonPatch(pod, patch), analysis };
+  const patched = applyJsonPatch(pod, patch);
+  // A wrapped confidential container asks for EPC only once patched: describe the patched pod.
+  const shown = analysis.confidential === undefined ? analysis : analysePod(patched, config, ctx);
+  return { patch, pod: patched, analysis: shown };
 }
 
 /**
