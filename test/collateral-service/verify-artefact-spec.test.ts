@@ -3,6 +3,7 @@
  * caches or serves it, driven artefact by artefact (no HTTP): each check names itself in
  * `details.check` and fails closed, and the genuine artefacts of the simulated PCS pass.
  */
+import 'reflect-metadata';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -13,6 +14,9 @@ import {
 } from '../../src/collateral-service/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM, parseCrl, type ParsedCrl } from '../../src/core/index.ts';
 import { createSimDcap } from '../../src/sim/index.ts';
+import { ECDSASigValue } from '@peculiar/asn1-ecc';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificateList } from '@peculiar/asn1-x509';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const dcap = createSimDcap({ seed: 'collateral-verify-artefact-spec' });
@@ -49,6 +53,25 @@ const pckCrls = {
 };
 const crls = { rootCaCrl, pckCrl: (ca: 'processor' | 'platform'): ParsedCrl | undefined => pckCrls[ca] };
 const noCrls = { rootCaCrl: undefined, pckCrl: (): undefined => undefined };
+
+/** The simulated Root CA CRL with its TBS changed by `edit`, signed again by the simulated root. */
+function resignedRootCrl(edit: (tbs: CertificateList['tbsCertList']) => unknown): Uint8Array {
+  const crl = AsnConvert.parse(dcap.rootCaCrl({ now: NOW }), CertificateList);
+  edit(crl.tbsCertList);
+  const rs = dcap.pki.root.key.signDeterministic(new Uint8Array(AsnConvert.serialize(crl.tbsCertList)));
+  const int = (b: Uint8Array): ArrayBuffer => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    const t = b.subarray(i);
+    const out = new Uint8Array(t.length + ((t[0] ?? 0) & 0x80 ? 1 : 0));
+    out.set(t, out.length - t.length);
+    return out.buffer;
+  };
+  crl.signature = AsnConvert.serialize(
+    new ECDSASigValue({ r: int(rs.subarray(0, 32)), s: int(rs.subarray(32)) }),
+  );
+  return new Uint8Array(AsnConvert.serialize(crl));
+}
 
 function refused(run: () => unknown, check: string): void {
   assert.throws(run, (err: unknown) => {
@@ -131,6 +154,27 @@ describe('Root CA CRL', () => {
     refused(
       () => verifyArtefact({ spec: rootCaCrlSpec, body: der, headers: {} }, trust, noCrls),
       'crl-signature',
+    );
+  });
+  test('a CRL re-signed by the root without CRL Number / AKI, or without nextUpdate: crl', () => {
+    refused(
+      () =>
+        verifyArtefact(
+          { spec: rootCaCrlSpec, body: resignedRootCrl((t) => delete t.crlExtensions), headers: {} },
+          trust,
+          noCrls,
+        ),
+      'crl',
+    );
+    const noNext = resignedRootCrl((t) => delete t.nextUpdate);
+    refused(() => verifyArtefact({ spec: rootCaCrlSpec, body: noNext, headers: {} }, trust, noCrls), 'crl');
+    // the re-signing itself is sound: unchanged, the re-signed CRL verifies
+    assert.ok(
+      verifyArtefact(
+        { spec: rootCaCrlSpec, body: resignedRootCrl(() => undefined), headers: {} },
+        trust,
+        noCrls,
+      ).crl,
     );
   });
   test('a body that is not a CRL: crl', () => {
