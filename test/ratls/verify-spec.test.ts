@@ -197,6 +197,20 @@ describe('the reusable verifier', () => {
     const any = createRatlsVerifier({ ...base(), allowAnyIdentity: true });
     assert.equal(any.verifySync(c.pem).format, 'gramine');
   });
+  test('without offline collateral, the format is checked before any collateral is fetched', async () => {
+    const c = await makeCert('gramine');
+    const fetched: unknown[] = [];
+    const v = createRatlsVerifier({
+      allowAnyIdentity: true,
+      format: 'ego',
+      trustSimulatedRoot: simulation().rootPem,
+      pccsUrl: 'http://127.0.0.1:9/unreachable',
+      onFetch: (e) => fetched.push(e),
+      now: () => NOW,
+    });
+    await assert.rejects(v.verify(c.pem), { code: 'ERR_RATLS_NO_EXTENSION' });
+    assert.deepEqual(fetched, []);
+  });
   test('verifySync needs offline collateral; checkServerIdentity returns the error or undefined', async () => {
     const c = await makeCert('gramine');
     const noCollateral = createRatlsVerifier({
