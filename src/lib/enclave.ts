@@ -14,6 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { request } from 'node:http';
 import type { AttestationClient } from '../attestation-client/index.ts';
+import { QUOTE_HELPER_JSON_SOCKET_PATH } from '../contract/index.ts';
 import {
   EnclaveRuntimeError,
   generateEnclaveSigningKey,
@@ -129,7 +130,7 @@ export async function launchTypedEnclave<S extends InterfaceSpec>(
 }
 
 /** The quote helper's JSON API socket on a node (docs/quote-helper.md). */
-export const QUOTE_HELPER_SOCKET = '/var/run/ccnodes/quote-helper.sock';
+export const QUOTE_HELPER_SOCKET = QUOTE_HELPER_JSON_SOCKET_PATH;
 
 /** Largest answer read from the quote helper (a quote is a few KiB). */
 const MAX_QUOTE_HELPER_ANSWER = 1024 * 1024;

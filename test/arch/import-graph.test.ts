@@ -29,7 +29,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   container: ['errors', 'core', 'sim', 'contract', 'attestation-client'],
   planner: ['errors', 'contract'],
   dashboard: ['errors', 'contract', 'attestation-client'],
-  lib: ['errors', 'core', 'sim', 'collateral-source', 'attestation-client', 'ratls'],
+  lib: ['errors', 'core', 'sim', 'contract', 'collateral-source', 'attestation-client', 'ratls'],
   cli: [
     'errors',
     'core',
