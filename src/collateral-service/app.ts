@@ -155,6 +155,8 @@ function sendArtefact(reply: FastifyReply, a: StoredArtefact, pckCrlEncoding?: '
       return reply.type('application/json').send(body);
     case 'pckcert':
       return reply.type('application/x-pem-file').send(body);
+    case 'pckcerts':
+      return reply.type('application/json').send(body);
     case 'pckcrl': {
       // Stored as received (the upstream is asked for DER); PEM is the same signed bytes re-armoured.
       const der = isDer(body) ? body : undefined;
@@ -290,6 +292,15 @@ export function buildCollateralApp(
       pceid: hexParam(query, 'pceid', 4, true).toLowerCase(),
       ...(encryptedPpid === undefined ? {} : { encryptedPpid }),
       ...(qeid === undefined ? {} : { qeid }),
+    });
+  });
+  app.get(`${sgx}/pckcerts`, async (request, reply) => {
+    const query = request.query as Query;
+    return serve(reply, {
+      kind: 'pckcerts',
+      tee: 'sgx',
+      encryptedPpid: hexParam(query, 'encrypted_ppid', [32, 768], true).toLowerCase(),
+      pceid: hexParam(query, 'pceid', 4, true).toLowerCase(),
     });
   });
   app.post(`${sgx}/platforms`, async (request, reply) => {

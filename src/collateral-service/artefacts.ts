@@ -10,7 +10,7 @@
 import { CollateralRequestError } from './errors.ts';
 
 /** What an artefact is. */
-export type ArtefactKind = 'tcb' | 'qe' | 'qve' | 'pckcrl' | 'rootcacrl' | 'pckcert';
+export type ArtefactKind = 'tcb' | 'qe' | 'qve' | 'pckcrl' | 'rootcacrl' | 'pckcert' | 'pckcerts';
 
 /** The certification API an artefact belongs to. */
 export type Tee = 'sgx' | 'tdx';
@@ -48,6 +48,13 @@ export type ArtefactSpec =
       /** At least one of the two (lower-case hex). */
       readonly encryptedPpid?: string;
       readonly qeid?: string;
+    }
+  | {
+      /** All PCK certificates of a platform (`GET pckcerts?encrypted_ppid=&pceid=`), lower-case hex. */
+      readonly kind: 'pckcerts';
+      readonly tee: 'sgx';
+      readonly encryptedPpid: string;
+      readonly pceid: string;
     };
 
 /** A cached artefact: exactly what the upstream sent (or what a bundle carried). */
@@ -89,6 +96,7 @@ export const CHAIN_HEADER: Readonly<Record<ArtefactKind, readonly string[]>> = {
   pckcrl: [H.pckCrlIssuerChain],
   rootcacrl: [],
   pckcert: [H.pckCertificateIssuerChain],
+  pckcerts: [H.pckCertificateIssuerChain],
 };
 
 /** The other headers kept with an artefact of each kind. */
@@ -99,6 +107,7 @@ export const KEPT_HEADERS: Readonly<Record<ArtefactKind, readonly string[]>> = {
   pckcrl: [H.warning],
   rootcacrl: [],
   pckcert: [H.tcbm, H.fmspc, H.pckCertificateCaType, H.warning],
+  pckcerts: [H.fmspc, H.pckCertificateCaType, H.warning],
 };
 
 /** The cache key of an artefact. */
@@ -113,6 +122,8 @@ export function artefactKey(spec: ArtefactSpec): string {
       return `sgx:pckcrl:${spec.ca}`;
     case 'rootcacrl':
       return 'sgx:rootcacrl';
+    case 'pckcerts':
+      return `sgx:pckcerts:${spec.pceid}:ppid=${spec.encryptedPpid}`;
     case 'pckcert':
       return `sgx:pckcert:${spec.pceid}:${spec.cpusvn}:${spec.pcesvn}:${spec.qeid !== undefined ? `qeid=${spec.qeid}` : `ppid=${spec.encryptedPpid ?? ''}`}`;
   }
@@ -151,6 +162,14 @@ export function specOfKey(key: string): ArtefactSpec {
     spec = { kind: 'pckcrl', tee, ca: parts[2] };
   } else if (kind === 'rootcacrl' && tee === 'sgx' && parts.length === 2) {
     spec = { kind: 'rootcacrl', tee };
+  } else if (
+    kind === 'pckcerts' &&
+    tee === 'sgx' &&
+    parts.length === 4 &&
+    /^[0-9a-f]{4}$/.test(parts[2] ?? '') &&
+    /^ppid=[0-9a-f]+$/.test(parts[3] ?? '')
+  ) {
+    spec = { kind: 'pckcerts', tee, pceid: parts[2] as string, encryptedPpid: (parts[3] as string).slice(5) };
   } else if (kind === 'pckcert' && tee === 'sgx' && parts.length === 6) {
     const [, , pceid, cpusvn, pcesvn, id] = parts as [string, string, string, string, string, string];
     const m = /^(qeid|ppid)=([0-9a-f]+)$/.exec(id);
@@ -187,6 +206,8 @@ export function describeSpec(spec: ArtefactSpec): string {
       return `PCK CRL (${spec.ca} CA)`;
     case 'rootcacrl':
       return 'Root CA CRL';
+    case 'pckcerts':
+      return `PCK certificates of a platform (pceid ${spec.pceid})`;
     case 'pckcert':
       return `PCK certificate (pceid ${spec.pceid}, cpusvn ${spec.cpusvn}, pcesvn ${spec.pcesvn})`;
   }

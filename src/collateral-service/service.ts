@@ -115,6 +115,7 @@ const ORDER: Record<ArtefactSpec['kind'], number> = {
   qe: 2,
   qve: 2,
   pckcert: 3,
+  pckcerts: 3,
 };
 
 export class CollateralService {
@@ -358,7 +359,7 @@ export class CollateralService {
       const chain = issuerChainOf(artefact);
       this.#lastChain = chain;
       await this.#ensure({ kind: 'rootcacrl', tee: 'sgx' });
-      if (spec.kind === 'pckcert') {
+      if (spec.kind === 'pckcert' || spec.kind === 'pckcerts') {
         const ca = caKindOfChain(chain);
         await this.#ensure({ kind: 'pckcrl', tee: 'sgx', ca });
       }
@@ -405,7 +406,9 @@ export class CollateralService {
       return hit.artefact;
     }
     const fetchable =
-      this.mode === 'lazy' || (this.mode === 'req' && (spec.kind !== 'pckcert' || this.#registered(spec)));
+      this.mode === 'lazy' ||
+      (this.mode === 'req' &&
+        ((spec.kind !== 'pckcert' && spec.kind !== 'pckcerts') || this.#registered(spec)));
     if (!fetchable) {
       if (hit !== undefined) {
         this.metrics.requests.inc({ kind: spec.kind, result: 'stale' });
@@ -413,10 +416,10 @@ export class CollateralService {
       }
       this.metrics.requests.inc({ kind: spec.kind, result: 'miss' });
       throw new CollateralNotFoundError(
-        spec.kind === 'pckcert'
+        spec.kind === 'pckcert' || spec.kind === 'pckcerts'
           ? `${describeSpec(spec)}: platform not found in the cache (mode ${this.mode})`
           : `${describeSpec(spec)} is not cached (mode ${this.mode})`,
-        { key, ...(spec.kind === 'pckcert' ? { platformUnknown: true } : {}) },
+        { key, ...(spec.kind === 'pckcert' || spec.kind === 'pckcerts' ? { platformUnknown: true } : {}) },
       );
     }
     this.metrics.requests.inc({ kind: spec.kind, result: 'miss' });
@@ -432,8 +435,9 @@ export class CollateralService {
     }
   }
 
-  #registered(spec: ArtefactSpec & { kind: 'pckcert' }): boolean {
-    if (spec.qeid !== undefined) return this.#platforms.has(`${spec.qeid}:${spec.pceid}`);
+  #registered(spec: ArtefactSpec & { kind: 'pckcert' | 'pckcerts' }): boolean {
+    if (spec.kind === 'pckcert' && spec.qeid !== undefined)
+      return this.#platforms.has(`${spec.qeid}:${spec.pceid}`);
     return [...this.#platforms.values()].some(
       (p) => p.encPpid === spec.encryptedPpid && p.pceId === spec.pceid,
     );
@@ -491,7 +495,12 @@ export class CollateralService {
     if (this.mode === 'offline') return { refreshed, failed };
     const horizon = this.#now().getTime() + (this.#o.refreshBeforeMs ?? 24 * 3600_000);
     const due = [...this.#entries.values()]
-      .filter((e) => e.artefact.spec.kind !== 'pckcert' && e.verified.expiresAt.getTime() < horizon)
+      .filter(
+        (e) =>
+          e.artefact.spec.kind !== 'pckcert' &&
+          e.artefact.spec.kind !== 'pckcerts' &&
+          e.verified.expiresAt.getTime() < horizon,
+      )
       .sort((a, b) => ORDER[a.artefact.spec.kind] - ORDER[b.artefact.spec.kind]);
     for (const e of due) {
       try {

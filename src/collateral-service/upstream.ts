@@ -85,6 +85,8 @@ export class Upstream {
         return `${base}/pckcrl${q({ ca: spec.ca, encoding: 'der' })}`;
       case 'rootcacrl':
         return this.#pcs.rootCaCrlUrl(chain);
+      case 'pckcerts':
+        return `${base}/pckcerts${q({ encrypted_ppid: spec.encryptedPpid, pceid: spec.pceid })}`;
       case 'pckcert':
         return `${base}/pckcert${q({
           encrypted_ppid: spec.encryptedPpid,
@@ -105,7 +107,7 @@ export class Upstream {
   async fetch(spec: ArtefactSpec, chain?: string): Promise<UpstreamResponse> {
     const url = this.urlOf(spec, chain);
     const headers: Record<string, string> = {};
-    if (spec.kind === 'pckcert' && this.#o.apiKey !== undefined)
+    if ((spec.kind === 'pckcert' || spec.kind === 'pckcerts') && this.#o.apiKey !== undefined)
       headers['Ocp-Apim-Subscription-Key'] = this.#o.apiKey;
     const retries = this.#o.retries ?? 2;
     let delay = this.#o.retryDelayMs ?? 200;

@@ -259,20 +259,68 @@ export function verifyArtefact(
     case 'qve':
       return { expiresAt: checkSignedDoc(a, trust, crls.rootCaCrl) };
     case 'pckcert':
-      return verifyPckCert(a, trust, crls);
+      return verifyPckCert(
+        spec,
+        Buffer.from(a.body).toString('latin1'),
+        a.headers,
+        issuerChainOf(a),
+        trust,
+        crls,
+      );
+    case 'pckcerts':
+      return verifyPckCerts(a, trust, crls);
   }
 }
 
-function verifyPckCert(
+/**
+ * `pckcerts`: a JSON array of `{tcb, tcbm, cert}` where `cert` is a URL-encoded PEM certificate or
+ * "Not available"; every available certificate is checked as a single PCK certificate, and at
+ * least one must be there. Expires with the first certificate to expire.
+ */
+function verifyPckCerts(
   a: Pick<StoredArtefact, 'spec' | 'body' | 'headers'>,
   trust: TrustRoot,
   crls: RevocationSources,
 ): VerifiedArtefact {
   const spec = a.spec;
-  const ca = checkChain(spec, issuerChainOf(a), trust, crls.rootCaCrl);
+  let list: unknown;
+  try {
+    list = JSON.parse(Buffer.from(a.body).toString('utf8'));
+  } catch (cause) {
+    return fail(spec, 'certificate', 'body is not JSON', cause);
+  }
+  if (!Array.isArray(list)) return fail(spec, 'certificate', 'body is not a JSON array');
+  const chain = issuerChainOf(a);
+  let first: VerifiedArtefact | undefined;
+  for (const [i, item] of (list as unknown[]).entries()) {
+    const cert = (item as { cert?: unknown } | null)?.cert;
+    if (typeof cert !== 'string') return fail(spec, 'certificate', `entry ${i} has no cert`);
+    if (cert === 'Not available') continue;
+    let pem: string;
+    try {
+      pem = decodeURIComponent(cert);
+    } catch (cause) {
+      return fail(spec, 'certificate', `entry ${i}: cert is not URL-encoded PEM`, cause);
+    }
+    const v = verifyPckCert(spec, pem, a.headers, chain, trust, crls);
+    if (first === undefined || v.expiresAt < first.expiresAt) first = v;
+  }
+  if (first === undefined) return fail(spec, 'certificate', 'no certificate is available');
+  return first;
+}
+
+function verifyPckCert(
+  spec: ArtefactSpec,
+  bodyPem: string,
+  headers: Readonly<Record<string, string>>,
+  chainPem: string,
+  trust: TrustRoot,
+  crls: RevocationSources,
+): VerifiedArtefact {
+  const ca = checkChain(spec, chainPem, trust, crls.rootCaCrl);
   let leaf: ParsedCert;
   try {
-    const ders = pemCertificates(Buffer.from(a.body).toString('latin1'));
+    const ders = pemCertificates(bodyPem);
     if (ders.length !== 1) throw new Error(`${ders.length} certificates in the body`);
     leaf = parseCertificate(ders[0] as Uint8Array);
   } catch (cause) {
@@ -292,10 +340,10 @@ function verifyPckCert(
   } catch (cause) {
     return fail(spec, 'certificate', 'the PCK certificate lacks the SGX extensions', cause);
   }
-  const headerFmspc = a.headers[H.fmspc];
+  const headerFmspc = headers[H.fmspc];
   if (headerFmspc !== undefined && headerFmspc.toUpperCase() !== fmspc)
     fail(spec, 'content', `SGX-FMSPC ${headerFmspc} disagrees with the certificate's FMSPC ${fmspc}`);
-  const headerCa = a.headers[H.pckCertificateCaType];
+  const headerCa = headers[H.pckCertificateCaType];
   if (headerCa !== undefined && headerCa.toLowerCase() !== caKind)
     fail(
       spec,

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollateralService, type RefreshTimer } from '../../src/collateral-service/index.ts';
-import { dcap, get, startStack, type Stack } from './support.ts';
+import { dcap, get, startStack, type Stack, type UpstreamAnswer } from './support.ts';
 
 const SGX = '/sgx/certification/v4';
 const up = dcap.platform('up-to-date');
@@ -103,6 +103,52 @@ describe('modes', () => {
         [[`${SGX}/pckcert`, 'test-subscription-key']],
       );
       assert.ok(sent.length >= 3, 'the CRLs were fetched too, without the key');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('pckcerts: every available certificate verified, the list served as received; a revoked one refuses the list', async () => {
+    const s = await startStack();
+    try {
+      const answer =
+        (platform: string): ((path: string, a: UpstreamAnswer) => UpstreamAnswer) =>
+        (path, a) => {
+          if (!path.startsWith(`${SGX}/pckcerts?`)) return a;
+          const p = dcap.platform(platform);
+          const headers = new Headers({
+            'Content-Type': 'application/json',
+            'SGX-PCK-Certificate-Issuer-Chain': encodeURIComponent(dcap.pki.pckIssuerChainPem('processor')),
+            'SGX-FMSPC': p.config.fmspc.toUpperCase(),
+            'SGX-PCK-Certificate-CA-Type': 'processor',
+            'Request-ID': '00'.repeat(16),
+          });
+          const list = [
+            {
+              tcb: { pcesvn: p.config.pceSvn },
+              tcbm: `${hex(p.cpuSvn)}${pcesvn}`,
+              cert: encodeURIComponent(p.pck.pem),
+            },
+            { tcb: { pcesvn: 1 }, tcbm: '00'.repeat(18), cert: 'Not available' },
+          ];
+          return { status: 200, headers, body: Buffer.from(JSON.stringify(list)) };
+        };
+      s.upstream.rewrite.current = answer('up-to-date');
+      const path = `${SGX}/pckcerts?encrypted_ppid=${hex(up.ppid)}&pceid=${up.config.pceId}`;
+      const res = await get(s.service.url, path);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers.get('content-type'), 'application/json');
+      assert.equal((JSON.parse(res.text) as unknown[]).length, 2);
+      assert.equal(res.headers.get('SGX-FMSPC'), FMSPC);
+      const revoked = dcap.platform('revoked-pck');
+      s.upstream.rewrite.current = answer('revoked-pck');
+      const refused = await get(
+        s.service.url,
+        `${SGX}/pckcerts?encrypted_ppid=${hex(revoked.ppid)}&pceid=${revoked.config.pceId}`,
+      );
+      assert.equal(refused.status, 460, refused.text);
+      assert.match(refused.text, /revocation/);
+      assert.equal((await get(s.service.url, `${SGX}/pckcerts?pceid=0000`)).status, 400);
     } finally {
       await s.close();
     }

@@ -4,7 +4,7 @@
  * `details.check` and fails closed, and the genuine artefacts of the simulated PCS pass.
  */
 import 'reflect-metadata';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CollateralServiceConfigError,
@@ -13,7 +13,8 @@ import {
   type TrustRoot,
 } from '../../src/collateral-service/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM, parseCrl, type ParsedCrl } from '../../src/core/index.ts';
-import { createSimDcap } from '../../src/sim/index.ts';
+import { createSimDcap, type SimPlatform } from '../../src/sim/index.ts';
+import { dcap as stackDcap, get, startStack, type Stack } from './support.ts';
 import { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificateList } from '@peculiar/asn1-x509';
@@ -317,5 +318,35 @@ describe('PCK certificate', () => {
   test('SGX-FMSPC and SGX-PCK-Certificate-CA-Type headers must agree with the certificate', () => {
     refused(() => pckCert(up.pck.pem, { 'SGX-FMSPC': multi.config.fmspc }), 'content');
     refused(() => pckCert(up.pck.pem, { 'SGX-PCK-Certificate-CA-Type': 'platform' }), 'content');
+  });
+});
+
+describe('through the service (LAZY): the PCK CRL a PCK certificate is checked against', () => {
+  const SGX = '/sgx/certification/v4';
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const path = (p: SimPlatform): string => {
+    const pcesvn = hex(Buffer.from([p.config.pceSvn & 0xff, p.config.pceSvn >> 8]));
+    return `${SGX}/pckcert?encrypted_ppid=${hex(p.ppid)}&cpusvn=${hex(p.cpuSvn)}&pcesvn=${pcesvn}&pceid=${p.config.pceId}`;
+  };
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack.close());
+
+  test("is the issuing CA's, found by the CA's name in the chain, even when the chain lists the root first", async () => {
+    const pki = stackDcap.pki;
+    stack.upstream.rewrite.current = (p, a) => {
+      if (!p.includes('/pckcert?')) return a;
+      const headers = new Headers(a.headers);
+      headers.set('SGX-PCK-Certificate-Issuer-Chain', enc(pki.rootPem + pki.platformCa.pem));
+      return { ...a, headers };
+    };
+    const res = await get(stack.service.url, path(stackDcap.platform('multi-package')));
+    assert.equal(res.status, 200, res.text);
+    const crls = stack.upstream.log
+      .filter((r) => r.url.includes('/pckcrl?'))
+      .map((r) => new URL(r.url).searchParams.get('ca'));
+    assert.deepEqual(crls, ['platform'], 'only the platform CA CRL fetched');
   });
 });
