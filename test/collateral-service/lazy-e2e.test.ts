@@ -1,8 +1,8 @@
 /**
  * The collateral service in LAZY mode in front of the simulated PCS, with the attestation service
- * fetching its collateral from the collateral service (as a PCCS): a simulated SGX quote attests;
- * the simulated PCS is stopped; the collateral service is restarted on the same data directory;
- * the quote attests again, from the collateral service's persistent cache alone.
+ * fetching its collateral from the collateral service (as a PCCS): a simulated SGX quote and a
+ * simulated TDX quote (v4) attest; the simulated PCS is stopped; the collateral service is restarted
+ * on the same data directory; both attest again, from the collateral service's persistent cache alone.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { createDcapEvidenceVerifier } from '../../src/attestation/index.ts';
 import { CollateralCache, PcsClient } from '../../src/collateral-source/index.ts';
 import { startCollateralService, type CollateralServer } from '../../src/collateral-service/index.ts';
 import { createSimDcap, startSimPcs, type SimPcsServer } from '../../src/sim/index.ts';
-import { attestSgx, bindingFor, simQuoteBytes, startService } from '../attestation/support.ts';
+import { attestSgx, bindingFor, postJson, simQuoteBytes, startService } from '../attestation/support.ts';
 
 const dcap = createSimDcap({ seed: 'collateral-service-lazy-e2e' });
 const runtime = Buffer.from('collateral-service e2e runtime data');
@@ -22,8 +22,14 @@ let workDir: string;
 let pcs: SimPcsServer | undefined;
 const upstreamRequests: string[] = [];
 
-/** Attests one simulated quote through a fresh attestation service whose collateral comes from `pccsUrl`. */
-async function attestThrough(pccsUrl: string): Promise<{ status: number; body: Record<string, unknown> }> {
+/**
+ * Attests a simulated SGX quote and a simulated TDX quote (v4) through a fresh attestation service
+ * whose collateral comes from `pccsUrl`; returns both answers.
+ */
+async function attestThrough(pccsUrl: string): Promise<{
+  sgx: { status: number; body: Record<string, unknown> };
+  tdx: { status: number; body: Record<string, unknown> };
+}> {
   const cache = new CollateralCache({ client: new PcsClient({ baseUrl: pccsUrl, retries: 0 }) });
   const verifier = createDcapEvidenceVerifier({
     collateral: (req) => cache.get(req.fmspc, req.ca, req.tee),
@@ -31,11 +37,19 @@ async function attestThrough(pccsUrl: string): Promise<{ status: number; body: R
   });
   const attestation = await startService({ verifier, simulationMode: true });
   try {
-    return await attestSgx(
+    const sgx = await attestSgx(
       attestation.url,
       simQuoteBytes({ reportData: bindingFor(runtime), platform: 'up-to-date' }, dcap),
       runtime,
     );
+    const td = dcap
+      .tdx('up-to-date')
+      .quote({ reportData: Buffer.from(bindingFor(runtime), 'hex') }, { version: 4 });
+    const tdx = await postJson(`${attestation.url}/attest/TdxVm?api-version=2025-06-01`, {
+      quote: Buffer.from(td).toString('base64url'),
+      runtimeData: { data: runtime.toString('base64url'), dataType: 'Binary' },
+    });
+    return { sgx, tdx };
   } finally {
     await attestation.close();
   }
@@ -65,7 +79,8 @@ describe('collateral serve (LAZY) in front of sim pcs, for the attestation servi
     let collateral = await startCollateral();
     try {
       const first = await attestThrough(collateral.url);
-      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.sgx.status, 200, JSON.stringify(first.sgx.body));
+      assert.equal(first.tdx.status, 200, JSON.stringify(first.tdx.body));
       assert.deepEqual(
         upstreamRequests.map((u) => u.replace(/\?.*$/, '')).sort(),
         [
@@ -73,6 +88,8 @@ describe('collateral serve (LAZY) in front of sim pcs, for the attestation servi
           '/sgx/certification/v4/qe/identity',
           '/sgx/certification/v4/rootcacrl',
           '/sgx/certification/v4/tcb',
+          '/tdx/certification/v4/qe/identity',
+          '/tdx/certification/v4/tcb',
         ],
         'each artefact fetched once from the upstream',
       );
@@ -85,11 +102,12 @@ describe('collateral serve (LAZY) in front of sim pcs, for the attestation servi
     pcs = undefined;
     collateral = await startCollateral();
     try {
-      assert.equal(collateral.service.list().length, 4, 'the four artefacts were read back and verified');
+      assert.equal(collateral.service.list().length, 6, 'the six artefacts were read back and verified');
       const second = await attestThrough(collateral.url);
-      assert.equal(second.status, 200, JSON.stringify(second.body));
+      assert.equal(second.sgx.status, 200, JSON.stringify(second.sgx.body));
+      assert.equal(second.tdx.status, 200, JSON.stringify(second.tdx.body));
       const metrics = await (await fetch(`${collateral.url}/metrics`)).text();
-      assert.match(metrics, /ccnodes_collateral_cache_requests_total\{kind="tcb",result="hit"\} 1/);
+      assert.match(metrics, /ccnodes_collateral_cache_requests_total\{kind="tcb",result="hit"\} 2/);
       assert.doesNotMatch(metrics, /result="miss"/);
     } finally {
       await collateral.close();
