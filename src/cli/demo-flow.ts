@@ -22,6 +22,7 @@ import {
   type RunningEnclave,
   validateEnclaveDefinition,
 } from '../sim/index.ts';
+import { containerStep } from './demo-container.ts';
 import type { DemoStack } from './demo-stack.ts';
 
 import { TAMPER_MODES, type TamperMode } from './demo-tamper.ts';
@@ -367,6 +368,7 @@ export function demoSteps(
         };
       },
     },
+    containerStep(stack, tamper),
   ];
 }
 

@@ -65,6 +65,8 @@ export class MemoryNodeClient implements NodeClient {
 
 export interface DemoStack {
   readonly dir: string;
+  /** The simulated platform's seed (the confidential-container step launches on the same platform). */
+  readonly seed: string;
   readonly cpu: SimCpu;
   readonly rootPem: string;
   readonly pcs: SimPcsServer;
@@ -84,6 +86,21 @@ export interface DemoStack {
   /** FMSPCs of the simulated platforms the PCS serves collateral for. */
   readonly fmspcs: readonly string[];
   close(): Promise<void>;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the attestation service's issuer names it). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const addr = probe.address();
+      probe.close(() => {
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : 0);
+      });
+    });
+  });
 }
 
 /** Starts every service of the demo. On failure, whatever started is stopped again. */
@@ -119,9 +136,11 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
       'base64url',
     );
     const cache = new CollateralCache({ client: new PcsClient({ baseUrl: pcs.url }) });
+    const port = await freePort();
     const attestation = await createAttestationService({
       dataDir: join(dir, 'attestation'),
-      publicUrl: 'http://127.0.0.1',
+      // The issuer is the service's own URL, as relying parties (the container launcher) expect.
+      publicUrl: `http://127.0.0.1:${port}`,
       simulationMode: true,
       adminToken,
       verifier: createDcapEvidenceVerifier({
@@ -131,7 +150,7 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
       logger: false,
     });
     closers.push(() => attestation.close());
-    const address = await attestation.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = await attestation.app.listen({ host: '127.0.0.1', port });
 
     // Quote helper: AESM socket + JSON API, sim provider checking each report's MAC as the QE would.
     await mkdir(join(dir, 'aesmd'), { recursive: true });
@@ -180,6 +199,7 @@ export async function startDemoStack(options: { seed?: string } = {}): Promise<D
 
     return {
       dir,
+      seed,
       cpu,
       rootPem: dcap.rootPem,
       pcs,

@@ -11,5 +11,9 @@ export const TAMPER_MODES = {
   },
   quote: { failsAt: 'attest', what: 'one byte of the quote is flipped on its way to the verifier' },
   'release-policy': { failsAt: 'release', what: "the secret's release policy names another MRENCLAVE" },
+  'trusted-file': {
+    failsAt: 'container',
+    what: "the confidential container's program (count.sh) is changed after prepare; the launcher refuses to start it",
+  },
 } as const;
 export type TamperMode = keyof typeof TAMPER_MODES;

@@ -6,11 +6,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/testdata.ts';
 import { runDemo, type DemoReport } from '../../src/cli/demo.ts';
 import { TAMPER_MODES, type TamperMode } from '../../src/cli/demo-tamper.ts';
+import { DEMO_CONTAINER_TOKEN } from '../../src/cli/demo-container.ts';
 
 /** Why each tampered run must fail: the reason the failing component gives. */
 const REASONS: Record<TamperMode, RegExp> = {
@@ -19,9 +21,20 @@ const REASONS: Record<TamperMode, RegExp> = {
   'runtime-key': /SHA-256\(runtimeData\) differs from REPORTDATA/,
   quote: /quote signature does not verify/,
   'release-policy': /HTTP 403: .*release policy/,
+  'trusted-file': /trusted file count\.sh is modified since prepare — the program was not started/,
 };
 
-const STEPS = ['services', 'measure', 'allocate', 'launch', 'quote', 'attest', 'verify-token', 'release'];
+const STEPS = [
+  'services',
+  'measure',
+  'allocate',
+  'launch',
+  'quote',
+  'attest',
+  'verify-token',
+  'release',
+  'container',
+];
 
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -73,6 +86,20 @@ describe('ccnodes demo', () => {
     assert.equal(detail('verify-token')['x-ccnodes-simulated'], true);
     assert.equal(detail('verify-token')['x-ms-sgx-is-debuggable'], false);
     assert.equal(detail('release')['openedInsideEnclave'], true);
+    // The unmodified program under the launcher: it started only after attestation and release, and
+    // the token it saw is the one stored for its identity.
+    const events = detail('container')['steps'] as string[];
+    const at = (re: RegExp): number => events.findIndex((e) => re.test(e));
+    assert.ok(at(/^launcher: attested at /) >= 0, events.join('\n'));
+    assert.ok(at(/^launcher: attested at /) < at(/^launcher: released: report-api-token, input-key$/));
+    assert.ok(at(/^launcher: released: /) < at(/^launcher: program started$/));
+    assert.ok(at(/^launcher: program started$/) < at(/^program: count: 3 lines, run 1$/));
+    const tokenHash = createHash('sha256').update(DEMO_CONTAINER_TOKEN).digest('hex').slice(0, 16);
+    assert.match(String(detail('container')['programReport']), new RegExp(`token_sha256=${tokenHash}`));
+    assert.ok(
+      !JSON.stringify(report).includes(DEMO_CONTAINER_TOKEN),
+      'the secret value is not in the report',
+    );
     assert.equal(existsSync(scratchDir(report)), false, 'the demo scratch directory was removed');
   });
 
