@@ -11,6 +11,7 @@ import {
   checkIdentity,
   createRatlsVerifier,
   verifyRatlsCertificate,
+  type RatlsExpectedIdentity,
 } from '../../src/ratls/index.ts';
 import { MRENCLAVE, MRSIGNER, NOW, makeCert, simulation, verifyOptions } from './fixture.ts';
 
@@ -95,8 +96,7 @@ describe('identity decisions on a verified quote', () => {
   test('ISVPRODID must equal the expected one; ISVSVN must be at least the minimum', async () => {
     const c = await makeCert('gramine-dice');
     const o = verifyOptions();
-    const v = (expected: Parameters<typeof checkIdentity>[0]) => () =>
-      verifyRatlsCertificate(c.der, { ...o, expected });
+    const v = (expected: RatlsExpectedIdentity) => () => verifyRatlsCertificate(c.der, { ...o, expected });
     assert.equal(code(v({ isvProdId: PROD_ID })), 'accepted');
     assert.equal(code(v({ isvProdId: PROD_ID + 1 })), 'ERR_RATLS_ISVPRODID_MISMATCH');
     assert.equal(code(v({ minIsvSvn: SVN })), 'accepted');
