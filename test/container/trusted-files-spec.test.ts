@@ -1,0 +1,198 @@
+/**
+ * Specification of trusted files: how the manifest's paths and globs expand, how files are hashed,
+ * and how a tree is compared with what was recorded at prepare time (the launcher refuses to start
+ * on any difference). Each case builds a small tree in a temp directory.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  checkTrustedFiles,
+  expandTrustedFiles,
+  globToRegExp,
+  hashFile,
+  hashTrustedFiles,
+} from '../../src/container/index.ts';
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** A temp tree with `files` (relative path → content). */
+function tree(files: Record<string, string>): string {
+  const base = mkdtempSync(join(tmpdir(), 'ccnodes-trusted-spec-'));
+  roots.push(base);
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(base, p)), { recursive: true });
+    writeFileSync(join(base, p), content);
+  }
+  return base;
+}
+
+const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await assert.rejects(p, (err: { code?: string; details?: Record<string, unknown> }) => {
+    assert.equal(err.code, code);
+    for (const [k, v] of Object.entries(details)) assert.equal(err.details?.[k], v, k);
+    return true;
+  });
+}
+
+describe('globs', () => {
+  test('`*` and `?` stay within one segment, `**` spans whole segments, other characters are literal', () => {
+    const re = (g: string, p: string): boolean => globToRegExp(g).test(p);
+    assert.equal(re('lib/*.js', 'lib/a.js'), true);
+    assert.equal(re('lib/*.js', 'lib/x/a.js'), false);
+    assert.equal(re('lib/?.js', 'lib/a.js'), true);
+    assert.equal(re('lib/?.js', 'lib/ab.js'), false);
+    assert.equal(re('lib/?.js', 'lib//.js'), false);
+    assert.equal(re('lib/**/a.js', 'lib/a.js'), true);
+    assert.equal(re('lib/**/a.js', 'lib/x/y/a.js'), true);
+    assert.equal(re('lib/**', 'lib/x/y/a.js'), true);
+    assert.equal(re('lib/**', 'other/a.js'), false);
+    assert.equal(re('a.js', 'aXjs'), false, 'a dot is literal');
+    assert.equal(re('a+(b).js', 'a+(b).js'), true);
+    assert.equal(re('lib/*.js', 'xlib/a.js'), false, 'anchored at the start');
+    assert.equal(re('lib/*.js', 'lib/a.jsx'), false, 'anchored at the end');
+  });
+});
+
+describe('expansion', () => {
+  test('sorted, de-duplicated, relative `/` paths; globs walk only below their fixed directory', async () => {
+    const base = tree({ 'b.js': '1', 'a.js': '2', 'lib/x.js': '3', 'lib/sub/y.js': '4', 'lib/z.txt': '5' });
+    assert.deepEqual(await expandTrustedFiles(base, ['b.js', 'lib/**/*.js', 'a.js', 'b.js'], true), [
+      'a.js',
+      'b.js',
+      'lib/sub/y.js',
+      'lib/x.js',
+    ]);
+    assert.deepEqual(await expandTrustedFiles(base, ['*.js'], true), ['a.js', 'b.js']);
+    assert.deepEqual(await expandTrustedFiles(base, ['**'], true), [
+      'a.js',
+      'b.js',
+      'lib/sub/y.js',
+      'lib/x.js',
+      'lib/z.txt',
+    ]);
+  });
+  test('at prepare time a pattern that matches nothing, or names a directory, is an error naming it', async () => {
+    const base = tree({ 'a.js': '1', 'lib/x.js': '2' });
+    await rejectsWith(expandTrustedFiles(base, ['a.js', 'missing.js'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
+      field: 'trustedFiles[1]',
+      path: 'missing.js',
+    });
+    await rejectsWith(expandTrustedFiles(base, ['lib'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
+      field: 'trustedFiles[0]',
+      path: 'lib',
+    });
+    await rejectsWith(expandTrustedFiles(base, ['lib/*.txt'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
+      field: 'trustedFiles[0]',
+    });
+    await rejectsWith(expandTrustedFiles(base, ['nodir/*.js'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
+      field: 'trustedFiles[0]',
+    });
+    // a pattern whose files another pattern already listed still counts as matching
+    assert.deepEqual(await expandTrustedFiles(base, ['lib/x.js', 'lib/*.js'], true), ['lib/x.js']);
+  });
+  test('at run time missing files and empty globs are simply not listed', async () => {
+    const base = tree({ 'a.js': '1' });
+    assert.deepEqual(await expandTrustedFiles(base, ['a.js', 'missing.js', 'x/*.js', 'a.js/*'], false), [
+      'a.js',
+    ]);
+    assert.deepEqual(await expandTrustedFiles(base, ['.'], false), []);
+  });
+  test('symbolic links: named ones are followed; inside a glob, only links to regular files are listed', async () => {
+    const base = tree({ 'real.js': 'r', 'lib/a.js': 'a', 'elsewhere/b.js': 'b' });
+    symlinkSync(join(base, 'real.js'), join(base, 'lib/link.js'));
+    symlinkSync(join(base, 'elsewhere'), join(base, 'lib/dirlink'));
+    symlinkSync(join(base, 'nothing'), join(base, 'lib/dangling.js'));
+    assert.deepEqual(await expandTrustedFiles(base, ['lib/**'], true), ['lib/a.js', 'lib/link.js']);
+    assert.deepEqual(await expandTrustedFiles(base, ['lib/link.js'], true), ['lib/link.js']);
+    symlinkSync(join(base, 'lib'), join(base, 'liblink'));
+    assert.deepEqual(
+      await expandTrustedFiles(base, ['liblink/*.js'], false),
+      [],
+      'a glob root that is a link',
+    );
+  });
+});
+
+describe('hashing', () => {
+  test('SHA-256 and size of each file, in list order; empty and multi-chunk files included', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024 + 3, 7);
+    const base = tree({ 'e.txt': '', 'a.txt': 'abc' });
+    writeFileSync(join(base, 'big.bin'), big);
+    assert.deepEqual(await hashFile(join(base, 'big.bin')), { sha256: sha(big), size: big.length });
+    assert.deepEqual(await hashTrustedFiles(base, ['e.txt', 'a.txt', 'big.bin']), [
+      { path: 'e.txt', sha256: sha(''), size: 0 },
+      { path: 'a.txt', sha256: sha('abc'), size: 3 },
+      { path: 'big.bin', sha256: sha(big), size: big.length },
+    ]);
+  });
+  test('an unreadable file is ERR_CONTAINER_TRUSTED_FILE naming it', async () => {
+    const base = tree({ 'a.txt': 'abc' });
+    await rejectsWith(hashTrustedFiles(base, ['a.txt', 'gone.txt']), 'ERR_CONTAINER_TRUSTED_FILE', {
+      path: 'gone.txt',
+    });
+  });
+});
+
+describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)', () => {
+  const patterns = ['app.js', 'lib/*.js'];
+  async function prepared(): Promise<{
+    base: string;
+    recorded: Awaited<ReturnType<typeof hashTrustedFiles>>;
+  }> {
+    const base = tree({ 'app.js': 'main', 'lib/a.js': 'A', 'lib/b.js': 'B' });
+    const recorded = await hashTrustedFiles(base, await expandTrustedFiles(base, patterns, true));
+    return { base, recorded };
+  }
+  const CHANGED = 'ERR_CONTAINER_TRUSTED_FILE_CHANGED';
+  test('an unchanged tree passes and returns the hashes', async () => {
+    const { base, recorded } = await prepared();
+    assert.deepEqual(await checkTrustedFiles(base, patterns, recorded), recorded);
+  });
+  test('a modified file (content, or same content length) is modified', async () => {
+    const { base, recorded } = await prepared();
+    writeFileSync(join(base, 'lib/b.js'), 'C');
+    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
+      path: 'lib/b.js',
+      change: 'modified',
+    });
+  });
+  test('a recorded size that differs is modified even when the hash were equal', async () => {
+    const { base, recorded } = await prepared();
+    const forged = recorded.map((r) => (r.path === 'app.js' ? { ...r, size: r.size + 1 } : r));
+    await rejectsWith(checkTrustedFiles(base, patterns, forged), CHANGED, {
+      path: 'app.js',
+      change: 'modified',
+    });
+  });
+  test('a removed file is missing; a new file matching a pattern is added (first in sorted order)', async () => {
+    const { base, recorded } = await prepared();
+    unlinkSync(join(base, 'lib/a.js'));
+    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
+      path: 'lib/a.js',
+      change: 'missing',
+    });
+    writeFileSync(join(base, 'lib/0.js'), 'new');
+    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
+      path: 'lib/0.js',
+      change: 'added',
+    });
+  });
+  test('a file not matching any pattern is ignored', async () => {
+    const { base, recorded } = await prepared();
+    writeFileSync(join(base, 'lib/notes.txt'), 'x');
+    assert.deepEqual(await checkTrustedFiles(base, patterns, recorded), recorded);
+  });
+});
