@@ -121,6 +121,15 @@ function variantOf(query: Query): Variant | undefined {
   return undefined;
 }
 
+/** Body members of `POST /platforms` by the names `parsePlatform` reports. */
+const PLATFORM_FIELDS: Readonly<Record<string, string>> = {
+  qeId: 'qe_id',
+  pceId: 'pce_id',
+  cpuSvn: 'cpu_svn',
+  pceSvn: 'pce_svn',
+  encPpid: 'enc_ppid',
+};
+
 /** HTTP status of a service error (Intel's PCCS codes). */
 export function statusOf(err: unknown): number {
   if (err instanceof CollateralRequestError || err instanceof CollateralBundleError) return 400;
@@ -308,19 +317,31 @@ export function buildCollateralApp(
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new CollateralRequestError('the body must be a JSON object', { parameter: 'body' });
     const fields = body as Record<string, unknown>;
-    const platform = parsePlatform(
-      {
-        qeId: fields['qe_id'],
-        pceId: fields['pce_id'],
-        cpuSvn: fields['cpu_svn'],
-        pceSvn: fields['pce_svn'],
-        encPpid: fields['enc_ppid'] ?? '',
-        ...(typeof fields['platform_manifest'] === 'string'
-          ? { platformManifest: fields['platform_manifest'] }
-          : {}),
-      },
-      'body',
-    );
+    let platform;
+    try {
+      platform = parsePlatform(
+        {
+          qeId: fields['qe_id'],
+          pceId: fields['pce_id'],
+          cpuSvn: fields['cpu_svn'],
+          pceSvn: fields['pce_svn'],
+          encPpid: fields['enc_ppid'] ?? '',
+          ...(typeof fields['platform_manifest'] === 'string'
+            ? { platformManifest: fields['platform_manifest'] }
+            : {}),
+        },
+        'body',
+      );
+    } catch (err) {
+      if (!(err instanceof CollateralBundleError)) throw err;
+      // Name the member as the client sent it (snake case).
+      const raw = err.details['member'];
+      const member = (typeof raw === 'string' ? raw : '').replace(/^body\./, '');
+      const sent = PLATFORM_FIELDS[member] ?? member;
+      throw new CollateralRequestError(`platform registration: ${sent} ${err.message.replace(/^\S+ /, '')}`, {
+        parameter: sent,
+      });
+    }
     await service.registerPlatform(platform);
     return reply.code(200).send();
   });

@@ -235,6 +235,7 @@ describe('modes', () => {
         body: JSON.stringify({ qe_id: 'xyz' }),
       });
       assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { details: { parameter: string } }).details.parameter, 'qe_id');
     } finally {
       await s.close();
     }
