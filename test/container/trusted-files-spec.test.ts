@@ -58,6 +58,7 @@ describe('globs', () => {
     assert.equal(re('lib/**/a.js', 'lib/a.js'), true);
     assert.equal(re('lib/**/a.js', 'lib/x/y/a.js'), true);
     assert.equal(re('lib/**', 'lib/x/y/a.js'), true);
+    assert.equal(re('lib/**/a.js', 'lib/xa.js'), false, 'a middle ** spans whole segments only');
     assert.equal(re('lib/**', 'other/a.js'), false);
     assert.equal(re('a.js', 'aXjs'), false, 'a dot is literal');
     assert.equal(re('a+(b).js', 'a+(b).js'), true);
@@ -118,6 +119,11 @@ describe('expansion', () => {
     assert.deepEqual(await expandTrustedFiles(base, ['lib/**'], true), ['lib/a.js', 'lib/link.js']);
     assert.deepEqual(await expandTrustedFiles(base, ['lib/link.js'], true), ['lib/link.js']);
     symlinkSync(join(base, 'lib'), join(base, 'liblink'));
+    assert.deepEqual(
+      await expandTrustedFiles(base, ['liblink/a.js'], true),
+      ['liblink/a.js'],
+      'named through a linked directory',
+    );
     assert.deepEqual(
       await expandTrustedFiles(base, ['liblink/*.js'], false),
       [],
