@@ -1,6 +1,7 @@
 /**
- * The typed interface of the tutorial's key-value enclave (kv.js): the ECALLs it exposes and the one
- * OCALL it makes, with their types and size limits — declared once, checked on every crossing.
+ * The typed interface of the tutorial's key-value enclave (kv.js): the ECALLs it exposes and the
+ * OCALLs it makes (persist, and the two behind `ccnodes.getQuote()`), with their types and size
+ * limits — declared once, checked on every crossing.
  */
 import { defineEnclaveInterface, QUOTE_OCALLS, t } from 'ccnodes/enclave';
 
