@@ -87,6 +87,9 @@ describe('ccnodes collateral (CLI)', () => {
           url,
           '--trust-simulated-root',
           join(dir, 'root.pem'),
+          // The simulated PCS stamps collateral up to the next whole second: verify a little later.
+          '--now',
+          new Date(Date.now() + 5000).toISOString(),
           '--json',
         ],
         { cwd: dir },
