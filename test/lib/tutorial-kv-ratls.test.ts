@@ -109,6 +109,11 @@ describe('the tutorial key-value service over RA-TLS', () => {
     assert.equal(verified.format, 'ego');
     assert.equal(verified.keyBinding, 'spki-sha256');
 
+    // Bad input is refused by the service and the typed interface, not stored.
+    await assert.rejects(c1.put('k'.repeat(65), bytes('v')), /HTTP 400 ERR_ENCLAVE_CALL_SIZE/);
+    await assert.rejects(c1.put('big', new Uint8Array(4097)), /HTTP 413/);
+    assert.equal(await c1.get('big'), null);
+
     await first.close();
     assert.equal(readFileSync(join(dir, 'kv.sealed')).includes(Buffer.from('hello over RA-TLS')), false);
 

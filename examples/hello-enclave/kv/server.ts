@@ -163,7 +163,10 @@ export async function startKvService(options: KvServiceOptions): Promise<KvServi
         // The typed interface refuses bad input (e.g. a 65-byte key) before the enclave sees it.
         const status = err instanceof EnclaveInterfaceError ? 400 : 500;
         if (!res.headersSent) res.writeHead(status);
-        res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+        const code = (err as { code?: unknown }).code;
+        res.end(
+          `${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`,
+        );
       });
     });
     await new Promise<void>((resolve, reject) => {
