@@ -3,7 +3,7 @@
  * loads every page of the running demo's dashboard, checks the numbers it shows against the JSON
  * API, checks that every request stays on the dashboard's origin and that no content security
  * policy violation is reported, and saves the screenshots docs/dashboard.md shows
- * (docs/images/dashboard-*.png). A second dashboard over the 50-node fake cluster gives the Nodes
+ * (docs/images/dashboard-*.png, with CCNODES_UPDATE_SCREENSHOTS=1). A second dashboard over the 50-node fake cluster gives the Nodes
  * screenshot of a larger pool.
  *
  * Without Chromium the test skips with one line — except under CI=true, where it fails (.ci/run
@@ -26,7 +26,17 @@ const CHROMIUM = '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
 const skip =
   !present && process.env['CI'] !== 'true' ? `${CHROMIUM} is absent (apt-get install chromium)` : false;
-const IMAGES = join(REPO_ROOT, 'docs', 'images');
+/**
+ * Where screenshots go: docs/images with CCNODES_UPDATE_SCREENSHOTS=1 (to refresh the docs), else a
+ * temp dir (a test run leaves the checkout clean).
+ */
+const IMAGES =
+  process.env['CCNODES_UPDATE_SCREENSHOTS'] === '1'
+    ? join(REPO_ROOT, 'docs', 'images')
+    : mkdtempSync(join(tmpdir(), 'ccnodes-screenshots-'));
+process.on('exit', () => {
+  if (!IMAGES.startsWith(REPO_ROOT)) rmSync(IMAGES, { recursive: true, force: true });
+});
 const rng = seededRandom(import.meta.url);
 
 async function withBrowser<T>(fn: (context: BrowserContext) => Promise<T>): Promise<T> {
@@ -146,7 +156,8 @@ test(
                 for (const f of json['fmspcs'] as { fmspc: string; nextUpdate: string }[])
                   assert.equal(shown.get(`fmspc.${f.fmspc}.nextUpdate`), f.nextUpdate);
               }
-              await page.screenshot({ path: join(IMAGES, `dashboard-${slug(p.path)}.png`) });
+              const png = await page.screenshot({ path: join(IMAGES, `dashboard-${slug(p.path)}.png`) });
+              assert.ok(png.length > 10_000, `${p.path} screenshot`);
             }
             const off = requests.filter((u) => new URL(u).origin !== origin);
             assert.deepEqual(off, [], 'requests left the dashboard origin');
