@@ -28,6 +28,8 @@ describe('route parameters', () => {
     [pckcert(`encrypted_ppid=${'ab'.repeat(15)}`), 'encrypted_ppid'],
     [pckcert(`encrypted_ppid=${'ab'.repeat(385)}`), 'encrypted_ppid'],
     [pckcert(`qeid=${'ab'.repeat(33)}`), 'qeid'],
+    [`${SGX}/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=1x`, 'tcbEvaluationDataNumber'],
+    [`${SGX}/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=1234567890`, 'tcbEvaluationDataNumber'],
   ] as const) {
     test(`400 naming ${parameter}: a length outside the bounds (${path.length} characters)`, async () => {
       const res = await get(stack.service.url, path);
@@ -37,10 +39,14 @@ describe('route parameters', () => {
     });
   }
 
-  test('update=standard and update=early are accepted', async () => {
-    for (const update of ['standard', 'early']) {
-      const res = await get(stack.service.url, `${SGX}/tcb?fmspc=${FMSPC}&update=${update}`);
-      assert.equal(res.status, 200, `${update}: ${res.text}`);
+  test('update=standard|early and a decimal tcbEvaluationDataNumber are accepted and asked upstream', async () => {
+    for (const variant of ['update=standard', 'update=early', 'tcbEvaluationDataNumber=17']) {
+      const res = await get(stack.service.url, `${SGX}/tcb?fmspc=${FMSPC}&${variant}`);
+      assert.equal(res.status, 200, `${variant}: ${res.text}`);
+      assert.ok(
+        stack.upstream.log.some((r) => r.url.includes('/tcb?') && r.url.includes(variant)),
+        `${variant} sent upstream`,
+      );
     }
   });
 });
