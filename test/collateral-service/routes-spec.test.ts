@@ -1,7 +1,8 @@
 /**
  * Specification of the PCCS route parameters the collateral service accepts: hex parameters have
- * an exact length or a length range (both bounds enforced), and `update` takes exactly `standard`
- * or `early`. A refused parameter is 400 `ERR_COLLATERAL_SERVICE_REQUEST` naming it.
+ * an exact length or a length range (both bounds enforced), a parameter given twice is refused,
+ * `update` takes exactly `standard` or `early` and `tcbEvaluationDataNumber` 1 to 9 decimal digits.
+ * A refused parameter is 400 `ERR_COLLATERAL_SERVICE_REQUEST` naming it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,10 +29,11 @@ describe('route parameters', () => {
     [pckcert(`encrypted_ppid=${'ab'.repeat(15)}`), 'encrypted_ppid'],
     [pckcert(`encrypted_ppid=${'ab'.repeat(385)}`), 'encrypted_ppid'],
     [pckcert(`qeid=${'ab'.repeat(33)}`), 'qeid'],
+    [`${SGX}/pckcrl?ca=processor&ca=processor`, 'ca'],
     [`${SGX}/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=1x`, 'tcbEvaluationDataNumber'],
     [`${SGX}/tcb?fmspc=${FMSPC}&tcbEvaluationDataNumber=1234567890`, 'tcbEvaluationDataNumber'],
   ] as const) {
-    test(`400 naming ${parameter}: a length outside the bounds (${path.length} characters)`, async () => {
+    test(`400 naming ${parameter}: ${path.replace(SGX, '').slice(0, 60)}`, async () => {
       const res = await get(stack.service.url, path);
       assert.equal(res.status, 400, res.text);
       assert.equal(res.headers.get('Error-Code'), 'ERR_COLLATERAL_SERVICE_REQUEST');
