@@ -7,7 +7,7 @@
  * lines show that it started only after attestation and release. `--tamper trusted-file` changes
  * the program after `prepare`, and the launcher must refuse to start it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPair } from 'node:crypto';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,6 @@ import {
   runContainer,
 } from '../container/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
-import { generateEnclaveSigningKey } from '../sim/index.ts';
 import type { DemoStep } from './demo-flow.ts';
 import type { DemoStack } from './demo-stack.ts';
 import type { TamperMode } from './demo-tamper.ts';
@@ -67,8 +66,33 @@ async function putSecret(
   await res.arrayBuffer();
 }
 
+/**
+ * The app's signing key (RSA-3072, e = 3, as `ccnodes enclave keygen` makes), generated on a worker
+ * thread while the earlier steps run: it is the slowest part of this step on a busy machine.
+ */
+function signingKeyInBackground(): Promise<string> {
+  const key = new Promise<string>((resolvePromise, reject) => {
+    generateKeyPair(
+      'rsa',
+      {
+        modulusLength: 3072,
+        publicExponent: 3,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      },
+      (err, _publicKey, privateKey) => {
+        if (err === null) resolvePromise(privateKey);
+        else reject(err);
+      },
+    );
+  });
+  key.catch(() => undefined); // awaited (and reported) by the step; never an unhandled rejection
+  return key;
+}
+
 /** The step that runs the unmodified program under the launcher. */
 export function containerStep(stack: DemoStack, tamper: TamperMode | undefined): DemoStep {
+  const signingKey = signingKeyInBackground();
   return {
     id: 'container',
     title:
@@ -85,10 +109,7 @@ export function containerStep(stack: DemoStack, tamper: TamperMode | undefined):
         .encrypt(inputKey);
       await writeFile(join(appDir, 'input.csv.jwe'), jwe);
       const manifestPath = join(appDir, 'app.yaml');
-      const { sig } = await prepareApp(
-        await loadManifest(manifestPath),
-        generateEnclaveSigningKey().privateKeyPem,
-      );
+      const { sig } = await prepareApp(await loadManifest(manifestPath), await signingKey);
       const sigPath = join(stack.dir, 'container', 'shell-report.sig');
       await writeFile(sigPath, encodeAppSig(sig));
       const policy = releasePolicyFor(sig, stack.attestation.issuer);
