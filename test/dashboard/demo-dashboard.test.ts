@@ -92,7 +92,8 @@ test(
         }
       },
     });
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined)
+      throw failure instanceof Error ? failure : new Error('check failed', { cause: failure });
     assert.equal(report.ok, true);
     assert.equal(checked, true);
   },
