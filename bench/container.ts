@@ -214,7 +214,9 @@ try {
     `container run, 50 MiB of trusted files, ${ROUNDS} rounds (load ${loadavg.start ?? '?'}→${loadavg.end ?? '?'} on ${loadavg.cpus} CPUs):\n` +
       `  plain spawn of sh prog.sh: p50 ${r1(percentile(plain, 50))} ms\n` +
       `  ccnodes container run (CLI process): p50 ${r1(percentile(cli, 50))} ms; overhead p50 ${r1(percentile(overhead, 50))} ms, p99 ${r1(percentile(overhead, 99))} ms (target p50 < 250 ms)\n` +
-      `${distCli.length === 0 ? '' : `  dist/ccnodes.js container run (the installed CLI, no TypeScript loader): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms\n`}` +
+      (distCli.length === 0
+        ? ''
+        : `  dist/ccnodes.js container run (the installed CLI, no TypeScript loader): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms\n`) +
       `  runContainer in process (no Node start-up): overhead p50 ${r1(percentile(libOverhead, 50))} ms, p99 ${r1(percentile(libOverhead, 99))} ms\n` +
       `  in-process time to each progress line, p50 ms: ${JSON.stringify(phaseP50)}\n` +
       `  attest + release (quote received → secrets released): p50 ${r1(percentile(attestRelease, 50))} ms, p99 ${r1(percentile(attestRelease, 99))} ms\n` +
