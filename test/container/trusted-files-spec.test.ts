@@ -6,7 +6,16 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -144,6 +153,15 @@ describe('hashing', () => {
       { path: 'big.bin', sha256: sha(big), size: big.length },
     ]);
   });
+  test('every file handle is closed after hashing', { skip: !existsSync('/proc/self/fd') }, async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`f${String(i)}.txt`] = String(i);
+    const base = tree(files);
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    await hashTrustedFiles(base, Object.keys(files));
+    assert.ok(open() < before + 10, `open descriptors ${String(before)} -> ${String(open())}`);
+  });
   test('an unreadable file is ERR_CONTAINER_TRUSTED_FILE naming it', async () => {
     const base = tree({ 'a.txt': 'abc' });
     await rejectsWith(hashTrustedFiles(base, ['a.txt', 'gone.txt']), 'ERR_CONTAINER_TRUSTED_FILE', {
@@ -194,6 +212,14 @@ describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)
     await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
       path: 'lib/0.js',
       change: 'added',
+    });
+  });
+  test('a removed named file (not a glob) is missing too, not a manifest error', async () => {
+    const { base, recorded } = await prepared();
+    unlinkSync(join(base, 'app.js'));
+    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
+      path: 'app.js',
+      change: 'missing',
     });
   });
   test('a file not matching any pattern is ignored', async () => {
