@@ -13,6 +13,7 @@ import {
   decodeExtensionValue,
   encodeCbor,
   type CborItem,
+  type RatlsFormat,
 } from '../../src/ratls/index.ts';
 
 const OID = '1.2.3';
@@ -30,11 +31,7 @@ const good = (hash: CborItem = pubkeyHash(1, 32)): Uint8Array =>
     ),
   );
 
-function refusedField(
-  value: Uint8Array,
-  field: string,
-  format: 'gramine-dice' | 'ego' = 'gramine-dice',
-): void {
+function refusedField(value: Uint8Array, field: string, format: RatlsFormat = 'gramine-dice'): void {
   assert.throws(
     () => decodeExtensionValue(format, OID, value),
     (e: { code?: string; details?: { field?: string; oid?: string } }) => {
