@@ -347,7 +347,9 @@ describe('TDX quotes', () => {
       'ERR_RATLS_TEE_MISMATCH',
     );
     assert.equal(
-      code(() => { checkExpectedIdentity(report, checkIdentity({ tee: 'SGX' })); }),
+      code(() => {
+        checkExpectedIdentity(report, checkIdentity({ tee: 'SGX' }));
+      }),
       'ERR_RATLS_TEE_MISMATCH',
     );
   });
