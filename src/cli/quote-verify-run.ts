@@ -280,7 +280,9 @@ export async function run(quotePath: string, flags: VerifyFlags, ctx: CliContext
     collateral = prepareCollateral(loaded.collateral);
   }
   const options: VerifyOptions = {
-    now,
+    // Without --now, the verdict is for the moment of verification, after any collateral fetch: a
+    // CRL or TCB Info issued during the fetch (a PCCS that stamps on demand) is then already valid.
+    now: flags.now === undefined ? new Date() : now,
     ...(flags.trustSimulatedRoot !== undefined
       ? { trustSimulatedRoot: await readAnchor(flags.trustSimulatedRoot, ctx) }
       : {}),

@@ -276,7 +276,8 @@ export async function run(certPath: string, flags: RatlsVerifyFlags, ctx: CliCon
   try {
     const result = verifyRatlsCertificate(parsed, {
       collateral,
-      now,
+      // Without --now: the moment of verification, after any collateral fetch (as quote verify).
+      now: flags.now === undefined ? new Date() : now,
       expected,
       ...(anchor === undefined ? {} : { trustSimulatedRoot: anchor }),
       allowDebug: flags.allowDebug === true,
