@@ -122,11 +122,19 @@ export function signedTcbInfo(pki: SimPki, spec: SimTcbInfoSpec, options: SimIss
   return signedCollateralDocument(pki, 'tcbInfo', inner);
 }
 
-/** The QE Identity response body for `spec`, issued at `options.now`. */
-export function signedQeIdentity(pki: SimPki, spec: SimQeIdentitySpec, options: SimIssueOptions): string {
+/**
+ * The QE Identity response body for `spec`, issued at `options.now`; `id` `TD_QE` gives the TDX
+ * quoting enclave's identity (same shape, served under /tdx/certification/v4/qe/identity).
+ */
+export function signedQeIdentity(
+  pki: SimPki,
+  spec: SimQeIdentitySpec,
+  options: SimIssueOptions,
+  id: 'QE' | 'TD_QE' = 'QE',
+): string {
   const { issueDate, nextUpdate } = collateralWindow(options);
   const inner = JSON.stringify({
-    id: 'QE',
+    id,
     version: 2,
     issueDate,
     nextUpdate,

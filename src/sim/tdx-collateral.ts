@@ -5,7 +5,12 @@
  * Same shape, member order and signature as Intel's PCS serves them under
  * `/tdx/certification/v4/tcb` and `/tdx/certification/v4/qe/identity`.
  */
-import { collateralWindow, signedCollateralDocument, type SimIssueOptions } from './collateral.ts';
+import {
+  collateralWindow,
+  signedCollateralDocument,
+  signedQeIdentity,
+  type SimIssueOptions,
+} from './collateral.ts';
 import type { SimQeIdentitySpec, SimTcbInfoSpec, SimTcbStatus } from './collateral.ts';
 import type { SimPki } from './pki.ts';
 
@@ -92,25 +97,5 @@ export function signedTdxTcbInfo(pki: SimPki, spec: SimTdxTcbInfoSpec, options: 
 
 /** The TD_QE Identity response body for `spec`, issued at `options.now`. */
 export function signedTdQeIdentity(pki: SimPki, spec: SimQeIdentitySpec, options: SimIssueOptions): string {
-  const { issueDate, nextUpdate } = collateralWindow(options);
-  const inner = JSON.stringify({
-    id: 'TD_QE',
-    version: 2,
-    issueDate,
-    nextUpdate,
-    tcbEvaluationDataNumber: spec.tcbEvaluationDataNumber,
-    miscselect: spec.miscselect.toUpperCase(),
-    miscselectMask: spec.miscselectMask.toUpperCase(),
-    attributes: spec.attributes.toUpperCase(),
-    attributesMask: spec.attributesMask.toUpperCase(),
-    mrsigner: spec.mrsigner.toUpperCase(),
-    isvprodid: spec.isvprodid,
-    tcbLevels: spec.levels.map((level) =>
-      withAdvisories(
-        { tcb: { isvsvn: level.isvSvn }, tcbDate: level.tcbDate, tcbStatus: level.tcbStatus },
-        level.advisoryIds,
-      ),
-    ),
-  });
-  return signedCollateralDocument(pki, 'enclaveIdentity', inner);
+  return signedQeIdentity(pki, spec, options, 'TD_QE');
 }
