@@ -129,55 +129,45 @@ export function buildSimPcsApp(dcap: SimDcap, options: SimPcsAppOptions = {}): F
     done();
   });
 
-  app.get(`${PCS_SGX_V4_PREFIX}/tcb`, (request, reply) => {
-    const query = request.query as Query;
-    const fmspc = param(query, 'fmspc');
-    if (fmspc === undefined || fmspc === null || !HEX(12).test(fmspc)) {
-      return badRequest(reply, 'fmspc must be 12 hex digits');
-    }
-    const invalid = checkUpdateParams(query);
-    if (invalid !== undefined) return badRequest(reply, invalid);
-    const body = dcap.tcbInfo(fmspc, { now: now() });
-    if (body === undefined) return reply.code(404).send();
-    return reply
-      .header(PCS_HEADERS.tcbInfoIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
-      .type('application/json')
-      .send(body);
-  });
+  // TCB Info and QE Identity: the same routes, parameters and headers for SGX and TDX.
+  const tees = [
+    {
+      prefix: PCS_SGX_V4_PREFIX,
+      tcbInfo: (fmspc: string, at: Date) => dcap.tcbInfo(fmspc, { now: at }),
+      qeIdentity: (at: Date) => dcap.qeIdentity({ now: at }),
+    },
+    {
+      prefix: PCS_TDX_V4_PREFIX,
+      tcbInfo: (fmspc: string, at: Date) => dcap.tdxTcbInfo(fmspc, { now: at }),
+      qeIdentity: (at: Date) => dcap.tdQeIdentity({ now: at }),
+    },
+  ];
+  for (const tee of tees) {
+    app.get(`${tee.prefix}/tcb`, (request, reply) => {
+      const query = request.query as Query;
+      const fmspc = param(query, 'fmspc');
+      if (fmspc === undefined || fmspc === null || !HEX(12).test(fmspc)) {
+        return badRequest(reply, 'fmspc must be 12 hex digits');
+      }
+      const invalid = checkUpdateParams(query);
+      if (invalid !== undefined) return badRequest(reply, invalid);
+      const body = tee.tcbInfo(fmspc, now());
+      if (body === undefined) return reply.code(404).send();
+      return reply
+        .header(PCS_HEADERS.tcbInfoIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
+        .type('application/json')
+        .send(body);
+    });
 
-  app.get(`${PCS_SGX_V4_PREFIX}/qe/identity`, (request, reply) => {
-    const invalid = checkUpdateParams(request.query as Query);
-    if (invalid !== undefined) return badRequest(reply, invalid);
-    return reply
-      .header(PCS_HEADERS.enclaveIdentityIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
-      .type('application/json')
-      .send(dcap.qeIdentity({ now: now() }));
-  });
-
-  app.get(`${PCS_TDX_V4_PREFIX}/tcb`, (request, reply) => {
-    const query = request.query as Query;
-    const fmspc = param(query, 'fmspc');
-    if (fmspc === undefined || fmspc === null || !HEX(12).test(fmspc)) {
-      return badRequest(reply, 'fmspc must be 12 hex digits');
-    }
-    const invalid = checkUpdateParams(query);
-    if (invalid !== undefined) return badRequest(reply, invalid);
-    const body = dcap.tdxTcbInfo(fmspc, { now: now() });
-    if (body === undefined) return reply.code(404).send();
-    return reply
-      .header(PCS_HEADERS.tcbInfoIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
-      .type('application/json')
-      .send(body);
-  });
-
-  app.get(`${PCS_TDX_V4_PREFIX}/qe/identity`, (request, reply) => {
-    const invalid = checkUpdateParams(request.query as Query);
-    if (invalid !== undefined) return badRequest(reply, invalid);
-    return reply
-      .header(PCS_HEADERS.enclaveIdentityIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
-      .type('application/json')
-      .send(dcap.tdQeIdentity({ now: now() }));
-  });
+    app.get(`${tee.prefix}/qe/identity`, (request, reply) => {
+      const invalid = checkUpdateParams(request.query as Query);
+      if (invalid !== undefined) return badRequest(reply, invalid);
+      return reply
+        .header(PCS_HEADERS.enclaveIdentityIssuerChain, encodeURIComponent(dcap.pki.tcbIssuerChainPem()))
+        .type('application/json')
+        .send(tee.qeIdentity(now()));
+    });
+  }
 
   app.get(`${PCS_SGX_V4_PREFIX}/pckcrl`, (request, reply) => {
     const query = request.query as Query;
