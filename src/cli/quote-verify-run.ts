@@ -17,8 +17,6 @@ import {
   VerificationError,
   decodeBinaryInput,
   isPlausibleQuote,
-  parseCertificate,
-  pemCertificates,
   prepareCollateral,
   toHex,
   verifyQuote,
@@ -31,6 +29,7 @@ import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
+import { parseNow, readAnchor } from './verify-flags.ts';
 
 export interface VerifyFlags {
   readonly collateral?: string;
@@ -43,15 +42,6 @@ export interface VerifyFlags {
   readonly allowExpiredCollateral?: boolean;
   readonly allowDebug?: boolean;
   readonly json?: boolean;
-}
-
-function parseNow(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const d = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(d.getTime())) {
-    throw new UsageError(`--now: not an ISO 8601 date-time: ${text}`, { option: '--now' });
-  }
-  return d;
 }
 
 /**
@@ -137,24 +127,6 @@ async function fetchCollateral(
     if (cause instanceof PcsError) return { ok: false, error: cause, source };
     throw cause;
   }
-}
-
-/** Reads a self-signed root certificate file (PEM or DER, exactly one) for `--trust-simulated-root`. */
-async function readAnchor(path: string, ctx: CliContext): Promise<Uint8Array> {
-  const bytes = await readInputFile(resolve(ctx.cwd, path));
-  const text = bytes.toString('latin1');
-  const ders = text.includes('-----BEGIN CERTIFICATE-----') ? pemCertificates(text) : [new Uint8Array(bytes)];
-  const bad = (why: string): UsageError => new UsageError(`--trust-simulated-root: ${path} ${why}`, { path });
-  if (ders.length !== 1 || ders[0] === undefined)
-    throw bad(`holds ${ders.length} certificates, expected one`);
-  let selfIssued: boolean;
-  try {
-    selfIssued = parseCertificate(ders[0]).selfIssued;
-  } catch {
-    throw bad('is not a PEM or DER certificate');
-  }
-  if (!selfIssued) throw bad('is not a self-signed root certificate');
-  return ders[0];
 }
 
 function resultJson(r: VerificationResult): Record<string, unknown> {

@@ -16,8 +16,6 @@ import {
 import {
   CollateralFormatError,
   VerificationError,
-  parseCertificate,
-  pemCertificates,
   prepareCollateral,
   type PreparedCollateral,
 } from '../core/index.ts';
@@ -37,6 +35,7 @@ import {
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { readInputFile } from './io.ts';
+import { parseNow, readAnchor } from './verify-flags.ts';
 
 export interface RatlsVerifyFlags {
   readonly format?: string;
@@ -52,14 +51,6 @@ export interface RatlsVerifyFlags {
   readonly allowExpiredCollateral?: boolean;
   readonly allowDebug?: boolean;
   readonly json?: boolean;
-}
-
-function parseNow(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const d = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(d.getTime()))
-    throw new UsageError(`--now: not an ISO 8601 date-time: ${text}`, { option: '--now' });
-  return d;
 }
 
 function u16(option: string, value: string | undefined): number | undefined {
@@ -98,23 +89,6 @@ function expectations(flags: RatlsVerifyFlags): RatlsExpectedIdentity {
     throw err;
   }
   return e;
-}
-
-async function readAnchor(path: string, ctx: CliContext): Promise<Uint8Array> {
-  const bytes = await readInputFile(resolve(ctx.cwd, path));
-  const text = bytes.toString('latin1');
-  const ders = text.includes('-----BEGIN CERTIFICATE-----') ? pemCertificates(text) : [new Uint8Array(bytes)];
-  const bad = (why: string): UsageError => new UsageError(`--trust-simulated-root: ${path} ${why}`, { path });
-  if (ders.length !== 1 || ders[0] === undefined)
-    throw bad(`holds ${ders.length} certificates, expected one`);
-  let selfIssued: boolean;
-  try {
-    selfIssued = parseCertificate(ders[0]).selfIssued;
-  } catch {
-    throw bad('is not a PEM or DER certificate');
-  }
-  if (!selfIssued) throw bad('is not a self-signed root certificate');
-  return ders[0];
 }
 
 type Failure = {
