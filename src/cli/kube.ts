@@ -201,8 +201,12 @@ interface MutateFlags extends WebhookConfigFlags {
   largestNodeEpcMib?: string;
 }
 
-/** A pod, or the pod template of a workload (Deployment, Job, …), and where it sits. */
-function podOf(doc: unknown): { pod: unknown; namespace: string | undefined; template: boolean } {
+/**
+ * A pod, or the pod template of a workload (Deployment, Job, …), and where it sits; `undefined`
+ * for an object that holds no pod (a ConfigMap, Service, …), which `kube mutate` passes through
+ * unchanged as the API server would not send it to the webhook.
+ */
+function podOf(doc: unknown): { pod: unknown; namespace: string | undefined; template: boolean } | undefined {
   const o = doc as {
     kind?: unknown;
     metadata?: { namespace?: unknown };
@@ -213,7 +217,7 @@ function podOf(doc: unknown): { pod: unknown; namespace: string | undefined; tem
   const namespace = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : undefined;
   if (o.kind === 'Pod' || o.kind === undefined) return { pod: o, namespace, template: false };
   const template = o.spec?.template ?? o.spec?.jobTemplate?.spec?.template;
-  if (template === undefined) throw new UsageError(`-f: a ${JSON.stringify(o.kind)} has no pod template`);
+  if (template === undefined) return undefined;
   return { pod: template, namespace, template: true };
 }
 
@@ -228,7 +232,24 @@ async function runMutate(flags: MutateFlags, ctx: CliContext): Promise<void> {
   for (const [i, d] of docs.entries()) {
     if (d.errors.length > 0)
       throw new UsageError(`-f ${flags.file}: document ${i + 1}: ${d.errors[0]?.message ?? 'YAML error'}`);
-    const { pod, namespace, template } = podOf(d.toJS());
+    const object: unknown = d.toJS();
+    const found = podOf(object);
+    if (found === undefined) {
+      const kind = String((object as { kind?: unknown }).kind);
+      results.push({
+        document: i + 1,
+        kind,
+        podTemplate: false,
+        sgx: false,
+        reason: 'no pod in this object',
+      });
+      if (!flags.json) {
+        ctx.stderr(`# document ${i + 1}: a ${kind}, no pod: passed through unchanged\n`);
+        ctx.stdout(`${i > 0 ? '---\n' : ''}${stringify(flags.patch ? [] : object)}`);
+      }
+      continue;
+    }
+    const { pod, namespace, template } = found;
     const ns = flags.namespace ?? namespace ?? 'default';
     let result;
     try {

@@ -84,6 +84,41 @@ describe('ccnodes kube', () => {
     assert.equal((JSON.parse(r2.stdout) as { sgx: boolean }).sgx, true);
   });
 
+  test('mutate passes objects without a pod (a ConfigMap next to its pod) through unchanged', async () => {
+    const file = join(dir, 'multi.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-manifest}\ndata: {app.yaml: "entrypoint: [/bin/true]"}\n---\n' +
+        readFileSync(join(dir, 'pod.yaml'), 'utf8') +
+        '---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n',
+    );
+    const r = await runCapture(['kube', 'mutate', '-f', file, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      document: number;
+      kind?: string;
+      sgx: boolean;
+      totalEpcMiB?: number;
+    }[];
+    assert.deepEqual(
+      out.map((d) => [d.document, d.kind, d.sgx]),
+      [
+        [1, 'ConfigMap', false],
+        [2, undefined, true],
+        [3, 'Service', false],
+      ],
+    );
+    assert.equal(out[1]?.totalEpcMiB, 10);
+    const human = await runCapture(['kube', 'mutate', '-f', file]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stderr, /document 1: a ConfigMap, no pod: passed through unchanged/);
+    const docs = human.stdout.split(/^---$/m);
+    assert.equal(docs.length, 3);
+    assert.match(docs[0] ?? '', /kind: ConfigMap[\s\S]*app\.yaml: "entrypoint: \[\/bin\/true\]"/);
+    assert.match(docs[1] ?? '', /sgx_epc_mem_in_MiB/);
+    assert.match(docs[2] ?? '', /kind: Service/);
+  });
+
   test('mutate exits 1 when the validator would refuse, 2 on usage errors', async () => {
     const r = await runCapture([
       'kube',
