@@ -21,6 +21,7 @@ export {
   checkTrustedFiles,
   expandTrustedFiles,
   globToRegExp,
+  HASH_CHUNK,
   hashFile,
   hashTrustedFiles,
   type TrustedFileHash,

@@ -1,6 +1,6 @@
 /**
  * Trusted files: expanding the manifest's paths and globs to a sorted file list, hashing each file
- * with streaming SHA-256, and comparing a tree against the list recorded at prepare time.
+ * with SHA-256, and comparing a tree against the list recorded at prepare time.
  *
  * Globs: `*` matches within one path segment, `?` one character of a segment, `**` any number of
  * whole segments. Patterns are relative to the manifest's directory; symbolic links are followed
@@ -8,7 +8,7 @@
  * the file it points to only if it points to a regular file).
  */
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerTrustedFileError } from './errors.ts';
 
@@ -123,26 +123,60 @@ export async function expandTrustedFiles(
   return [...found].sort();
 }
 
-/** Streaming SHA-256 of one file: 4 MiB reads into one reused buffer (no per-chunk allocation). */
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      h.update(buf.subarray(0, bytesRead));
-    }
-    return { sha256: h.digest('hex'), size };
-  } finally {
-    await fh.close();
+/** Size of each read while hashing. */
+export const HASH_CHUNK = 1024 * 1024;
+/** Files hashed at the same time (their reads overlap; the hashing itself runs on this thread). */
+const PARALLEL = 2;
+
+/** Reads from `pos` until `buf` is full or the file ends; the number of bytes read. */
+async function readFully(fh: FileHandle, buf: Buffer, pos: number): Promise<number> {
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, pos + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
   }
+  return n;
 }
 
-/** Hashes every listed file (two at a time). */
+/** Two read buffers of {@link HASH_CHUNK} bytes, reused from file to file. */
+type BufferPair = [Buffer, Buffer];
+const bufferPair = (chunk = HASH_CHUNK): BufferPair => [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+
+/**
+ * SHA-256 and size of one file, read to its end in chunks: the next chunk is read (in the thread
+ * pool) while the current one is hashed, into two buffers reused across files, so the cost stays
+ * close to the hash function's own.
+ */
+export async function hashFile(
+  path: string,
+  buffers: BufferPair = bufferPair(),
+): Promise<{ sha256: string; size: number }> {
+  const fh = await open(path, 'r');
+  const h = createHash('sha256');
+  let [cur, next] = buffers;
+  let size = 0;
+  // Each read but the last fills its buffer: a short read is the end of the file.
+  let reading: Promise<number> | undefined = readFully(fh, cur, 0);
+  try {
+    while (reading !== undefined) {
+      const n = await reading;
+      reading = undefined;
+      size += n;
+      const full = cur;
+      [cur, next] = [next, cur];
+      if (n === full.length) reading = readFully(fh, cur, size);
+      h.update(full.subarray(0, n));
+    }
+  } finally {
+    // Never close the handle (or reuse a buffer) while a read is in flight.
+    await reading?.catch(() => 0);
+    await fh.close();
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+/** Hashes every listed file (two at a time), in list order. */
 export async function hashTrustedFiles(
   baseDir: string,
   paths: readonly string[],
@@ -150,11 +184,12 @@ export async function hashTrustedFiles(
   const out: TrustedFileHash[] = new Array<TrustedFileHash>(paths.length);
   let next = 0;
   const worker = async (): Promise<void> => {
+    const buffers = bufferPair();
     while (next < paths.length) {
       const i = next++;
       const path = paths[i] ?? '';
       try {
-        out[i] = { path, ...(await hashFile(join(baseDir, path))) };
+        out[i] = { path, ...(await hashFile(join(baseDir, path), buffers)) };
       } catch (cause) {
         throw new ContainerTrustedFileError(
           'ERR_CONTAINER_TRUSTED_FILE',
@@ -167,7 +202,7 @@ export async function hashTrustedFiles(
       }
     }
   };
-  await Promise.all([worker(), worker()]);
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, paths.length) }, worker));
   return out;
 }
 

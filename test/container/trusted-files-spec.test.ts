@@ -13,6 +13,7 @@ import {
   checkTrustedFiles,
   expandTrustedFiles,
   globToRegExp,
+  HASH_CHUNK,
   hashFile,
   hashTrustedFiles,
 } from '../../src/container/index.ts';
@@ -142,6 +143,39 @@ describe('hashing', () => {
       { path: 'e.txt', sha256: sha(''), size: 0 },
       { path: 'a.txt', sha256: sha('abc'), size: 3 },
       { path: 'big.bin', sha256: sha(big), size: big.length },
+    ]);
+  });
+  test('files of exactly one or two read chunks, and one byte around them, hash to their SHA-256', async () => {
+    const base = tree({});
+    const sizes = [HASH_CHUNK - 1, HASH_CHUNK, HASH_CHUNK + 1, 2 * HASH_CHUNK, 2 * HASH_CHUNK + 1];
+    const files = sizes.map((size, i) => {
+      const data = Buffer.alloc(size);
+      for (let off = 0; off < size; off += 4096) data[off] = (off / 4096 + i) & 0xff;
+      data[size - 1] = 0xa5;
+      writeFileSync(join(base, `f${i}.bin`), data);
+      return { path: `f${i}.bin`, sha256: sha(data), size };
+    });
+    for (const f of files)
+      assert.deepEqual(await hashFile(join(base, f.path)), { sha256: f.sha256, size: f.size });
+    assert.deepEqual(
+      await hashTrustedFiles(
+        base,
+        files.map((f) => f.path),
+      ),
+      files,
+    );
+  });
+  test('read buffers reused from file to file leave nothing of a larger file in a smaller one', async () => {
+    const large = Buffer.alloc(HASH_CHUNK + 100, 0x41);
+    const base = tree({ 'b.txt': 'B', 'd.txt': '' });
+    writeFileSync(join(base, 'a.bin'), large);
+    writeFileSync(join(base, 'c.bin'), large);
+    // Two files at a time: each of the two hashing lanes sees a large file, then a small one.
+    assert.deepEqual(await hashTrustedFiles(base, ['a.bin', 'c.bin', 'b.txt', 'd.txt']), [
+      { path: 'a.bin', sha256: sha(large), size: large.length },
+      { path: 'c.bin', sha256: sha(large), size: large.length },
+      { path: 'b.txt', sha256: sha('B'), size: 1 },
+      { path: 'd.txt', sha256: sha(''), size: 0 },
     ]);
   });
   test('an unreadable file is ERR_CONTAINER_TRUSTED_FILE naming it', async () => {
