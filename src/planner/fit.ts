@@ -142,7 +142,6 @@ function histogram(counts: ReadonlyMap<string, number>): string {
  * "no nodes available to schedule pods".
  */
 export function fitErrorMessage(results: readonly FilterResult[], withPreemption = true): string {
-  if (results.length === 0) return 'no nodes available to schedule pods';
   const counts = new Map<string, number>();
   const post = new Map<string, number>();
   for (const r of results) {
@@ -150,7 +149,20 @@ export function fitErrorMessage(results: readonly FilterResult[], withPreemption
     const p = r.unresolvable ? REASON_PREEMPTION_NOT_HELPFUL : REASON_NO_VICTIMS;
     post.set(p, (post.get(p) ?? 0) + 1);
   }
-  const n = results.length;
+  return fitErrorMessageOf(results.length, counts, post, withPreemption);
+}
+
+/**
+ * {@link fitErrorMessage} from counts already made: `n` nodes, how many nodes gave each reason, and
+ * how many are unresolvable (`Preemption is not helpful…`) or not (`No preemption victims…`).
+ */
+export function fitErrorMessageOf(
+  n: number,
+  counts: ReadonlyMap<string, number>,
+  post: ReadonlyMap<string, number>,
+  withPreemption = true,
+): string {
+  if (n === 0) return 'no nodes available to schedule pods';
   let msg = `0/${n} nodes are available: ${histogram(counts)}.`;
   if (withPreemption) msg += ` preemption: 0/${n} nodes are available: ${histogram(post)}.`;
   return msg;

@@ -7,11 +7,11 @@
  * ../shared/spec/k8s-sgx.md §4. Kernel-visible EPC is a little below the marketing figure on real
  * hardware; a real node's allocatable is what counts (put it in your own table if you have it).
  *
- * PRICES ARE ILLUSTRATIVE PLACEHOLDERS: they were NOT read from the Azure price list (no public price
- * source was reachable when the table was written; the DCv3 size page only says DCsv3 is priced like
- * Dv5/Dsv5 per physical core). They keep the ratios roughly right so the
- * cheapest-mix comparison is meaningful, but replace them with your region's pay-as-you-go prices
- * (Azure retail prices API or pricing calculator) before using the cost figures.
+ * Prices: USD per hour, Linux, pay-as-you-go ("Consumption", not spot or low priority), region
+ * East US (`eastus`), as the Azure Retail Prices API returned them on 2026-06-18 — read from the
+ * table Azure's Karpenter provider generates from that API (see `PRICE_SOURCE`). All 20 sizes were
+ * listed there; none is estimated. Prices change and differ per region: put yours in a
+ * `--sku-table` file for another region, OS or date.
  */
 import { PlannerInputError } from './errors.ts';
 
@@ -53,48 +53,47 @@ export interface SkuTable {
 
 /** Public sources of the size figures (vCPU, memory, EPC) and of the allocatable approximation. */
 export const SKU_SOURCES: readonly string[] = [
-  'https://learn.microsoft.com/azure/virtual-machines/dcv2-series (DCsv2: vCPU, memory, temp disk, EPC MiB; MicrosoftDocs/azure-docs articles/virtual-machines/dcv2-series.md @0777393c)',
-  'https://learn.microsoft.com/azure/virtual-machines/dcv3-series (DCsv3/DCdsv3: physical cores, memory, temp disk, EPC GiB; "pricing is the same as Dv5 and Dsv5-series per physical core"; MicrosoftDocs/azure-docs articles/virtual-machines/dcv3-series.md @02d00dc8)',
+  'https://learn.microsoft.com/azure/virtual-machines/dcv2-series (DCsv2: vCPU, memory GiB, temp disk, EPC MiB; MicrosoftDocs/azure-docs articles/virtual-machines/dcv2-series.md @0777393c)',
+  'https://learn.microsoft.com/azure/virtual-machines/dcv3-series (DCsv3/DCdsv3: physical cores = vCPU, no hyperthreading; memory GB, temp disk, EPC GiB; "pricing is the same as Dv5 and Dsv5-series per physical core"; MicrosoftDocs/azure-docs articles/virtual-machines/dcv3-series.md @02d00dc8)',
   'https://learn.microsoft.com/azure/confidential-computing/confidential-computing-enclaves (DCsv2 up to 168 MiB EPC, DCsv3/DCdsv3 up to 256 GB)',
   'https://learn.microsoft.com/azure/aks/node-resource-reservations (kube-reserved CPU table, memory reservation, eviction threshold)',
 ];
 
+/** Where the built-in prices come from. */
+export const PRICE_SOURCE =
+  'Azure Retail Prices API (https://prices.azure.com/api/retail/prices: priceType Consumption, USD, serviceName Virtual Machines, armRegionName eastus; Windows and Low Priority meters excluded, Spot kept apart), as generated at 2026-06-18T03:43:41Z into github.com/Azure/karpenter-provider-azure pkg/providers/pricing/zz_generated.pricing.go @2b431da1';
+
 /** Default max pods per node: kubelet's default and the device plugin's default enclave slots. */
 export const DEFAULT_MAX_PODS = 110;
 
+// Sizes from the dcv2-series page; $/h from PRICE_SOURCE (eastus, Linux, pay-as-you-go).
 const V2: readonly (readonly [string, number, number, number, number, number])[] = [
-  // name, vCPU, memory GiB, EPC MiB, temp disk GiB, illustrative $/h
-  ['Standard_DC1s_v2', 1, 4, 28, 50, 0.1],
-  ['Standard_DC2s_v2', 2, 8, 56, 100, 0.2],
-  ['Standard_DC4s_v2', 4, 16, 112, 200, 0.4],
-  ['Standard_DC8_v2', 8, 32, 168, 400, 0.8],
+  // name, vCPU, memory GiB, EPC MiB, temp disk GiB, USD/h
+  ['Standard_DC1s_v2', 1, 4, 28, 50, 0.096],
+  ['Standard_DC2s_v2', 2, 8, 56, 100, 0.192],
+  ['Standard_DC4s_v2', 4, 16, 112, 200, 0.384],
+  ['Standard_DC8_v2', 8, 32, 168, 400, 0.768],
 ];
 
-const V3: readonly (readonly [number, number, number, number])[] = [
-  // vCPU, memory GiB, EPC GiB, temp disk GiB (ds)
-  [1, 8, 4, 75],
-  [2, 16, 8, 150],
-  [4, 32, 16, 300],
-  [8, 64, 32, 600],
-  [16, 128, 64, 1200],
-  [24, 192, 128, 1800],
-  [32, 256, 192, 2400],
-  [48, 384, 256, 2400],
+// Sizes from the dcv3-series page; $/h from PRICE_SOURCE (eastus, Linux, pay-as-you-go).
+const V3: readonly (readonly [number, number, number, number, number, number])[] = [
+  // vCPU, memory GiB, EPC GiB, temp disk GiB (ds), DCsv3 USD/h, DCdsv3 USD/h
+  [1, 8, 4, 75, 0.096, 0.113],
+  [2, 16, 8, 150, 0.192, 0.226],
+  [4, 32, 16, 300, 0.384, 0.452],
+  [8, 64, 32, 600, 0.768, 0.904],
+  [16, 128, 64, 1200, 1.536, 1.808],
+  [24, 192, 128, 1800, 2.304, 2.712],
+  [32, 256, 192, 2400, 3.072, 3.616],
+  [48, 384, 256, 2400, 4.608, 5.424],
 ];
-
-/** Illustrative $/vCPU-hour for DCsv3 and DCdsv3 (placeholders, see the module comment). */
-const V3_RATE = 0.113;
-const V3D_RATE = 0.126;
-
-const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** The built-in table. */
 export const DEFAULT_SKU_TABLE: SkuTable = {
   currency: 'USD',
-  priceRegion: 'illustrative (no region)',
-  priceDate: '2026-12-06',
-  priceSource:
-    'ILLUSTRATIVE PLACEHOLDERS, not read from the Azure price list: replace with your region’s pay-as-you-go prices via --sku-table',
+  priceRegion: 'eastus (Linux, pay-as-you-go)',
+  priceDate: '2026-06-18',
+  priceSource: PRICE_SOURCE,
   sources: SKU_SOURCES,
   skus: [
     ...V2.map(([name, vcpu, memoryGiB, epcMiB, disk, price]) => ({
@@ -107,23 +106,23 @@ export const DEFAULT_SKU_TABLE: SkuTable = {
       pricePerHour: price,
       tempDiskGiB: disk,
     })),
-    ...V3.map(([vcpu, memoryGiB, epcGiB]) => ({
+    ...V3.map(([vcpu, memoryGiB, epcGiB, , price]) => ({
       name: `Standard_DC${vcpu}s_v3`,
       family: 'DCsv3',
       vcpu,
       memoryGiB,
       epcMiB: epcGiB * 1024,
       maxPods: DEFAULT_MAX_PODS,
-      pricePerHour: round4(vcpu * V3_RATE),
+      pricePerHour: price,
     })),
-    ...V3.map(([vcpu, memoryGiB, epcGiB, disk]) => ({
+    ...V3.map(([vcpu, memoryGiB, epcGiB, disk, , price]) => ({
       name: `Standard_DC${vcpu}ds_v3`,
       family: 'DCdsv3',
       vcpu,
       memoryGiB,
       epcMiB: epcGiB * 1024,
       maxPods: DEFAULT_MAX_PODS,
-      pricePerHour: round4(vcpu * V3D_RATE),
+      pricePerHour: price,
       tempDiskGiB: disk,
     })),
   ],
@@ -181,11 +180,11 @@ export function validateSkuTable(raw: unknown): SkuTable {
     const alloc = e['allocatable'];
     if (alloc !== undefined) {
       if (!isRecord(alloc)) fail(`${name}: allocatable must be an object`, name);
-      const out: { cpu?: string; memory?: string } = {};
+      const out: { cpu?: string; memory?: string; 'ephemeral-storage'?: string } = {};
       for (const k of Object.keys(alloc)) {
         const v = alloc[k];
-        if (k !== 'cpu' && k !== 'memory')
-          fail(`${name}: allocatable.${k} is not supported (cpu, memory)`, name);
+        if (k !== 'cpu' && k !== 'memory' && k !== 'ephemeral-storage')
+          fail(`${name}: allocatable.${k} is not supported (cpu, memory, ephemeral-storage)`, name);
         if (typeof v !== 'string' && typeof v !== 'number')
           fail(`${name}: allocatable.${k} must be a quantity`, name);
         out[k] = String(v);

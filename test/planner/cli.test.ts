@@ -94,7 +94,8 @@ describe('ccnodes plan', () => {
       r.out,
       /StatefulSet\/default\/key-vault ×3: 0\/6 nodes are available: 6 Insufficient kubernetes\.azure\.com\/sgx_epc_mem_in_MiB, 6 Insufficient sgx\.intel\.com\/epc\./,
     );
-    assert.match(r.out, /ILLUSTRATIVE PLACEHOLDERS/);
+    // The price line names the region, OS, date and source of the built-in prices.
+    assert.match(r.out, /Prices: Azure Retail Prices API .*eastus.*2026-06-18/);
   });
 
   test('bad input: typed planner errors exit 2 with their code (JSON too); a missing file is ERR_IO', async () => {

@@ -350,10 +350,11 @@ describe('cheapest mix', () => {
       assert.ok(u(r.best) < u(p) || (u(r.best) === u(p) && r.best.costPerHour <= p.costPerHour));
     }
     assert.equal(r.best.unschedulable.length, 0);
-    // DC8_v2 alone: 150 on one node, the two 40s on a second (168-150 < 40) = 2 × 0.8 = 1.6;
-    // the mix: 1 × DC8_v2 + 2 × DC2s_v2 = 0.8 + 0.4 = 1.2.
+    // DC8_v2 alone: 150 on one node, the two 40s on a second (168-150 < 40) = 2 × 0.768 = 1.536 $/h;
+    // the mix: 1 × DC8_v2 + 2 × DC2s_v2 (one 40 MiB pod per 56 MiB node) = 0.768 + 2 × 0.192 = 1.152.
     assert.deepEqual(r.best.countBySku, { Standard_DC8_v2: 1, Standard_DC2s_v2: 2 });
-    assert.equal(r.best.costPerHour, 1.2);
+    assert.equal(r.best.costPerHour, 1.152);
+    assert.equal(r.single.find((p) => p.strategy === 'ffd:Standard_DC8_v2')?.costPerHour, 1.536);
   });
 
   test('the SKU table is validated and unknown SKUs are refused with the known list', () => {
