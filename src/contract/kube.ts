@@ -79,3 +79,21 @@ export const ANNOTATION_CONFIDENTIAL_EPC_MIB = 'ccnodes.io/confidential-containe
 export const ANNOTATION_CONFIDENTIAL_APP_DIR = 'ccnodes.io/confidential-container-dir';
 /** Name of the container to wrap; default the first of `spec.containers`. */
 export const ANNOTATION_CONFIDENTIAL_TARGET = 'ccnodes.io/confidential-container-target';
+
+/**
+ * Pod annotations stating the enclave identity a pod runs (64 hex digits each): written by whoever
+ * deploys the pod (or a webhook that knows the signed app), read by the operator dashboard. Without
+ * them the dashboard takes the MRENCLAVE of the newest token issued to the pod's IP from the audit log.
+ */
+export const ANNOTATION_MRENCLAVE = 'ccnodes.io/mrenclave';
+export const ANNOTATION_MRSIGNER = 'ccnodes.io/mrsigner';
+
+/**
+ * How the operator dashboard finds the node agents' Prometheus endpoints in a cluster: pods labelled
+ * {@link LABEL_APP_PART_OF}={@link APP_PART_OF_CCNODES} (as `deploy render` labels every component),
+ * with a container port named {@link METRICS_PORT_NAME}, scraped at `http://<pod IP>:<port>/metrics`.
+ */
+export const LABEL_APP_PART_OF = 'app.kubernetes.io/part-of';
+export const LABEL_APP_COMPONENT = 'app.kubernetes.io/component';
+export const APP_PART_OF_CCNODES = 'ccnodes';
+export const METRICS_PORT_NAME = 'metrics';

@@ -46,7 +46,7 @@ export {
   type MetricSample,
   type MetricsTextLimits,
 } from './metrics-text.ts';
-export { parseQuantity, quantityNumber } from './quantity.ts';
+export { quantityBaseUnits as parseQuantity, quantityNumber } from '../contract/index.ts';
 export {
   nodesView,
   workloadsView,
@@ -55,8 +55,7 @@ export {
   podEpc,
   agentHealth,
   identitiesByActor,
-  ANNOTATION_MRENCLAVE,
-  ANNOTATION_MRSIGNER,
+  auditIdentity,
   type NodesView,
   type NodeRow,
   type WorkloadsView,

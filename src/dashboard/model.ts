@@ -6,6 +6,8 @@
  */
 import {
   ANNOTATION_EPC_TOTAL_MIB,
+  ANNOTATION_MRENCLAVE,
+  ANNOTATION_MRSIGNER,
   LABEL_EPC_MIB,
   LABEL_POOL,
   LABEL_SGX,
@@ -17,15 +19,7 @@ import {
 import type { AuditLine } from './attestation-source.ts';
 import type { KubeContainer, KubeNode, KubePod, KubeSnapshot } from './kube-source.ts';
 import { sumOf, type MetricsText } from './metrics-text.ts';
-import { quantityNumber } from './quantity.ts';
-
-/**
- * Pod annotations the dashboard reads an enclave identity from, when a deployment states it (hex).
- * Without them, the identity comes from the audit log: the MRENCLAVE of the last token issued to the
- * pod's IP address.
- */
-export const ANNOTATION_MRENCLAVE = 'ccnodes.io/mrenclave';
-export const ANNOTATION_MRSIGNER = 'ccnodes.io/mrsigner';
+import { quantityNumber } from '../contract/index.ts';
 
 /** Node labels naming the VM size, newest first. */
 const SKU_LABELS = ['node.kubernetes.io/instance-type', 'beta.kubernetes.io/instance-type'];
@@ -346,6 +340,36 @@ export interface AttestationFilter {
 export interface AttestationEvent extends AuditLine {
   /** The refusal code (`ERR_…`) of a deny/error line, when its reason starts with one. */
   readonly refusalCode: string | undefined;
+  /** The enclave identity the line records (`mrenclave:<hex>`, `mrsigner:<hex>`, `mrtd:<hex>` tokens). */
+  readonly mrenclave: string | undefined;
+  readonly mrsigner: string | undefined;
+  readonly mrtd: string | undefined;
+}
+
+/**
+ * The identity an audit line records. The attestation service writes `mrenclave:<hex>` (or
+ * `mrtd:<hex>`) as the subject of an allowed attestation or release, `mrsigner:<hex> isvprodid:<n>
+ * isvsvn:<n>` at the end of its reason, and both at the end of the reason of a policy denial.
+ */
+export function auditIdentity(a: Pick<AuditLine, 'subject' | 'reason'>): {
+  mrenclave: string | undefined;
+  mrsigner: string | undefined;
+  mrtd: string | undefined;
+} {
+  const text = `${a.subject} ${a.reason}`;
+  // The last occurrence: the service appends the identity after any text a caller could influence.
+  const find = (key: string, digits: number): string | undefined =>
+    [...text.matchAll(new RegExp(`(?:^|[\\s(])${key}:([0-9a-fA-F]{${digits}})(?![0-9a-fA-F])`, 'g'))]
+      .at(-1)?.[1]
+      ?.toLowerCase();
+  return { mrenclave: find('mrenclave', 64), mrsigner: find('mrsigner', 64), mrtd: find('mrtd', 96) };
+}
+
+/** A filter value matches a hex field when it is a case-insensitive prefix of it. */
+function hexMatches(filter: string | undefined, value: string | undefined): boolean {
+  const f = filter?.trim().toLowerCase();
+  if (f === undefined || f === '') return true;
+  return value !== undefined && value.startsWith(f);
 }
 
 export interface AttestationsView {
@@ -366,19 +390,18 @@ export function attestationsView(
   now: Date,
   minutes = 30,
 ): AttestationsView {
-  const enclave = filter.mrenclave?.trim().toLowerCase();
-  const signer = filter.mrsigner?.trim().toLowerCase();
   const events: AttestationEvent[] = [];
   for (const a of audit) {
     if (filter.type === undefined || filter.type === '') {
       if (!EVENT_ACTIONS.has(a.action)) continue;
     } else if (filter.type !== 'all' && a.action !== filter.type) continue;
     if (filter.decision !== undefined && filter.decision !== '' && a.decision !== filter.decision) continue;
-    const text = `${a.subject} ${a.reason}`.toLowerCase();
-    if (enclave !== undefined && enclave !== '' && !text.includes(enclave)) continue;
-    if (signer !== undefined && signer !== '' && !text.includes(signer)) continue;
+    const id = auditIdentity(a);
+    // MRENCLAVE also matches a TD's MRTD (the one measurement a TdxVm line has).
+    if (!hexMatches(filter.mrenclave, id.mrenclave) && !hexMatches(filter.mrenclave, id.mrtd)) continue;
+    if (!hexMatches(filter.mrsigner, id.mrsigner)) continue;
     const code = a.decision === 'allow' ? undefined : /^(ERR_[A-Z0-9_]+)/.exec(a.reason)?.[1];
-    events.push({ ...a, refusalCode: code });
+    events.push({ ...a, refusalCode: code, ...id });
   }
   const step = 60_000;
   const end = Math.floor(now.getTime() / step) * step;

@@ -191,7 +191,11 @@ export function attestationsPage(
     .slice(0, MAX_ROWS)
     .map(
       (a) =>
-        `<tr class="${a.decision}"><td><time datetime="${e(a.at)}">${e(a.at.replace('T', ' ').slice(0, 19))}</time></td><td>${e(a.action)}</td><td class="${a.decision === 'allow' ? 'ok' : 'bad'}">${e(a.decision)}</td><td><code>${e(a.subject)}</code></td><td>${
+        `<tr class="${a.decision}"><td><time datetime="${e(a.at)}">${e(a.at.replace('T', ' ').slice(0, 19))}</time></td><td>${e(a.action)}</td><td class="${a.decision === 'allow' ? 'ok' : 'bad'}">${e(a.decision)}</td><td><code>${e(a.subject)}</code>${
+          a.mrsigner === undefined
+            ? ''
+            : `<br><small>MRSIGNER <code class="hash" data-k="events.mrsigner" title="${e(a.mrsigner)}">${e(a.mrsigner.slice(0, 16))}…</code></small>`
+        }</td><td>${
           a.refusalCode === undefined ? '' : `<code class="code">${e(a.refusalCode)}</code> `
         }${e(a.refusalCode === undefined ? a.reason : a.reason.slice(a.refusalCode.length).replace(/^:\s*/, ''))}</td><td>${e(a.actor)}</td><td class="num">${a.count}</td></tr>`,
     )

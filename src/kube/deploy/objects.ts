@@ -1,5 +1,13 @@
 /** Small builders shared by the manifest renderer: labels, security contexts, tolerations. */
-import { TAINT_AKS_SPOT, TAINT_CONFIDENTIAL, TAINT_SIMULATED, type TaintSpec } from '../../contract/index.ts';
+import {
+  APP_PART_OF_CCNODES,
+  LABEL_APP_COMPONENT,
+  LABEL_APP_PART_OF,
+  TAINT_AKS_SPOT,
+  TAINT_CONFIDENTIAL,
+  TAINT_SIMULATED,
+  type TaintSpec,
+} from '../../contract/index.ts';
 import type { ResourceValues, Values } from './values.ts';
 
 /** A Kubernetes object as plain JSON. */
@@ -9,8 +17,8 @@ export type K8sObject = Record<string, unknown> & { readonly apiVersion: string;
 export function labels(component: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': `ccnodes-${component}`,
-    'app.kubernetes.io/component': component,
-    'app.kubernetes.io/part-of': 'ccnodes',
+    [LABEL_APP_COMPONENT]: component,
+    [LABEL_APP_PART_OF]: APP_PART_OF_CCNODES,
     'app.kubernetes.io/managed-by': 'ccnodes-deploy',
   };
 }

@@ -11,6 +11,7 @@ import {
   AESM_SOCKET_PATH,
   KUBELET_DEVICE_PLUGIN_DIR,
   KUBELET_POD_RESOURCES_DIR,
+  METRICS_PORT_NAME,
   MUTATING_WEBHOOK_NAME,
   QUOTE_HELPER_JSON_SOCKET_PATH,
   VALIDATING_WEBHOOK_NAME,
@@ -204,7 +205,10 @@ function devicePlugin(v: Values): K8sObject[] {
                   ...sim,
                 ],
                 env: [NODE_NAME_ENV, ...nodeOptionsEnv(v.devicePlugin.nodeOptions)],
-                ports: [{ name: 'metrics', containerPort: v.devicePlugin.metricsPort, protocol: 'TCP' }],
+                // The dashboard finds this port by its name (contract METRICS_PORT_NAME).
+                ports: [
+                  { name: METRICS_PORT_NAME, containerPort: v.devicePlugin.metricsPort, protocol: 'TCP' },
+                ],
                 securityContext: nodeAgentContainer(),
                 resources: resources(v.devicePlugin.resources),
                 volumeMounts: [
@@ -403,6 +407,107 @@ function webhookConfigs(v: Values, caPem: string): K8sObject[] {
   ];
 }
 
+/** A PersistentVolumeClaim (ReadWriteOnce) for one component's data. */
+function dataClaim(
+  name: string,
+  namespace: string,
+  component: string,
+  storage: { readonly size: string; readonly storageClassName: string | null },
+): K8sObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace, labels: labels(component) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: storage.size } },
+      ...(storage.storageClassName === null ? {} : { storageClassName: storage.storageClassName }),
+    },
+  };
+}
+
+/** A ClusterIP Service that forwards `port` to the component's named container port. */
+function componentService(
+  name: string,
+  namespace: string,
+  component: string,
+  port: { readonly name: string; readonly port: number },
+): K8sObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels: labels(component) },
+    spec: {
+      selector: selector(component),
+      ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Readiness and liveness from the same probe (liveness gives up after three failures). */
+function probes(probe: Record<string, unknown>): Record<string, unknown> {
+  return { readinessProbe: probe, livenessProbe: { ...probe, failureThreshold: 3 } };
+}
+
+/**
+ * The Deployment of one cluster component: its own ServiceAccount, restricted pod security
+ * (`fsGroup` for components that write a volume), and one container named after the component
+ * with the common image, pull policy and restricted container security context.
+ */
+function componentDeployment(o: {
+  readonly v: Values;
+  readonly name: string;
+  readonly component: string;
+  /** Which image runs it (`ccnodes-<image>`). */
+  readonly image: 'webhook' | 'attestation';
+  readonly replicas: number;
+  readonly strategy?: Record<string, unknown>;
+  readonly automountToken: boolean;
+  readonly fsGroup?: number;
+  readonly podSpec?: Record<string, unknown>;
+  /** The container's own fields, from `args` on (name, image, pull policy are added). */
+  readonly container: Record<string, unknown>;
+  readonly volumes: unknown[];
+}): K8sObject {
+  const { v, name, component } = o;
+  const { resources: res, volumeMounts, ...own } = o.container;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: v.namespace, labels: labels(component) },
+    spec: {
+      replicas: o.replicas,
+      ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
+      selector: { matchLabels: selector(component) },
+      template: {
+        metadata: { labels: labels(component) },
+        spec: {
+          serviceAccountName: name,
+          automountServiceAccountToken: o.automountToken,
+          securityContext: {
+            runAsNonRoot: true,
+            ...(o.fsGroup === undefined ? {} : { fsGroup: o.fsGroup }),
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          ...o.podSpec,
+          containers: [
+            {
+              name: component,
+              image: image(v, o.image),
+              imagePullPolicy: v.image.pullPolicy,
+              ...own,
+              securityContext: restrictedContainer(),
+              resources: res,
+              volumeMounts,
+            },
+          ],
+          volumes: o.volumes,
+        },
+      },
+    },
+  };
+}
+
 function webhook(v: Values, tls: RenderTls): K8sObject[] {
   if (!v.webhook.enabled) return [];
   const name = NAMES.webhook;
@@ -414,46 +519,32 @@ function webhook(v: Values, tls: RenderTls): K8sObject[] {
       ? clusterRbac(name, ns, 'webhook', [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }])
       : []),
     tlsSecret(NAMES.webhookTls, ns, 'webhook', tls.webhook, tls.caPem),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels: labels('webhook') },
-      spec: {
-        replicas: v.webhook.replicas,
-        selector: { matchLabels: selector('webhook') },
-        template: {
-          metadata: { labels: labels('webhook') },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: v.webhook.discoverNodes,
-            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-            topologySpreadConstraints: [
-              {
-                maxSkew: 1,
-                topologyKey: 'kubernetes.io/hostname',
-                whenUnsatisfiable: 'ScheduleAnyway',
-                labelSelector: { matchLabels: selector('webhook') },
-              },
-            ],
-            containers: [
-              {
-                name: 'webhook',
-                image: image(v, 'webhook'),
-                imagePullPolicy: v.image.pullPolicy,
-                args: webhookArgs(v),
-                ports: [{ name: 'https', containerPort: 8443, protocol: 'TCP' }],
-                readinessProbe: probe,
-                livenessProbe: { ...probe, failureThreshold: 3 },
-                securityContext: restrictedContainer(),
-                resources: resources(v.webhook.resources),
-                volumeMounts: [{ name: 'tls', mountPath: '/etc/ccnodes/tls', readOnly: true }],
-              },
-            ],
-            volumes: [{ name: 'tls', secret: { secretName: NAMES.webhookTls } }],
+    componentDeployment({
+      v,
+      name,
+      component: 'webhook',
+      image: 'webhook',
+      replicas: v.webhook.replicas,
+      automountToken: v.webhook.discoverNodes,
+      podSpec: {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: selector('webhook') },
           },
-        },
+        ],
       },
-    },
+      container: {
+        args: webhookArgs(v),
+        ports: [{ name: 'https', containerPort: 8443, protocol: 'TCP' }],
+        ...probes(probe),
+        resources: resources(v.webhook.resources),
+        volumeMounts: [{ name: 'tls', mountPath: '/etc/ccnodes/tls', readOnly: true }],
+      },
+      volumes: [{ name: 'tls', secret: { secretName: NAMES.webhookTls } }],
+    }),
     ...(v.webhook.replicas > 1
       ? [
           {
@@ -464,15 +555,7 @@ function webhook(v: Values, tls: RenderTls): K8sObject[] {
           },
         ]
       : []),
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns, labels: labels('webhook') },
-      spec: {
-        selector: selector('webhook'),
-        ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
-      },
-    },
+    componentService(name, ns, 'webhook', { name: 'https', port: 443 }),
     ...webhookConfigs(v, tls.caPem),
   ];
 }
@@ -507,59 +590,35 @@ function dashboard(v: Values): K8sObject[] {
     ...clusterRbac(name, ns, 'dashboard', [
       { apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get', 'list'] },
     ]),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels: labels('dashboard') },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector('dashboard') },
-        template: {
-          metadata: { labels: labels('dashboard') },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: true,
-            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'dashboard',
-                image: image(v, 'attestation'),
-                imagePullPolicy: v.image.pullPolicy,
-                args,
-                env: [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/ccnodes/attestation-ca/ca.crt' }],
-                ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-                readinessProbe: probe,
-                livenessProbe: { ...probe, failureThreshold: 3 },
-                securityContext: restrictedContainer(),
-                resources: resources(d.resources),
-                volumeMounts: [
-                  { name: 'attestation-ca', mountPath: '/etc/ccnodes/attestation-ca', readOnly: true },
-                  ...(tokenSecret === null
-                    ? []
-                    : [{ name: 'admin', mountPath: '/etc/ccnodes/admin', readOnly: true }]),
-                ],
-              },
-            ],
-            volumes: [
-              {
-                name: 'attestation-ca',
-                secret: { secretName: NAMES.attestationTls, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
-              },
-              ...(tokenSecret === null ? [] : [{ name: 'admin', secret: { secretName: tokenSecret } }]),
-            ],
-          },
+    componentDeployment({
+      v,
+      name,
+      component: 'dashboard',
+      image: 'attestation',
+      replicas: 1,
+      automountToken: true,
+      container: {
+        args,
+        env: [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/ccnodes/attestation-ca/ca.crt' }],
+        ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+        ...probes(probe),
+        resources: resources(d.resources),
+        volumeMounts: [
+          { name: 'attestation-ca', mountPath: '/etc/ccnodes/attestation-ca', readOnly: true },
+          ...(tokenSecret === null
+            ? []
+            : [{ name: 'admin', mountPath: '/etc/ccnodes/admin', readOnly: true }]),
+        ],
+      },
+      volumes: [
+        {
+          name: 'attestation-ca',
+          secret: { secretName: NAMES.attestationTls, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
         },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns, labels: labels('dashboard') },
-      spec: {
-        selector: selector('dashboard'),
-        ports: [{ name: 'http', port: d.servicePort, targetPort: 'http', protocol: 'TCP' }],
-      },
-    },
+        ...(tokenSecret === null ? [] : [{ name: 'admin', secret: { secretName: tokenSecret } }]),
+      ],
+    }),
+    componentService(name, ns, 'dashboard', { name: 'http', port: d.servicePort }),
   ];
 }
 
@@ -601,84 +660,42 @@ function attestation(v: Values, tls: RenderTls): K8sObject[] {
   return [
     serviceAccount(name, ns, 'attestation', false),
     tlsSecret(NAMES.attestationTls, ns, 'attestation', tls.attestation, tls.caPem),
-    ...(sqlite
-      ? [
-          {
-            apiVersion: 'v1',
-            kind: 'PersistentVolumeClaim',
-            metadata: { name: NAMES.attestationData, namespace: ns, labels: labels('attestation') },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              resources: { requests: { storage: a.storage.size } },
-              ...(a.storage.storageClassName === null
-                ? {}
-                : { storageClassName: a.storage.storageClassName }),
-            },
-          },
-        ]
-      : []),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels: labels('attestation') },
-      spec: {
-        replicas: a.replicas,
-        // SQLite on a ReadWriteOnce volume: the old pod must stop before the new one opens the file.
-        strategy: sqlite ? { type: 'Recreate' } : { type: 'RollingUpdate' },
-        selector: { matchLabels: selector('attestation') },
-        template: {
-          metadata: { labels: labels('attestation') },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              fsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'attestation',
-                image: image(v, 'attestation'),
-                imagePullPolicy: v.image.pullPolicy,
-                args,
-                env,
-                ports: [{ name: 'https', containerPort: 8443, protocol: 'TCP' }],
-                readinessProbe: probe,
-                livenessProbe: { ...probe, failureThreshold: 3 },
-                securityContext: restrictedContainer(),
-                resources: resources(a.resources),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/ccnodes/attestation' },
-                  { name: 'tls', mountPath: '/etc/ccnodes/tls', readOnly: true },
-                  ...(a.adminTokenSecret === null
-                    ? []
-                    : [{ name: 'admin', mountPath: '/etc/ccnodes/admin', readOnly: true }]),
-                ],
-              },
-            ],
-            volumes: [
-              sqlite
-                ? { name: 'data', persistentVolumeClaim: { claimName: NAMES.attestationData } }
-                : { name: 'data', emptyDir: {} },
-              { name: 'tls', secret: { secretName: NAMES.attestationTls } },
-              ...(a.adminTokenSecret === null
-                ? []
-                : [{ name: 'admin', secret: { secretName: a.adminTokenSecret } }]),
-            ],
-          },
-        },
+    ...(sqlite ? [dataClaim(NAMES.attestationData, ns, 'attestation', a.storage)] : []),
+    componentDeployment({
+      v,
+      name,
+      component: 'attestation',
+      image: 'attestation',
+      replicas: a.replicas,
+      // SQLite on a ReadWriteOnce volume: the old pod must stop before the new one opens the file.
+      strategy: sqlite ? { type: 'Recreate' } : { type: 'RollingUpdate' },
+      automountToken: false,
+      fsGroup: 65532,
+      container: {
+        args,
+        env,
+        ports: [{ name: 'https', containerPort: 8443, protocol: 'TCP' }],
+        ...probes(probe),
+        resources: resources(a.resources),
+        volumeMounts: [
+          { name: 'data', mountPath: '/var/lib/ccnodes/attestation' },
+          { name: 'tls', mountPath: '/etc/ccnodes/tls', readOnly: true },
+          ...(a.adminTokenSecret === null
+            ? []
+            : [{ name: 'admin', mountPath: '/etc/ccnodes/admin', readOnly: true }]),
+        ],
       },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns, labels: labels('attestation') },
-      spec: {
-        selector: selector('attestation'),
-        ports: [{ name: 'https', port: a.servicePort, targetPort: 'https', protocol: 'TCP' }],
-      },
-    },
+      volumes: [
+        sqlite
+          ? { name: 'data', persistentVolumeClaim: { claimName: NAMES.attestationData } }
+          : { name: 'data', emptyDir: {} },
+        { name: 'tls', secret: { secretName: NAMES.attestationTls } },
+        ...(a.adminTokenSecret === null
+          ? []
+          : [{ name: 'admin', secret: { secretName: a.adminTokenSecret } }]),
+      ],
+    }),
+    componentService(name, ns, 'attestation', { name: 'https', port: a.servicePort }),
   ];
 }
 
@@ -709,74 +726,36 @@ function collateralService(v: Values): K8sObject[] {
   ];
   return [
     serviceAccount(name, ns, 'collateral', false),
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: NAMES.collateralData, namespace: ns, labels: labels('collateral') },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: c.storage.size } },
-        ...(c.storage.storageClassName === null ? {} : { storageClassName: c.storage.storageClassName }),
+    dataClaim(NAMES.collateralData, ns, 'collateral', c.storage),
+    componentDeployment({
+      v,
+      name,
+      component: 'collateral',
+      image: 'attestation',
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      automountToken: false,
+      fsGroup: 65532,
+      container: {
+        args,
+        ports: [{ name: 'http', containerPort: COLLATERAL_CONTAINER_PORT, protocol: 'TCP' }],
+        // Probes only ask whether it answers: expired collateral is still served (stale) and
+        // reported by /healthz and ccnodes_collateral_expired, for alerting.
+        ...probes({ tcpSocket: { port: 'http' }, periodSeconds: 10 }),
+        resources: resources(c.resources),
+        volumeMounts: [
+          { name: 'data', mountPath: '/var/lib/ccnodes/collateral' },
+          ...(c.apiKeySecret === null
+            ? []
+            : [{ name: 'pcs-key', mountPath: '/etc/ccnodes/pcs', readOnly: true }]),
+        ],
       },
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns, labels: labels('collateral') },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: selector('collateral') },
-        template: {
-          metadata: { labels: labels('collateral') },
-          spec: {
-            serviceAccountName: name,
-            automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              fsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'collateral',
-                image: image(v, 'attestation'),
-                imagePullPolicy: v.image.pullPolicy,
-                args,
-                ports: [{ name: 'http', containerPort: COLLATERAL_CONTAINER_PORT, protocol: 'TCP' }],
-                // Probes only ask whether it answers: expired collateral is still served (stale) and
-                // reported by /healthz and ccnodes_collateral_expired, for alerting.
-                readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-                securityContext: restrictedContainer(),
-                resources: resources(c.resources),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/ccnodes/collateral' },
-                  ...(c.apiKeySecret === null
-                    ? []
-                    : [{ name: 'pcs-key', mountPath: '/etc/ccnodes/pcs', readOnly: true }]),
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'data', persistentVolumeClaim: { claimName: NAMES.collateralData } },
-              ...(c.apiKeySecret === null
-                ? []
-                : [{ name: 'pcs-key', secret: { secretName: c.apiKeySecret } }]),
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: ns, labels: labels('collateral') },
-      spec: {
-        selector: selector('collateral'),
-        ports: [{ name: 'http', port: c.servicePort, targetPort: 'http', protocol: 'TCP' }],
-      },
-    },
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: NAMES.collateralData } },
+        ...(c.apiKeySecret === null ? [] : [{ name: 'pcs-key', secret: { secretName: c.apiKeySecret } }]),
+      ],
+    }),
+    componentService(name, ns, 'collateral', { name: 'http', port: c.servicePort }),
   ];
 }
 
