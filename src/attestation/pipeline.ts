@@ -126,7 +126,8 @@ export async function runAttestation(
   if (!outcome.permitted) {
     throw new PolicyDeniedError(
       `A Deny claim was issued, authorization failed: ${outcome.reason ?? 'no permit() rule matched'}`,
-      { reason: outcome.reason },
+      // The refused identity, for the audit line (the caller sent this evidence: nothing new to it).
+      { reason: outcome.reason, ...refusedIdentity(service) },
     );
   }
   const issued = claimsToObject(outcome.issued);
@@ -143,4 +144,18 @@ export async function runAttestation(
       ? deps.tokens.unsigned(claims)
       : await deps.tokens.sign(claims, { purpose: 'attestation' });
   return { token, claims, evidence, draft: draft !== undefined };
+}
+
+/** MRENCLAVE/MRSIGNER (SGX) or MRTD (TDX) of the service claims, for a policy denial's details. */
+function refusedIdentity(service: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, claim] of [
+    ['mrenclave', 'x-ms-sgx-mrenclave'],
+    ['mrsigner', 'x-ms-sgx-mrsigner'],
+    ['mrtd', 'tdx_mrtd'],
+  ] as const) {
+    const v = service[claim];
+    if (typeof v === 'string') out[key] = v;
+  }
+  return out;
 }

@@ -300,6 +300,28 @@ export function enclaveKey(claims: ClaimSet): JWK {
   return key;
 }
 
+/**
+ * For audit lines: the rest of an SGX claim set's identity, `mrsigner:<hex> isvprodid:<n> isvsvn:<n>`
+ * (what the operator dashboard filters by); '' for a claim set without one (TDX: its MRTD is the subject).
+ */
+export function identityOf(claims: ClaimSet): string {
+  const signer = claims['x-ms-sgx-mrsigner'];
+  if (typeof signer !== 'string') return '';
+  const prod = claims['x-ms-sgx-product-id'];
+  const svn = claims['x-ms-sgx-svn'];
+  return [
+    `mrsigner:${signer}`,
+    ...(typeof prod === 'number' ? [`isvprodid:${prod}`] : []),
+    ...(typeof svn === 'number' ? [`isvsvn:${svn}`] : []),
+  ].join(' ');
+}
+
+/** `reason` followed by `; <identity>` when the claim set states one. */
+export function withIdentity(reason: string, claims: ClaimSet | undefined): string {
+  const id = claims === undefined ? '' : identityOf(claims);
+  return id === '' ? reason : `${reason}; ${id}`;
+}
+
 /** For audit lines: the measurement a claim set is about. */
 export function subjectOf(claims: ClaimSet): string {
   const m = claims['x-ms-sgx-mrenclave'];

@@ -31,6 +31,8 @@ const GOOD = 'a1'.repeat(32);
 const DENIED = 'dd'.repeat(32);
 const OTHER = 'c3'.repeat(32);
 const SIGNER = 'b7'.repeat(32);
+const GOOD2 = 'e4'.repeat(32);
+const SIGNER2 = '5a'.repeat(32);
 const SECRET_VALUE = 'S3cr3t-db-password-NEVER-in-the-dashboard';
 const POLICY = `version=1.0; authorizationrules { [type=="x-ms-sgx-mrenclave", value=="${DENIED}"] => deny(); => permit(); }; issuancerules {};`;
 
@@ -39,13 +41,12 @@ let dashboard: Dashboard;
 let url: string;
 let tokenPolicyHash: string;
 
-async function attest(mrEnclave: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function attest(
+  mrEnclave: string,
+  mrSigner = SIGNER,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const runtime = Buffer.from(JSON.stringify({ keys: [] }));
-  return attestSgx(
-    s.url,
-    simQuoteBytes({ mrEnclave, mrSigner: SIGNER, reportData: bindingFor(runtime) }),
-    runtime,
-  );
+  return attestSgx(s.url, simQuoteBytes({ mrEnclave, mrSigner, reportData: bindingFor(runtime) }), runtime);
 }
 
 before(async () => {
@@ -60,6 +61,7 @@ before(async () => {
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   tokenPolicyHash = decodeJwt(String(ok.body['token'])).payload['x-ms-policy-hash'] as string;
   assert.equal((await attest(DENIED)).status, 400); // policy refusal
+  assert.equal((await attest(GOOD2, SIGNER2)).status, 200); // another signer
   const runtime = Buffer.from('rt');
   const bad = await attestSgx(
     s.url,
@@ -148,6 +150,57 @@ test('Attestations: filters by MRENCLAVE, by type and by decision', async () => 
   assert.equal(none.events.length, 0);
   const page = await (await fetch(`${url}/attestations?type=secret-release&decision=deny`)).text();
   assert.equal(dataValues(page).get('events.length'), '1');
+});
+
+interface IdentityEvent extends Event {
+  mrenclave?: string;
+  mrsigner?: string;
+}
+
+test('the service records the enclave identity in its audit lines: MRSIGNER, product ID and SVN of allowed attestations and releases, MRENCLAVE and MRSIGNER of policy denials', async () => {
+  const res = await fetch(`${s.url}/ccnodes/v1/audit?limit=100`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(res.status, 200);
+  const lines = ((await res.json()) as { entries: Event[] }).entries;
+  const allowed = lines.find((l) => l.action === 'attest' && l.subject === `mrenclave:${GOOD2}`);
+  assert.match(
+    allowed?.reason ?? '',
+    new RegExp(`^token issued; .*; mrsigner:${SIGNER2} isvprodid:\\d+ isvsvn:\\d+$`),
+  );
+  const denial = lines.find((l) => l.action === 'attest' && l.reason.startsWith('ERR_ATTEST_POLICY_DENIED'));
+  assert.ok(denial, JSON.stringify(lines));
+  assert.ok(denial.reason.endsWith(`(mrenclave:${DENIED} mrsigner:${SIGNER})`), denial.reason);
+  assert.equal(denial.subject, 'SgxEnclave'); // the existing fields are kept
+  const release = lines.find((l) => l.action === 'secret-release');
+  assert.equal(release?.subject, `db-password → mrenclave:${GOOD}`);
+  assert.match(release.reason, new RegExp(`^ERR_SECRET_POLICY_DENIED: .*; mrsigner:${SIGNER} isvprodid:`));
+});
+
+test('Attestations: the MRSIGNER filter finds every line of that signer (allowed, policy-denied, release refused) and nothing else', async () => {
+  const bySigner = (await events(`?mrsigner=${SIGNER.slice(0, 10).toUpperCase()}`)) as unknown as {
+    events: IdentityEvent[];
+  };
+  assert.ok(
+    bySigner.events.every((e) => e.mrsigner === SIGNER),
+    JSON.stringify(bySigner.events),
+  );
+  const kinds = bySigner.events.map((e) => `${e.action}/${e.decision}/${e.mrenclave ?? '?'}`).sort();
+  assert.deepEqual(kinds, [`attest/allow/${GOOD}`, `attest/deny/${DENIED}`, `secret-release/deny/${GOOD}`]);
+  const other = (await events(`?mrsigner=${SIGNER2}`)) as unknown as { events: IdentityEvent[] };
+  assert.deepEqual(
+    other.events.map((e) => [e.action, e.decision, e.mrenclave]),
+    [['attest', 'allow', GOOD2]],
+  );
+  // The policy denial is found by its MRENCLAVE too, now that the service records it.
+  const denied = (await events(`?mrenclave=${DENIED.slice(0, 8)}`)) as unknown as { events: IdentityEvent[] };
+  assert.deepEqual(
+    denied.events.map((e) => e.decision),
+    ['deny'],
+  );
+  const page = await (await fetch(`${url}/attestations?mrsigner=${SIGNER2}`)).text();
+  assert.equal(dataValues(page).get('events.length'), '1');
+  assert.ok(page.includes(`title="${SIGNER2}"`), 'the MRSIGNER is shown');
 });
 
 test('Policies & secrets: current policy text and hash (equal to the tokens’ x-ms-policy-hash), history, secret names', async () => {

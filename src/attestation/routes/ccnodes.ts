@@ -11,7 +11,7 @@ import type { ClaimSet } from '../claims.ts';
 import { AttestRequestError, SecretReleaseError } from '../errors.ts';
 import { runAttestation } from '../pipeline.ts';
 import { parseReleasePolicy } from '../release-policy.ts';
-import { checkSecretName, subjectOf } from '../secrets.ts';
+import { checkSecretName, subjectOf, withIdentity } from '../secrets.ts';
 
 function objectBody(request: FastifyRequest): Record<string, unknown> {
   const b = request.body;
@@ -167,7 +167,7 @@ export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): vo
         actor: actorOf(request),
         subject,
         decision: 'allow',
-        reason: `released as ${released.alg}`,
+        reason: withIdentity(`released as ${released.alg}`, claims),
       });
       return released;
     } catch (err) {
@@ -178,7 +178,10 @@ export function registerCcnodesRoutes(app: FastifyInstance, ctx: AppContext): vo
           actor: actorOf(request),
           subject,
           decision: 'deny',
-          reason: isCcnodesError(err) ? `${err.code}: ${err.message}` : 'internal error',
+          reason: withIdentity(
+            isCcnodesError(err) ? `${err.code}: ${err.message}` : 'internal error',
+            claims,
+          ),
         })
         .catch(() => undefined);
       throw err;

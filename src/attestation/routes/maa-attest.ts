@@ -6,7 +6,7 @@ import { parseApiVersion, parseAttestRequest, type EvidenceKind } from '../attes
 import { AttestRequestError } from '../errors.ts';
 import { runAttestation } from '../pipeline.ts';
 import { TDX_CLAIM_NAMES } from '../tdx-claims.ts';
-import { subjectOf } from '../secrets.ts';
+import { subjectOf, withIdentity } from '../secrets.ts';
 
 /**
  * Every claim an attestation token of this service can carry under the default policies (the JWT's
@@ -69,6 +69,15 @@ function outcomeOf(err: unknown): string {
   return err.code.startsWith('ERR_STORAGE') ? 'error' : 'rejected';
 }
 
+/** ` (mrenclave:<hex> mrsigner:<hex>)` from a policy denial's details, '' otherwise. */
+function deniedIdentity(details: Readonly<Record<string, unknown>> | undefined): string {
+  const parts = ['mrenclave', 'mrsigner', 'mrtd']
+    .map((k) => [k, details?.[k]] as const)
+    .filter((kv): kv is readonly [string, string] => typeof kv[1] === 'string' && /^[0-9a-f]+$/.test(kv[1]))
+    .map(([k, v]) => `${k}:${v}`);
+  return parts.length === 0 ? '' : ` (${parts.join(' ')})`;
+}
+
 export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): void {
   const attest = async (request: FastifyRequest, kind: EvidenceKind): Promise<{ token: string }> => {
     const started = performance.now();
@@ -84,7 +93,10 @@ export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): voi
         actor: actorOf(request),
         subject: subjectOf(out.claims),
         decision: 'allow',
-        reason: `${out.draft ? 'draft policy, unsigned token' : 'token issued'}; tcb ${out.evidence.tcbStatus}${out.evidence.simulated ? '; simulated' : ''}`,
+        reason: withIdentity(
+          `${out.draft ? 'draft policy, unsigned token' : 'token issued'}; tcb ${out.evidence.tcbStatus}${out.evidence.simulated ? '; simulated' : ''}`,
+          out.claims,
+        ),
       });
       return { token: out.token };
     } catch (err) {
@@ -95,7 +107,10 @@ export function registerAttestRoutes(app: FastifyInstance, ctx: AppContext): voi
           actor: actorOf(request),
           subject: kind,
           decision: 'deny',
-          reason: isCcnodesError(err) ? `${err.code}: ${err.message}` : 'internal error',
+          // A policy denial names the enclave it refused (the pipeline puts its identity in the details).
+          reason: isCcnodesError(err)
+            ? `${err.code}: ${err.message}${deniedIdentity(err.details)}`
+            : 'internal error',
         })
         .catch(() => undefined);
       throw err;
