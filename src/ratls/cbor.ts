@@ -92,8 +92,8 @@ class Reader {
   }
 
   take(n: number): Uint8Array {
-    if (n > this.bytes.length - this.offset)
-      this.fail(`needs ${n} more bytes, ${this.bytes.length - this.offset} left`);
+    const left = this.bytes.length - this.offset;
+    if (n > left) this.fail(`needs ${n} more bytes, ${left} left`);
     const out = this.bytes.subarray(this.offset, this.offset + n);
     this.offset += n;
     return out;
@@ -119,8 +119,8 @@ class Reader {
 
   length(info: number, at: number): number {
     const n = this.argument(info, at);
-    if (n > BigInt(this.bytes.length - this.offset))
-      this.fail(`length ${n} exceeds the ${this.bytes.length - this.offset} bytes left`, at);
+    const left = this.bytes.length - this.offset;
+    if (n > BigInt(left)) this.fail(`length ${n} exceeds the ${left} bytes left`, at);
     return Number(n);
   }
 
@@ -171,6 +171,7 @@ class Reader {
 export function decodeCbor(bytes: Uint8Array, what: string): CborItem {
   const r = new Reader(bytes, what);
   const item = r.item(0);
-  if (r.offset !== bytes.length) r.fail(`${bytes.length - r.offset} trailing bytes after the CBOR item`);
+  const trailing = bytes.length - r.offset;
+  if (trailing !== 0) r.fail(`${trailing} trailing bytes after the CBOR item`);
   return item;
 }

@@ -202,7 +202,7 @@ export function readCertificateInput(input: Uint8Array | string): {
     'ERR_RATLS_CERT_FORMAT',
     'neither a DER SEQUENCE covering the input nor a PEM block',
     {
-      details: { bytes: typeof input === 'string' ? input.length : input.length },
+      details: { bytes: input.length },
     },
   );
 }

@@ -163,7 +163,8 @@ const signatureCache = new WeakMap<ParsedRatlsCertificate, boolean>();
 
 /** Step 2: proof of possession and validity of a self-signed certificate. */
 function checkCertificate(parsed: ParsedRatlsCertificate, now: Date): void {
-  if (parsed.kind === 'csr') return; // a CSR's signature is the CA's concern; it has no validity
+  // A CSR is neither self-issued (it has no issuer) nor bounded in time: its signature is the
+  // CA's concern, and both checks below pass over it.
   if (parsed.selfIssued) {
     let ok = signatureCache.get(parsed);
     if (ok === undefined) {
@@ -350,9 +351,7 @@ export function verifyRatlsCertificate(
 ): RatlsVerification {
   const expected = checkIdentity(options.expected);
   const parsed =
-    typeof input === 'object' && 'evidence' in input
-      ? input
-      : parseRatlsCertificate(input, options.format === undefined ? {} : { format: options.format });
+    typeof input === 'object' && 'evidence' in input ? input : parseRatlsCertificate(input, options); // reads options.format only
   checkCertificate(parsed, options.now);
   const binding = checkKeyBinding(parsed);
   const result = verifyQuote(parsed.evidence.quote, options.collateral, quoteOptions(options));
@@ -437,10 +436,7 @@ export function createRatlsVerifier(options: RatlsVerifierOptions): RatlsVerifie
     verifySync,
     async verify(input) {
       if (given !== undefined) return verifySync(input);
-      const parsed = parseRatlsCertificate(
-        input,
-        options.format === undefined ? {} : { format: options.format },
-      );
+      const parsed = parseRatlsCertificate(input, options); // reads options.format only
       checkCertificate(parsed, clock());
       checkKeyBinding(parsed);
       cache ??= new CollateralCache({

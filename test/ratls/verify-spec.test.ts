@@ -1,8 +1,11 @@
 /**
  * Specification of the RA-TLS verifier's decisions that the round-trip tests leave implicit: which
- * identity expectations are valid options, what counts as a pinned measurement, the ISVPRODID and
- * ISVSVN bounds, and the reusable verifier (offline collateral, format, checkServerIdentity).
+ * identity expectations are valid options (and the checked form they take), what counts as a pinned
+ * measurement, the ISVPRODID and ISVSVN bounds, the certificate checks a CSR skips, the self-signature
+ * checked once per certificate, and the reusable verifier (offline collateral, format,
+ * checkServerIdentity).
  */
+import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TdReport } from '../../src/core/index.ts';
@@ -11,9 +14,11 @@ import {
   checkIdentity,
   createRatlsVerifier,
   verifyRatlsCertificate,
+  createRatlsCsr,
+  simulatedQuoter,
   type RatlsExpectedIdentity,
 } from '../../src/ratls/index.ts';
-import { MRENCLAVE, MRSIGNER, NOW, makeCert, simulation, verifyOptions } from './fixture.ts';
+import { IDENTITY, MRENCLAVE, MRSIGNER, NOW, makeCert, simulation, verifyOptions } from './fixture.ts';
 
 function code(fn: () => unknown): string {
   try {
@@ -89,6 +94,61 @@ describe('identity expectations are checked as options (ERR_RATLS_OPTIONS)', () 
     assert.equal(checkIdentity({ mrEnclave: MRENCLAVE }).pinned, true);
     assert.equal(checkIdentity({ mrSigner: MRSIGNER }).pinned, true);
     assert.equal(checkIdentity({ mrTd: 'ab'.repeat(48) }).pinned, true);
+  });
+});
+
+describe('the checked identity', () => {
+  const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+  test('holds exactly the fields given (measurements as bytes), the TEE they imply and whether pinned', () => {
+    assert.deepEqual(checkIdentity({}), { pinned: false });
+    assert.deepEqual(checkIdentity(), { pinned: false });
+    assert.deepEqual(checkIdentity({ mrEnclave: MRENCLAVE }), {
+      tee: 'SGX',
+      mrEnclave: bytes(MRENCLAVE),
+      pinned: true,
+    });
+    assert.deepEqual(checkIdentity({ mrSigner: bytes(MRSIGNER), isvProdId: 0, minIsvSvn: 2 }), {
+      tee: 'SGX',
+      mrSigner: bytes(MRSIGNER),
+      isvProdId: 0,
+      minIsvSvn: 2,
+      pinned: true,
+    });
+    assert.deepEqual(checkIdentity({ mrTd: 'ab'.repeat(48) }), {
+      tee: 'TDX',
+      mrTd: bytes('ab'.repeat(48)),
+      pinned: true,
+    });
+  });
+});
+
+describe('the certificate checks', () => {
+  test('a CSR is verified by its evidence alone: it has no self-signature to check and no validity', async () => {
+    const csr = await createRatlsCsr({
+      format: 'gramine',
+      quoter: simulatedQuoter(simulation().platform, IDENTITY),
+    });
+    const v = verifyRatlsCertificate(csr.pem, { ...verifyOptions(), expected: { mrEnclave: MRENCLAVE } });
+    assert.equal(v.certificate.kind, 'csr');
+  });
+  test("a certificate's self-signature is checked once, however often the same certificate is verified", async () => {
+    const c = await makeCert('gramine');
+    const proto = X509Certificate.prototype;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its own `this` below
+    const original = proto.verify;
+    let checks = 0;
+    proto.verify = function (this: X509Certificate, key) {
+      if (this.raw.equals(c.der)) checks++;
+      return original.call(this, key);
+    };
+    try {
+      verifyRatlsCertificate(c.der, verifyOptions());
+      verifyRatlsCertificate(c.pem, verifyOptions());
+      verifyRatlsCertificate(c.der, { ...verifyOptions(), expected: { mrEnclave: MRENCLAVE } });
+    } finally {
+      proto.verify = original;
+    }
+    assert.equal(checks, 1);
   });
 });
 
@@ -226,5 +286,20 @@ describe('the reusable verifier', () => {
     const err = v.checkServerIdentity('peer', { raw: Buffer.from('not a certificate') });
     assert.ok(err instanceof Error);
     assert.equal((err as { code?: string }).code, 'ERR_RATLS_CERT_FORMAT');
+  });
+  test('checkServerIdentity returns an Error even when what failed threw something else', async () => {
+    const c = await makeCert('gramine');
+    const v = createRatlsVerifier({
+      ...base(),
+      expected: { mrSigner: MRSIGNER },
+      now: () => {
+        // a caller's clock that throws a string
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw 'clock unavailable';
+      },
+    });
+    const err = v.checkServerIdentity('peer', { raw: Buffer.from(c.der) });
+    assert.ok(err instanceof Error);
+    assert.equal(err.message, 'clock unavailable');
   });
 });
