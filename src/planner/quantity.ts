@@ -1,6 +1,6 @@
 /**
- * Kubernetes resource quantities for the planner (`250m`, `1.5`, `512Mi`, `1e3`, `10M`), read as
- * exact rationals and turned into the integers the planner counts in:
+ * Kubernetes resource quantities for the planner, read with the shared parser
+ * (src/contract/quantity.ts) and turned into the integers the planner counts in:
  *
  * - `cpu` in millicores, rounded up (the API server keeps at most milli precision);
  * - `memory`, `ephemeral-storage` and `sgx.intel.com/epc` in bytes, rounded up;
@@ -8,28 +8,10 @@
  *   `sgx.intel.com/enclave`, and `pods`) as a whole count; a fraction is an error, as the API server
  *   refuses fractional extended resources.
  *
- * A small copy of the rules in src/kube/quantity.ts: the planner is a pure layer that may import only
- * `errors` and `contract`.
+ * Refusals (not a quantity, negative, exponent out of range) are `ERR_PLAN_QUANTITY` naming the field.
  */
+import { isNegative, readQuantity } from '../contract/index.ts';
 import { PlannerInputError } from './errors.ts';
-
-const SUFFIX: Readonly<Record<string, bigint>> = {
-  '': 1n,
-  Ki: 1024n,
-  Mi: 1024n ** 2n,
-  Gi: 1024n ** 3n,
-  Ti: 1024n ** 4n,
-  Pi: 1024n ** 5n,
-  Ei: 1024n ** 6n,
-  k: 1000n,
-  M: 1000n ** 2n,
-  G: 1000n ** 3n,
-  T: 1000n ** 4n,
-  P: 1000n ** 5n,
-  E: 1000n ** 6n,
-};
-
-const QUANTITY_RE = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|)|[eE]([+-]?\d+))$/;
 
 /** value = numerator / denominator. */
 export interface Rational {
@@ -39,38 +21,23 @@ export interface Rational {
 
 /** Parses a quantity (string or JSON number); `field` names it in errors. Negative values are refused. */
 export function parseQuantity(value: unknown, field: string): Rational {
-  let text: string;
-  if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
-  else if (typeof value === 'string') text = value.trim();
-  else
+  const r = readQuantity(value);
+  if (!r.ok) {
+    const message =
+      r.problem === 'type'
+        ? `${field}: expected a quantity, got ${r.text === '' ? 'nothing' : r.text}`
+        : r.problem === 'exponent'
+          ? `${field}: exponent in "${r.text}" is out of range`
+          : `${field}: "${r.text}" is not a non-negative Kubernetes quantity`;
+    throw new PlannerInputError('ERR_PLAN_QUANTITY', message, { field });
+  }
+  if (isNegative(r.quantity))
     throw new PlannerInputError(
       'ERR_PLAN_QUANTITY',
-      `${field}: expected a quantity, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+      `${field}: "${r.quantity.text}" is not a non-negative Kubernetes quantity`,
       { field },
     );
-  const m = QUANTITY_RE.exec(text);
-  if (m === null)
-    throw new PlannerInputError(
-      'ERR_PLAN_QUANTITY',
-      `${field}: "${text}" is not a non-negative Kubernetes quantity`,
-      { field },
-    );
-  const digits = m[1] ?? '0';
-  const [intPart = '', fracPart = ''] = digits.split('.');
-  let numerator = BigInt((intPart === '' ? '0' : intPart) + fracPart);
-  let denominator = 10n ** BigInt(fracPart.length);
-  const suffix = m[2] ?? '';
-  if (m[3] !== undefined) {
-    const exp = Number(m[3]);
-    if (Math.abs(exp) > 30)
-      throw new PlannerInputError('ERR_PLAN_QUANTITY', `${field}: exponent in "${text}" is out of range`, {
-        field,
-      });
-    if (exp >= 0) numerator *= 10n ** BigInt(exp);
-    else denominator *= 10n ** BigInt(-exp);
-  } else if (suffix === 'm') denominator *= 1000n;
-  else numerator *= SUFFIX[suffix] ?? 1n;
-  return { numerator, denominator };
+  return { numerator: r.quantity.numerator, denominator: r.quantity.denominator };
 }
 
 function ceilDiv(q: Rational, unit: bigint): bigint {
