@@ -40,6 +40,7 @@ export interface RunFlags extends JsonFlag {
   simPlatform?: string;
   retries: string;
   quiet?: boolean;
+  allowCoreDumps?: boolean;
 }
 export interface GramineFlags {
   output?: string;
@@ -242,6 +243,7 @@ export async function runCommand(
       env: ctx.env,
       forwardSignals: true,
       retry: { attempts: retries },
+      ...(flags.allowCoreDumps === true ? { coreDumps: 'allow' as const } : {}),
       ...(log === undefined ? {} : { log }),
     });
   } catch (err) {

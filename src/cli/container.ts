@@ -84,6 +84,10 @@ export function registerContainer(program: Command, ctx: CliContext): void {
     .option('--sim-platform <name>', 'in-process simulated platform preset (`ccnodes sim platforms`)')
     .option('--retries <n>', 'attempts to reach the attestation service (1-10)', '4')
     .option('--quiet', 'no progress lines on stderr')
+    .option(
+      '--allow-core-dumps',
+      "leave the launcher's core-dump limit as it is (default: RLIMIT_CORE 0/0 before any secret, inherited by the program; fails closed if it cannot be set)",
+    )
     .option('--json', 'launcher failures as one JSON object on stdout (the program owns stdout once started)')
     .action(async (manifest: string, args: string[], flags: RunFlags) => {
       const { runCommand } = await import('./container-run.ts');

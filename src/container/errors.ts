@@ -72,6 +72,11 @@ export const CONTAINER_ERRORS = {
     type: 'ContainerLaunchError',
     summary: 'The private memory-backed directory (mode 0700) for secrets and inputs could not be made.',
   },
+  ERR_CONTAINER_CORE_LIMIT: {
+    type: 'ContainerLaunchError',
+    summary:
+      'The launcher could not turn its core dumps off (RLIMIT_CORE 0/0 through prlimit, checked in /proc/self/limits) before any key or secret existed; `details.step` says where it failed. Opt out with `--allow-core-dumps`.',
+  },
   ERR_CONTAINER_SPAWN: {
     type: 'ContainerLaunchError',
     summary: 'The program could not be started (entrypoint not found or not executable).',

@@ -45,6 +45,13 @@ export {
   type Prepared,
 } from './identity.ts';
 export { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
+export {
+  disableCoreDumps,
+  parseCoreLimit,
+  readCoreLimit,
+  type CoreLimit,
+  type DisableCoreDumpsOptions,
+} from './core-limit.ts';
 export { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
 export {
   defaultPrivateRoot,

@@ -2,7 +2,8 @@
  * The confidential-container launcher (`ccnodes container run`):
  *
  * 1. re-hashes every trusted file and refuses on any change (the file is named);
- * 2. rebuilds the identity from the manifest and the hashes and launches it on the simulated CPU
+ * 2. turns the launcher's core dumps off (RLIMIT_CORE 0/0, which the program inherits), rebuilds
+ *    the identity from the manifest and the hashes and launches it on the simulated CPU
  *    (EINIT against app.sig's SIGSTRUCT); inside it, makes an ephemeral key pair and a REPORT
  *    binding it, which the quoting enclave (AESM socket or in process) turns into a quote;
  * 3. attests (`/attest/SgxEnclave`), verifies the token against `/certs` and against this identity
@@ -26,6 +27,7 @@ import { compactDecrypt } from 'jose';
 import { AttestationClient, type RetryOptions } from '../attestation-client/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
 import { startEnclave, type RunningEnclave } from '../sim/index.ts';
+import { disableCoreDumps } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
 import { identityImage, measureIdentity, readAppSig } from './identity.ts';
 import { loadManifest, type AppManifest } from './manifest.ts';
@@ -63,6 +65,13 @@ export interface RunContainerOptions {
   readonly timeoutMs?: number;
   /** Called with the started program (e.g. to read its piped output). */
   readonly onSpawn?: (child: ChildProcess) => void;
+  /**
+   * `off` (default): RLIMIT_CORE 0/0 for this process (and so the program) before the enclave is
+   * launched, or fail with `ERR_CONTAINER_CORE_LIMIT`; `allow`: leave the limits as they are.
+   */
+  readonly coreDumps?: 'off' | 'allow';
+  /** The prlimit(1) command used to turn core dumps off (default `prlimit`). */
+  readonly prlimit?: string;
 }
 
 /** How the program ended. */
@@ -178,6 +187,15 @@ const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  */
 export async function runContainer(o: RunContainerOptions): Promise<RunContainerResult> {
   const log = o.log ?? ((): void => undefined);
+  // Core dumps off, in parallel with the checks below; awaited before the enclave (and its key)
+  // exists. The outcome is kept as a value so that an earlier failure leaves no unhandled rejection.
+  const coreOff: Promise<Error | undefined> =
+    o.coreDumps === 'allow'
+      ? Promise.resolve(undefined)
+      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        );
   const loaded = await loadManifest(o.manifestPath);
   const m: AppManifest = loaded.manifest;
   const sig = await readAppSig(o.sigPath);
@@ -202,7 +220,12 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
       },
     );
 
-  // 2. Launch and quote.
+  // 2. Core dumps off, then launch and quote.
+  const coreError = await coreOff;
+  if (coreError !== undefined) throw coreError;
+  log(
+    o.coreDumps === 'allow' ? 'core dumps: left as they are (allowed)' : 'core dumps: off (RLIMIT_CORE 0/0)',
+  );
   const platform = await openPlatform(o.platform);
   let enclave: RunningEnclave;
   try {

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { putSecretAsAdmin, startService, type Started } from '../attestation/support.ts';
-import { policyFor, prepareExample, scratch, SIM_SEED, type Scratch } from './support.ts';
+import { encodeAppSig, loadManifest, prepareApp, readCoreLimit } from '../../src/container/index.ts';
+import { policyFor, prepareExample, scratch, signingKey, SIM_SEED, type Scratch } from './support.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ccnodes.js');
 const PASSWORD = 'cli-run db password';
@@ -103,4 +104,99 @@ test('a changed trusted file: exit 1, the code on stdout under --json, the progr
   assert.equal(doc.error.details['path'], 'server.js');
   assert.match(r.err, /the program was not started/);
   assert.ok(!existsSync(ready));
+});
+
+/** An app whose program reports its parent (the launcher) and the core-dump limits of both. */
+async function limitsApp(name: string): Promise<{ manifest: string; sigPath: string }> {
+  const appDir = join(s.dir, name);
+  await mkdir(appDir, { recursive: true });
+  await writeFile(
+    join(appDir, 'limits.sh'),
+    [
+      'echo "parent: $(tr "\\0" " " < /proc/$PPID/cmdline)"',
+      "grep '^Max core file size' /proc/$PPID/limits | sed 's/^/launcher: /'",
+      "grep '^Max core file size' /proc/$$/limits | sed 's/^/program: /'",
+      '',
+    ].join('\n'),
+  );
+  await writeFile(
+    join(appDir, 'app.yaml'),
+    [
+      'name: limits',
+      'entrypoint: [sh, limits.sh]',
+      'env:',
+      '  passThrough: [PATH]',
+      'trustedFiles: [limits.sh]',
+      '',
+    ].join('\n'),
+  );
+  const manifest = join(appDir, 'app.yaml');
+  const { sig } = await prepareApp(await loadManifest(manifest), signingKey());
+  const sigPath = join(s.dir, `${name}.sig`);
+  await writeFile(sigPath, encodeAppSig(sig));
+  return { manifest, sigPath };
+}
+
+/** The core limit pair (`<soft> <hard>`) on the line of `who` in the program's output. */
+function coreLine(out: string, who: 'launcher' | 'program'): string {
+  const m = new RegExp(`^${who}: Max core file size\\s+(\\S+)\\s+(\\S+)`, 'm').exec(out);
+  assert.ok(m !== null, `no ${who} core limit in ${JSON.stringify(out)}`);
+  return `${m[1] ?? ''} ${m[2] ?? ''}`;
+}
+
+test('the launcher turns its core dumps off (RLIMIT_CORE 0/0) before the program runs, and the program inherits it', async () => {
+  const app = await limitsApp('limits-off');
+  const r = await launch(
+    [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED],
+    {},
+  ).exited;
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^parent: \S*node\S* \S*ccnodes\.js container run /m, 'the parent is the launcher');
+  assert.equal(coreLine(r.out, 'launcher'), '0 0');
+  assert.equal(coreLine(r.out, 'program'), '0 0');
+  assert.match(r.err, /core dumps: off/);
+});
+
+test('--allow-core-dumps leaves the limit as the launcher got it', async (t) => {
+  const mine = readCoreLimit();
+  if (mine === undefined || (mine.soft === 0 && mine.hard === 0)) {
+    t.skip('this process already runs with RLIMIT_CORE 0/0 (nothing to leave as it is)');
+    return;
+  }
+  const app = await limitsApp('limits-allowed');
+  const r = await launch(
+    [
+      app.manifest,
+      '--sig',
+      app.sigPath,
+      '--attestation-url',
+      svc.url,
+      '--sim-seed',
+      SIM_SEED,
+      '--allow-core-dumps',
+    ],
+    {},
+  ).exited;
+  assert.equal(r.code, 0, r.err);
+  const show = (v: number): string => (v === Infinity ? 'unlimited' : String(v));
+  assert.equal(coreLine(r.out, 'launcher'), `${show(mine.soft)} ${show(mine.hard)}`);
+});
+
+test('no prlimit to turn core dumps off: exit 1, ERR_CONTAINER_CORE_LIMIT, the program never starts', async (t) => {
+  const mine = readCoreLimit();
+  if (mine === undefined || (mine.soft === 0 && mine.hard === 0)) {
+    t.skip('this process already runs with RLIMIT_CORE 0/0, which the launcher inherits (no prlimit needed)');
+    return;
+  }
+  const app = await limitsApp('limits-no-prlimit');
+  const r = await launch(
+    [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED, '--json'],
+    { PATH: join(s.dir, 'no-such-bin') },
+  ).exited;
+  assert.equal(r.code, 1, r.err);
+  const doc = JSON.parse(r.out) as { ok: boolean; error: { code: string; details: Record<string, unknown> } };
+  assert.equal(doc.error.code, 'ERR_CONTAINER_CORE_LIMIT');
+  assert.equal(doc.error.details['step'], 'prlimit');
+  assert.ok(!r.out.includes('parent:'), 'the program did not run');
+  assert.match(r.err, /the program was not started/);
 });

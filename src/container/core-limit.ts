@@ -1,0 +1,91 @@
+/**
+ * Core dumps off for the launcher: before any key or secret exists in the launcher's process, its
+ * RLIMIT_CORE is set to 0 (soft and hard), so that a crash cannot write them into a core file. The
+ * program it starts inherits the limit (rlimits pass through fork and exec) and cannot raise it.
+ *
+ * Node has no setrlimit, so the launcher runs `prlimit --pid <own pid> --core=0:0` (util-linux),
+ * then reads `/proc/self/limits` back: only a limit read as 0/0 counts, whatever prlimit said. A
+ * limit that is already 0/0 (e.g. `ulimit -Hc 0` in the image) needs no prlimit at all.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { ContainerLaunchError } from './errors.ts';
+
+/** RLIMIT_CORE in bytes; `Infinity` is unlimited. */
+export interface CoreLimit {
+  readonly soft: number;
+  readonly hard: number;
+}
+
+const limitValue = (v: string): number => (v === 'unlimited' ? Infinity : Number(v));
+
+/** The `Max core file size` line of a `/proc/<pid>/limits` text, or `undefined` when absent or unreadable. */
+export function parseCoreLimit(limitsText: string): CoreLimit | undefined {
+  const m = /^Max core file size\s+(\d+|unlimited)\s+(\d+|unlimited)\s/m.exec(limitsText);
+  if (m === null) return undefined;
+  return { soft: limitValue(m[1] ?? ''), hard: limitValue(m[2] ?? '') };
+}
+
+/** RLIMIT_CORE of a process (default this one) from `/proc`, or `undefined` when it cannot be read. */
+export function readCoreLimit(pid: number | 'self' = 'self'): CoreLimit | undefined {
+  try {
+    return parseCoreLimit(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const limitError = (
+  message: string,
+  details: Record<string, unknown>,
+  cause?: unknown,
+): ContainerLaunchError =>
+  new ContainerLaunchError('ERR_CONTAINER_CORE_LIMIT', message, {
+    details,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+/** Options of {@link disableCoreDumps}. */
+export interface DisableCoreDumpsOptions {
+  /** The prlimit(1) command (default `prlimit`, looked up in `PATH`). */
+  readonly prlimit?: string;
+}
+
+/**
+ * Sets this process's RLIMIT_CORE to 0/0 and checks it.
+ * @throws ContainerLaunchError `ERR_CONTAINER_CORE_LIMIT` when the limit cannot be read, prlimit
+ *   cannot run, or the limit read back is not 0/0.
+ */
+export async function disableCoreDumps(o: DisableCoreDumpsOptions = {}): Promise<CoreLimit> {
+  const before = readCoreLimit();
+  if (before === undefined)
+    throw limitError('cannot read RLIMIT_CORE from /proc/self/limits (Linux only)', { step: 'read' });
+  if (before.soft === 0 && before.hard === 0) return before;
+  const command = o.prlimit ?? 'prlimit';
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      command,
+      ['--pid', String(process.pid), '--core=0:0'],
+      { timeout: 10_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LC_ALL: 'C' } },
+      (err, _stdout, stderr) => {
+        if (err === null) {
+          resolve();
+          return;
+        }
+        const e = err as NodeJS.ErrnoException;
+        const reason =
+          e.code === 'ENOENT'
+            ? `${command} not found (install util-linux)`
+            : `${command} failed: ${stderr.trim() === '' ? e.message : stderr.trim()}`;
+        reject(limitError(`cannot turn core dumps off: ${reason}`, { step: 'prlimit', command }, err));
+      },
+    );
+  });
+  const after = readCoreLimit();
+  if (after?.soft !== 0 || after.hard !== 0)
+    throw limitError(
+      `core dumps still allowed after ${command}: RLIMIT_CORE is ${after === undefined ? 'unreadable' : `${after.soft}/${after.hard}`}`,
+      { step: 'check', command },
+    );
+  return after;
+}
