@@ -198,3 +198,12 @@ test('enclave size: the next power of two of max(epcMiB, 256) MiB, in G from 102
   assert.equal(await size(1500), 'sgx.enclave_size = "2G"');
   assert.equal(await size(5000), 'sgx.enclave_size = "8G"');
 });
+
+test('a trusted-file pattern that matches nothing is refused, as at prepare time (no template without the file)', async () => {
+  await assert.rejects(gramineManifest(loaded({ trustedFiles: ['main.py', 'missing.py'] })), {
+    code: 'ERR_CONTAINER_TRUSTED_FILE',
+  });
+  await assert.rejects(gramineManifest(loaded({ trustedFiles: ['main.py', 'lib/*.so'] })), {
+    code: 'ERR_CONTAINER_TRUSTED_FILE',
+  });
+});
