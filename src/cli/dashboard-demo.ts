@@ -9,9 +9,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { RESOURCE_EPC_MIB } from '../contract/index.ts';
 import { attestationApiSource, createDashboard, kubeApiSource, type Dashboard } from '../dashboard/index.ts';
-import { serveMetrics } from '../node/device-plugin/index.ts';
+import { exportNodeDoctor, serveMetrics } from '../node/device-plugin/index.ts';
 import { DEMO_NODE, DEMO_SKU, type DemoStack } from './demo-stack.ts';
 
 /** Namespace and name of the pod the demo's enclave stands for. */
@@ -163,6 +164,14 @@ export async function startDemoDashboard(stack: DemoStack): Promise<DemoDashboar
       contexts: [{ name: 'demo', cluster: 'demo', user: 'demo' }],
       currentContext: 'demo',
     });
+    // The node doctor on the demo node's trees (as the device plugin runs it when it serves metrics).
+    await exportNodeDoctor(stack.devicePluginMetrics, {
+      devRoot: join(stack.dir, 'dev'),
+      sysRoot: join(stack.dir, 'sys'),
+      simulate: DEMO_SKU,
+      aesmdSocket: stack.aesmSocket,
+      intervalMs: 0,
+    }).first;
     const metrics = await serveMetrics('127.0.0.1:0', stack.devicePluginMetrics.registry);
     closers.push(() => metrics.close());
     const dashboard: Dashboard = createDashboard({

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KUBELET_DEVICE_PLUGIN_DIR, KUBELET_POD_RESOURCES_SOCKET } from '../contract/index.ts';
 import type {
+  DoctorExport,
   MetricsEndpoint,
   NodeSettingsApplier,
   PodResourcesClient,
@@ -41,6 +42,7 @@ interface DevicePluginFlags {
   readonly provisionLimit: string;
   readonly aesmdMount: boolean;
   readonly healthInterval: string;
+  readonly doctorInterval: string;
   readonly nodePatchRetryInitial: string;
   readonly nodePatchRetryMax: string;
   readonly logLevel: string;
@@ -96,6 +98,8 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
   if (nodeName !== undefined && nodeName !== '') {
     nodeSettings = await nodeSettingsFor(dp, flags.kubeconfig, ctx);
   }
+  const doctorEvery =
+    flags.doctorInterval === '0' ? 0 : positiveInt(flags.doctorInterval, '--doctor-interval');
   const metrics =
     flags.metricsListen === undefined ? undefined : new dp.DevicePluginMetrics({ defaultMetrics: true });
   let daemon: SgxDevicePlugin;
@@ -138,7 +142,19 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
   }
   let endpoint: MetricsEndpoint | undefined;
   let podResources: PodResourcesClient | undefined;
+  let doctor: DoctorExport | undefined;
   try {
+    if (metrics !== undefined) {
+      // The node doctor's checks as a metric, so that the dashboard shows them per node.
+      doctor = dp.exportNodeDoctor(metrics, {
+        devRoot: resolve(ctx.cwd, flags.devRoot),
+        sysRoot: resolve(ctx.cwd, flags.sysRoot),
+        ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),
+        ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
+        intervalMs: doctorEvery * 1000,
+        logger,
+      });
+    }
     if (metrics !== undefined && flags.podResourcesSocket !== '') {
       const client = new dp.PodResourcesClient(resolve(ctx.cwd, flags.podResourcesSocket));
       podResources = client;
@@ -178,6 +194,7 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
     }
     throw err;
   } finally {
+    doctor?.stop();
     await endpoint?.close();
     podResources?.close();
     await daemon.stop();
@@ -219,6 +236,11 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
       'write a CDI spec for the SGX device nodes here (e.g. /var/run/cdi) and allocate CDI devices instead of device specs',
     )
     .option('--health-interval <ms>', 'rescan period of the SGX device nodes', '5000')
+    .option(
+      '--doctor-interval <s>',
+      'with --metrics-listen: run the node doctor at start and every s seconds, exported as ccnodes_device_plugin_doctor_check (0 = at start only)',
+      '300',
+    )
     .option(
       '--node-patch-retry-initial <ms>',
       'first retry delay of the node PATCH after a failure (doubles per failure, with jitter)',

@@ -54,6 +54,7 @@ export {
   policyHistory,
   podEpc,
   agentHealth,
+  doctorResults,
   identitiesByActor,
   auditIdentity,
   type NodesView,
@@ -63,6 +64,7 @@ export {
   type AttestationsView,
   type AttestationFilter,
   type AgentHealth,
+  type DoctorResult,
 } from './model.ts';
 export { PAGES } from './pages.ts';
 export { unixTarget } from './http-get.ts';

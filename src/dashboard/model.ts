@@ -73,6 +73,37 @@ export interface AgentHealth {
   /** Up, and (device plugin) every resource reports its device present. */
   readonly healthy: boolean;
   readonly detail: string;
+  /**
+   * The node doctor's checks the device plugin exports (`ccnodes_device_plugin_doctor_check`), in
+   * its order; absent when the endpoint exports none (an older plugin, or another agent).
+   */
+  readonly doctor?: readonly DoctorResult[];
+  /** When the plugin last ran the doctor (ISO time), from `…_doctor_last_run_timestamp_seconds`. */
+  readonly doctorAt?: string;
+}
+
+/** One node doctor check as the device plugin exports it. */
+export interface DoctorResult {
+  readonly check: string;
+  readonly status: 'pass' | 'warn' | 'fail';
+}
+
+const DOCTOR_STATUS = new Set(['pass', 'warn', 'fail']);
+
+/** The doctor's checks from a device plugin scrape: the status whose state-set sample is 1. */
+export function doctorResults(m: MetricsText): DoctorResult[] {
+  const out = new Map<string, DoctorResult['status']>();
+  for (const s of m.samples) {
+    if (s.name !== 'ccnodes_device_plugin_doctor_check' || s.value !== 1) continue;
+    const check = s.labels['check'];
+    const status = s.labels['status'];
+    if (check === undefined || status === undefined || !DOCTOR_STATUS.has(status)) continue;
+    // Two current states for one check would be a broken exporter: show the worse.
+    const prev = out.get(check);
+    if (prev === 'fail' || (prev === 'warn' && status === 'pass')) continue;
+    out.set(check, status as DoctorResult['status']);
+  }
+  return [...out].map(([check, status]) => ({ check, status }));
 }
 
 /** Classifies a scrape by its metric names and judges its health. */
@@ -85,12 +116,16 @@ export function agentHealth(target: string, node: string | undefined, m: Metrics
     const bad = healthy.filter((s) => s.value !== 1).map((s) => s.labels['resource'] ?? '?');
     const capacity = sumOf(m, 'ccnodes_device_plugin_epc_capacity_bytes');
     const ok = healthy.length > 0 && bad.length === 0;
+    const doctor = doctorResults(m);
+    const ranAt = sumOf(m, 'ccnodes_device_plugin_doctor_last_run_timestamp_seconds');
     return {
       target,
       node,
       kind: 'device-plugin',
       up: true,
       healthy: ok,
+      ...(doctor.length === 0 ? {} : { doctor }),
+      ...(ranAt === undefined || !(ranAt > 0) ? {} : { doctorAt: new Date(ranAt * 1000).toISOString() }),
       detail: ok
         ? `${healthy.length} resource(s) healthy${capacity === undefined ? '' : `, EPC ${Math.round(capacity / MIB)} MiB`}`
         : healthy.length === 0

@@ -76,6 +76,23 @@ function agentCell(agents: readonly AgentHealth[], kind: AgentHealth['kind']): s
     .join(' ');
 }
 
+/** The node doctor's verdict from the device plugin's export: counts, and the checks that did not pass. */
+function doctorCell(agents: readonly AgentHealth[], node: string): string {
+  const a = agents.find((x) => x.kind === 'device-plugin' && x.doctor !== undefined);
+  if (a?.doctor === undefined) return '<span class="na">—</span>';
+  const count = (st: string): number => a.doctor?.filter((c) => c.status === st).length ?? 0;
+  const [pass, warn, fail] = [count('pass'), count('warn'), count('fail')];
+  const k = `node.${node}.doctor`;
+  const list = a.doctor
+    .map(
+      (c) =>
+        `<li class="${c.status === 'pass' ? 'ok' : c.status === 'warn' ? 'warn' : 'bad'}">${e(c.status)} <code>${e(c.check)}</code></li>`,
+    )
+    .join('');
+  const summary = `<span class="${fail > 0 ? 'bad' : warn > 0 ? 'warn' : 'ok'}"><span data-k="${e(k)}.pass">${pass}</span> pass · <span data-k="${e(k)}.warn">${warn}</span> warn · <span data-k="${e(k)}.fail">${fail}</span> fail</span>`;
+  return `<details><summary>${summary}</summary><ul class="doctor">${list}</ul>${a.doctorAt === undefined ? '' : `<small>ran ${e(a.doctorAt.replace('T', ' ').slice(0, 19))}</small>`}</details>`;
+}
+
 /** The Nodes page. */
 export function nodesPage(v: NodesView, epc: readonly Series[]): string {
   const t = v.totals;
@@ -102,7 +119,7 @@ export function nodesPage(v: NodesView, epc: readonly Series[]): string {
 <td class="num">${num(`${k}.epcMib.capacity`, n.epcMib.capacity)}</td>
 <td class="num">${num(`${k}.intelEpcBytes.allocated`, n.intelEpcBytes.allocated)} / ${num(`${k}.intelEpcBytes.allocatable`, n.intelEpcBytes.allocatable)}<br><small>${mib(n.intelEpcBytes.allocated)} / ${mib(n.intelEpcBytes.allocatable)}</small></td>
 <td class="num">${num(`${k}.epcPods`, n.epcPods)}</td>
-<td>${agentCell(n.agents, 'device-plugin')}</td><td>${agentCell(n.agents, 'quote-helper')}</td>
+<td>${agentCell(n.agents, 'device-plugin')}</td><td>${agentCell(n.agents, 'quote-helper')}</td><td>${doctorCell(n.agents, n.name)}</td>
 <td>${n.taints.map((x) => `<code>${e(x)}</code>`).join('<br>') || '—'}</td>
 <td><details><summary>${Object.keys(n.labels).length} labels</summary><ul>${labels}</ul></details></td></tr>`;
     })
@@ -118,8 +135,8 @@ export function nodesPage(v: NodesView, epc: readonly Series[]): string {
           .join('')}</tbody></table>`;
   return `<section class="cards">${cards}</section>
 <figure>${lineChart('EPC allocated per node over time', epc, 'MiB')}</figure>
-<table class="nodes"><thead><tr><th>Node</th><th>SKU</th><th>Status</th><th>EPC MiB allocated / allocatable<br><small>kubernetes.azure.com/sgx_epc_mem_in_MiB</small></th><th>EPC MiB capacity</th><th>EPC bytes allocated / allocatable<br><small>sgx.intel.com/epc</small></th><th>EPC pods</th><th>Device plugin</th><th>Quote helper</th><th>Taints</th><th>Labels</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="11">No SGX node in this cluster.</td></tr>'}</tbody></table>${others}`;
+<table class="nodes"><thead><tr><th>Node</th><th>SKU</th><th>Status</th><th>EPC MiB allocated / allocatable<br><small>kubernetes.azure.com/sgx_epc_mem_in_MiB</small></th><th>EPC MiB capacity</th><th>EPC bytes allocated / allocatable<br><small>sgx.intel.com/epc</small></th><th>EPC pods</th><th>Device plugin</th><th>Quote helper</th><th>Doctor<br><small>device plugin's checks</small></th><th>Taints</th><th>Labels</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="12">No SGX node in this cluster.</td></tr>'}</tbody></table>${others}`;
 }
 
 /** The Workloads page. */
@@ -290,6 +307,6 @@ pre{background:#fff;border:1px solid #dde2ea;padding:.6rem;overflow:auto;max-wid
 .notice{background:#fff4e6;border:1px solid #ffc078;padding:.4rem .8rem;border-radius:4px}
 figure{margin:1rem 0}.charts{display:flex;gap:1rem;flex-wrap:wrap}svg.chart{background:#fff;border:1px solid #dde2ea;border-radius:6px}
 .chart-title{font-size:13px;font-weight:600}.axis,.legend{font-size:11px;fill:#5b6575}.chart-empty{font-size:12px;fill:#8a94a6}
-.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}.filters input,.filters select{font:inherit}
+.doctor{margin:.2rem 0;padding-left:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}.filters input,.filters select{font:inherit}
 footer{padding:1rem 1.2rem;color:#5b6575;font-size:.8rem}
 `;

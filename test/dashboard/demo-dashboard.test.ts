@@ -35,7 +35,7 @@ test(
             sgxNodes: {
               name: string;
               epcMib: { capacity: number; allocated: number };
-              agents: { kind: string; healthy: boolean }[];
+              agents: { kind: string; healthy: boolean; doctor?: { check: string; status: string }[] }[];
             }[];
           }>('/api/nodes');
           const node = nodes.sgxNodes.find((n) => n.name === DEMO_NODE);
@@ -47,6 +47,10 @@ test(
             ['device-plugin', true],
             ['quote-helper', true],
           ]);
+          // The node doctor's checks, as the device plugin exports them: a simulated node fails none.
+          const doctor = node.agents.find((a) => a.kind === 'device-plugin')?.doctor ?? [];
+          assert.equal(doctor.find((c) => c.check === 'epc')?.status, 'pass', JSON.stringify(doctor));
+          assert.ok(doctor.length >= 9 && doctor.every((c) => c.status !== 'fail'), JSON.stringify(doctor));
           const workloads = await get<{
             pods: { name: string; mrenclave?: string; identitySource?: string }[];
           }>('/api/workloads');

@@ -102,7 +102,8 @@ export {
   type NodePatchStatus,
 } from './node-patch-loop.ts';
 export { DEFAULT_SLOT_LIMIT, MAX_EPC_MIB, planSgxNode, type SgxPlan, type SgxPlanInput } from './sgx-plan.ts';
-export { DevicePluginMetrics } from './metrics.ts';
+export { DevicePluginMetrics, DOCTOR_STATUSES } from './metrics.ts';
+export { exportNodeDoctor, type DoctorExport } from './doctor-export.ts';
 export {
   CDI_KIND,
   CDI_SPEC_FILE,

@@ -8,6 +8,9 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The states of `ccnodes_device_plugin_doctor_check`. */
+export const DOCTOR_STATUSES = ['pass', 'warn', 'fail'] as const;
+
 export class DevicePluginMetrics {
   readonly registry: Registry;
   /** EPC of the node in bytes. */
@@ -32,6 +35,10 @@ export class DevicePluginMetrics {
   readonly nodePatchState: Gauge<'state'>;
   /** Node PATCH attempts by result (ok, error). */
   readonly nodePatchAttempts: Counter<'result'>;
+  /** The node doctor's checks: 1 for each check's current status (pass, warn, fail), 0 for the others. */
+  readonly doctorCheck: Gauge<'check' | 'status'>;
+  /** When the node doctor last ran (seconds since the epoch). */
+  readonly doctorLastRun: Gauge;
   #inUse: (() => Promise<Record<string, number>>) | undefined;
   #pending: Promise<Record<string, number> | undefined> | undefined;
 
@@ -92,6 +99,17 @@ export class DevicePluginMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.doctorCheck = new Gauge({
+      name: 'ccnodes_device_plugin_doctor_check',
+      help: 'Node doctor checks (ccnodes node doctor): 1 for the current status of each check (pass, warn, fail), else 0.',
+      labelNames: ['check', 'status'],
+      registers,
+    });
+    this.doctorLastRun = new Gauge({
+      name: 'ccnodes_device_plugin_doctor_last_run_timestamp_seconds',
+      help: 'When the node doctor last ran, in seconds since the epoch.',
+      registers,
+    });
     // Both gauges are read at each scrape (prom-client collects metrics concurrently); they share
     // one pod resources query per scrape.
     const probe = (): Promise<Record<string, number> | undefined> | undefined => this.#probe();
@@ -135,6 +153,15 @@ export class DevicePluginMetrics {
       if (this.#pending === pending) this.#pending = undefined;
     });
     return pending;
+  }
+
+  /** Publishes a node doctor report: each check's status as a state set (replaces the previous report). */
+  recordDoctor(checks: readonly { readonly id: string; readonly status: string }[], at: Date): void {
+    this.doctorCheck.reset();
+    for (const c of checks)
+      for (const status of DOCTOR_STATUSES)
+        this.doctorCheck.set({ check: c.id, status }, c.status === status ? 1 : 0);
+    this.doctorLastRun.set(Math.floor(at.getTime() / 1000));
   }
 
   /** Asks `source` for the devices in use at every scrape (kubelet's pod resources API). */
