@@ -6,9 +6,14 @@
  * Node has no setrlimit, so the launcher runs `prlimit --pid <own pid> --core=0:0` (util-linux),
  * then reads `/proc/self/limits` back: only a limit read as 0/0 counts, whatever prlimit said. A
  * limit that is already 0/0 (e.g. `ulimit -Hc 0` in the image) needs no prlimit at all.
+ *
+ * A `core_pattern` that pipes cores to a program (systemd-coredump, apport) is not bound by
+ * RLIMIT_CORE in the kernel (the handler is told the limit and is trusted to honour it), so the
+ * launcher also writes 0 to `/proc/self/coredump_filter`: no memory mapping of the process (or of
+ * the program, which inherits the mask) goes into any core, whoever writes it.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ContainerLaunchError } from './errors.ts';
 
 /** RLIMIT_CORE in bytes; `Infinity` is unlimited. */
@@ -51,15 +56,29 @@ export interface DisableCoreDumpsOptions {
   readonly prlimit?: string;
 }
 
+/** `/proc/self/coredump_filter` set to 0 (no mapping dumped) and read back. */
+function clearCoredumpFilter(): void {
+  const path = '/proc/self/coredump_filter';
+  let now: string;
+  try {
+    writeFileSync(path, '0');
+    now = readFileSync(path, 'utf8').trim();
+  } catch (cause) {
+    throw limitError(`cannot clear ${path}: ${(cause as Error).message}`, { step: 'filter' }, cause);
+  }
+  if (!/^0+$/.test(now)) throw limitError(`${path} is ${now} after writing 0`, { step: 'filter' });
+}
+
 /**
- * Sets this process's RLIMIT_CORE to 0/0 and checks it.
- * @throws ContainerLaunchError `ERR_CONTAINER_CORE_LIMIT` when the limit cannot be read, prlimit
- *   cannot run, or the limit read back is not 0/0.
+ * Clears this process's coredump_filter, sets its RLIMIT_CORE to 0/0, and checks both.
+ * @throws ContainerLaunchError `ERR_CONTAINER_CORE_LIMIT` when the limit cannot be read, the filter
+ *   cannot be cleared, prlimit cannot run, or the limit read back is not 0/0.
  */
 export async function disableCoreDumps(o: DisableCoreDumpsOptions = {}): Promise<CoreLimit> {
   const before = readCoreLimit();
   if (before === undefined)
     throw limitError('cannot read RLIMIT_CORE from /proc/self/limits (Linux only)', { step: 'read' });
+  clearCoredumpFilter();
   if (before.soft === 0 && before.hard === 0) return before;
   const command = o.prlimit ?? 'prlimit';
   await new Promise<void>((resolve, reject) => {

@@ -116,6 +116,8 @@ async function limitsApp(name: string): Promise<{ manifest: string; sigPath: str
       'echo "parent: $(tr "\\0" " " < /proc/$PPID/cmdline)"',
       "grep '^Max core file size' /proc/$PPID/limits | sed 's/^/launcher: /'",
       "grep '^Max core file size' /proc/$$/limits | sed 's/^/program: /'",
+      'echo "launcher coredump_filter: $(cat /proc/$PPID/coredump_filter)"',
+      'echo "program coredump_filter: $(cat /proc/$$/coredump_filter)"',
       '',
     ].join('\n'),
   );
@@ -154,6 +156,8 @@ test('the launcher turns its core dumps off (RLIMIT_CORE 0/0) before the program
   assert.match(r.out, /^parent: \S*node\S* \S*ccnodes\.js container run /m, 'the parent is the launcher');
   assert.equal(coreLine(r.out, 'launcher'), '0 0');
   assert.equal(coreLine(r.out, 'program'), '0 0');
+  assert.match(r.out, /^launcher coredump_filter: 0+$/m, 'no mapping in any core of the launcher');
+  assert.match(r.out, /^program coredump_filter: 0+$/m, 'nor of the program');
   assert.match(r.err, /core dumps: off/);
 });
 

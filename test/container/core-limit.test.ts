@@ -5,7 +5,7 @@
  * parent's limits, are in cli-run.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -82,5 +82,6 @@ test('a prlimit that fails: refused at step prlimit with its message', { skip: !
 test('prlimit lowers this process to 0/0, read back from /proc; a second call needs no prlimit', async () => {
   assert.deepEqual(await disableCoreDumps(), { soft: 0, hard: 0 });
   assert.deepEqual(readCoreLimit(), { soft: 0, hard: 0 });
+  assert.match(readFileSync('/proc/self/coredump_filter', 'utf8'), /^0+\n?$/, 'no mapping dumped either');
   assert.deepEqual(await disableCoreDumps({ prlimit: join(dir, 'no-prlimit') }), { soft: 0, hard: 0 });
 });
