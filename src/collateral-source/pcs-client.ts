@@ -17,10 +17,9 @@
  *    `/rootcacrl` route.
  * The API is chosen by `api` (`auto` by default: `pcs` for Intel's host, `pccs` otherwise).
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CRLDistributionPoints } from '@peculiar/asn1-x509';
 import {
   crlDer,
+  crlDistributionPointUris,
   parseCertificate,
   pemCertificates,
   type ParsedCert,
@@ -105,15 +104,7 @@ function header(headers: Headers, name: string): string | undefined {
 export function crlDistributionPointUrls(cert: ParsedCert): string[] {
   const ext = cert.extensions.get(CRL_DISTRIBUTION_POINTS_OID);
   if (ext === undefined) return [];
-  const points = AsnConvert.parse(ext, CRLDistributionPoints);
-  const urls: string[] = [];
-  for (const point of points) {
-    for (const name of point.distributionPoint?.fullName ?? []) {
-      const uri = name.uniformResourceIdentifier;
-      if (uri !== undefined && /^https?:\/\//i.test(uri)) urls.push(uri);
-    }
-  }
-  return urls;
+  return crlDistributionPointUris(ext).filter((uri) => /^https?:\/\//i.test(uri));
 }
 
 /**

@@ -1,13 +1,30 @@
 /**
  * X.509 v2 CRLs as Intel PCS serves them (Root CA CRL, PCK Processor/Platform CA CRLs): DER, PEM
  * or hex-encoded DER in; issuer, dates, required extensions and revoked serials out. Parsed CRLs
- * are cached by their DER bytes. The signature is checked over the exact TBSCertList bytes.
+ * are cached by their DER bytes (parsed with the DER walker of der.ts). The signature is checked
+ * over the exact TBSCertList bytes.
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificateList } from '@peculiar/asn1-x509';
-import { derChildren, readDerElement } from './der.ts';
+import {
+  DerError,
+  TAG,
+  decodeBitStringBytes,
+  decodeTime,
+  derChildren,
+  expectTag,
+  readDerElement,
+  type DerElement,
+} from './der.ts';
 import { CollateralFormatError } from './verify-errors.ts';
-import { OID, describeName, serialHex, toHex, verifyDerSignature, type ParsedCert } from './x509.ts';
+import {
+  OID,
+  decodeAlgorithmIdentifier,
+  decodeExtensions,
+  describeName,
+  serialHex,
+  toHex,
+  verifyDerSignature,
+  type ParsedCert,
+} from './x509.ts';
 
 /** A parsed CRL. Cached and shared: treat as immutable. */
 export interface ParsedCrl {
@@ -58,38 +75,74 @@ export function parseCrl(der: Uint8Array, field = 'crl'): ParsedCrl {
   return parsed;
 }
 
+/**
+ * CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING };
+ * TBSCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature, issuer, thisUpdate,
+ * nextUpdate Time OPTIONAL, revokedCertificates SEQUENCE OF { userCertificate INTEGER,
+ * revocationDate Time, crlEntryExtensions OPTIONAL } OPTIONAL, [0] crlExtensions OPTIONAL }
+ * (RFC 5280 §5.1).
+ */
 function parseUncached(der: Uint8Array, field: string): ParsedCrl {
   try {
-    const outer = readDerElement(der);
+    const outer = expectTag(readDerElement(der), TAG.sequence, 'CertificateList');
     if (outer.raw.length !== der.length) throw new Error('trailing bytes after the CRL');
-    const [tbsEl] = derChildren(outer.content);
+    const top = derChildren(outer.content);
+    const tbsEl = top[0];
     if (tbsEl === undefined) throw new Error('empty CRL');
+    expectTag(tbsEl, TAG.sequence, 'TBSCertList');
+    if (top.length !== 3) throw new DerError(`CertificateList has ${top.length} fields, expected 3`, 0);
+    const signatureAlgorithm = decodeAlgorithmIdentifier(top[1], 'signatureAlgorithm').algorithm;
+    const signature = Uint8Array.from(decodeBitStringBytes(top[2] as DerElement, 'signatureValue'));
     const fields = derChildren(tbsEl.content);
-    const off = fields[0]?.tag === 0x02 ? 1 : 0;
-    const issuerEl = fields[off + 1];
+    let i = fields[0]?.tag === TAG.integer ? 1 : 0;
+    decodeAlgorithmIdentifier(fields[i++], 'signature');
+    const issuerEl = fields[i++];
     if (issuerEl === undefined) throw new Error('TBSCertList has no issuer');
-    const crl = AsnConvert.parse(der, CertificateList);
-    const tbs = crl.tbsCertList;
-    const issuer = describeName(tbs.issuer);
-    const exts = tbs.crlExtensions ?? [];
-    const revoked = new Set<string>();
-    for (const entry of tbs.revokedCertificates ?? []) {
-      revoked.add(serialHex(new Uint8Array(entry.userCertificate)));
+    expectTag(issuerEl, TAG.sequence, 'issuer');
+    const thisUpdate = decodeTime(fields[i++], 'thisUpdate');
+    let nextUpdate: Date | undefined;
+    const maybeNext = fields[i];
+    if (maybeNext?.tag === TAG.utcTime || maybeNext?.tag === TAG.generalizedTime) {
+      nextUpdate = decodeTime(maybeNext, 'nextUpdate');
+      i++;
     }
+    const revoked = new Set<string>();
+    if (fields[i]?.tag === TAG.sequence) {
+      for (const entry of derChildren((fields[i++] as DerElement).content)) {
+        const [serial, date, exts, extra] = derChildren(
+          expectTag(entry, TAG.sequence, 'revoked entry').content,
+        );
+        const serialBytes = expectTag(serial, TAG.integer, 'userCertificate').content;
+        if (serialBytes.length === 0) throw new DerError('userCertificate is empty', 0);
+        decodeTime(date, 'revocationDate');
+        if (exts !== undefined) decodeExtensions(exts, 'crlEntryExtensions');
+        if (extra !== undefined) throw new DerError('revoked entry has trailing fields', 0);
+        revoked.add(serialHex(serialBytes));
+      }
+    }
+    let exts = new Map<string, Uint8Array>();
+    if (fields[i]?.tag === 0xa0) {
+      const [extsEl, extra] = derChildren((fields[i++] as DerElement).content);
+      if (extsEl === undefined || extra !== undefined)
+        throw new DerError('crlExtensions [0] is not one SEQUENCE', 0);
+      exts = decodeExtensions(extsEl, 'crlExtensions');
+    }
+    if (i !== fields.length) throw new DerError(`TBSCertList has an unexpected field at index ${i}`, 0);
+    const issuer = describeName(issuerEl.raw);
     return {
       id: nextId++,
       der,
       tbs: tbsEl.raw,
-      signature: new Uint8Array(crl.signature),
-      signatureAlgorithm: crl.signatureAlgorithm.algorithm,
+      signature,
+      signatureAlgorithm,
       issuerRaw: issuerEl.raw,
       issuerHex: toHex(issuerEl.raw),
       issuerCn: issuer.cn,
       issuerText: issuer.text,
-      thisUpdate: tbs.thisUpdate.getTime(),
-      nextUpdate: tbs.nextUpdate?.getTime(),
-      hasCrlNumber: exts.some((e) => e.extnID === OID.crlNumber),
-      hasAuthorityKeyId: exts.some((e) => e.extnID === OID.authorityKeyIdentifier),
+      thisUpdate,
+      nextUpdate,
+      hasCrlNumber: exts.has(OID.crlNumber),
+      hasAuthorityKeyId: exts.has(OID.authorityKeyIdentifier),
       revoked,
     };
   } catch (cause) {

@@ -150,4 +150,10 @@ export {
   type RootKind,
 } from './trust-anchors.ts';
 export { verifyQuote, type VerificationResult, type VerifyOptions } from './verify-quote.ts';
-export { parseCertificate, parsePemChain, pemCertificates, type ParsedCert } from './x509.ts';
+export {
+  crlDistributionPointUris,
+  parseCertificate,
+  parsePemChain,
+  pemCertificates,
+  type ParsedCert,
+} from './x509.ts';

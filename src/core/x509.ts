@@ -1,13 +1,25 @@
 /**
  * X.509 certificate helpers for DCAP: PEM chain splitting, a parsed-certificate cache keyed by the
  * DER bytes, chain building by subject/issuer (never by position), and cached ECDSA P-256
- * signature checks. Parsing uses `@peculiar/asn1-x509`; the signed bytes are sliced with the DER
- * walker so that signatures are checked over exactly what was received.
+ * signature checks. Certificates are parsed with the bounds-checked DER walker (der.ts), which also
+ * slices the signed bytes, so signatures are checked over exactly what was received. (The
+ * verification path loads no ASN.1 schema library: that kept `ccnodes quote verify` slow to start.)
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { BasicConstraints, Certificate, type Extension, type Name } from '@peculiar/asn1-x509';
-import { decodeOid, derChildren, readDerElement } from './der.ts';
+import {
+  TAG,
+  decodeBitStringBytes,
+  decodeBoolean,
+  decodeDirectoryString,
+  decodeOid,
+  decodeSmallUint,
+  decodeTime,
+  DerError,
+  derChildren,
+  expectTag,
+  readDerElement,
+  type DerElement,
+} from './der.ts';
 
 /** OIDs used by the DCAP certificates. */
 export const OID = {
@@ -76,18 +88,62 @@ const ATTR_SHORT: Readonly<Record<string, string>> = {
   '2.5.4.6': 'C',
 };
 
-/** Renders a Name as `CN=…, O=…` and returns its CN. */
-export function describeName(name: Name): { text: string; cn: string } {
+/**
+ * Renders a Name (its DER: SEQUENCE OF SET OF {type OID, value}) as `CN=…, O=…` and returns its
+ * CN. Every attribute value must be one of the string types (RFC 5280's DirectoryString, IA5String).
+ */
+export function describeName(nameDer: Uint8Array): { text: string; cn: string } {
   const parts: string[] = [];
   let cn = '';
-  for (const rdn of name) {
-    for (const attr of rdn) {
-      const value = attr.value.toString();
-      if (attr.type === OID.commonName && cn === '') cn = value;
-      parts.push(`${ATTR_SHORT[attr.type] ?? attr.type}=${value}`);
+  const name = expectTag(readDerElement(nameDer), TAG.sequence, 'Name');
+  for (const rdn of derChildren(name.content)) {
+    expectTag(rdn, TAG.set, 'RelativeDistinguishedName');
+    for (const attr of derChildren(rdn.content)) {
+      expectTag(attr, TAG.sequence, 'AttributeTypeAndValue');
+      const [typeEl, valueEl, extra] = derChildren(attr.content);
+      const type = decodeOid(expectTag(typeEl, TAG.oid, 'attribute type').content);
+      if (valueEl === undefined || extra !== undefined) {
+        throw new DerError('AttributeTypeAndValue is not {type, value}', 0);
+      }
+      const value = decodeDirectoryString(valueEl);
+      if (value === undefined) {
+        throw new DerError(`attribute ${type} has tag 0x${valueEl.tag.toString(16)}, not a string type`, 0);
+      }
+      if (type === OID.commonName && cn === '') cn = value;
+      parts.push(`${ATTR_SHORT[type] ?? type}=${value}`);
     }
   }
   return { text: parts.join(', '), cn };
+}
+
+/** An AlgorithmIdentifier: SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
+export function decodeAlgorithmIdentifier(
+  el: DerElement | undefined,
+  what: string,
+): { algorithm: string; parameters: DerElement | undefined } {
+  const seq = expectTag(el, TAG.sequence, what);
+  const [oid, parameters, extra] = derChildren(seq.content);
+  if (extra !== undefined) throw new DerError(`${what} has more than two fields`, 0);
+  return { algorithm: decodeOid(expectTag(oid, TAG.oid, `${what} algorithm`).content), parameters };
+}
+
+/**
+ * Extensions (SEQUENCE OF {extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING}):
+ * the content of each extnValue by OID (a repeated OID keeps its last value).
+ */
+export function decodeExtensions(el: DerElement, what: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const ext of derChildren(expectTag(el, TAG.sequence, what).content)) {
+    expectTag(ext, TAG.sequence, `${what} entry`);
+    const f = derChildren(ext.content);
+    const id = decodeOid(expectTag(f[0], TAG.oid, 'extnID').content);
+    let i = 1;
+    if (f[i]?.tag === TAG.boolean) decodeBoolean(f[i++] as DerElement, `${id} critical`);
+    const value = expectTag(f[i], TAG.octetString, `${id} extnValue`);
+    if (f.length !== i + 1) throw new DerError(`extension ${id} has trailing fields`, 0);
+    out.set(id, Uint8Array.from(value.content));
+  }
+  return out;
 }
 
 export function toHex(bytes: Uint8Array): string {
@@ -124,76 +180,116 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
 }
 
 function parseUncached(der: Uint8Array): ParsedCert {
-  let cert: Certificate;
-  let tbs: Uint8Array;
-  let issuerRaw: Uint8Array;
-  let subjectRaw: Uint8Array;
-  let spki: Uint8Array;
+  let parsed: ReturnType<typeof decodeCertificate>;
   try {
-    const outer = readDerElement(der);
-    if (outer.raw.length !== der.length) throw new CertParseError('trailing bytes after the certificate');
-    const [tbsEl] = derChildren(outer.content);
-    if (tbsEl === undefined) throw new CertParseError('empty certificate');
-    tbs = tbsEl.raw;
-    const fields = derChildren(tbsEl.content);
-    const off = fields[0]?.tag === 0xa0 ? 1 : 0;
-    const iss = fields[off + 2];
-    const sub = fields[off + 4];
-    const key = fields[off + 5];
-    if (iss === undefined || sub === undefined || key === undefined) {
-      throw new CertParseError('TBSCertificate is missing fields');
-    }
-    issuerRaw = iss.raw;
-    subjectRaw = sub.raw;
-    spki = key.raw;
-    cert = AsnConvert.parse(der, Certificate);
+    parsed = decodeCertificate(der);
   } catch (cause) {
     if (cause instanceof CertParseError) throw cause;
     throw new CertParseError(`malformed certificate: ${(cause as Error).message}`, cause);
   }
-  const tbsCert = cert.tbsCertificate;
-  const extensions = new Map<string, Uint8Array>();
-  let isCa = false;
-  const certExtensions: readonly Extension[] = tbsCert.extensions ? [...tbsCert.extensions] : [];
-  for (const ext of certExtensions) {
-    const value = new Uint8Array(ext.extnValue.buffer);
-    extensions.set(ext.extnID, value);
-    if (ext.extnID === OID.basicConstraints) {
-      try {
-        isCa = AsnConvert.parse(value, BasicConstraints).cA;
-      } catch (cause) {
-        throw new CertParseError('malformed basicConstraints', cause);
-      }
-    }
-  }
+  const { spki, ...fields } = parsed;
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   } catch (cause) {
     throw new CertParseError('unusable subject public key', cause);
   }
-  const alg = tbsCert.subjectPublicKeyInfo.algorithm;
-  let keyCurve: string | undefined;
-  if (alg.algorithm === OID.ecPublicKey && alg.parameters) {
+  return { id: nextId++, ...fields, publicKey };
+}
+
+/**
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING };
+ * TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity,
+ * subject, subjectPublicKeyInfo, [1] issuerUniqueID OPTIONAL, [2] subjectUniqueID OPTIONAL,
+ * [3] extensions OPTIONAL } (RFC 5280 §4.1). Everything but the key object.
+ */
+function decodeCertificate(der: Uint8Array): Omit<ParsedCert, 'id' | 'publicKey'> & { spki: Uint8Array } {
+  const outer = expectTag(readDerElement(der), TAG.sequence, 'Certificate');
+  if (outer.raw.length !== der.length) throw new CertParseError('trailing bytes after the certificate');
+  const top = derChildren(outer.content);
+  const tbsEl = top[0];
+  if (tbsEl === undefined) throw new CertParseError('empty certificate');
+  expectTag(tbsEl, TAG.sequence, 'TBSCertificate');
+  if (top.length !== 3) throw new DerError(`Certificate has ${top.length} fields, expected 3`, 0);
+  const signatureAlgorithm = decodeAlgorithmIdentifier(top[1], 'signatureAlgorithm').algorithm;
+  const signature = Uint8Array.from(decodeBitStringBytes(top[2] as DerElement, 'signatureValue'));
+  const fields = derChildren(tbsEl.content);
+  let i = 0;
+  if (fields[0]?.tag === 0xa0) {
+    const [version, extra] = derChildren(fields[0].content);
+    expectTag(version, TAG.integer, 'version');
+    if (extra !== undefined) throw new DerError('version has trailing fields', 0);
+    i = 1;
+  }
+  const serialEl = fields[i];
+  const iss = fields[i + 2];
+  const validityEl = fields[i + 3];
+  const sub = fields[i + 4];
+  const key = fields[i + 5];
+  if (iss === undefined || sub === undefined || key === undefined) {
+    throw new CertParseError('TBSCertificate is missing fields');
+  }
+  const serialBytes = expectTag(serialEl, TAG.integer, 'serialNumber').content;
+  if (serialBytes.length === 0) throw new DerError('serialNumber is empty', 0);
+  decodeAlgorithmIdentifier(fields[i + 1], 'signature');
+  expectTag(iss, TAG.sequence, 'issuer');
+  const validity = derChildren(expectTag(validityEl, TAG.sequence, 'validity').content);
+  if (validity.length !== 2) throw new DerError('validity is not {notBefore, notAfter}', 0);
+  const notBefore = decodeTime(validity[0], 'notBefore');
+  const notAfter = decodeTime(validity[1], 'notAfter');
+  expectTag(sub, TAG.sequence, 'subject');
+  const spkiFields = derChildren(expectTag(key, TAG.sequence, 'subjectPublicKeyInfo').content);
+  if (spkiFields.length !== 2) throw new DerError('subjectPublicKeyInfo is not {algorithm, key}', 0);
+  const alg = decodeAlgorithmIdentifier(spkiFields[0], 'subjectPublicKeyInfo algorithm');
+  const point = Uint8Array.from(decodeBitStringBytes(spkiFields[1] as DerElement, 'subjectPublicKey'));
+  let extensions = new Map<string, Uint8Array>();
+  let j = i + 6;
+  if (fields[j]?.tag === 0x81) j++;
+  if (fields[j]?.tag === 0x82) j++;
+  if (fields[j]?.tag === 0xa3) {
+    const [extsEl, extra] = derChildren((fields[j] as DerElement).content);
+    if (extsEl === undefined || extra !== undefined)
+      throw new DerError('extensions [3] is not one SEQUENCE', 0);
+    extensions = decodeExtensions(extsEl, 'extensions');
+    j++;
+  }
+  if (j !== fields.length) throw new DerError(`TBSCertificate has an unexpected field at index ${j}`, 0);
+  let isCa = false;
+  const bc = extensions.get(OID.basicConstraints);
+  if (bc !== undefined) {
     try {
-      const p = readDerElement(new Uint8Array(alg.parameters));
-      if (p.tag === 0x06) keyCurve = decodeOid(p.content);
+      const seq = expectTag(readDerElement(bc), TAG.sequence, 'basicConstraints');
+      if (seq.raw.length !== bc.length) throw new DerError('trailing bytes after basicConstraints', 0);
+      // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+      const f = derChildren(seq.content);
+      let k = 0;
+      if (f[k]?.tag === TAG.boolean) isCa = decodeBoolean(f[k++] as DerElement, 'cA');
+      if (f[k]?.tag === TAG.integer) decodeSmallUint((f[k++] as DerElement).content);
+      if (k !== f.length) throw new DerError('basicConstraints has an unexpected field', 0);
+    } catch (cause) {
+      throw new CertParseError('malformed basicConstraints', cause);
+    }
+  }
+  let keyCurve: string | undefined;
+  if (alg.algorithm === OID.ecPublicKey && alg.parameters?.tag === TAG.oid) {
+    try {
+      keyCurve = decodeOid(alg.parameters.content);
     } catch {
       keyCurve = undefined;
     }
   }
-  const point = new Uint8Array(tbsCert.subjectPublicKeyInfo.subjectPublicKey);
-  const issuer = describeName(tbsCert.issuer);
-  const subject = describeName(tbsCert.subject);
+  const issuerRaw = iss.raw;
+  const subjectRaw = sub.raw;
+  const issuer = describeName(issuerRaw);
+  const subject = describeName(subjectRaw);
   const issuerHex = toHex(issuerRaw);
   const subjectHex = toHex(subjectRaw);
   return {
-    id: nextId++,
     der,
-    tbs,
-    signature: new Uint8Array(cert.signatureValue),
-    signatureAlgorithm: cert.signatureAlgorithm.algorithm,
-    serial: serialHex(new Uint8Array(tbsCert.serialNumber)),
+    tbs: tbsEl.raw,
+    signature,
+    signatureAlgorithm,
+    serial: serialHex(serialBytes),
     issuerRaw,
     subjectRaw,
     issuerHex,
@@ -202,9 +298,9 @@ function parseUncached(der: Uint8Array): ParsedCert {
     subjectCn: subject.cn,
     issuerText: issuer.text,
     subjectText: subject.text,
-    notBefore: tbsCert.validity.notBefore.getTime(),
-    notAfter: tbsCert.validity.notAfter.getTime(),
-    publicKey,
+    notBefore,
+    notAfter,
+    spki: key.raw,
     publicKeyPoint: point,
     publicKeyHex: toHex(point),
     keyAlgorithm: alg.algorithm,
@@ -213,6 +309,42 @@ function parseUncached(der: Uint8Array): ParsedCert {
     selfIssued: issuerHex === subjectHex,
     extensions,
   };
+}
+
+/**
+ * The URIs of the fullName of each point in a CRL Distribution Points extension value (RFC 5280
+ * §4.2.1.13: SEQUENCE OF DistributionPoint { [0] distributionPoint { [0] fullName GeneralNames }
+ * OPTIONAL, [1] reasons OPTIONAL, [2] cRLIssuer OPTIONAL }; a URI is GeneralName [6] IA5String).
+ * Other kinds of name are skipped. Throws `DerError` when the value is malformed.
+ */
+export function crlDistributionPointUris(value: Uint8Array): string[] {
+  const top = expectTag(readDerElement(value), TAG.sequence, 'CRLDistributionPoints');
+  if (top.raw.length !== value.length) throw new DerError('trailing bytes after CRLDistributionPoints', 0);
+  const uris: string[] = [];
+  for (const point of derChildren(top.content)) {
+    const fields = derChildren(expectTag(point, TAG.sequence, 'DistributionPoint').content);
+    let i = 0;
+    if (fields[i]?.tag === 0xa0) {
+      const [name, extra] = derChildren((fields[i++] as DerElement).content);
+      if (name === undefined || extra !== undefined)
+        throw new DerError('distributionPoint is not one name', 0);
+      if (name.tag === 0xa0) {
+        for (const general of derChildren(name.content)) {
+          // GeneralName is a CHOICE of context tags [0]..[8]; [6] is a URI (IA5String).
+          if ((general.tag & 0xc0) !== 0x80 || (general.tag & 0x1f) > 8) {
+            throw new DerError(`GeneralName has tag 0x${general.tag.toString(16)}`, 0);
+          }
+          if (general.tag === 0x86) uris.push(Buffer.from(general.content).toString('latin1'));
+        }
+      } else if (name.tag !== 0xa1) {
+        throw new DerError(`distributionPoint name has tag 0x${name.tag.toString(16)}`, 0);
+      }
+    }
+    if (fields[i]?.tag === 0x81) i++;
+    if (fields[i]?.tag === 0xa2) i++;
+    if (i !== fields.length) throw new DerError('DistributionPoint has an unexpected field', 0);
+  }
+  return uris;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
