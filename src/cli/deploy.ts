@@ -22,7 +22,7 @@ const HEADER = '# Rendered by `ccnodes deploy render`. Do not edit: change the v
 
 /** YAML of one object, with stable formatting. */
 export function objectYaml(obj: K8sObject): string {
-  return stringify(obj, { lineWidth: 0 });
+  return stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 async function runRender(flags: RenderFlags, ctx: CliContext): Promise<void> {

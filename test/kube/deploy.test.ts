@@ -109,6 +109,13 @@ describe('deploy render', () => {
     for (const [i, o] of objs.entries()) {
       const text = readFileSync(join(dir, manifestFileName(o, i)), 'utf8');
       assert.ok(text.endsWith(objectYaml(o)), `${manifestFileName(o, i)} is stale`);
+      // Plain YAML: an object used twice (a probe, an env entry) is written out twice, never as an
+      // anchor and alias that some tools and readers do not expect in a Kubernetes manifest.
+      assert.doesNotMatch(
+        text,
+        /^\s*(- )?[\w-]*:? ?[&*]a\d+\s*$/m,
+        `${manifestFileName(o, i)} has a YAML alias`,
+      );
     }
   });
 
