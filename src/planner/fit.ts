@@ -112,7 +112,10 @@ export function resourceReasons(
 /** Why `pod` cannot go on `node` (empty when it fits), and whether preemption could help. */
 export interface FilterResult {
   readonly reasons: readonly string[];
-  /** True for UnschedulableAndUnresolvable failures (taints, affinity). */
+  /**
+   * True for UnschedulableAndUnresolvable failures: taints, affinity, and a request larger than the
+   * node's allocatable.
+   */
   readonly unresolvable: boolean;
 }
 
@@ -125,7 +128,23 @@ export function filterNode(
   const taint = untoleratedTaint(pod, node);
   if (taint !== undefined) return { reasons: [taintReason(taint)], unresolvable: true };
   if (!matchesNodeAffinity(pod, node)) return { reasons: [REASON_AFFINITY], unresolvable: true };
-  return { reasons: resourceReasons(pod.requests, node.allocatable, used, podCount), unresolvable: false };
+  return {
+    reasons: resourceReasons(pod.requests, node.allocatable, used, podCount),
+    unresolvable: exceedsAllocatable(pod.requests, node.allocatable),
+  };
+}
+
+/**
+ * True when some request is larger than the node's whole allocatable amount: NodeResourcesFit then
+ * reports UnschedulableAndUnresolvable (InsufficientResource.Unresolvable, kubernetes v1.3x
+ * noderesources/fit.go), so preemption is not tried on that node — evicting pods cannot make room.
+ */
+export function exceedsAllocatable(requests: ResourceList, allocatable: ResourceList): boolean {
+  for (const name in requests) {
+    const want = requests[name] ?? 0;
+    if (want > 0 && want > (allocatable[name] ?? 0)) return true;
+  }
+  return false;
 }
 
 function histogram(counts: ReadonlyMap<string, number>): string {

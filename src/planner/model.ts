@@ -50,6 +50,11 @@ export interface PodGroup {
   readonly daemon: boolean;
   /** EPC the pod asks for, in MiB (the larger of both dialects); for reports. */
   readonly epcMiB: number;
+  /**
+   * cpu and memory summed over the app containers only (`spec.containers`: no init containers, no
+   * overhead) — what cluster-autoscaler's DecreasingPodOrderer scores a pod by. `requests` when absent.
+   */
+  readonly scoreRequests?: ResourceList;
 }
 
 /** A node shape: an SKU's node as the scheduler sees it. */

@@ -26,6 +26,7 @@ import {
   REASON_NO_VICTIMS,
   REASON_PREEMPTION_NOT_HELPFUL,
   REASON_TOO_MANY_PODS,
+  exceedsAllocatable,
   filterNode,
   fitErrorMessageOf,
   insufficientReason,
@@ -85,13 +86,18 @@ export function skuShapes(skus: readonly Sku[], pool: PoolOptions = {}): SkuShap
   return skus.map((sku) => ({ sku, shape: skuNodeShape(sku, pool) }));
 }
 
-/** The autoscaler's pod score on a template: cpu/alloc + memory/alloc. */
+/**
+ * The autoscaler's pod score on a template: cpu/alloc + memory/alloc, the requests summed over the
+ * app containers only (cluster-autoscaler estimator/decreasing_pod_orderer.go: init containers and
+ * overhead do not count, nor does any other resource such as EPC).
+ */
 export function autoscalerScore(pod: PodGroup, shape: NodeShape): number {
   let s = 0;
+  const req = pod.scoreRequests ?? pod.requests;
   const cpu = shape.allocatable['cpu'] ?? 0;
   const mem = shape.allocatable['memory'] ?? 0;
-  if (cpu > 0) s += (pod.requests['cpu'] ?? 0) / cpu;
-  if (mem > 0) s += (pod.requests['memory'] ?? 0) / mem;
+  if (cpu > 0) s += (req['cpu'] ?? 0) / cpu;
+  if (mem > 0) s += (req['memory'] ?? 0) / mem;
   return s;
 }
 
@@ -215,7 +221,9 @@ class NodeSummary {
         const f = free.get(r);
         add(counts, insufficientReason(r), f === undefined ? count : NodeSummary.below(f, want));
       }
-      add(post, REASON_NO_VICTIMS, count);
+      // Nodes of one SKU share their allocatable: a request above it makes all of them unresolvable.
+      const unresolvable = exceedsAllocatable(g.requests, shape.allocatable);
+      add(post, unresolvable ? REASON_PREEMPTION_NOT_HELPFUL : REASON_NO_VICTIMS, count);
     }
     return fitErrorMessageOf(this.nodes.length, counts, post);
   }

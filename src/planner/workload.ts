@@ -210,6 +210,8 @@ export function podGroupFromSpec(
     if (!isObj(c)) bad(`${w}: expected an object`, { field: w });
     reqs.push(containerRequests(c, w, webhook, 'app'));
   });
+  const appOnly = new Map<string, number>();
+  for (const r of reqs) if (r.kind === 'app') add(appOnly, r.req);
   const running = new Map<string, number>();
   const sidecars = new Map<string, number>();
   const initPeak = new Map<string, number>();
@@ -262,6 +264,7 @@ export function podGroupFromSpec(
     tolerations,
     daemon: meta.daemon,
     epcMiB: Math.max(azure, Math.ceil(intel / MIB)),
+    scoreRequests: { cpu: appOnly.get('cpu') ?? 0, memory: appOnly.get('memory') ?? 0 },
   };
 }
 

@@ -169,9 +169,22 @@ describe('kube-scheduler filters and FailedScheduling text', () => {
       'Insufficient kubernetes.azure.com/sgx_epc_mem_in_MiB',
       'Insufficient sgx.intel.com/epc',
     ]);
+    // 64 MiB is more than the node's whole allocatable (56 MiB): NodeResourcesFit marks the failure
+    // Unresolvable (kubernetes v1.3x pkg/scheduler/framework/plugins/noderesources/fit.go,
+    // InsufficientResource.Unresolvable = request > allocatable), so preemption is not tried.
+    assert.equal(r.unresolvable, true);
     assert.equal(
       fitErrorMessage([r, r, r]),
-      '0/3 nodes are available: 3 Insufficient kubernetes.azure.com/sgx_epc_mem_in_MiB, 3 Insufficient sgx.intel.com/epc. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+      '0/3 nodes are available: 3 Insufficient kubernetes.azure.com/sgx_epc_mem_in_MiB, 3 Insufficient sgx.intel.com/epc. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    );
+    // 40 MiB on a node with 30 of its 56 MiB taken: insufficient now, but evicting pods could make
+    // room, so the preemption part says no victims were found (none of lower priority here).
+    const used = { 'kubernetes.azure.com/sgx_epc_mem_in_MiB': 30, 'sgx.intel.com/epc': 30 * MiB };
+    const busy = filterNode(epcPod(40), s, used, 1);
+    assert.equal(busy.unresolvable, false);
+    assert.equal(
+      fitErrorMessage([busy, r]),
+      '0/2 nodes are available: 2 Insufficient kubernetes.azure.com/sgx_epc_mem_in_MiB, 2 Insufficient sgx.intel.com/epc. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.',
     );
   });
 
