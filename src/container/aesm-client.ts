@@ -20,8 +20,8 @@ let schema: { Request: protobuf.Type; Response: protobuf.Type } | undefined;
 
 function types(): { Request: protobuf.Type; Response: protobuf.Type } {
   if (schema !== undefined) return schema;
+  // Each type resolves its fields when its codec is first set up (protobufjs Type#setup).
   const root = protobuf.parse(readFileSync(PROTO_URL, 'utf8'), { keepCase: true }).root;
-  root.resolveAll();
   schema = {
     Request: root.lookupType('aesm.message.Request'),
     Response: root.lookupType('aesm.message.Response'),
@@ -34,10 +34,8 @@ function quoteError(
   details: Record<string, unknown> = {},
   cause?: unknown,
 ): ContainerLaunchError {
-  return new ContainerLaunchError('ERR_CONTAINER_QUOTE', message, {
-    details,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  // CcnodesError leaves an undefined cause out.
+  return new ContainerLaunchError('ERR_CONTAINER_QUOTE', message, { details, cause });
 }
 
 /** One exchange: connect, send a framed request, read one framed response. */
@@ -46,10 +44,9 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
     const sock = connect({ path: socketPath });
     const chunks: Buffer[] = [];
     let received = 0;
-    let done = false;
+    // A promise settles once: the 'close' event that follows destroy() calls this again and changes
+    // nothing.
     const finish = (err: Error | undefined, value?: Buffer): void => {
-      if (done) return;
-      done = true;
       sock.destroy();
       if (err !== undefined) reject(err);
       else resolve(value ?? Buffer.alloc(0));

@@ -46,7 +46,10 @@ test('an ephemeral key publishes only its public P-256 members, marked for encry
 });
 
 async function jweTo(publicJwk: Readonly<Record<string, string>>, enc = 'A256GCM'): Promise<string> {
-  const pub = await importJWK({ kty: 'EC', crv: 'P-256', x: publicJwk['x'], y: publicJwk['y'] }, 'ECDH-ES');
+  const pub = await importJWK(
+    { kty: 'EC', crv: 'P-256', x: publicJwk['x'] ?? '', y: publicJwk['y'] ?? '' },
+    'ECDH-ES',
+  );
   return new CompactEncrypt(Buffer.from('the secret'))
     .setProtectedHeader({ alg: 'ECDH-ES', enc })
     .encrypt(pub);
