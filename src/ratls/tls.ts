@@ -22,8 +22,8 @@ export interface RatlsCredentials {
 export type RatlsSocket = tls.TLSSocket & { ratls?: RatlsVerification };
 
 function peerDer(socket: tls.TLSSocket): Uint8Array {
-  // An empty object when the peer sent no certificate.
-  const peer = socket.getPeerCertificate(false) as Partial<tls.PeerCertificate>;
+  // An empty object when the peer sent no certificate (not detailed: the peer's own certificate only).
+  const peer = socket.getPeerCertificate() as Partial<tls.PeerCertificate>;
   if (peer.raw === undefined)
     throw new RatlsVerificationError(
       'ERR_RATLS_NO_PEER_CERTIFICATE',
@@ -101,7 +101,7 @@ export type ConnectRatlsOptions = Omit<
   /** Verifies the server's RA-TLS certificate. */
   readonly verifier: RatlsVerifier;
   /** Mutual RA-TLS: the client's own key and RA-TLS certificate. */
-  readonly credentials?: RatlsCredentials;
+  readonly credentials?: RatlsCredentials | undefined;
 };
 
 /**
@@ -126,7 +126,9 @@ export function connectRatls(options: ConnectRatlsOptions): Promise<RatlsSocket>
         der = peerDer(socket);
       } catch (err) {
         socket.destroy();
-        reject(err instanceof Error ? err : new Error(String(err)));
+        // peerDer throws Errors only (RatlsVerificationError; a TypeError should Node change its API)
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+        reject(err as Error);
         return;
       }
       verifier.verify(der).then(
@@ -171,14 +173,10 @@ export class RatlsHttpsAgent extends https.Agent {
       rejectUnauthorized: _also,
       ...rest
     } = options as tls.ConnectionOptions;
-    connectRatls({
-      ...rest,
-      verifier: this.#verifier,
-      ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }),
-    }).then(
+    // connectRatls rejects with Errors only (socket errors, RA-TLS errors, a verifier's reason wrapped).
+    connectRatls({ ...rest, verifier: this.#verifier, credentials: this.#credentials }).then(
       (socket) => callback?.(null, socket),
-      (err: unknown) =>
-        callback?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex),
+      (err: unknown) => callback?.(err as Error, undefined as unknown as Duplex),
     );
     return undefined;
   }
@@ -201,13 +199,13 @@ export function ratlsUndiciAgent(
       ...(servername === undefined || servername === '' ? {} : { servername }),
       ALPNProtocols: ['http/1.1'],
       verifier,
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      credentials: options.credentials,
     }).then(
       (socket) => {
         callback(null, socket);
       },
       (err: unknown) => {
-        callback(err instanceof Error ? err : new Error(String(err)), null);
+        callback(err as Error, null); // connectRatls rejects with Errors only
       },
     );
   };

@@ -25,7 +25,6 @@ import {
   SGX_ATTRIBUTE_FLAGS,
   TD_ATTRIBUTE_FLAGS,
   fromHex,
-  isPreparedCollateral,
   prepareCollateral,
   toHex,
   verifyQuote,
@@ -412,12 +411,8 @@ export function createRatlsVerifier(options: RatlsVerifierOptions): RatlsVerifie
       option: 'expected',
     });
   const clock = options.now ?? ((): Date => new Date());
-  const given =
-    options.collateral === undefined
-      ? undefined
-      : isPreparedCollateral(options.collateral)
-        ? options.collateral
-        : prepareCollateral(options.collateral);
+  // (prepareCollateral returns already prepared collateral unchanged)
+  const given = options.collateral === undefined ? undefined : prepareCollateral(options.collateral);
   let cache: CollateralCache | undefined;
   const base = (collateral: PreparedCollateral): RatlsVerifyOptions => ({
     ...options,
@@ -443,7 +438,7 @@ export function createRatlsVerifier(options: RatlsVerifierOptions): RatlsVerifie
         client: new PcsClient({
           baseUrl: options.pccsUrl ?? INTEL_PCS_BASE_URL,
           api: parseCollateralApiChoice('auto'),
-          ...(options.onFetch === undefined ? {} : { onFetch: options.onFetch }),
+          onFetch: (event) => options.onFetch?.(event),
         }),
       });
       const request = collateralRequestOfQuote(parsed.evidence.quoteBytes);

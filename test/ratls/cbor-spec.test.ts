@@ -149,6 +149,17 @@ describe('refusals, each naming the field and byte offset', () => {
   test('nesting deeper than 16 levels (offset of the first item too deep)', () => {
     refused('81'.repeat(17) + '00', 17);
   });
+  test('map keys, map values and tagged items count as nesting levels too', () => {
+    // 16 maps nested through their keys, each closed by a value 00
+    assert.doesNotThrow(() => decodeCbor(unhex('a1'.repeat(16) + '00' + '00'.repeat(16)), 'x'));
+    refused('a1'.repeat(17) + '00' + '00'.repeat(17), 17);
+    // through their values
+    assert.doesNotThrow(() => decodeCbor(unhex('a100'.repeat(16) + '00'), 'x'));
+    refused('a100'.repeat(17) + '00', 33); // the 17th map's key is the first item too deep
+    // through tags
+    assert.doesNotThrow(() => decodeCbor(unhex('c1'.repeat(16) + '00'), 'x'));
+    refused('c1'.repeat(17) + '00', 17);
+  });
   test('trailing bytes after the item (offset of the first extra byte)', () => {
     refused('0000', 1);
     refused('8201020304', 3);

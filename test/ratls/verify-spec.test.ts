@@ -15,10 +15,22 @@ import {
   createRatlsVerifier,
   verifyRatlsCertificate,
   createRatlsCsr,
+  parseRatlsCertificate,
   simulatedQuoter,
   type RatlsExpectedIdentity,
+  type RatlsVerifier,
 } from '../../src/ratls/index.ts';
-import { IDENTITY, MRENCLAVE, MRSIGNER, NOW, makeCert, simulation, verifyOptions } from './fixture.ts';
+import {
+  IDENTITY,
+  MRENCLAVE,
+  MRSIGNER,
+  NOW,
+  customCert,
+  extensionOf,
+  makeCert,
+  simulation,
+  verifyOptions,
+} from './fixture.ts';
 
 function code(fn: () => unknown): string {
   try {
@@ -269,6 +281,25 @@ describe('the reusable verifier', () => {
       now: () => NOW,
     });
     await assert.rejects(v.verify(c.pem), { code: 'ERR_RATLS_NO_EXTENSION' });
+    assert.deepEqual(fetched, []);
+  });
+  test('without offline collateral, the key binding and validity are checked before any fetch', async () => {
+    const c = await makeCert('gramine');
+    const oid = parseRatlsCertificate(c.der).evidence.oid;
+    const stolen = await customCert([{ oid, value: extensionOf(c.der, oid) }]); // another key, this quote
+    const fetched: unknown[] = [];
+    const verifier = (now: Date): RatlsVerifier =>
+      createRatlsVerifier({
+        allowAnyIdentity: true,
+        trustSimulatedRoot: simulation().rootPem,
+        pccsUrl: 'http://127.0.0.1:9/unreachable',
+        onFetch: (e) => fetched.push(e),
+        now: () => now,
+      });
+    await assert.rejects(verifier(NOW).verify(stolen), { code: 'ERR_RATLS_KEY_HASH_MISMATCH' });
+    await assert.rejects(verifier(new Date('2040-01-01T00:00:00Z')).verify(c.der), {
+      code: 'ERR_RATLS_CERT_VALIDITY',
+    });
     assert.deepEqual(fetched, []);
   });
   test('verifySync needs offline collateral; checkServerIdentity returns the error or undefined', async () => {
