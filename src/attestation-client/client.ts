@@ -400,8 +400,6 @@ export class AttestationClient {
 }
 
 function tokenError(check: string, message: string, cause?: unknown): AttestationTokenError {
-  return new AttestationTokenError(`token ${check}: ${message}`, {
-    details: { check },
-    ...(cause === undefined ? {} : { cause }),
-  });
+  // CcnodesError leaves an undefined cause out.
+  return new AttestationTokenError(`token ${check}: ${message}`, { details: { check }, cause });
 }
