@@ -108,6 +108,8 @@ export async function runDashboardServe(flags: DashboardServeFlags, ctx: CliCont
           }),
         }),
     metrics: (flags.metrics ?? []).map(parseMetricsTarget),
+    // In a cluster without --metrics: the agents' endpoints come from the pod list.
+    discoverMetrics: kube !== undefined && (flags.metrics ?? []).length === 0,
     ...(flags.collateralUrl === undefined
       ? {}
       : { collateral: { url: httpUrl(flags.collateralUrl, '--collateral-url'), fmspcs: flags.fmspc ?? [] } }),

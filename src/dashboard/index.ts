@@ -68,3 +68,4 @@ export {
 } from './model.ts';
 export { PAGES } from './pages.ts';
 export { unixTarget } from './http-get.ts';
+export { discoverMetricsTargets, MAX_DISCOVERED_TARGETS } from './discovery.ts';

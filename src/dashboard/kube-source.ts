@@ -24,9 +24,16 @@ export interface KubeNode {
   };
 }
 
-/** Requests and limits of one container. */
+/** Requests and limits of one container, and its ports (metrics discovery). */
 export interface KubeContainer {
   readonly name: string;
+  readonly ports?:
+    | readonly {
+        readonly name?: string | undefined;
+        readonly containerPort: number;
+        readonly protocol?: string | undefined;
+      }[]
+    | undefined;
   readonly resources?: {
     readonly requests?: Readonly<Record<string, string>> | undefined;
     readonly limits?: Readonly<Record<string, string>> | undefined;

@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AttestationSource, AuditLine, PolicyInfo, SecretInfo } from './attestation-source.ts';
 import { readCollateralStatus, type CollateralStatus } from './collateral-status.ts';
+import { discoverMetricsTargets, mapLimited } from './discovery.ts';
 import { DashboardConfigError, DashboardSourceError } from './errors.ts';
 import { History } from './history.ts';
 import { closeUnixAgents, getText, redact } from './http-get.ts';
@@ -62,6 +63,11 @@ export interface DashboardConfig {
   readonly kube?: KubeSource;
   readonly attestation?: AttestationSource;
   readonly metrics?: readonly MetricsTarget[];
+  /**
+   * Also scrape the agents found in the pod list (`discoverMetricsTargets`: ccnodes pods with a
+   * `metrics` port); the CLI turns this on with a Kubernetes API and no `--metrics`.
+   */
+  readonly discoverMetrics?: boolean;
   readonly collateral?: { readonly url: string; readonly fmspcs?: readonly string[] };
   /** Required from every client when set (Basic password or Bearer). */
   readonly accessToken?: string;
@@ -188,8 +194,20 @@ export function createDashboard(config: DashboardConfig): Dashboard {
     }
     return agentHealth(redact(t.target), t.node, m);
   };
+  const targets = async (): Promise<MetricsTarget[]> => {
+    const given = config.metrics ?? [];
+    if (config.discoverMetrics !== true || config.kube === undefined) return [...given];
+    let found: MetricsTarget[] = [];
+    try {
+      found = discoverMetricsTargets((await kube()).pods);
+    } catch {
+      // The pages say the API failed; the scrapes of given targets still run.
+    }
+    const seen = new Set(given.map((t) => t.target));
+    return [...given, ...found.filter((t) => !seen.has(t.target))];
+  };
   const agents = (): Promise<AgentHealth[]> =>
-    cached('agents', () => Promise.all((config.metrics ?? []).map(scrape)));
+    cached('agents', async () => mapLimited(await targets(), 32, scrape));
   const attMetrics = (): Promise<MetricsText> => cached('att-metrics', () => att().metrics());
 
   const nodes = async (): Promise<ReturnType<typeof nodesView>> => nodesView(await kube(), await agents());
