@@ -177,6 +177,11 @@ function substitute(text: string, vars: Readonly<Record<string, string>>): strin
   );
 }
 
+/** A promise's value, or its rejection as an Error value (never an unhandled rejection). */
+function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+}
+
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
 /**
@@ -189,13 +194,17 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   const log = o.log ?? ((): void => undefined);
   // Core dumps off, in parallel with the checks below; awaited before the enclave (and its key)
   // exists. The outcome is kept as a value so that an earlier failure leaves no unhandled rejection.
-  const coreOff: Promise<Error | undefined> =
+  const coreOff = settle(
     o.coreDumps === 'allow'
       ? Promise.resolve(undefined)
-      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(
-          () => undefined,
-          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-        );
+      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(() => undefined),
+  );
+  // The platform and the quoting enclave's TARGETINFO (for an AESM socket: four round trips) hold
+  // no secret and do not depend on the files: fetched while the files are hashed, but their errors
+  // are reported only after the checks, in the order of the steps.
+  const platformReady = settle(
+    openPlatform(o.platform).then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
+  );
   const loaded = await loadManifest(o.manifestPath);
   const m: AppManifest = loaded.manifest;
   const sig = await readAppSig(o.sigPath);
@@ -226,7 +235,9 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   log(
     o.coreDumps === 'allow' ? 'core dumps: left as they are (allowed)' : 'core dumps: off (RLIMIT_CORE 0/0)',
   );
-  const platform = await openPlatform(o.platform);
+  const ready = await platformReady;
+  if (ready instanceof Error) throw ready;
+  const { platform, target } = ready;
   let enclave: RunningEnclave;
   try {
     enclave = await startEnclave({
@@ -258,7 +269,6 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   try {
     log(`launched ${m.name} on the simulated CPU (EINIT ok), mrenclave ${mrenclave}`);
     const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
-    const target = await platform.quoteTarget();
     const { report, runtimeData } = (await enclave.ecall('getReport', target)) as {
       report: Uint8Array;
       runtimeData: Uint8Array;
