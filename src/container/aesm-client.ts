@@ -66,11 +66,9 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
       const all = Buffer.concat(chunks);
       if (all.length < 4) return;
       const len = all.readUInt32LE(0);
-      if (len === 0 || len > MAX_RESPONSE) {
+      if (len === 0 || len > MAX_RESPONSE)
         finish(quoteError(`AESM socket ${socketPath}: response frame of ${len} bytes`, { socketPath }));
-        return;
-      }
-      if (all.length >= 4 + len) finish(undefined, all.subarray(4, 4 + len));
+      else if (all.length >= 4 + len) finish(undefined, all.subarray(4, 4 + len));
     });
     const closed = (): void => {
       finish(
@@ -79,7 +77,7 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
         }),
       );
     };
-    sock.on('end', closed);
+    // 'close' follows the peer's end (sockets are not half-open), a reset and our own destroy().
     sock.on('close', closed);
     sock.on('error', (err) => {
       finish(quoteError(`cannot reach the AESM socket ${socketPath}: ${err.message}`, { socketPath }, err));
