@@ -151,7 +151,13 @@ test('the pod template deploy render gives the device plugin is discovered (labe
   const objs = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
   const ds = objs.find(
     (o) => o.kind === 'DaemonSet' && JSON.stringify(o['metadata']).includes('device-plugin'),
-  ) as { spec: { template: { metadata: KubePod['metadata']; spec: KubePod['spec'] } } } | undefined;
+  ) as
+    | {
+        spec: {
+          template: { metadata: NonNullable<KubePod['metadata']>; spec: NonNullable<KubePod['spec']> };
+        };
+      }
+    | undefined;
   assert.ok(ds);
   const pod: KubePod = {
     metadata: ds.spec.template.metadata,
