@@ -23,7 +23,9 @@
  * - with `--types` (the `prepack` script, `npm run build:package`), TypeScript declarations of the
  *   entry points and of everything they export (dist/types/**, from `tsc --emitDeclarationOnly`,
  *   with the sources' `.ts` import specifiers rewritten to `.js`), which package.json `exports`
- *   names as each entry point's `types`.
+ *   names as each entry point's `types`;
+ * - every output file starts with a `require` made by `createRequire` (bundled CommonJS needs one),
+ *   except files whose code never names `require`: creating one costs start-up time per chunk.
  */
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
@@ -63,6 +65,30 @@ export const LIBRARY_ENTRIES: readonly string[] = ['verify', 'enclave', 'ratls',
 const REQUIRE_BANNER =
   "import { createRequire as __ccnodesCreateRequire } from 'node:module'; " +
   'const require = __ccnodesCreateRequire(import.meta.url);';
+
+/**
+ * Removes {@link REQUIRE_BANNER} from an output file whose code never names `require` (most
+ * chunks: only bundled CommonJS needs it). Each `createRequire` builds a CommonJS module record
+ * and its node_modules search path at load time, which `ccnodes quote verify` paid once per chunk.
+ * The linked source map, if any, loses the banner's (empty) first line too.
+ */
+export function dropUnusedRequireBanner(file: string): boolean {
+  const js = readFileSync(file, 'utf8');
+  if (!js.startsWith(`${REQUIRE_BANNER}\n`)) return false;
+  const code = js.slice(REQUIRE_BANNER.length + 1);
+  if (/\brequire\b/.test(code)) return false;
+  writeFileSync(file, code);
+  let map: { mappings?: unknown } | undefined;
+  try {
+    map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { mappings?: unknown };
+  } catch {
+    map = undefined; // no source map
+  }
+  if (map !== undefined && typeof map.mappings === 'string' && map.mappings.startsWith(';')) {
+    writeFileSync(`${file}.map`, JSON.stringify({ ...map, mappings: map.mappings.slice(1) }));
+  }
+  return true;
+}
 
 /** Thrown when the bundle would not run as the sources do. */
 export class BuildCheckError extends Error {
@@ -153,6 +179,7 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
     plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir))],
   });
   for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))) {
+    dropUnusedRequireBanner(resolve(REPO_ROOT, file));
     const uses = dirnameUses(readFileSync(resolve(REPO_ROOT, file), 'utf8'));
     if (uses.length > 0) {
       throw new BuildCheckError(
