@@ -372,6 +372,9 @@ test('release: POST /ccnodes/v1/secrets/<name>/release with the token; the answe
   assert.equal(seen[0]?.method, 'POST');
   assert.equal(seen[0].url, '/ccnodes/v1/secrets/db.pw/release');
   assert.deepEqual(JSON.parse(seen[0].body), { token: 't.o.k' });
+  // The answer's own fields are reported as the service gives them, the requested name only as a default.
+  answer = () => ({ body: { name: 'db.pw.v2', contentType: 'text/plain', alg: 'ECDH-ES', jwe: JWE } });
+  assert.equal((await c.releaseSecret('db.pw', 't.o.k')).name, 'db.pw.v2');
   answer = () => ({ body: { name: 1, contentType: 2, alg: 3, jwe: JWE } });
   assert.deepEqual(await c.releaseSecret('s-1_x', 't'), {
     name: 's-1_x',
