@@ -14,6 +14,7 @@ import {
   checkIdentity,
   createRatlsVerifier,
   verifyRatlsCertificate,
+  createRatlsCertificate,
   createRatlsCsr,
   parseRatlsCertificate,
   simulatedQuoter,
@@ -134,7 +135,48 @@ describe('the checked identity', () => {
   });
 });
 
+describe('which option a refusal names', () => {
+  test('SGX identity fields with MRTD name mrTd; an explicit tee that contradicts them names tee', () => {
+    const option = (e: RatlsExpectedIdentity): unknown => {
+      try {
+        checkIdentity(e);
+      } catch (err) {
+        return (err as { details?: { option?: unknown } }).details?.option;
+      }
+      return 'accepted';
+    };
+    assert.equal(option({ mrEnclave: MRENCLAVE, mrTd: 'ab'.repeat(48) }), 'mrTd');
+    assert.equal(option({ minIsvSvn: 1, mrTd: 'ab'.repeat(48) }), 'mrTd');
+    assert.equal(option({ tee: 'TDX', mrSigner: MRSIGNER }), 'tee');
+    assert.equal(option({ tee: 'SGX', mrTd: 'ab'.repeat(48) }), 'tee');
+  });
+});
+
 describe('the certificate checks', () => {
+  test('the validity window includes both of its ends', async () => {
+    const at = (notBefore: Date, notAfter: Date) =>
+      createRatlsCertificate({
+        format: 'gramine',
+        quoter: simulatedQuoter(simulation().platform, IDENTITY),
+        notBefore,
+        notAfter,
+      });
+    const second = 1000;
+    const startsNow = await at(NOW, new Date(NOW.getTime() + 86_400_000));
+    const endsNow = await at(new Date(NOW.getTime() - 86_400_000), NOW);
+    assert.equal(verifyRatlsCertificate(startsNow.der, verifyOptions()).format, 'gramine');
+    assert.equal(verifyRatlsCertificate(endsNow.der, verifyOptions()).format, 'gramine');
+    const startsLater = await at(new Date(NOW.getTime() + second), new Date(NOW.getTime() + 86_400_000));
+    const endedBefore = await at(new Date(NOW.getTime() - 86_400_000), new Date(NOW.getTime() - second));
+    assert.equal(
+      code(() => verifyRatlsCertificate(startsLater.der, verifyOptions())),
+      'ERR_RATLS_CERT_VALIDITY',
+    );
+    assert.equal(
+      code(() => verifyRatlsCertificate(endedBefore.der, verifyOptions())),
+      'ERR_RATLS_CERT_VALIDITY',
+    );
+  });
   test('a CSR is verified by its evidence alone: it has no self-signature to check and no validity', async () => {
     const csr = await createRatlsCsr({
       format: 'gramine',
