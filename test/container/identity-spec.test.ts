@@ -126,6 +126,12 @@ test('a signing key that is not RSA-3072 with e = 3 is ERR_CONTAINER_SIGNING_KEY
   });
 });
 
+test('prepareApp refuses a trusted-file pattern that matches nothing', async () => {
+  await assert.rejects(prepareApp(loaded({ trustedFiles: ['main.js', 'lib/*.js'] }), signingKey()), {
+    code: 'ERR_CONTAINER_TRUSTED_FILE',
+  });
+});
+
 /** The field decodeAppSig names when refusing `change(app.sig as JSON)`. */
 function refusedField(change: (o: Record<string, unknown>) => unknown, from: AppSig = sig): string {
   const o = JSON.parse(encodeAppSig(from)) as Record<string, unknown>;
@@ -147,7 +153,16 @@ const accepted = (change: (o: Record<string, unknown>) => void, from: AppSig = s
 };
 
 test('app.sig: the document must be a JSON object with only the known fields and the format tag', () => {
-  assert.throws(() => decodeAppSig('{'), { code: 'ERR_CONTAINER_SIG' });
+  assert.throws(
+    () => decodeAppSig('{'),
+    (err: unknown) => {
+      assert.ok(err instanceof ContainerSigError);
+      assert.equal(err.code, 'ERR_CONTAINER_SIG');
+      assert.equal(err.details['field'], '(root)');
+      assert.ok(err.cause instanceof SyntaxError, 'the JSON parse error is the cause');
+      return true;
+    },
+  );
   for (const root of [[], 'x', null])
     assert.equal(
       refusedField(() => root),
