@@ -268,6 +268,21 @@ test('app.sig: MRENCLAVE, MRSIGNER, manifest hash are 64 lower-case hex digits; 
       );
 });
 
+test('app.sig: field shapes are checked before the SIGSTRUCT signature (the first bad field is named)', () => {
+  const tampered = Buffer.from(sig.sigstruct);
+  tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
+  for (const k of ['isvProdId', 'isvSvn'])
+    for (const v of [-1, 65536, 1.5, '1'])
+      assert.equal(
+        refusedField((o) => {
+          o['sigstruct'] = tampered.toString('base64');
+          o[k] = v;
+        }),
+        k,
+        `${k} ${JSON.stringify(v)}`,
+      );
+});
+
 test("app.sig: MRENCLAVE, MRSIGNER, ISVPRODID and ISVSVN must be the SIGSTRUCT's", () => {
   assert.equal(sig.isvProdId, 0);
   for (const [k, v] of [
