@@ -12,15 +12,19 @@
  *
  * Last line: {"bench":"cli-startup","ours":<median ms of --help>,"target":200,"unit":"ms",
  * "help":{median,p90},"quoteVerify":{median,p90},"node":{median,p90},"helpOverNode":ms,
- * "quoteVerifyOverNode":ms,"cpuMedianMs":{node,help,quoteVerify},"rounds":N,"loadavg":[…]}. The CPU
- * time of each child (user + system, from /proc/self/stat's cutime/cstime, 10 ms resolution) is
- * less disturbed than wall time when other work shares the machine.
+ * "quoteVerifyOverNode":ms,"cpuMedianMs":{node,help,quoteVerify},"cpuP90Ms":{…},
+ * "meetsTarget":{help,quoteVerify},"modules":{help:{files,kib,builtins},quoteVerify:{…}},
+ * "rounds":N,"loadavg":[…]}. The CPU time of each child (user + system, from /proc/self/stat's
+ * cutime/cstime, 10 ms resolution) is less disturbed than wall time when other work shares the
+ * machine. `modules` comes from one extra, untimed run of each command with a module-load hook:
+ * how many JavaScript files (dist chunks and packages) and Node built-in modules it loads, which
+ * is what lazy loading per command is about.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildCli } from '../scripts/build.ts';
 import { TESTDATA_PRESENT, testdataPath } from '../test/support/testdata.ts';
 
@@ -82,6 +86,52 @@ function once(name: string, args: string[], status: number, keep: boolean): numb
   return ms;
 }
 
+/**
+ * Files (and their KiB) and Node built-ins a command loads: one untimed run with a module-load hook
+ * that lists every URL it loads on stderr (the hook runs in the loader thread), and
+ * process.moduleLoadList at exit for the built-ins.
+ */
+function modulesOf(
+  args: readonly string[],
+  status: number,
+): { files: number; kib: number; builtins: number } {
+  const hooks = join(stage, 'load-hooks.mjs');
+  writeFileSync(
+    hooks,
+    'export async function load(url, context, next) {\n' +
+      "  if (url.startsWith('file:')) process._rawDebug(`ccnodes-bench-load ${url}`);\n" +
+      '  return next(url, context);\n}\n',
+  );
+  const preload = join(stage, 'load-preload.mjs');
+  writeFileSync(
+    preload,
+    "import { register } from 'node:module';\n" +
+      `register(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+      "process.on('exit', () => process._rawDebug(`ccnodes-bench-builtins ${process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).length}`));\n",
+  );
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, ...args], {
+    cwd: stage,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (r.status !== status)
+    throw new Error(`${args.join(' ')} exited ${String(r.status)} under the load hook:\n${r.stderr}`);
+  const files = [
+    ...new Set(
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('ccnodes-bench-load '))
+        .map((l) => l.slice('ccnodes-bench-load '.length)),
+    ),
+  ];
+  const bytes = files.reduce((sum, u) => sum + statSync(fileURLToPath(u)).size, 0);
+  const builtins = Number(/ccnodes-bench-builtins (\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  return { files: files.length, kib: Math.round(bytes / 102.4) / 10, builtins };
+}
+const modules = Object.fromEntries(
+  Object.entries(commands).map(([name, c]) => [name, modulesOf(c.args, c.status)]),
+);
+
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let round = 0; round < WARMUP + ROUNDS; round++) {
   for (const [name, c] of Object.entries(commands)) {
@@ -102,17 +152,24 @@ const node = stats(times['node']);
 const help = stats(times['help']);
 const verify = TESTDATA_PRESENT ? stats(times['quoteVerify']) : undefined;
 const cpuMedian = (name: string): number => pct(cpu[name] ?? [], 0.5);
+const cpuP90 = (name: string): number => pct(cpu[name] ?? [], 0.9);
+const line = (label: string, name: string, t: { median: number; p90: number }): string => {
+  const m = modules[name];
+  const loads =
+    m === undefined || name === 'node'
+      ? ''
+      : `; loads ${m.files} files, ${m.kib} KiB, ${m.builtins} built-ins`;
+  return `${label} median ${t.median} ms, p90 ${t.p90} ms (CPU median ${cpuMedian(name)} ms, p90 ${cpuP90(name)} ms${loads})\n`;
+};
+process.stdout.write(line('node -e 0:           ', 'node', node));
+process.stdout.write(line('ccnodes --help:      ', 'help', help));
+if (verify) process.stdout.write(line('ccnodes quote verify:', 'quoteVerify', verify));
+const load = loadavg().map((x) => Math.round(x * 100) / 100);
 process.stdout.write(
-  `node -e 0:            median ${node.median} ms, p90 ${node.p90} ms (CPU ${cpuMedian('node')} ms)\n`,
+  `target ${TARGET_MS} ms (median wall): --help ${help.median <= TARGET_MS ? 'meets' : 'misses'}` +
+    `${verify ? `, quote verify ${verify.median <= TARGET_MS ? 'meets' : 'misses'}` : ''}; ` +
+    `load average ${load.join(' ')} on ${availableParallelism()} CPUs (wall times are only comparable on a quiet machine)\n`,
 );
-process.stdout.write(
-  `ccnodes --help:       median ${help.median} ms, p90 ${help.p90} ms (CPU ${cpuMedian('help')} ms)\n`,
-);
-if (verify) {
-  process.stdout.write(
-    `ccnodes quote verify: median ${verify.median} ms, p90 ${verify.p90} ms (CPU ${cpuMedian('quoteVerify')} ms)\n`,
-  );
-}
 rmSync(stage, { recursive: true, force: true });
 process.stdout.write(
   `${JSON.stringify({
@@ -126,7 +183,13 @@ process.stdout.write(
     helpOverNode: Math.round((help.median - node.median) * 10) / 10,
     ...(verify ? { quoteVerifyOverNode: Math.round((verify.median - node.median) * 10) / 10 } : {}),
     cpuMedianMs: Object.fromEntries(Object.keys(commands).map((k) => [k, cpuMedian(k)])),
+    cpuP90Ms: Object.fromEntries(Object.keys(commands).map((k) => [k, cpuP90(k)])),
+    meetsTarget: {
+      help: help.median <= TARGET_MS,
+      ...(verify ? { quoteVerify: verify.median <= TARGET_MS } : {}),
+    },
+    modules: Object.fromEntries(Object.entries(modules).filter(([k]) => k !== 'node')),
     rounds: ROUNDS,
-    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    loadavg: load,
   })}\n`,
 );
