@@ -1,4 +1,5 @@
 /** `ccnodes dashboard serve`: wires the dashboard's sources from flags, listens, waits for SIGTERM/SIGINT. */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   attestationApiSource,
@@ -23,6 +24,7 @@ export interface DashboardServeFlags {
   metrics?: string[];
   collateralUrl?: string;
   fmspc?: string[];
+  planReport?: string[];
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp: boolean;
@@ -97,6 +99,18 @@ export async function runDashboardServe(flags: DashboardServeFlags, ctx: CliCont
         };
   for (const f of flags.fmspc ?? [])
     if (!/^[0-9a-fA-F]{12}$/.test(f)) throw new UsageError(`--fmspc: expected 12 hex digits, got "${f}"`);
+  const planReports: { dir: string }[] = [];
+  for (const d of flags.planReport ?? []) {
+    const dir = resolve(ctx.cwd, d);
+    let isDir = false;
+    try {
+      isDir = (await stat(dir)).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw new UsageError(`--plan-report ${d}: not a directory`, { option: '--plan-report' });
+    planReports.push({ dir });
+  }
   const config: DashboardConfig = {
     ...(kube === undefined ? {} : { kube }),
     ...(flags.attestationUrl === undefined
@@ -118,6 +132,7 @@ export async function runDashboardServe(flags: DashboardServeFlags, ctx: CliCont
       : {}),
     ...(tls === undefined ? {} : { tls }),
     sampleIntervalMs: interval * 1000,
+    ...(planReports.length === 0 ? {} : { planReports }),
   };
   const dashboard = createDashboard(config);
   let url: string;

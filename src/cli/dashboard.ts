@@ -16,7 +16,7 @@ export function registerDashboard(program: Command, ctx: CliContext): void {
   const area = areaCommand(
     program,
     'dashboard',
-    'The operator dashboard: nodes, workloads, attestations, policies and collateral in a browser',
+    'The operator dashboard: nodes, workloads, attestations, policies, collateral and plan reports in a browser',
   );
   area
     .command('serve')
@@ -50,6 +50,11 @@ export function registerDashboard(program: Command, ctx: CliContext): void {
     .option(
       '--fmspc <hex>',
       'FMSPC to show on the Collateral page (repeatable; default: what the source lists)',
+      collect,
+    )
+    .option(
+      '--plan-report <dir>',
+      'a `plan simulate -o` report directory, or a directory of them, for the Plan page (repeatable)',
       collect,
     )
     .option('--tls-cert <pem>', 'serving certificate (PEM); HTTPS')

@@ -69,3 +69,12 @@ export {
 export { PAGES } from './pages.ts';
 export { unixTarget } from './http-get.ts';
 export { discoverMetricsTargets, MAX_DISCOVERED_TARGETS } from './discovery.ts';
+export {
+  listPlanReportDirs,
+  readPlanReport,
+  readPlanChart,
+  PLAN_CHARTS,
+  PLAN_FILE_CSP,
+  type PlanReport,
+  type PlanReportSource,
+} from './plan-reports.ts';

@@ -6,6 +6,7 @@
  */
 import type { PolicyInfo, SecretInfo } from './attestation-source.ts';
 import type { CollateralStatus } from './collateral-status.ts';
+import type { PlanReport } from './plan-reports.ts';
 import { escapeHtml as e } from './html-escape.ts';
 import type {
   AgentHealth,
@@ -23,6 +24,7 @@ export const PAGES = [
   { path: '/attestations', title: 'Attestations' },
   { path: '/policies', title: 'Policies & secrets' },
   { path: '/collateral', title: 'Collateral' },
+  { path: '/plan', title: 'Plan' },
 ] as const;
 
 const MIB = 1024 * 1024;
@@ -291,6 +293,69 @@ export function collateralPage(c: CollateralStatus | undefined, now: Date): stri
 <h2>QE Identity</h2><p>${qe?.error === undefined ? `Issued ${e(qe?.issueDate ?? '—')}, nextUpdate <span data-k="qeIdentity.nextUpdate">${e(qe?.nextUpdate ?? '—')}</span> <span class="${qcd.expired ? 'bad' : 'ok'}">(${e(qcd.text)})</span>` : e(qe.error)}</p>`;
 }
 
+const CHART_TITLES: Readonly<Record<string, string>> = {
+  'replicas.svg': 'Replicas (HPA desired vs running)',
+  'nodes.svg': 'Nodes per group',
+  'epc.svg': 'EPC requested vs allocatable',
+  'pending.svg': 'Pending pods',
+};
+
+function clockOf(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** The Plan page: `plan simulate` reports, rendered from their report.json, charts as images. */
+export function planPage(reports: readonly PlanReport[], configured: boolean): string {
+  if (reports.length === 0)
+    return configured
+      ? '<p>No report found in the <code>--plan-report</code> directories yet.</p>'
+      : '<p>No plan report: start the dashboard with <code>--plan-report &lt;dir&gt;</code> (a directory written by <code>ccnodes plan simulate -o &lt;dir&gt;</code>, or a directory of them).</p>';
+  const toc =
+    reports.length > 1
+      ? `<p>${reports.map((r) => `<a href="#report-${r.id}">${e(r.name)}</a>`).join(' · ')}</p>`
+      : '';
+  return (
+    toc +
+    reports
+      .map((r) => {
+        const k = `plan.${r.id}`;
+        const s = r.summary;
+        const cards = [
+          card('Peak nodes', num(`${k}.peakNodes`, s.peakNodes)),
+          card('Node-hours', num(`${k}.nodeHours`, s.nodeHours)),
+          card(`Cost (${s.currency || '?'})`, num(`${k}.cost`, s.cost)),
+          card('Most pending pods', num(`${k}.maxPending`, s.maxPending)),
+          card('Events', num(`${k}.events`, s.events)),
+        ].join('');
+        const charts = r.charts
+          .map(
+            (c) =>
+              `<figure><img class="plan-chart" src="/plan/${r.id}/${c}" alt="${e(CHART_TITLES[c] ?? c)}"></figure>`,
+          )
+          .join('');
+        const params = Object.entries(r.parameters)
+          .map(([a, b]) => `<tr><th>${e(a)}</th><td>${e(b)}</td></tr>`)
+          .join('');
+        const events = r.events
+          .map(
+            (x) =>
+              `<tr><td class="num">${e(clockOf(x.t))}</td><td>${e(x.kind)}</td><td>${e(x.message)}</td></tr>`,
+          )
+          .join('');
+        return `<section class="plan" id="report-${r.id}"><h2>${e(r.name)}</h2><section class="cards">${cards}</section>
+<div class="charts">${charts || '<p class="na">No chart in this report.</p>'}</div>
+${r.hasHtml ? `<p><a href="/plan/${r.id}/report.html">The report as written</a> <small>(served sandboxed: no script, its own origin)</small></p>` : ''}
+<details><summary>Parameters</summary><table>${params}</table></details>
+<details><summary>Events (<span data-k="${e(k)}.eventsShown">${r.events.length}</span> shown)</summary><table><thead><tr><th>Time</th><th>Kind</th><th>What</th></tr></thead><tbody>${events}</tbody></table></details></section>`;
+      })
+      .join('\n')
+  );
+}
+
 /** The one stylesheet (served from /assets, so the policy can forbid inline styles). */
 export const STYLESHEET = `
 :root{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d232b;background:#f6f7f9}
@@ -307,6 +372,6 @@ pre{background:#fff;border:1px solid #dde2ea;padding:.6rem;overflow:auto;max-wid
 .notice{background:#fff4e6;border:1px solid #ffc078;padding:.4rem .8rem;border-radius:4px}
 figure{margin:1rem 0}.charts{display:flex;gap:1rem;flex-wrap:wrap}svg.chart{background:#fff;border:1px solid #dde2ea;border-radius:6px}
 .chart-title{font-size:13px;font-weight:600}.axis,.legend{font-size:11px;fill:#5b6575}.chart-empty{font-size:12px;fill:#8a94a6}
-.doctor{margin:.2rem 0;padding-left:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}.filters input,.filters select{font:inherit}
+.doctor{margin:.2rem 0;padding-left:1rem}img.plan-chart{background:#fff;border:1px solid #dde2ea;border-radius:6px;max-width:100%}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin-bottom:1rem}.filters input,.filters select{font:inherit}
 footer{padding:1rem 1.2rem;color:#5b6575;font-size:.8rem}
 `;

@@ -14,6 +14,17 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AttestationSource, AuditLine, PolicyInfo, SecretInfo } from './attestation-source.ts';
 import { readCollateralStatus, type CollateralStatus } from './collateral-status.ts';
 import { discoverMetricsTargets, mapLimited } from './discovery.ts';
+import {
+  listPlanReportDirs,
+  PLAN_CHARTS,
+  PLAN_FILE_CSP,
+  readPlanChart,
+  readPlanHtml,
+  readPlanReport,
+  type PlanChart,
+  type PlanReport,
+  type PlanReportSource,
+} from './plan-reports.ts';
 import { DashboardConfigError, DashboardSourceError } from './errors.ts';
 import { History } from './history.ts';
 import { closeUnixAgents, getText, redact } from './http-get.ts';
@@ -33,6 +44,7 @@ import {
   collateralPage,
   layout,
   nodesPage,
+  planPage,
   policiesPage,
   STYLESHEET,
   workloadsPage,
@@ -69,6 +81,8 @@ export interface DashboardConfig {
    */
   readonly discoverMetrics?: boolean;
   readonly collateral?: { readonly url: string; readonly fmspcs?: readonly string[] };
+  /** `ccnodes plan simulate` report directories (or directories of them) for the Plan page. */
+  readonly planReports?: readonly PlanReportSource[];
   /** Required from every client when set (Basic password or Bearer). */
   readonly accessToken?: string;
   /** PEM certificate and key: serve HTTPS. */
@@ -410,6 +424,63 @@ export function createDashboard(config: DashboardConfig): Dashboard {
         generatedAt: now(),
       }),
     );
+  });
+  // Plan reports (`plan simulate -o <dir>`), read from disk by fixed file names only.
+  const planDirs = (): Promise<{ dir: string; name: string }[]> =>
+    cached('plan-dirs', () => listPlanReportDirs(config.planReports ?? []));
+  const planReports = async (): Promise<{ reports: PlanReport[]; errors: string[] }> => {
+    const dirs = await planDirs();
+    const read = await Promise.all(dirs.map((d, i) => settle(readPlanReport(i, d.dir, d.name))));
+    return {
+      reports: read.flatMap((r) => (r.ok ? [r.value] : [])),
+      errors: read.flatMap((r) => (r.ok ? [] : [r.error])),
+    };
+  };
+  const planDir = async (id: string): Promise<string | undefined> =>
+    /^\d{1,3}$/.test(id) ? (await planDirs())[Number(id)]?.dir : undefined;
+  app.get('/api/plan', async (_req, reply) => {
+    try {
+      return { generatedAt: now().toISOString(), ...(await planReports()) };
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+  app.get('/plan', async (_req, reply) => {
+    const r = await settle(planReports());
+    const notices = r.ok ? r.value.errors : [r.error];
+    const body = r.ok ? planPage(r.value.reports, (config.planReports ?? []).length > 0) : '';
+    return html(reply, layout('/plan', body, { notices, generatedAt: now() }));
+  });
+  app.get('/plan/:id/:file', async (request, reply) => {
+    const { id, file } = request.params as { id: string; file: string };
+    const notFound = (): FastifyReply =>
+      reply.code(404).send({ error: { code: 'NotFound', message: 'no such report file' } });
+    let dir: string | undefined;
+    try {
+      dir = await planDir(id);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+    if (dir === undefined) return notFound();
+    try {
+      if ((PLAN_CHARTS as readonly string[]).includes(file)) {
+        const svg = await readPlanChart(dir, file as PlanChart);
+        return await reply
+          .header('content-security-policy', PLAN_FILE_CSP)
+          .type('image/svg+xml; charset=utf-8')
+          .send(svg);
+      }
+      if (file === 'report.html') {
+        const body = await readPlanHtml(dir);
+        return await reply
+          .header('content-security-policy', PLAN_FILE_CSP)
+          .type('text/html; charset=utf-8')
+          .send(body);
+      }
+    } catch (err) {
+      return sendError(reply, err);
+    }
+    return notFound();
   });
   app.setNotFoundHandler((_req, reply) =>
     reply.code(404).send({ error: { code: 'NotFound', message: 'no such page' } }),

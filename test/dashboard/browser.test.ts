@@ -10,7 +10,7 @@
  * installs the Debian package).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,7 @@ import { createDashboard, kubeApiSource, PAGES } from '../../src/dashboard/index
 import { seededRandom } from '../support/seeded-random.ts';
 import { REPO_ROOT } from '../support/testdata.ts';
 import { generateCluster, startFakeCluster } from './fake-cluster.ts';
+import { simulateReport } from './plan-report-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
@@ -152,6 +153,9 @@ test(
                 assert.equal(shown.get('secrets.length'), String((json['secrets'] as unknown[]).length));
                 for (const pol of json['policies'] as { type: string; hash: string }[])
                   assert.equal(shown.get(`policies.${pol.type}.hash`), pol.hash);
+              } else if (p.path === '/plan') {
+                // The demo has no plan report: the page says how to add one (the next test shows one).
+                assert.ok((await page.locator('main').textContent())?.includes('--plan-report'));
               } else {
                 for (const f of json['fmspcs'] as { fmspc: string; nextUpdate: string }[])
                   assert.equal(shown.get(`fmspc.${f.fmspc}.nextUpdate`), f.nextUpdate);
@@ -172,6 +176,77 @@ test(
     });
     assert.equal(report.ok, true);
     assert.equal(done, true);
+  },
+);
+
+test(
+  'the Plan page with a plan simulate report in Chromium: numbers equal the API, charts load as images, a hostile report runs nothing',
+  { skip, timeout: 180_000 },
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), 'ccnodes-plan-browser-'));
+    const good = join(work, 'reports', 'dc4s-v2-burst');
+    await simulateReport(good);
+    const evil = join(work, 'hostile');
+    cpSync(good, evil, { recursive: true });
+    writeFileSync(
+      join(evil, 'index.html'),
+      '<!doctype html><title>report</title><p id="p">static</p><script>document.title = "pwned"; document.getElementById("p").textContent = "ran"</script>',
+    );
+    const d = createDashboard({
+      planReports: [{ dir: join(work, 'reports') }, { dir: evil }],
+      sampleIntervalMs: 0,
+    });
+    const url = await d.listen('127.0.0.1', 0);
+    try {
+      const json = (await (await fetch(`${url}/api/plan`)).json()) as {
+        reports: { id: number; name: string; summary: Record<string, number> }[];
+      };
+      assert.deepEqual(
+        json.reports.map((r) => r.name),
+        ['dc4s-v2-burst', 'hostile'],
+      );
+      await withBrowser(async (context) => {
+        const origin = new URL(url).origin;
+        const requests: string[] = [];
+        const problems: string[] = [];
+        context.on('request', (r) => requests.push(r.url()));
+        const page = await context.newPage();
+        page.on('console', (m) => {
+          if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(m.text());
+        });
+        page.on('pageerror', (e) => problems.push(e.message));
+        const res = await page.goto(`${url}/plan`, { waitUntil: 'load', timeout: 60_000 });
+        assert.equal(res?.status(), 200);
+        assert.equal(await page.locator('h1').textContent(), 'Plan');
+        assert.equal(await page.locator('.notice').count(), 0);
+        const shown = await shownValues(page);
+        for (const r of json.reports)
+          for (const k of ['peakNodes', 'nodeHours', 'cost', 'maxPending', 'events'])
+            assert.equal(shown.get(`plan.${r.id}.${k}`), String(r.summary[k]), `${r.name} ${k}`);
+        // Every chart decoded as an image (an SVG in <img> never runs script).
+        const imgs = page.locator('img.plan-chart');
+        assert.equal(await imgs.count(), 8);
+        for (const img of await imgs.all()) {
+          const width = await img.evaluate((e: unknown) => (e as { naturalWidth: number }).naturalWidth);
+          assert.ok(width > 100, `${await img.getAttribute('src')} decoded`);
+        }
+        await page.locator('#report-0').screenshot({ path: join(IMAGES, 'dashboard-plan.png') });
+        assert.deepEqual(
+          requests.filter((u) => new URL(u).origin !== origin),
+          [],
+          'requests left the dashboard origin',
+        );
+        assert.deepEqual(problems, []);
+        // The report as written, sandboxed: its script does not run (its text stays, its title too).
+        const html = await context.newPage();
+        await html.goto(`${url}/plan/1/report.html`, { waitUntil: 'load', timeout: 60_000 });
+        assert.equal(await html.title(), 'report');
+        assert.equal(await html.locator('#p').textContent(), 'static');
+      });
+    } finally {
+      await d.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   },
 );
 
