@@ -283,6 +283,16 @@ test('app.sig: field shapes are checked before the SIGSTRUCT signature (the firs
       );
 });
 
+test('app.sig: a SIGSTRUCT of the wrong size is named before the identity fields are read', () => {
+  assert.equal(
+    refusedField((o) => {
+      o['sigstruct'] = Buffer.alloc(1807).toString('base64');
+      o['mrenclave'] = 'not hex';
+    }),
+    'sigstruct',
+  );
+});
+
 test("app.sig: MRENCLAVE, MRSIGNER, ISVPRODID and ISVSVN must be the SIGSTRUCT's", () => {
   assert.equal(sig.isvProdId, 0);
   for (const [k, v] of [
