@@ -12,6 +12,7 @@ import {
   parseRatlsCertificate,
   readCertificateInput,
   simulatedQuoter,
+  type RatlsFormat,
 } from '../../src/ratls/index.ts';
 import { IDENTITY, makeCert, simulation } from './fixture.ts';
 
@@ -154,6 +155,17 @@ describe('what a parse result holds', () => {
     assert.deepEqual(keys(p), common);
     assert.equal(p.kind, 'csr');
     assert.equal(p.selfIssued, false);
+  });
+});
+
+describe('the format option', () => {
+  test('an unknown format is refused as an option before the input is read', async () => {
+    const c = await makeCert('gramine');
+    for (const input of [c.der, 'not a certificate'])
+      assert.throws(() => parseRatlsCertificate(input, { format: 'gramine-legacy' as RatlsFormat }), {
+        code: 'ERR_RATLS_OPTIONS',
+        details: { option: 'format' },
+      });
   });
 });
 
