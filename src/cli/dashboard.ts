@@ -16,7 +16,7 @@ export function registerDashboard(program: Command, ctx: CliContext): void {
   const area = areaCommand(
     program,
     'dashboard',
-    'The operator dashboard: nodes, workloads, attestations, policies, collateral and plan reports in a browser',
+    'The operator dashboard: nodes, workloads, attestations, policies and collateral in a browser',
   );
   area
     .command('serve')
