@@ -14,7 +14,7 @@ import {
   simulatedQuoter,
   type RatlsFormat,
 } from '../../src/ratls/index.ts';
-import { IDENTITY, makeCert, simulation } from './fixture.ts';
+import { IDENTITY, customCert, extensionOf, makeCert, simulation } from './fixture.ts';
 
 const DAY = 86_400_000;
 
@@ -155,6 +155,26 @@ describe('what a parse result holds', () => {
     assert.deepEqual(keys(p), common);
     assert.equal(p.kind, 'csr');
     assert.equal(p.selfIssued, false);
+  });
+});
+
+describe('refusals while taking a certificate apart', () => {
+  test('a CSR block whose DER is no PKCS#10 request is ERR_RATLS_CERT_FORMAT', () => {
+    const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]).toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    assert.throws(() => parseRatlsCertificate(pem), { code: 'ERR_RATLS_CERT_FORMAT' });
+  });
+  test('an RA-TLS extension present twice is ERR_RATLS_EXTENSION_PAYLOAD naming its OID', async () => {
+    const c = await makeCert('gramine');
+    const oid = parseRatlsCertificate(c.der).evidence.oid;
+    const value = extensionOf(c.der, oid);
+    const twice = await customCert([
+      { oid, value },
+      { oid, value },
+    ]);
+    assert.throws(() => parseRatlsCertificate(twice), {
+      code: 'ERR_RATLS_EXTENSION_PAYLOAD',
+      details: { oid },
+    });
   });
 });
 
