@@ -89,6 +89,13 @@ export interface DashboardConfig {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Sources are read at most this often (ms; default 2 000). */
   readonly cacheMs?: number;
+  /**
+   * The collateral endpoint is read at most this often (ms; default 60 000, or `cacheMs` when that
+   * is given): collateral changes at most daily, and every page and `/api/collateral` answer within
+   * that period shows the same documents (a PCS that stamps `nextUpdate` at fetch time would
+   * otherwise make the page and the API disagree by the seconds between two reads).
+   */
+  readonly collateralCacheMs?: number;
   /** The sampler's period (ms; default 15 000; 0 = sample only when a page is served). */
   readonly sampleIntervalMs?: number;
   readonly now?: () => Date;
@@ -166,12 +173,13 @@ function filterOf(q: Record<string, string>): AttestationFilter {
 export function createDashboard(config: DashboardConfig): Dashboard {
   const now = config.now ?? (() => new Date());
   const cacheMs = config.cacheMs ?? 2000;
+  const collateralCacheMs = config.collateralCacheMs ?? config.cacheMs ?? 60_000;
   const history = new History();
   const cache = new Map<string, Cached<unknown>>();
-  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+  const cached = <T>(key: string, load: () => Promise<T>, maxAgeMs = cacheMs): Promise<T> => {
     const c = cache.get(key);
     const t = Date.now();
-    if (c !== undefined && t - c.at < cacheMs) return c.value as Promise<T>;
+    if (c !== undefined && t - c.at < maxAgeMs) return c.value as Promise<T>;
     const value = load();
     cache.set(key, { at: t, value });
     value.catch(() => {
@@ -357,7 +365,7 @@ export function createDashboard(config: DashboardConfig): Dashboard {
           source: 'collateral',
         }),
       );
-    return cached('collateral', () => readCollateralStatus(c.url, c.fmspcs ?? []));
+    return cached('collateral', () => readCollateralStatus(c.url, c.fmspcs ?? []), collateralCacheMs);
   };
   app.get('/api/collateral', async (_req, reply) => {
     try {
