@@ -128,6 +128,7 @@ export {
   type RawCollateral,
 } from './collateral.ts';
 export { crlDer, parseCrl, type ParsedCrl } from './crl.ts';
+export { DerError, derChildren, readDerElement, type DerElement } from './der.ts';
 export { decodePckExtensions, pckExtensionsOf, type PckExtensions, type SgxType } from './pck-extensions.ts';
 export { decodeQeIdentity, type QeIdentity } from './qe-identity.ts';
 export { parseSignedJson, type SignedJson } from './signed-json.ts';

@@ -12,7 +12,7 @@ import {
   X509Certificate,
   X509CertificateGenerator,
 } from '@peculiar/x509';
-import { FormatError, decodeQuote, type Quote } from '../core/index.ts';
+import { FormatError, decodeQuote, derChildren, readDerElement, type Quote } from '../core/index.ts';
 import { RatlsFormatError, RatlsOptionsError } from './errors.ts';
 import {
   FORMAT_OIDS,
@@ -177,7 +177,8 @@ export function readCertificateInput(input: Uint8Array | string): {
 } {
   // DER first: an RA-TLS certificate's quote embeds PEM text (the PCK chain), so a DER input
   // contains BEGIN markers too; a DER SEQUENCE whose length covers the whole input is DER.
-  if (typeof input !== 'string' && isWholeDerSequence(input)) return { der: input, kind: 'certificate' };
+  if (typeof input !== 'string' && isWholeDerSequence(input))
+    return { der: input, kind: derIsCsr(input) ? 'csr' : 'certificate' };
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
   if (text.includes('-----BEGIN ')) {
     const blocks = [...text.matchAll(PEM_RE)];
@@ -205,6 +206,27 @@ export function readCertificateInput(input: Uint8Array | string): {
       details: { bytes: input.length },
     },
   );
+}
+
+/**
+ * Whether a DER SEQUENCE is a PKCS #10 CertificationRequest rather than an X.509 Certificate. Both
+ * are SEQUENCE { info SEQUENCE, AlgorithmIdentifier, BIT STRING }; they differ in the info:
+ * a TBSCertificate starts with `[0] version` (v2/v3) or, in v1, `INTEGER serial` followed by the
+ * AlgorithmIdentifier (a SEQUENCE starting with an OID), while a CertificationRequestInfo starts
+ * with `INTEGER version` followed by the subject Name (a SEQUENCE of SETs, or empty). Anything
+ * that does not parse is left to the certificate parser, which names the problem.
+ */
+function derIsCsr(der: Uint8Array): boolean {
+  try {
+    const [info] = derChildren(readDerElement(der).content);
+    if (info?.tag !== 0x30) return false;
+    const [first, second] = derChildren(info.content);
+    if (first?.tag !== 0x02 || second?.tag !== 0x30) return false;
+    if (second.content.length === 0) return true; // an empty subject Name
+    return readDerElement(second.content).tag === 0x31; // a RelativeDistinguishedName SET
+  } catch {
+    return false;
+  }
 }
 
 function isWholeDerSequence(b: Uint8Array): boolean {

@@ -151,10 +151,27 @@ describe('what a parse result holds', () => {
       keys(parseRatlsCertificate(c.der)),
       [...common, 'issuer', 'notAfter', 'notBefore'].sort(),
     );
-    const p = parseRatlsCertificate(csr.pem); // (DER input is always read as a certificate)
+    const p = parseRatlsCertificate(csr.pem);
     assert.deepEqual(keys(p), common);
     assert.equal(p.kind, 'csr');
     assert.equal(p.selfIssued, false);
+  });
+  test('DER input is told apart by its structure: a PKCS #10 request is a CSR, not a broken certificate', async () => {
+    const csr = await createRatlsCsr({
+      format: 'gramine',
+      quoter: simulatedQuoter(simulation().platform, IDENTITY),
+    });
+    const der = new Uint8Array(Buffer.from(csr.pem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
+    assert.equal(readCertificateInput(der).kind, 'csr');
+    const p = parseRatlsCertificate(der);
+    assert.equal(p.kind, 'csr');
+    assert.deepEqual(p.evidence, parseRatlsCertificate(csr.pem).evidence);
+    assert.equal(readCertificateInput((await makeCert('gramine')).der).kind, 'certificate');
+    // v1 TBSCertificate: INTEGER serial, then an AlgorithmIdentifier (SEQUENCE { OID }) — a certificate.
+    const v1 = unhex('300d' + '300b' + '020101' + '3006' + '0604' + '2a864886');
+    assert.equal(readCertificateInput(v1).kind, 'certificate');
+    // CertificationRequestInfo with an empty subject: INTEGER 0, SEQUENCE {} — a request.
+    assert.equal(readCertificateInput(unhex('3007' + '3005' + '020100' + '3000')).kind, 'csr');
   });
 });
 
