@@ -402,7 +402,7 @@ async function main(): Promise<number> {
           outcomes.set(m, outcome);
           done++;
           out(
-            `  [${done}/${plan.mutants.length}] ${plan.file}:${m.line}:${m.col} ${m.operator} ${outcome} (${(r.ms / 1000).toFixed(1)} s)`,
+            `  [${done}/${plan.mutants.length}] ${plan.file} ${m.id} ${outcome} (${(r.ms / 1000).toFixed(1)} s)`,
           );
         }
       };
