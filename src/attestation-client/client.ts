@@ -10,8 +10,9 @@
  * ({@link AttestationRefusedError}) carrying the service's own error code, and is never retried.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { importX509, jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { Agent, fetch as undiciFetch } from 'undici';
 import {
   AttestationClientConfigError,
   AttestationRefusedError,
@@ -99,6 +100,12 @@ export interface ReleasedSecret {
 /** Status codes that mean "try again later" rather than "no". */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 
+/**
+ * Largest response body read (16 MiB). Every answer of the API is a small JSON document; a longer
+ * body is refused as a malformed answer (not retried) instead of being buffered without end.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
 const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 function configError(field: string, message: string): AttestationClientConfigError {
@@ -118,7 +125,8 @@ class Retryable extends Error {}
 export class AttestationClient {
   readonly baseUrl: string;
   readonly issuer: string;
-  readonly #dispatcher: Agent;
+  readonly #agent: HttpAgent | HttpsAgent;
+  readonly #https: boolean;
   readonly #timeoutMs: number;
   readonly #attempts: number;
   readonly #baseDelay: number;
@@ -167,19 +175,18 @@ export class AttestationClient {
     this.#baseDelay = boundedInt(options.retry?.baseDelayMs, 200, 0, 60_000, 'retry.baseDelayMs');
     this.#maxDelay = boundedInt(options.retry?.maxDelayMs, 2000, 0, 60_000, 'retry.maxDelayMs');
     this.#options = options;
-    this.#dispatcher = new Agent({
-      connect: {
-        timeout: this.#timeoutMs,
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-      },
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
-    });
+    // node:http rather than undici: undici costs a few hundred ms of start-up CPU (its HTTP parser is
+    // WebAssembly) in a short-lived `container run`. Idle keep-alive sockets are unref'd by the agent.
+    this.#https = url.protocol === 'https:';
+    this.#agent = this.#https
+      ? new HttpsAgent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) })
+      : new HttpAgent({ keepAlive: true });
   }
 
   /** Closes the client's connections. */
   async close(): Promise<void> {
-    await this.#dispatcher.close();
+    this.#agent.destroy();
+    return Promise.resolve();
   }
 
   /**
@@ -356,21 +363,13 @@ export class AttestationClient {
   }
 
   async #once(method: string, url: string, body: unknown, what: string): Promise<Record<string, unknown>> {
-    let res;
-    let text: string;
-    try {
-      res = await undiciFetch(url, {
-        method,
-        dispatcher: this.#dispatcher,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      text = await res.text();
-    } catch (cause) {
-      const c = cause as { message?: string; cause?: { code?: string; message?: string } };
-      throw new Retryable(c.cause?.code ?? c.cause?.message ?? c.message ?? String(cause));
-    }
+    const res = await this.#exchange(
+      method,
+      url,
+      body === undefined ? undefined : JSON.stringify(body),
+      what,
+    );
+    const text = res.body;
     if (RETRY_STATUSES.has(res.status)) throw new Retryable(`HTTP ${res.status}`);
     let json: unknown;
     try {
@@ -382,7 +381,7 @@ export class AttestationClient {
       const e = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       // The MAA body carries MAA's coarse code; ccnodes adds its stable code as a header.
       const maaCode = typeof e?.code === 'string' ? e.code : undefined;
-      const serviceCode = res.headers.get('x-ccnodes-error-code') ?? maaCode ?? `HTTP_${res.status}`;
+      const serviceCode = headerValue(res.headers['x-ccnodes-error-code']) ?? maaCode ?? `HTTP_${res.status}`;
       const message = typeof e?.message === 'string' ? e.message : 'no message';
       throw new AttestationRefusedError(
         `${what}: HTTP ${res.status} ${serviceCode}: ${message}`,
@@ -397,6 +396,79 @@ export class AttestationClient {
       });
     return json as Record<string, unknown>;
   }
+
+  /**
+   * One HTTP exchange under one deadline (connect, request, headers and body together: `timeoutMs`).
+   * Transport failures and the deadline are {@link Retryable}; a body over {@link MAX_RESPONSE_BYTES}
+   * is an {@link AttestationResponseError}.
+   */
+  #exchange(
+    method: string,
+    url: string,
+    payload: string | undefined,
+    what: string,
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+    type Answer = { status: number; headers: IncomingMessage['headers']; body: string };
+    return new Promise<Answer>((resolve, reject) => {
+      const headers: Record<string, string | number> =
+        payload === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+      const req = (this.#https ? httpsRequest : httpRequest)(url, { method, headers, agent: this.#agent });
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const finish = (err: Error | undefined, value?: Answer): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err === undefined && value !== undefined) resolve(value);
+        else {
+          req.destroy();
+          reject(err ?? new Retryable('no answer'));
+        }
+      };
+      timer = setTimeout(() => {
+        finish(new Retryable(`no complete answer within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      req.on('error', (err: Error & { code?: string }) => {
+        finish(new Retryable(err.code ?? err.message));
+      });
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            finish(
+              new AttestationResponseError(`${what}: the answer is longer than ${MAX_RESPONSE_BYTES} bytes`, {
+                details: { field: '(body)', limit: MAX_RESPONSE_BYTES },
+              }),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (err: Error & { code?: string }) => {
+          finish(new Retryable(err.code ?? err.message));
+        });
+        res.on('aborted', () => {
+          finish(new Retryable('connection closed before the end of the answer'));
+        });
+        res.on('end', () => {
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function tokenError(check: string, message: string, cause?: unknown): AttestationTokenError {

@@ -6,6 +6,7 @@ export * from './errors.ts';
 export {
   ATTESTATION_API_VERSION,
   AttestationClient,
+  MAX_RESPONSE_BYTES,
   type AttestationClientOptions,
   type ReleasedSecret,
   type RetryOptions,

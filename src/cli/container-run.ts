@@ -1,7 +1,6 @@
 /** Implementation of `container.ts`'s commands, loaded only when one of them runs. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import {
   checkTrustedFiles,
   ContainerManifestError,
@@ -229,11 +228,6 @@ export async function runCommand(
       : (line: string): void => {
           ctx.stderr(`ccnodes container: ${line}\n`);
         };
-  // The attestation client's HTTP parser is WebAssembly (undici's llhttp). With V8's default tiering,
-  // a process that used it waits about a second at exit before it ends (measured: beforeExit ~1 s after
-  // the last request), on top of the program's own run. Baseline-compiled WebAssembly (Liftoff only)
-  // does not, and parsing a few small responses does not need optimised code. This process only.
-  setFlagsFromString('--liftoff-only');
   let result;
   try {
     result = await runContainer({
