@@ -26,7 +26,7 @@
  * an unknown FMSPC or platform gives 404.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SimDcap } from './dcap.ts';
 import type { PckCaKind } from './pki.ts';
 import type { SimPlatform } from './platform.ts';
@@ -119,8 +119,14 @@ function pcesvnHexLe(svn: number): string {
 
 /**
  * The Fastify application (not listening); use `app.inject` in tests or {@link startSimPcs}.
+ * Asynchronous because Fastify is loaded on first use: importing the sim module (as `container run`
+ * does for the simulated enclave) does not pay for a web framework it never starts.
  */
-export function buildSimPcsApp(dcap: SimDcap, options: SimPcsAppOptions = {}): FastifyInstance {
+export async function buildSimPcsApp(
+  dcap: SimDcap,
+  options: SimPcsAppOptions = {},
+): Promise<FastifyInstance> {
+  const { default: Fastify } = await import('fastify');
   const now = options.now ?? ((): Date => new Date());
   const app = Fastify({ logger: false });
 
@@ -244,7 +250,7 @@ function findPlatform(
 
 /** Starts the simulated PCS on `host:port` (default 127.0.0.1, any free port). */
 export async function startSimPcs(dcap: SimDcap, options: SimPcsOptions = {}): Promise<SimPcsServer> {
-  const app = buildSimPcsApp(dcap, options);
+  const app = await buildSimPcsApp(dcap, options);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 0 });
   const address = app.server.address();

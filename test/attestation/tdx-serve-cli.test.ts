@@ -37,7 +37,7 @@ describe('attestation serve with a PCCS URL attests SGX and TDX quotes', () => {
 
   before(async () => {
     // The simulated PCS as `sim pcs` serves it, recording the paths the service fetches.
-    pcs = buildSimPcsApp(dcap);
+    pcs = await buildSimPcsApp(dcap);
     pcs.addHook('onRequest', (request, _reply, next) => {
       fetched.push(request.url.split('?')[0] ?? '');
       next();
