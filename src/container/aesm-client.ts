@@ -2,32 +2,25 @@
  * Quoting through an AESM socket (Intel aesmd, or the ccnodes quote helper on a node), as the SGX
  * DCAP quote library does when `SGX_AESM_ADDR` is set: one framed protobuf request per connection
  * (u32 little-endian length, then `aesm.message.Request`), the quote-ex messages. The schema is
- * the repository's `proto/aesm/aesm.proto`; the wire contract is in src/contract/aesm.ts.
+ * the repository's `proto/aesm/aesm.proto` (encoded by hand in aesm-wire.ts); the wire contract is
+ * in src/contract/aesm.ts.
  */
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import protobuf from 'protobufjs';
 import { aesmStatusName, SGX_ATT_KEY_ID_SIZE } from '../contract/index.ts';
+import {
+  AesmWireError,
+  decodeAesmResponse,
+  encodeAesmRequest,
+  type AesmField,
+  type AesmRequestName,
+  type AesmResponse,
+} from './aesm-wire.ts';
 import { ContainerLaunchError } from './errors.ts';
 
 /** Where the quote helper's AESM socket is mounted in a pod (and where aesmd listens on a host). */
 export const DEFAULT_AESM_SOCKET = '/var/run/aesmd/aesm.socket';
 
-const PROTO_URL = new URL('../../proto/aesm/aesm.proto', import.meta.url);
 const MAX_RESPONSE = 1024 * 1024;
-
-let schema: { Request: protobuf.Type; Response: protobuf.Type } | undefined;
-
-function types(): { Request: protobuf.Type; Response: protobuf.Type } {
-  if (schema !== undefined) return schema;
-  // Each type resolves its fields when its codec is first set up (protobufjs Type#setup).
-  const root = protobuf.parse(readFileSync(PROTO_URL, 'utf8'), { keepCase: true }).root;
-  schema = {
-    Request: root.lookupType('aesm.message.Request'),
-    Response: root.lookupType('aesm.message.Response'),
-  };
-  return schema;
-}
 
 function quoteError(
   message: string,
@@ -85,30 +78,49 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
   });
 }
 
+/** Response field numbers shared by every answer: the AESM status (sgx `aesm_error_t`). */
+const ERROR_CODE = 1;
+
 async function call(
   socketPath: string,
-  field: string,
-  message: Record<string, unknown>,
+  field: AesmRequestName,
+  message: readonly AesmField[],
   timeoutMs: number,
-): Promise<Record<string, unknown>> {
-  const t = types();
-  const request = t.Request.encode(t.Request.fromObject({ [field]: message })).finish();
-  const answer = await exchange(socketPath, request, timeoutMs);
-  let decoded: Record<string, Record<string, unknown> | undefined>;
+): Promise<AesmResponse> {
+  const answer = await exchange(socketPath, encodeAesmRequest(field, message), timeoutMs);
+  let res: AesmResponse | undefined;
+  let status: number | undefined;
   try {
-    decoded = t.Response.toObject(t.Response.decode(answer), {
-      bytes: Uint8Array,
-      longs: Number,
-    });
+    res = decodeAesmResponse(field, answer);
+    status = res?.uint(ERROR_CODE);
   } catch (cause) {
-    throw quoteError(`AESM ${field}: undecodable answer`, { socketPath }, cause);
+    const offset = cause instanceof AesmWireError ? cause.offset : undefined;
+    throw quoteError(
+      `AESM ${field}: undecodable answer: ${(cause as Error).message}`,
+      { socketPath, ...(offset === undefined ? {} : { offset }) },
+      cause,
+    );
   }
-  const res = decoded[field.replace(/Req$/, 'Res')];
   if (res === undefined) throw quoteError(`AESM ${field}: the answer is for another request`, { socketPath });
-  const status = Number(res['errorCode'] ?? -1);
-  if (status !== 0)
-    throw quoteError(`AESM ${field}: ${aesmStatusName(status)}`, { socketPath, aesmStatus: status });
+  // errorCode is required; a missing one is not success.
+  const code = status ?? -1;
+  if (code !== 0)
+    throw quoteError(`AESM ${field}: ${aesmStatusName(code)}`, { socketPath, aesmStatus: code });
   return res;
+}
+
+/** Reads a field of an answer; a wrong wire type is an undecodable answer. */
+function read<T>(socketPath: string, field: string, get: () => T): T {
+  try {
+    return get();
+  } catch (cause) {
+    const offset = cause instanceof AesmWireError ? cause.offset : undefined;
+    throw quoteError(
+      `AESM ${field}: undecodable answer: ${(cause as Error).message}`,
+      { socketPath, ...(offset === undefined ? {} : { offset }) },
+      cause,
+    );
+  }
 }
 
 /** The quoting enclave's TARGETINFO and the attestation key to quote with. */
@@ -122,33 +134,41 @@ export interface AesmQuoteTarget {
  * @throws ContainerLaunchError `ERR_CONTAINER_QUOTE`.
  */
 export async function aesmQuoteTarget(socketPath: string, timeoutMs = 10_000): Promise<AesmQuoteTarget> {
-  const num = await call(socketPath, 'getSupportedAttKeyIDNumReq', {}, timeoutMs);
-  const count = Number(num['att_key_id_num'] ?? 0);
+  const num = await call(socketPath, 'getSupportedAttKeyIDNumReq', [], timeoutMs);
+  // GetSupportedAttKeyIDNumResponse.att_key_id_num = 2
+  const count = read(socketPath, 'getSupportedAttKeyIDNumReq', () => num.uint(2)) ?? 0;
   if (count < 1 || count > 64) throw quoteError(`AESM: ${count} attestation keys offered`, { socketPath });
+  // GetSupportedAttKeyIDsRequest.buf_size = 1; the answer's att_key_ids = 2
   const ids = await call(
     socketPath,
     'getSupportedAttKeyIDsReq',
-    { buf_size: count * SGX_ATT_KEY_ID_SIZE },
+    [[1, count * SGX_ATT_KEY_ID_SIZE]],
     timeoutMs,
   );
-  const all = ids['att_key_ids'];
-  if (!(all instanceof Uint8Array) || all.length < SGX_ATT_KEY_ID_SIZE)
+  const all = read(socketPath, 'getSupportedAttKeyIDsReq', () => ids.bytes(2));
+  if (all === undefined || all.length < SGX_ATT_KEY_ID_SIZE)
     throw quoteError('AESM: no attestation key ID', { socketPath });
   const attKeyId = all.slice(0, SGX_ATT_KEY_ID_SIZE);
+  // InitQuoteExRequest: att_key_id = 1, b_pub_key_id = 3, buf_size = 4; the answer's target_info = 2,
+  // pub_key_id_size = 3.
   const size = await call(
     socketPath,
     'initQuoteExReq',
-    { att_key_id: attKeyId, b_pub_key_id: false },
+    [
+      [1, attKeyId],
+      [3, false],
+    ],
     timeoutMs,
   );
+  const pubKeyIdSize = read(socketPath, 'initQuoteExReq', () => size.uint(3));
   const init = await call(
     socketPath,
     'initQuoteExReq',
-    { att_key_id: attKeyId, b_pub_key_id: true, buf_size: size['pub_key_id_size'] },
+    [[1, attKeyId], [3, true], ...(pubKeyIdSize === undefined ? [] : [[4, pubKeyIdSize] as const])],
     timeoutMs,
   );
-  const targetInfo = init['target_info'];
-  if (!(targetInfo instanceof Uint8Array)) throw quoteError('AESM: no target info', { socketPath });
+  const targetInfo = read(socketPath, 'initQuoteExReq', () => init.bytes(2));
+  if (targetInfo === undefined) throw quoteError('AESM: no target info', { socketPath });
   return { targetInfo, attKeyId };
 }
 
@@ -162,15 +182,21 @@ export async function aesmGetQuote(
   report: Uint8Array,
   timeoutMs = 10_000,
 ): Promise<Uint8Array> {
-  const size = await call(socketPath, 'getQuoteSizeExReq', { att_key_id: target.attKeyId }, timeoutMs);
+  // GetQuoteSizeExRequest.att_key_id = 1; the answer's quote_size = 2.
+  const size = await call(socketPath, 'getQuoteSizeExReq', [[1, target.attKeyId]], timeoutMs);
+  const quoteSize = read(socketPath, 'getQuoteSizeExReq', () => size.uint(2));
+  // GetQuoteExRequest: report = 1, att_key_id = 2, buf_size = 4 (required); the answer's quote = 2.
   const q = await call(
     socketPath,
     'getQuoteExReq',
-    { report, att_key_id: target.attKeyId, buf_size: size['quote_size'] },
+    [
+      [1, report],
+      [2, target.attKeyId],
+      [4, quoteSize ?? 0],
+    ],
     timeoutMs,
   );
-  const quote = q['quote'];
-  if (!(quote instanceof Uint8Array) || quote.length === 0)
-    throw quoteError('AESM: empty quote', { socketPath });
+  const quote = read(socketPath, 'getQuoteExReq', () => q.bytes(2));
+  if (quote === undefined || quote.length === 0) throw quoteError('AESM: empty quote', { socketPath });
   return quote;
 }
