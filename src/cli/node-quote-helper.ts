@@ -27,6 +27,7 @@ interface QuoteHelperFlags {
   readonly aesmdSocket?: string;
   readonly simPlatform?: string;
   readonly maxRequestBytes?: string;
+  readonly metricsListen?: string;
   readonly logLevel: string;
 }
 
@@ -138,16 +139,35 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     }
     throw err;
   }
+  let endpoint: { url: string; close(): Promise<void> } | undefined;
+  if (flags.metricsListen !== undefined) {
+    // Only /metrics and /healthz on the network: quotes stay on the node-local sockets.
+    try {
+      const dp = await import('../node/device-plugin/index.ts');
+      endpoint = await dp.serveMetrics(flags.metricsListen, helper.metrics.registry);
+    } catch (err) {
+      await helper.close();
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ERR_DEVICE_PLUGIN_OPTION')
+        throw new UsageError((err as Error).message, { option: 'metrics-listen' });
+      throw new IoError(`cannot listen for metrics: ${(err as Error).message}`, {
+        cause: err,
+        details: { option: 'metrics-listen' },
+      });
+    }
+  }
   logger.info(
     {
       provider: provider.name,
       simulated: provider.simulated,
       socket: helper.socketPath,
       jsonSocket: helper.jsonSocketPath,
+      ...(endpoint === undefined ? {} : { metrics: endpoint.url }),
     },
     'quote helper ready',
   );
   await untilAborted(ctx.signal);
+  await endpoint?.close();
   logger.info({ reason: String(ctx.signal.reason) }, 'stopping');
   await helper.close();
 }
@@ -174,6 +194,10 @@ export function registerNodeQuoteHelper(program: Command, ctx: CliContext): void
     .option('--sim-platform <name>', 'sim: simulated platform preset (default up-to-date)')
     .option('--aesmd-socket <path>', "aesmd: the host aesmd's socket to relay to")
     .option('--max-request-bytes <n>', 'largest AESM request accepted (default 65536)')
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve GET /metrics and /healthz over TCP (e.g. 0.0.0.0:9403) for Prometheus and the dashboard; quotes stay on the sockets',
+    )
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .action(async (flags: QuoteHelperFlags) => {
       await runQuoteHelper(flags, ctx);

@@ -147,6 +147,31 @@ test('without --metrics, the agents are found in the pod list and shown on their
   assert.match(row(n2), />unreachable</);
 });
 
+test('the pod template deploy render gives the quote helper is discovered too', () => {
+  const objs = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
+  const ds = objs.find(
+    (o) => o.kind === 'DaemonSet' && JSON.stringify(o['metadata']).includes('quote-helper'),
+  ) as unknown as {
+    spec: { template: { metadata: NonNullable<KubePod['metadata']>; spec: NonNullable<KubePod['spec']> } };
+  };
+  const pod: KubePod = {
+    metadata: ds.spec.template.metadata,
+    spec: { ...ds.spec.template.spec, nodeName: 'aks-confpool-00000-vmss' },
+    status: { phase: 'Running', podIP: '10.244.1.8' },
+  };
+  assert.deepEqual(discoverMetricsTargets([pod]), [
+    {
+      target: `http://10.244.1.8:${DEFAULT_VALUES.quoteHelper.metricsPort}/metrics`,
+      node: 'aks-confpool-00000-vmss',
+    },
+  ]);
+  const args = (ds.spec.template.spec.containers?.[0] as { args?: string[] } | undefined)?.args ?? [];
+  assert.equal(
+    args[args.indexOf('--metrics-listen') + 1],
+    `0.0.0.0:${DEFAULT_VALUES.quoteHelper.metricsPort}`,
+  );
+});
+
 test('the pod template deploy render gives the device plugin is discovered (labels and port name agree)', () => {
   const objs = renderManifests(DEFAULT_VALUES, PLACEHOLDER_TLS);
   const ds = objs.find(

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runCli } from '../../src/cli/index.ts';
 import { runCapture, type CliRun } from '../support/cli.ts';
 import { AesmClient } from '../support/aesm-client.ts';
 import { unixHttp } from './quote-helper-http.ts';
@@ -83,6 +84,61 @@ describe('ccnodes node quote-helper', () => {
     const second = await runDaemon();
     assert.equal(second.run.code, 0);
     assert.equal(second.pubKeyId, first.pubKeyId, 'same attestation key after a restart');
+  });
+
+  test('--metrics-listen serves /metrics and /healthz over TCP, and nothing that quotes', async () => {
+    const socket = join(dir, 'm', 'aesm.socket');
+    const stop = new AbortController();
+    let out = '';
+    const running = runCli(
+      ['node', 'quote-helper', '--socket', socket, '--no-json', '--metrics-listen', '127.0.0.1:0'],
+      {
+        stdout: (t) => (out += t),
+        stderr: (t) => (out += t),
+        env: {},
+        cwd: process.cwd(),
+        signal: stop.signal,
+        exitCode: 0,
+      },
+    );
+    try {
+      let url: string | undefined;
+      const until = Date.now() + 20_000;
+      while (url === undefined && Date.now() < until) {
+        await sleep(50);
+        url = /"metrics":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
+      }
+      assert.ok(url !== undefined, `the ready line names the metrics URL:\n${out}`);
+      assert.equal((await new AesmClient(socket).getQuoteSizeEx()).errorCode, 0);
+      const metrics = await fetch(`${url}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(
+        await metrics.text(),
+        /^ccnodes_quote_helper_requests_total\{[^}]*transport="aesm"[^}]*\} 1$/m,
+      );
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${url}/v1/target-info`)).status, 404);
+      assert.equal((await fetch(`${url}/v1/quote`, { method: 'POST', body: '{}' })).status, 404);
+    } finally {
+      stop.abort(new Error('received SIGTERM'));
+      assert.equal(await running, 0);
+    }
+  });
+
+  test('a bad --metrics-listen is a usage error (exit 2)', async () => {
+    const socket = join(dir, 'm2', 'aesm.socket');
+    const run = await runCapture([
+      'node',
+      'quote-helper',
+      '--socket',
+      socket,
+      '--no-json',
+      '--metrics-listen',
+      'nope',
+    ]);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /--metrics-listen/);
+    assert.equal(existsSync(socket), false, 'the AESM socket was closed again');
   });
 
   const usage: ReadonlyArray<readonly [string, string[], RegExp]> = [

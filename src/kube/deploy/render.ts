@@ -291,10 +291,15 @@ function quoteHelper(v: Values): K8sObject[] {
                   '--json-socket',
                   QUOTE_HELPER_JSON_SOCKET_PATH,
                   ...providerArgs,
+                  '--metrics-listen',
+                  `0.0.0.0:${v.quoteHelper.metricsPort}`,
                 ],
                 ...(v.quoteHelper.nodeOptions.trim() === ''
                   ? {}
                   : { env: nodeOptionsEnv(v.quoteHelper.nodeOptions) }),
+                ports: [
+                  { name: METRICS_PORT_NAME, containerPort: v.quoteHelper.metricsPort, protocol: 'TCP' },
+                ],
                 securityContext: nodeAgentContainer(),
                 resources: resources(v.quoteHelper.resources),
                 volumeMounts: [

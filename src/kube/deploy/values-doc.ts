@@ -71,6 +71,9 @@ quoteHelper:
   # With provider aesmd: the host aesmd's socket. It must not be /var/run/aesmd/aesm.socket (the
   # quote helper serves that path), so run the host aesmd with its socket in another directory.
   hostAesmdSocket: /var/run/aesmd-host/aesm.socket
+  # Prometheus endpoint (/metrics, /healthz) on the pod network, named \`metrics\` so the dashboard
+  # finds it; the quote endpoints stay on the node-local sockets.
+  metricsPort: 9403
   # NODE_OPTIONS of the daemon, as for the device plugin.
   nodeOptions: --max-semi-space-size=1
   resources:

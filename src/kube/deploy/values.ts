@@ -45,6 +45,8 @@ export interface Values {
     readonly enabled: boolean;
     readonly provider: 'auto' | 'sim' | 'aesmd';
     readonly hostAesmdSocket: string;
+    /** Port of its Prometheus endpoint (`/metrics`, `/healthz`; the container port named `metrics`). */
+    readonly metricsPort: number;
     /** NODE_OPTIONS of the daemon (space-separated `--flag[=value]`); '' sets none. */
     readonly nodeOptions: string;
     readonly resources: ResourceValues;
@@ -135,6 +137,7 @@ export const DEFAULT_VALUES: Values = {
     enabled: true,
     provider: 'auto',
     hostAesmdSocket: '/var/run/aesmd-host/aesm.socket',
+    metricsPort: 9403,
     nodeOptions: NODE_AGENT_NODE_OPTIONS,
     resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
   },
@@ -215,6 +218,7 @@ const RANGES: Readonly<Record<string, readonly [number, number]>> = {
   'devicePlugin.enclaveLimit': [1, 100000],
   'devicePlugin.provisionLimit': [1, 100000],
   'devicePlugin.metricsPort': [1, 65535],
+  'quoteHelper.metricsPort': [1, 65535],
   'attestation.servicePort': [1, 65535],
   'collateralService.servicePort': [1, 65535],
   'webhook.certificateDays': [1, 3650],
