@@ -43,6 +43,8 @@ interface DevicePluginFlags {
   readonly aesmdMount: boolean;
   readonly healthInterval: string;
   readonly doctorInterval: string;
+  readonly doctorAesmdSocket?: string;
+  readonly doctorPccsUrl?: string;
   readonly nodePatchRetryInitial: string;
   readonly nodePatchRetryMax: string;
   readonly logLevel: string;
@@ -151,6 +153,10 @@ async function runDevicePlugin(flags: DevicePluginFlags, ctx: CliContext): Promi
         sysRoot: resolve(ctx.cwd, flags.sysRoot),
         ...(flags.simulate === undefined ? {} : { simulate: flags.simulate }),
         ...(flags.epcMib === undefined ? {} : { epcMib: positiveInt(flags.epcMib, '--epc-mib') }),
+        ...(flags.doctorAesmdSocket === undefined
+          ? {}
+          : { aesmdSocket: resolve(ctx.cwd, flags.doctorAesmdSocket) }),
+        ...(flags.doctorPccsUrl === undefined ? {} : { pccsUrl: flags.doctorPccsUrl }),
         intervalMs: doctorEvery * 1000,
         logger,
       });
@@ -241,6 +247,11 @@ export function registerNodeDevicePlugin(program: Command, ctx: CliContext): voi
       'with --metrics-listen: run the node doctor at start and every s seconds, exported as ccnodes_device_plugin_doctor_check (0 = at start only)',
       '300',
     )
+    .option(
+      '--doctor-aesmd-socket <path>',
+      "the node doctor's aesmd check looks here (default /var/run/aesmd/aesm.socket; in a pod, where the host's socket directory is mounted)",
+    )
+    .option('--doctor-pccs-url <url>', 'the node doctor also checks that this PCCS answers (rootcacrl)')
     .option(
       '--node-patch-retry-initial <ms>',
       'first retry delay of the node PATCH after a failure (doubles per failure, with jitter)',

@@ -4,7 +4,9 @@
  * on its Prometheus endpoint; the dashboard scrapes that endpoint and shows the verdict per node.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -181,12 +183,30 @@ test('ccnodes node device-plugin --metrics-listen exports the doctor of its simu
   const host = tree({ enclave: false, epcBytesPerNode: [] });
   const peer = await KubeletPeer.start(dir);
   cleanups.push(() => peer.stop());
+  // What deploy render points the doctor at: the host's AESM socket (the quote helper's) and the
+  // collateral service; both answer here, so both checks pass.
+  mkdirSync(join(dir, 'aesmd'));
+  const aesmd = createNetServer((c) => c.end());
+  await new Promise<void>((r) => aesmd.listen(join(dir, 'aesmd', 'aesm.socket'), r));
+  const pccs = createHttpServer((req, res) => {
+    res.statusCode = req.url === '/sgx/certification/v4/rootcacrl' ? 200 : 404;
+    res.end('crl');
+  });
+  await new Promise<void>((r) => pccs.listen(0, '127.0.0.1', r));
+  cleanups.push(() => {
+    aesmd.close();
+    pccs.close();
+  });
   const stop = new AbortController();
   const ctx = context(stop.signal);
   const run = runCli(
     [
       'node',
       'device-plugin',
+      '--doctor-aesmd-socket',
+      join(dir, 'aesmd', 'aesm.socket'),
+      '--doctor-pccs-url',
+      `http://127.0.0.1:${(pccs.address() as AddressInfo).port}`,
       '--device-plugin-dir',
       dir,
       '--simulate',
@@ -225,6 +245,8 @@ test('ccnodes node device-plugin --metrics-listen exports the doctor of its simu
     // comes from the simulated size.
     assert.equal(byId['enclave-device'], 'warn', JSON.stringify(checks));
     assert.equal(byId['epc'], 'pass');
+    assert.equal(byId['aesmd'], 'pass', JSON.stringify(checks));
+    assert.equal(byId['pccs'], 'pass', JSON.stringify(checks));
     assert.ok(!checks.some((c) => c.status === 'fail'), JSON.stringify(checks));
   } finally {
     stop.abort(new Error('received SIGTERM'));

@@ -5,7 +5,7 @@
  * `namespace` (Pod Security `restricted`). RBAC is least-privilege: only the device plugin may patch
  * nodes; the webhook may only list nodes (and only with `discoverNodes`); the others have no API access.
  */
-import { dirname } from 'node:path/posix';
+import { basename, dirname } from 'node:path/posix';
 import {
   AESM_SOCKET_DIR,
   AESM_SOCKET_PATH,
@@ -125,6 +125,9 @@ function nodeSelector(v: Values): Record<string, string> {
   return { 'kubernetes.io/os': 'linux', ...v.confidentialPool.nodeSelector };
 }
 
+/** Where the device plugin sees the host's AESM socket directory (for its node doctor). */
+const DOCTOR_AESMD_DIR = '/host/aesmd';
+
 /** The host directory for dynamically generated CDI specs. */
 const CDI_DIR = '/var/run/cdi';
 
@@ -201,6 +204,11 @@ function devicePlugin(v: Values): K8sObject[] {
                   String(v.devicePlugin.provisionLimit),
                   '--metrics-listen',
                   `0.0.0.0:${v.devicePlugin.metricsPort}`,
+                  // The node doctor (exported as a metric) checks the host's AESM socket, which the
+                  // quote helper serves, and the collateral service when there is one.
+                  '--doctor-aesmd-socket',
+                  `${DOCTOR_AESMD_DIR}/${basename(AESM_SOCKET_PATH)}`,
+                  ...(v.collateralService.enabled ? ['--doctor-pccs-url', collateralServiceUrl(v)] : []),
                   ...(v.devicePlugin.cdi ? ['--cdi-spec-dir', CDI_DIR] : []),
                   ...sim,
                 ],
@@ -216,6 +224,7 @@ function devicePlugin(v: Values): K8sObject[] {
                   // kubelet's pod resources API: which devices running containers hold (a metric).
                   { name: 'pod-resources', mountPath: KUBELET_POD_RESOURCES_DIR, readOnly: true },
                   ...(v.devicePlugin.cdi ? [{ name: 'cdi', mountPath: CDI_DIR }] : []),
+                  { name: 'host-aesmd', mountPath: DOCTOR_AESMD_DIR, readOnly: true },
                   ...hostMounts,
                 ],
               },
@@ -231,6 +240,7 @@ function devicePlugin(v: Values): K8sObject[] {
                 : []),
               { name: 'host-dev', hostPath: { path: '/dev', type: 'Directory' } },
               { name: 'host-sys', hostPath: { path: '/sys', type: 'Directory' } },
+              { name: 'host-aesmd', hostPath: { path: AESM_SOCKET_DIR, type: 'DirectoryOrCreate' } },
             ],
           },
         },
