@@ -134,6 +134,7 @@ export {
   type PckCaKind,
   type SimCert,
   type SimCrlOptions,
+  type SimPckIssueOptions,
   type SimPkiOptions,
 } from './pki.ts';
 export {

@@ -184,6 +184,17 @@ interface IssueParams {
   readonly ca: { pathLength: number } | false;
   readonly crlUrl: string;
   readonly extra?: readonly Extension[];
+  /** notAfter of the certificate; default {@link SIM_CERT_NOT_AFTER}. */
+  readonly notAfter?: Date;
+}
+
+/** Options of {@link SimPki.issuePck}. */
+export interface SimPckIssueOptions {
+  /**
+   * notAfter of the PCK certificate (whole seconds); default {@link SIM_CERT_NOT_AFTER}, as every
+   * simulated certificate. Lets a test build a PCK certificate list with several expiry dates.
+   */
+  readonly notAfter?: Date;
 }
 
 /** Options of {@link createSimPki}. */
@@ -258,8 +269,15 @@ export class SimPki {
    * Issues a PCK certificate "CN=ccnodes Simulated SGX PCK Certificate" for `key`, under the PCK CA
    * of `ca`, carrying `fields` in the SGX extension. `label` makes its serial number unique.
    */
-  issuePck(label: string, key: SimEcKey, ca: PckCaKind, fields: SgxExtensionFields): SimCert {
+  issuePck(
+    label: string,
+    key: SimEcKey,
+    ca: PckCaKind,
+    fields: SgxExtensionFields,
+    options: SimPckIssueOptions = {},
+  ): SimCert {
     return issue(this.keys, {
+      ...(options.notAfter === undefined ? {} : { notAfter: options.notAfter }),
       label: `pck/${label}`,
       cn: SIM_PCK_CERT_CN,
       key,
@@ -321,7 +339,7 @@ function issue(keys: SimKeySource, p: IssueParams): SimCert {
     serialNumber: Uint8Array.from(Buffer.from(serialFor(keys, p.label), 'hex')).buffer,
     signature: ecdsaWithSha256(),
     issuer: asnName(issuerCert === undefined ? simName(p.cn) : issuerCert.x509.subjectName),
-    validity: new Validity({ notBefore: SIM_CERT_NOT_BEFORE, notAfter: SIM_CERT_NOT_AFTER }),
+    validity: new Validity({ notBefore: SIM_CERT_NOT_BEFORE, notAfter: p.notAfter ?? SIM_CERT_NOT_AFTER }),
     subject: asnName(simName(p.cn)),
     subjectPublicKeyInfo: AsnConvert.parse(p.key.spki, SubjectPublicKeyInfo),
     extensions: asnExtensions(extensions),
