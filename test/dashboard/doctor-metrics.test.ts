@@ -10,7 +10,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCli } from '../../src/cli/index.ts';
 import {
   agentHealth,
   createDashboard,
@@ -27,6 +27,7 @@ import {
 import { makeFakeSgxTree, type FakeSgxTree } from '../support/fake-sgx-tree.ts';
 import { KubeletPeer } from '../support/kubelet-peer.ts';
 import { dataValues } from './page-values.ts';
+import { captureContext as context } from '../support/cli.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -159,21 +160,6 @@ test('the dashboard reads only a current state of 1, and shows the worse of two 
   const plain = parseMetricsText('ccnodes_device_plugin_healthy{resource="sgx.intel.com/enclave"} 1\n');
   assert.equal(agentHealth('t', NODE, plain).doctor, undefined);
 });
-
-function context(signal: AbortSignal): CliContext & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: {},
-    cwd: process.cwd(),
-    signal,
-    exitCode: 0,
-  };
-}
 
 test('ccnodes node device-plugin --metrics-listen exports the doctor of its simulated node', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dash-doctor-'));

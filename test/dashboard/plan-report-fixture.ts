@@ -1,25 +1,14 @@
 /** A `plan simulate` report for the Plan page tests, written through the CLI from examples/planner. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCli } from '../../src/cli/index.ts';
 import { REPO_ROOT } from '../support/testdata.ts';
+import { captureContext } from '../support/cli.ts';
+
+/** A CLI context collecting output (test/support/cli.ts). */
+export const context = (): ReturnType<typeof captureContext> => captureContext();
 
 const ex = (f: string): string => join(REPO_ROOT, 'examples', 'planner', f);
-
-export function context(): CliContext & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: {},
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
-    exitCode: 0,
-  };
-}
 
 /** Writes a report with `plan simulate` into `dir`. */
 export async function simulateReport(dir: string): Promise<void> {

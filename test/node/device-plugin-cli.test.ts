@@ -4,27 +4,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import { runCli } from '../../src/cli/index.ts';
 import { startFakeApiServer } from '../support/fake-apiserver.ts';
 import { makeFakeSgxTree } from '../support/fake-sgx-tree.ts';
 import { KubeletPeer } from '../support/kubelet-peer.ts';
-
-function context(
-  signal: AbortSignal = new AbortController().signal,
-): CliContext & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: {},
-    cwd: process.cwd(),
-    signal,
-    exitCode: 0,
-  };
-}
+import { captureContext as context } from '../support/cli.ts';
 
 async function until<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '../../src/cli/index.ts';
-import { runCapture, type CliRun } from '../support/cli.ts';
+import { captureContext, runCapture, type CliRun } from '../support/cli.ts';
 import { AesmClient } from '../support/aesm-client.ts';
 import { unixHttp } from './quote-helper-http.ts';
 
@@ -89,26 +89,19 @@ describe('ccnodes node quote-helper', () => {
   test('--metrics-listen serves /metrics and /healthz over TCP, and nothing that quotes', async () => {
     const socket = join(dir, 'm', 'aesm.socket');
     const stop = new AbortController();
-    let out = '';
+    const ctx = captureContext(stop.signal);
     const running = runCli(
       ['node', 'quote-helper', '--socket', socket, '--no-json', '--metrics-listen', '127.0.0.1:0'],
-      {
-        stdout: (t) => (out += t),
-        stderr: (t) => (out += t),
-        env: {},
-        cwd: process.cwd(),
-        signal: stop.signal,
-        exitCode: 0,
-      },
+      ctx,
     );
     try {
       let url: string | undefined;
       const until = Date.now() + 20_000;
       while (url === undefined && Date.now() < until) {
         await sleep(50);
-        url = /"metrics":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
+        url = /"metrics":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(ctx.out.join(''))?.[1];
       }
-      assert.ok(url !== undefined, `the ready line names the metrics URL:\n${out}`);
+      assert.ok(url !== undefined, `the ready line names the metrics URL:\n${ctx.out.join('')}`);
       assert.equal((await new AesmClient(socket).getQuoteSizeEx()).errorCode, 0);
       const metrics = await fetch(`${url}/metrics`);
       assert.equal(metrics.status, 200);

@@ -1,6 +1,6 @@
 /** Runs the `ccnodes` CLI in-process with captured output, as tests need it. */
 import 'reflect-metadata';
-import { runCli } from '../../src/cli/index.ts';
+import { runCli, type CliContext } from '../../src/cli/index.ts';
 
 export interface CliRun {
   code: number;
@@ -24,4 +24,25 @@ export async function runCapture(
     exitCode: 0,
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * A CLI context whose output is collected in `out`/`err` as it is written, for tests that watch a
+ * long-running command (a daemon) while it runs, with `runCli` directly.
+ */
+export function captureContext(
+  signal: AbortSignal = new AbortController().signal,
+): CliContext & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    env: {},
+    cwd: process.cwd(),
+    signal,
+    exitCode: 0,
+  };
 }
