@@ -29,9 +29,9 @@ import { isCcnodesError } from '../errors/index.ts';
 import { startEnclave, type RunningEnclave } from '../sim/index.ts';
 import { disableCoreDumps } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
-import { identityImage, measureIdentity, readAppSig } from './identity.ts';
-import { loadManifest, type AppManifest } from './manifest.ts';
-import { openPlatform, type PlatformOptions } from './platform.ts';
+import { identityImage, measureIdentity, readAppSig, type AppSig } from './identity.ts';
+import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
+import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
 import { checkTrustedFiles } from './trusted-files.ts';
 
 /** Name of the sealed blob inside `sealedState.dir`. */
@@ -202,12 +202,53 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   // The platform and the quoting enclave's TARGETINFO (for an AESM socket: four round trips) hold
   // no secret and do not depend on the files: fetched while the files are hashed, but their errors
   // are reported only after the checks, in the order of the steps.
+  const platformOpen = openPlatform(o.platform);
   const platformReady = settle(
-    openPlatform(o.platform).then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
+    platformOpen.then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
   );
   const loaded = await loadManifest(o.manifestPath);
   const m: AppManifest = loaded.manifest;
   const sig = await readAppSig(o.sigPath);
+  // The enclave is started early, from the trusted-file hashes app.sig lists, so that its EINIT and
+  // worker start overlap the re-hashing. It is used only if the re-hashed files give the identity it
+  // was initialised with (checked below); any failure before that terminates it. Like the enclave
+  // started after the checks, it waits for core dumps to be off, and holds no secret until `init`.
+  const early = settle(
+    (async () => {
+      const coreFailed = await coreOff;
+      if (coreFailed !== undefined) throw coreFailed;
+      const platform = await platformOpen;
+      return startEnclave({
+        cpu: platform.cpu,
+        image: identityImage(m, sig.trustedFiles),
+        sigstruct: sig.sigstruct,
+      });
+    })(),
+  );
+  const state = { adopted: false };
+  try {
+    return await launch(o, log, loaded, sig, coreOff, platformReady, early, () => {
+      state.adopted = true;
+    });
+  } finally {
+    if (!state.adopted)
+      void early.then(async (e) => {
+        if (!(e instanceof Error)) await e.terminate();
+      });
+  }
+}
+
+async function launch(
+  o: RunContainerOptions,
+  log: (line: string) => void,
+  loaded: LoadedManifest,
+  sig: AppSig,
+  coreOff: Promise<Error | undefined>,
+  platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
+  early: Promise<RunningEnclave | Error>,
+  adopt: () => void,
+): Promise<RunContainerResult> {
+  const m: AppManifest = loaded.manifest;
 
   // 1. Trusted files, then the identity they and the manifest give.
   const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles);
@@ -240,11 +281,19 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   const { platform, target } = ready;
   let enclave: RunningEnclave;
   try {
-    enclave = await startEnclave({
-      cpu: platform.cpu,
-      image: identityImage(m, hashes),
-      sigstruct: sig.sigstruct,
-    });
+    const started = await early;
+    // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
+    // when the early start failed) the enclave is started again from the re-hashed files, so the
+    // outcome is that of starting it here.
+    if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave) {
+      adopt();
+      enclave = started;
+    } else
+      enclave = await startEnclave({
+        cpu: platform.cpu,
+        image: identityImage(m, hashes),
+        sigstruct: sig.sigstruct,
+      });
   } catch (cause) {
     throw launchError(
       'ERR_CONTAINER_LAUNCH',
