@@ -247,9 +247,11 @@ export class AttestationClient {
       const key = await importX509(cert.toString(), 'RS256');
       ({ payload: claims } = await jwtVerify(token, key, { algorithms: ['RS256'], issuer: this.issuer }));
     } catch (cause) {
+      // jose reports an expired token (or one not yet valid) as ERR_JWT_EXPIRED and a failed
+      // claim check (iss, nbf, …) as ERR_JWT_CLAIM_VALIDATION_FAILED: both are about the claims.
       const code = (cause as { code?: string }).code ?? 'signature';
       throw tokenError(
-        code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? 'claims' : 'signature',
+        code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' || code === 'ERR_JWT_EXPIRED' ? 'claims' : 'signature',
         (cause as Error).message,
         cause,
       );
