@@ -273,6 +273,49 @@ describe('PostgreSQL', { skip }, () => {
     await assert.rejects(s.put(A), codeOf('ERR_COLLATERAL_SERVICE_STORAGE', { what: 'write' }));
     await assert.rejects(s.delete(A.key), codeOf('ERR_COLLATERAL_SERVICE_STORAGE', { what: 'delete' }));
   });
+  test('an idle connection the server ends does not crash the process; the next query reconnects', async () => {
+    if (failure !== undefined) throw failure;
+    const url = await server!.createDatabase('store_spec_idle');
+    const s = await openPostgresStore(url);
+    await s.put(A); // leaves an idle client in the pool
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const r = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      assert.ok(r.rowCount! >= 1);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((r) => setTimeout(r, 100)); // the pool sees the connection end
+    assert.deepEqual(
+      (await s.list()).map((a) => a.key),
+      [A.key],
+    );
+    await s.close();
+  });
+  test('an open that fails after connecting leaves no connection behind', async () => {
+    if (failure !== undefined) throw failure;
+    const url = await server!.createDatabase('store_spec_readonly');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('ALTER DATABASE store_spec_readonly SET default_transaction_read_only = on');
+      await assert.rejects(openPostgresStore(url), codeOf('ERR_COLLATERAL_SERVICE_STORAGE'));
+      let left = -1;
+      for (let i = 0; i < 40 && left !== 0; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50));
+        const r = await admin.query<{ n: string }>(
+          'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        left = Number(r.rows[0]!.n);
+      }
+      assert.equal(left, 0, 'connections of the failed open still there after 2 s');
+    } finally {
+      await admin.end();
+    }
+  });
   test('a server that refuses connections: ERR_COLLATERAL_SERVICE_STORAGE at open', async () => {
     if (failure !== undefined) throw failure;
     const u = new URL(server!.url);
