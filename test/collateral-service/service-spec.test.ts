@@ -107,6 +107,7 @@ async function metric(s: CollateralService, name: string, labels: Record<string,
 }
 
 describe('fetching', () => {
+  const h0: string[] = [];
   test('LAZY: a miss goes upstream through the given fetch, then its Root CA CRL when missing; a hit does not', async () => {
     const h = await open('lazy');
     await h.service.get(TCB);
@@ -118,6 +119,26 @@ describe('fetching', () => {
       await metric(h.service, 'ccnodes_collateral_cache_requests_total', { kind: 'tcb', result: 'hit' }),
       1,
     );
+    await h.service.close();
+  });
+  test("upstream API pcs: the Root CA CRL is fetched from the location in the root certificate Intel's chain names", async () => {
+    const h = await open('lazy', {
+      upstream: { baseUrl: pcs.url, api: 'pcs', retries: 0 },
+      fetch: (input, init) => {
+        const url = new URL(
+          typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+        );
+        h0.push(url.host === new URL(pcs.url).host ? url.pathname : url.href);
+        const to =
+          url.host === 'pcs.sim.ccnodes.invalid' ? `${pcs.url}${url.pathname}${url.search}` : url.href;
+        return fetch(to, init);
+      },
+    });
+    await h.service.get(QE);
+    assert.deepEqual(h0, [
+      '/sgx/certification/v4/qe/identity',
+      'https://pcs.sim.ccnodes.invalid/sgx/certification/v4/rootcacrl',
+    ]);
     await h.service.close();
   });
   test('an expired artefact is fetched again (nothing kept from the finished fetch)', async () => {
@@ -151,10 +172,12 @@ describe('fetching', () => {
     await assert.rejects(h.service.get(QE), (e: { code?: string; details?: Record<string, unknown> }) => {
       assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_NOT_FOUND');
       assert.equal(e.details?.['platformUnknown'], undefined);
+      assert.match((e as unknown as Error).message, /is not cached \(mode offline\)/);
       return true;
     });
     await assert.rejects(h.service.get(PCK_BY_PPID), (e: { details?: Record<string, unknown> }) => {
       assert.equal(e.details?.['platformUnknown'], true);
+      assert.match((e as unknown as Error).message, /platform not found in the cache \(mode offline\)/);
       return true;
     });
     assert.deepEqual(h.requests, []);
@@ -318,12 +341,13 @@ describe('the cache at start', () => {
 describe('parseCacheBundle', () => {
   const ok = { key: 'sgx:qe', body: 'AQI=', headers: { a: 'b' }, fetchedAt: '2026-06-01T12:00:00Z' };
   const base = { format: 'ccnodes-collateral-cache/1', artefacts: [ok] };
-  const refused = (bundle: unknown, member: string): void => {
+  const refused = (bundle: unknown, member: string, why?: RegExp): void => {
     assert.throws(
       () => parseCacheBundle(bundle),
-      (e: { code?: string; details?: { member?: string } }) => {
+      (e: Error & { code?: string; details?: { member?: string } }) => {
         assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_BUNDLE');
         assert.equal(e.details?.member, member);
+        if (why !== undefined) assert.match(e.message, why);
         return true;
       },
     );
@@ -343,7 +367,7 @@ describe('parseCacheBundle', () => {
     refused({ ...base, artefacts: {} }, 'artefacts');
     refused({ ...base, artefacts: [ok, null] }, 'artefacts[1]');
     refused({ ...base, artefacts: [ok, 'x'] }, 'artefacts[1]');
-    refused({ ...base, artefacts: [{ ...ok, key: 7 }] }, 'artefacts[0].key');
+    refused({ ...base, artefacts: [{ ...ok, key: 7 }] }, 'artefacts[0].key', /key is not a string/);
     refused({ ...base, artefacts: [{ ...ok, key: 'nonsense' }] }, 'artefacts[0].key');
     refused({ ...base, artefacts: [{ ...ok, body: '%%' }] }, 'artefacts[0].body');
     refused({ ...base, artefacts: [{ ...ok, headers: null }] }, 'artefacts[0].headers');
