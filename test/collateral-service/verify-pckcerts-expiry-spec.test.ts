@@ -86,3 +86,18 @@ test('two certificates expiring at the same moment: the list expires then', () =
   const twin = pckExpiring('soon-twin', SOON);
   assert.equal(expiryOf([entry(soon, 2), entry(twin, 1)]), SOON.getTime());
 });
+
+test('an entry without a cert string is refused naming its index, before any certificate check', () => {
+  for (const bad of [{ tcb: {}, tcbm: '00' }, null, { cert: 7 }, { cert: ['x'] }]) {
+    assert.throws(
+      () => expiryOf([entry(soon, 2), bad as object]),
+      (err: unknown) => {
+        const e = err as Error & { code?: string; details?: { check?: string } };
+        assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_VERIFY', String(err));
+        assert.equal(e.details?.check, 'certificate');
+        assert.match(e.message, /entry 1 has no cert/);
+        return true;
+      },
+    );
+  }
+});
