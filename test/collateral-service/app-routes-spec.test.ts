@@ -1,0 +1,76 @@
+/**
+ * Specification of the collateral service's HTTP answers outside the query-parameter checks: only
+ * the headers an artefact came with are sent, the CRL encodings, unknown routes and malformed
+ * bodies answered in the service's error shape (Error-Code / Error-Message headers, JSON body).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { get, startStack, type Stack } from './support.ts';
+
+const SGX = '/sgx/certification/v4';
+let s: Stack;
+before(async () => {
+  s = await startStack();
+});
+after(() => s.close());
+
+test('an artefact is served with its issuer chain and without kept headers the upstream did not send', async () => {
+  const res = await get(s.service.url, `${SGX}/qe/identity`);
+  assert.equal(res.status, 200, res.text);
+  assert.ok((res.headers.get('sgx-enclave-identity-issuer-chain') ?? '').includes('BEGIN%20CERTIFICATE'));
+  assert.equal(res.headers.get('warning'), null);
+  const crl = await get(s.service.url, `${SGX}/pckcrl?ca=processor`);
+  assert.equal(crl.status, 200, crl.text);
+  assert.equal(crl.headers.get('warning'), null);
+});
+
+test('the Root CA CRL is served as hex of its DER; a PCK CRL as PEM or, asked, DER', async () => {
+  const root = await get(s.service.url, `${SGX}/rootcacrl`);
+  assert.equal(root.status, 200, root.text);
+  assert.match(root.text, /^30[0-9a-f]+$/);
+  const pem = await get(s.service.url, `${SGX}/pckcrl?ca=processor`);
+  assert.match(pem.text, /^-----BEGIN X509 CRL-----\n/);
+  const der = await get(s.service.url, `${SGX}/pckcrl?ca=processor&encoding=der`);
+  assert.equal(der.body[0], 0x30);
+  assert.equal(der.headers.get('content-type'), 'application/pkix-crl');
+});
+
+test('an unknown route is a 404 in the service error shape', async () => {
+  const res = await get(s.service.url, `${SGX}/nothing?x=1`);
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get('error-code'), 'ERR_COLLATERAL_SERVICE_NOT_FOUND');
+  assert.deepEqual(JSON.parse(res.text), {
+    code: 'ERR_COLLATERAL_SERVICE_NOT_FOUND',
+    message: `no route GET ${SGX}/nothing`,
+  });
+});
+
+test('a body that is not JSON is a 400 request error, with the parser message', async () => {
+  const res = await fetch(`${s.service.url}${SGX}/platforms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{not json',
+  });
+  const body = (await res.json()) as { code: string; message: string };
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get('error-code'), 'ERR_COLLATERAL_SERVICE_REQUEST');
+  assert.equal(body.code, 'ERR_COLLATERAL_SERVICE_REQUEST');
+  assert.notEqual(body.message, 'internal error');
+});
+
+test('a registration body that is not an object, or a member of the wrong shape, is named as sent', async () => {
+  const post = async (body: string) =>
+    fetch(`${s.service.url}${SGX}/platforms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+  const arr = await post('[1]');
+  assert.equal(arr.status, 400);
+  assert.equal(((await arr.json()) as { details: { parameter: string } }).details.parameter, 'body');
+  const bad = await post(JSON.stringify({ qe_id: 'zz' }));
+  assert.equal(bad.status, 400);
+  const j = (await bad.json()) as { message: string; details: { parameter: string } };
+  assert.equal(j.details.parameter, 'qe_id');
+  assert.match(j.message, /^platform registration: qe_id is not 32 hex digits$/);
+});
