@@ -5,6 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
+import {
+  buildCollateralApp,
+  CollateralService,
+  openMemoryStore,
+} from '../../src/collateral-service/index.ts';
 import { get, startStack, type Stack } from './support.ts';
 
 const SGX = '/sgx/certification/v4';
@@ -73,4 +79,44 @@ test('a registration body that is not an object, or a member of the wrong shape,
   const j = (await bad.json()) as { message: string; details: { parameter: string } };
   assert.equal(j.details.parameter, 'qe_id');
   assert.match(j.message, /^platform registration: qe_id is not 32 hex digits$/);
+});
+
+test('an unexpected error is a 500 "internal error", logged at error level with the given logger; a 4xx is not', async () => {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as never) });
+  const service = await CollateralService.open({
+    mode: 'lazy',
+    store: openMemoryStore(),
+    upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
+    refreshIntervalMs: 0,
+    // headers arrive, then the body stream fails: the upstream client lets that error through
+    fetch: () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.error(new Error('connection reset'));
+            },
+          }),
+          { status: 200 },
+        ),
+      ),
+  });
+  const app = buildCollateralApp(service, { loggerInstance: logger });
+  try {
+    const bad = await app.inject({ method: 'GET', url: `${SGX}/pckcrl?ca=nobody` });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(lines.filter((l) => l.level >= 50).length, 0, 'a 4xx is not an error');
+    const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.headers['error-code'], 'ERR_INTERNAL');
+    assert.deepEqual(JSON.parse(res.body), { code: 'ERR_INTERNAL', message: 'internal error' });
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50).map((l) => l.msg),
+      ['collateral request failed'],
+    );
+  } finally {
+    await app.close();
+    await service.close();
+  }
 });
