@@ -120,3 +120,13 @@ test('an unexpected error is a 500 "internal error", logged at error level with 
     await service.close();
   }
 });
+
+test('the QvE identity is asked upstream in the update variant the client asked for', async () => {
+  // (the simulated PCS has no QvE identity: its 404 is passed on)
+  const res = await get(s.service.url, `${SGX}/qve/identity?update=early`);
+  assert.equal(res.status, 404, res.text);
+  assert.ok(
+    s.upstream.log.some((r) => /\/qve\/identity\?update=early$/.test(r.url)),
+    s.upstream.log.map((r) => r.url).join(' '),
+  );
+});
