@@ -257,7 +257,8 @@ test('a run: a thoroughly tested module scores 100%, an untested branch is repor
     assert.equal(sign.survivors[0]?.diff, "- if (x < 0) return 'negative';  + if (false) return 'negative';");
     assert.equal(sign.score, 75);
     assert.equal(sign.sampled, false);
-    assert.match(r.stderr, /src\/sign\.ts:3:7 condition survived/);
+    // Progress lines name the mutant by its id, the #2 suffix included (what --ids takes).
+    assert.match(r.stderr, /src\/sign\.ts condition@3:7#2 survived/);
     assert.equal(readFileSync(join(root, 'src', 'sign.ts'), 'utf8'), before);
   } finally {
     rmSync(root, { recursive: true, force: true });
