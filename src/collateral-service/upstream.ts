@@ -21,7 +21,36 @@ export interface UpstreamOptions {
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly retryDelayMs?: number;
+  /** Largest answer body read (default {@link MAX_UPSTREAM_BODY_BYTES}); a longer one is refused. */
+  readonly maxBodyBytes?: number;
   readonly fetch?: typeof fetch;
+}
+
+/** Default bound on an upstream answer: Intel's largest artefacts (CRLs, pckcerts lists) are far smaller. */
+export const MAX_UPSTREAM_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Reads a body up to `max` bytes; `undefined` when it is longer (the rest is not read). */
+async function readBounded(res: Response, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    void res.body?.cancel().catch(() => undefined); // not awaited: a tee'd body settles only with its twin
+    return undefined;
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      void reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** One upstream answer, as received. */
@@ -118,8 +147,12 @@ export class Upstream {
         delay *= 2;
       }
       let res: Response;
+      let body: Uint8Array | undefined;
       try {
         res = await this.#fetch(url, { headers, signal: AbortSignal.timeout(this.#o.timeoutMs ?? 10_000) });
+        // The body is read under the same deadline; a connection that fails while it arrives is
+        // as unreachable as one that fails before the headers.
+        body = await readBounded(res, this.#o.maxBodyBytes ?? MAX_UPSTREAM_BODY_BYTES);
       } catch (cause) {
         last = new CollateralUpstreamError(
           `upstream GET ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -128,7 +161,11 @@ export class Upstream {
         );
         continue;
       }
-      const body = new Uint8Array(await res.arrayBuffer());
+      if (body === undefined)
+        throw new CollateralUpstreamError(
+          `upstream ${url}: the answer is longer than ${this.#o.maxBodyBytes ?? MAX_UPSTREAM_BODY_BYTES} bytes`,
+          { url, reason: 'response' },
+        );
       const requestId = res.headers.get(H.requestId) ?? undefined;
       if (res.status === 404)
         throw new CollateralNotFoundError(`upstream has no ${describeSpec(spec)} (HTTP 404 from ${url})`, {

@@ -89,18 +89,19 @@ test('an unexpected error is a 500 "internal error", logged at error level with 
     store: openMemoryStore(),
     upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
     refreshIntervalMs: 0,
-    // headers arrive, then the body stream fails: the upstream client lets that error through
+    // An answer whose headers break after the body was read: an error none of the service's
+    // typed errors describes (a body failing mid-stream is a typed 'unreachable' upstream error).
     fetch: () =>
-      Promise.resolve(
-        new Response(
-          new ReadableStream({
-            start(c) {
-              c.error(new Error('connection reset'));
-            },
-          }),
-          { status: 200 },
-        ),
-      ),
+      Promise.resolve({
+        status: 200,
+        body: null,
+        headers: {
+          get: (name: string): string | null => {
+            if (name.toLowerCase() === 'content-length') return null;
+            throw new TypeError('headers are gone');
+          },
+        },
+      } as unknown as Response),
   });
   const app = buildCollateralApp(service, { loggerInstance: logger });
   try {
@@ -115,6 +116,35 @@ test('an unexpected error is a 500 "internal error", logged at error level with 
       lines.filter((l) => l.level >= 50).map((l) => l.msg),
       ['collateral request failed'],
     );
+  } finally {
+    await app.close();
+    await service.close();
+  }
+});
+
+test('an upstream body that fails mid-stream is a 502 upstream error, not an internal error', async () => {
+  const service = await CollateralService.open({
+    mode: 'lazy',
+    store: openMemoryStore(),
+    upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
+    refreshIntervalMs: 0,
+    fetch: () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.error(new Error('connection reset'));
+            },
+          }),
+          { status: 200 },
+        ),
+      ),
+  });
+  const app = buildCollateralApp(service, {});
+  try {
+    const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
+    assert.equal(res.statusCode, 502);
+    assert.equal(res.headers['error-code'], 'ERR_COLLATERAL_SERVICE_UPSTREAM');
   } finally {
     await app.close();
     await service.close();

@@ -157,6 +157,55 @@ describe('retries', () => {
     assert.deepEqual(e.details, { url: `${V4}/tcb?fmspc=${FMSPC}`, reason: 'unreachable' });
     assert.ok(e.cause instanceof Error);
   });
+  test('a body that fails while it arrives is unreachable (retried), not a crash', async () => {
+    const broken = (): Promise<Response> =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('{"tcbInfo":'));
+              c.error(new Error('socket hang up'));
+            },
+          }),
+          { status: 200, headers: { 'TCB-Info-Issuer-Chain': CHAIN } },
+        ),
+      );
+    const { upstream, calls } = scripted([broken], { retries: 1 });
+    const e = (await failure(upstream.fetch(TCB))) as { code?: string; details?: unknown; cause?: unknown };
+    assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_UPSTREAM');
+    assert.deepEqual(e.details, { url: `${V4}/tcb?fmspc=${FMSPC}`, reason: 'unreachable' });
+    assert.equal(calls.length, 2, 'retried like a failed connection');
+    const later = scripted([broken, ok()]);
+    assert.equal(Buffer.from((await later.upstream.fetch(TCB)).body).toString(), '{"tcbInfo":1}');
+  });
+  test('an answer longer than maxBodyBytes is refused, declared or streamed', async () => {
+    const big = 'x'.repeat(65);
+    const declared = scripted([ok(undefined, big)], { maxBodyBytes: 64 });
+    const e1 = await failure(declared.upstream.fetch(TCB));
+    assert.equal(e1.code, 'ERR_COLLATERAL_SERVICE_UPSTREAM');
+    assert.equal(e1.details?.['reason'], 'response');
+    const streamed = scripted(
+      [
+        () =>
+          Promise.resolve(
+            new Response(
+              new ReadableStream({
+                start(c) {
+                  c.enqueue(new TextEncoder().encode(big.slice(0, 40)));
+                  c.enqueue(new TextEncoder().encode(big.slice(40)));
+                  c.close();
+                },
+              }),
+              { status: 200, headers: { 'TCB-Info-Issuer-Chain': CHAIN } },
+            ),
+          ),
+      ],
+      { maxBodyBytes: 64 },
+    );
+    assert.equal((await failure(streamed.upstream.fetch(TCB))).details?.['reason'], 'response');
+    const fits = scripted([ok(undefined, 'y'.repeat(64))], { maxBodyBytes: 64 });
+    assert.equal((await fits.upstream.fetch(TCB)).body.length, 64);
+  });
   test('the delay doubles between attempts', async () => {
     // 3 retries at 40 ms doubling: at least 40 + 80 + 160 ms (a halving delay would be 70 ms)
     const { upstream } = scripted([status(500)], { retries: 3, retryDelayMs: 40 });
