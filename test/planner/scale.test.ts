@@ -24,17 +24,7 @@ import {
   type PodGroup,
   type SkuShape,
 } from '../../src/planner/index.ts';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/seeded-random.ts';
 
 const DAEMONS = [
   {
@@ -53,7 +43,7 @@ const DAEMONS = [
 
 /** `n` workloads from `seed`: mostly single pods, some Deployments, one pod without the webhook's toleration. */
 function workload(seed: number, n: number): PodGroup[] {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const docs: unknown[] = [...DAEMONS];
   for (let i = 0; i < n; i++) {
     const cpu = 50 + Math.floor(rand() * 1900);
