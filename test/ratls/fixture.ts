@@ -101,3 +101,13 @@ export async function customCert(
   });
   return new Uint8Array(cert.rawData);
 }
+
+/** The `code` of what `fn` throws, or `accepted` when it returns. */
+export function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  return 'accepted';
+}

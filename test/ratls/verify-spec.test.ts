@@ -31,16 +31,8 @@ import {
   makeCert,
   simulation,
   verifyOptions,
+  code,
 } from './fixture.ts';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'accepted';
-}
 
 const PROD_ID = 7; // the fixture enclave's ISVPRODID and ISVSVN
 const SVN = 3;

@@ -32,16 +32,8 @@ import {
   makeCert,
   simulation,
   verifyOptions,
+  code,
 } from './fixture.ts';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-  return 'accepted';
-}
 
 describe('RA-TLS round trip', () => {
   for (const format of RATLS_FORMATS) {
