@@ -19,6 +19,7 @@ import {
   type SimulatedEnclaveIdentity,
 } from '../../src/ratls/index.ts';
 import { SimDcap, simPlatformPreset, type SimPlatform } from '../../src/sim/index.ts';
+import https from 'node:https';
 
 cryptoProvider.set(webcrypto);
 
@@ -110,4 +111,20 @@ export function code(fn: () => unknown): string {
     return (err as { code?: string }).code ?? String(err);
   }
   return 'accepted';
+}
+
+/** GET / on 127.0.0.1:`port` through `agent`; resolves with the body. */
+export function httpsGet(port: number, agent: https.Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          resolve(body);
+        });
+      })
+      .on('error', reject);
+  });
 }

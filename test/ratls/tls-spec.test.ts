@@ -9,7 +9,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { fetch } from 'undici';
@@ -22,7 +21,7 @@ import {
   type RatlsSocket,
   type RatlsVerifier,
 } from '../../src/ratls/index.ts';
-import { IDENTITY, MRENCLAVE, NOW, makeCert, simulation } from './fixture.ts';
+import { IDENTITY, MRENCLAVE, NOW, httpsGet, makeCert, simulation } from './fixture.ts';
 
 const CLIENT_MRENCLAVE = 'e5'.repeat(32);
 
@@ -187,20 +186,7 @@ describe('the HTTP agents with a mutual RA-TLS server', () => {
     const port = await listening(server);
     return { port, refused, close: () => server.close() };
   }
-  function get(port: number, agent: https.Agent): Promise<string> {
-    return new Promise((resolve, reject) => {
-      https
-        .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (body += d));
-          res.on('end', () => {
-            resolve(body);
-          });
-        })
-        .on('error', reject);
-    });
-  }
+  const get = httpsGet;
 
   test('https.Agent presents the client credentials; without them the server refuses', async () => {
     const clientCert = await makeCert('ego', {

@@ -19,7 +19,7 @@ import {
   type CreatedRatls,
   type RatlsSocket,
 } from '../../src/ratls/index.ts';
-import { IDENTITY, MRENCLAVE, NOW, OTHER, makeCert, simulation } from './fixture.ts';
+import { IDENTITY, MRENCLAVE, NOW, OTHER, httpsGet, makeCert, simulation } from './fixture.ts';
 
 const CLIENT_MRENCLAVE = 'd4'.repeat(32);
 
@@ -131,20 +131,7 @@ describe('RA-TLS HTTP agents', () => {
     server.close();
   });
 
-  function get(agent: https.Agent): Promise<string> {
-    return new Promise((resolve, reject) => {
-      https
-        .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (body += d));
-          res.on('end', () => {
-            resolve(body);
-          });
-        })
-        .on('error', reject);
-    });
-  }
+  const get = (agent: https.Agent): Promise<string> => httpsGet(port, agent);
 
   test('https.Agent: the right enclave answers; a pinned other MRENCLAVE gets no request through', async () => {
     assert.equal(await get(new RatlsHttpsAgent(verifierFor(MRENCLAVE))), 'attested');
