@@ -255,8 +255,15 @@ describe('retries', () => {
       };
       wait();
     });
-    void upstream.fetch(TCB).catch(() => undefined);
-    assert.equal(((await fired) as { name?: string }).name, 'TimeoutError');
+    // AbortSignal.timeout's timer does not hold the event loop open (a real socket would): hold it
+    // here, or the test runner can see an empty loop before the 1 ms timer fires
+    const hold = setInterval(() => undefined, 1000);
+    try {
+      void upstream.fetch(TCB).catch(() => undefined);
+      assert.equal(((await fired) as { name?: string }).name, 'TimeoutError');
+    } finally {
+      clearInterval(hold);
+    }
   });
 });
 
