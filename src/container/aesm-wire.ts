@@ -12,6 +12,8 @@ const VARINT = 0;
 const I64 = 1;
 const LEN = 2;
 const I32 = 5;
+/** Largest protobuf field number (2^29 − 1). */
+const MAX_FIELD = 0x1fff_ffff;
 
 /** The request / response field numbers of the messages used (Request and Response share them). */
 export const AESM_FIELDS = {
@@ -38,9 +40,9 @@ export class AesmWireError extends Error {
   }
 }
 
-function varint(value: number | bigint): number[] {
+/** A non-negative safe integer as a varint (callers check the range). */
+function varint(value: number): number[] {
   let v = BigInt(value);
-  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`varint out of range: ${v}`);
   const out: number[] = [];
   do {
     let b = Number(v & 0x7fn);
@@ -52,23 +54,18 @@ function varint(value: number | bigint): number[] {
 }
 
 function encodeFields(fields: readonly AesmField[]): Uint8Array {
-  const parts: number[] = [];
   const chunks: Uint8Array[] = [];
-  const flush = (): void => {
-    if (parts.length > 0) chunks.push(Uint8Array.from(parts.splice(0)));
-  };
   for (const [num, value] of fields) {
+    if (!Number.isInteger(num) || num < 1 || num > MAX_FIELD)
+      throw new RangeError(`field number ${num}: not in 1..${MAX_FIELD}`);
     if (value instanceof Uint8Array) {
-      parts.push(...varint((num << 3) | LEN), ...varint(value.length));
-      flush();
-      chunks.push(value);
+      chunks.push(Uint8Array.from([...varint(num * 8 + LEN), ...varint(value.length)]), value);
     } else {
       const n = typeof value === 'boolean' ? (value ? 1 : 0) : value;
       if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`field ${num}: not an unsigned integer`);
-      parts.push(...varint((num << 3) | VARINT), ...varint(n));
+      chunks.push(Uint8Array.from([...varint(num * 8 + VARINT), ...varint(n)]));
     }
   }
-  flush();
   return Buffer.concat(chunks);
 }
 
@@ -77,13 +74,13 @@ export function encodeAesmRequest(name: AesmRequestName, fields: readonly AesmFi
   return encodeFields([[AESM_FIELDS[name], encodeFields(fields)]]);
 }
 
-/** One decoded field: a varint as bigint, or the bytes of a length-delimited field. */
-interface Decoded {
-  readonly wire: number;
-  readonly value: bigint | Uint8Array;
-  /** Offset of the field's tag. */
-  readonly at: number;
-}
+/**
+ * One decoded field: a varint as bigint, or the bytes of a length-delimited or fixed-size field
+ * (the wire type tells which, so checking it narrows the value). `at` is the offset of its tag.
+ */
+type Decoded =
+  | { readonly wire: typeof VARINT; readonly value: bigint; readonly at: number }
+  | { readonly wire: typeof LEN | typeof I64 | typeof I32; readonly value: Uint8Array; readonly at: number };
 
 function readVarint(buf: Uint8Array, pos: number, base: number): [bigint, number] {
   let v = 0n;
@@ -111,25 +108,26 @@ function decodeFields(buf: Uint8Array, base: number): Map<number, Decoded> {
     const wire = Number(tag & 7n);
     if (num === 0 || tag >> 3n > 0x1fff_ffffn)
       throw new AesmWireError(`field number ${tag >> 3n}`, base + at);
-    let value: bigint | Uint8Array;
-    if (wire === VARINT) [value, pos] = readVarint(buf, pos, base);
-    else if (wire === LEN) {
+    if (wire === VARINT) {
+      const [value, end] = readVarint(buf, pos, base);
+      out.set(num, { wire, value, at: base + at });
+      pos = end;
+    } else if (wire === LEN) {
       const [len, start] = readVarint(buf, pos, base);
       if (len > BigInt(buf.length - start))
         throw new AesmWireError(
           `field ${num}: length ${len} runs past the end (${buf.length - start} left)`,
           base + pos,
         );
-      value = buf.subarray(start, start + Number(len));
       pos = start + Number(len);
+      out.set(num, { wire, value: buf.subarray(start, pos), at: base + at });
     } else if (wire === I64 || wire === I32) {
       const size = wire === I64 ? 8 : 4;
       if (pos + size > buf.length)
         throw new AesmWireError(`field ${num}: truncated fixed-size value`, base + pos);
-      value = buf.subarray(pos, pos + size);
+      out.set(num, { wire, value: buf.subarray(pos, pos + size), at: base + at });
       pos += size;
     } else throw new AesmWireError(`field ${num}: unsupported wire type ${wire}`, base + at);
-    out.set(num, { wire, value, at: base + at });
   }
   return out;
 }
@@ -145,7 +143,7 @@ export class AesmResponse {
   uint(num: number): number | undefined {
     const f = this.#fields.get(num);
     if (f === undefined) return undefined;
-    if (f.wire !== VARINT || typeof f.value !== 'bigint')
+    if (f.wire !== VARINT)
       throw new AesmWireError(`field ${num}: wire type ${f.wire}, expected a varint`, f.at);
     if (f.value > BigInt(Number.MAX_SAFE_INTEGER))
       throw new AesmWireError(`field ${num}: ${f.value} is too large`, f.at);
@@ -156,7 +154,7 @@ export class AesmResponse {
   bytes(num: number): Uint8Array | undefined {
     const f = this.#fields.get(num);
     if (f === undefined) return undefined;
-    if (f.wire !== LEN || !(f.value instanceof Uint8Array))
+    if (f.wire !== LEN)
       throw new AesmWireError(`field ${num}: wire type ${f.wire}, expected length-delimited bytes`, f.at);
     return Uint8Array.from(f.value);
   }
@@ -171,7 +169,7 @@ export function decodeAesmResponse(name: AesmRequestName, answer: Uint8Array): A
   const outer = decodeFields(answer, 0);
   const f = outer.get(AESM_FIELDS[name]);
   if (f === undefined) return undefined;
-  if (f.wire !== LEN || !(f.value instanceof Uint8Array))
+  if (f.wire !== LEN)
     throw new AesmWireError(`field ${AESM_FIELDS[name]}: wire type ${f.wire}, expected a message`, f.at);
   // The inner bytes are a view of `answer`: their offset in it positions the errors.
   return new AesmResponse(decodeFields(f.value, f.value.byteOffset - answer.byteOffset));
