@@ -417,47 +417,41 @@ export class AttestationClient {
           ? {}
           : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
       const req = (this.#https ? httpsRequest : httpRequest)(url, { method, headers, agent: this.#agent });
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined = undefined;
-      const finish = (err: Error | undefined, value?: Answer): void => {
-        if (settled) return;
-        settled = true;
+      // Whatever fails first settles the promise; a later failure (the 'aborted' or 'error' that the
+      // destroy itself causes) only repeats the clean-up and rejects a settled promise: no effect.
+      const fail = (err: Error): void => {
         clearTimeout(timer);
-        if (err === undefined && value !== undefined) resolve(value);
-        else {
-          req.destroy();
-          reject(err ?? new Retryable('no answer'));
-        }
+        req.destroy();
+        reject(err);
       };
-      timer = setTimeout(() => {
-        finish(new Retryable(`no complete answer within ${this.#timeoutMs} ms`));
+      const timer = setTimeout(() => {
+        fail(new Retryable(`no complete answer within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       req.on('error', (err: Error & { code?: string }) => {
-        finish(new Retryable(err.code ?? err.message));
+        fail(new Retryable(err.code ?? err.message));
       });
       req.on('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            finish(
+          if (size > MAX_RESPONSE_BYTES)
+            fail(
               new AttestationResponseError(`${what}: the answer is longer than ${MAX_RESPONSE_BYTES} bytes`, {
                 details: { field: '(body)', limit: MAX_RESPONSE_BYTES },
               }),
             );
-            return;
-          }
-          chunks.push(chunk);
+          else chunks.push(chunk);
         });
         res.on('error', (err: Error & { code?: string }) => {
-          finish(new Retryable(err.code ?? err.message));
+          fail(new Retryable(err.code ?? err.message));
         });
         res.on('aborted', () => {
-          finish(new Retryable('connection closed before the end of the answer'));
+          fail(new Retryable('connection closed before the end of the answer'));
         });
         res.on('end', () => {
-          finish(undefined, {
+          clearTimeout(timer);
+          resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),

@@ -9,7 +9,9 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, webcrypto, type KeyObject, createPrivateKey } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { after, before, beforeEach, test } from 'node:test';
+import { selfSignedPem } from '../attestation/support.ts';
 import * as x509 from '@peculiar/x509';
 import { SignJWT } from 'jose';
 import {
@@ -431,10 +433,13 @@ test('refusals: the service code is the x-ccnodes-error-code header, else the MA
   assert.equal(both.status, 403);
   assert.equal(both.serviceCode, 'ERR_SECRET_POLICY_DENIED');
   assert.equal(both.details['maaCode'], 'PolicyEvaluationError');
+  // The message carries the service's own explanation, or says there was none.
+  assert.match(both.message, /^release s: HTTP 403 ERR_SECRET_POLICY_DENIED: denied$/);
   const maa = await refusal({ status: 400, body: { error: { code: 'InvalidParameter' } } });
   assert.equal(maa.serviceCode, 'InvalidParameter');
   const bare = await refusal({ status: 500, body: 'not json' });
   assert.equal(bare.serviceCode, 'HTTP_500');
+  assert.match(bare.message, /: HTTP 500 HTTP_500: no message$/);
   assert.ok(!('maaCode' in bare.details));
   const numeric = await refusal({ status: 401, body: { error: { code: 7 } } });
   assert.equal(numeric.serviceCode, 'HTTP_401');
@@ -535,6 +540,50 @@ test('a request that outlives timeoutMs is a transport failure', async () => {
     slow.closeAllConnections();
     await new Promise<void>((r) =>
       slow.close(() => {
+        r();
+      }),
+    );
+  }
+});
+
+test('connections are kept alive: consecutive calls reuse one connection, over http and over https with the ca option', async () => {
+  const connections = { http: 0, https: 0 };
+  const onConnection = (): void => {
+    connections.http++;
+  };
+  server.on('connection', onConnection);
+  try {
+    const c = client();
+    await c.certs();
+    await c.certs();
+    await c.certs();
+    assert.equal(connections.http, 1);
+  } finally {
+    server.off('connection', onConnection);
+  }
+  const tls = await selfSignedPem({ cn: 'attestation.test', ipSan: '127.0.0.1' });
+  const secure = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk(A)] }));
+  });
+  secure.on('secureConnection', () => {
+    connections.https++;
+  });
+  await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+  try {
+    const c = client({
+      url: `https://127.0.0.1:${(secure.address() as { port: number }).port}`,
+      ca: tls.certPem,
+    });
+    assert.deepEqual([...(await c.certs()).keys()], ['key-a']);
+    await c.certs();
+    await c.certs();
+    assert.equal(connections.https, 1);
+    await c.close();
+  } finally {
+    secure.closeAllConnections();
+    await new Promise<void>((r) =>
+      secure.close(() => {
         r();
       }),
     );
