@@ -24,6 +24,7 @@ import {
   type Tee,
   type Variant,
 } from './artefacts.ts';
+import { crlDer } from '../core/index.ts';
 import {
   CollateralBundleError,
   CollateralNotFoundError,
@@ -71,25 +72,8 @@ function one(query: Query, name: string): string | undefined {
   return v;
 }
 
-function hexParam(query: Query, name: string, digits: number | [number, number], required: true): string;
-function hexParam(
-  query: Query,
-  name: string,
-  digits: number | [number, number],
-  required: false,
-): string | undefined;
-function hexParam(
-  query: Query,
-  name: string,
-  digits: number | [number, number],
-  required: boolean,
-): string | undefined {
-  const v = one(query, name);
-  if (v === undefined) {
-    if (required)
-      throw new CollateralRequestError(`query parameter ${name} is required`, { parameter: name });
-    return undefined;
-  }
+/** `v` when it is `digits` hex digits (or within the range, and even), else a 400 naming `name`. */
+function hexValue(name: string, v: string, digits: number | [number, number]): string {
   const [min, max] = typeof digits === 'number' ? [digits, digits] : digits;
   if (!/^[0-9a-fA-F]*$/.test(v) || v.length < min || v.length > max || v.length % 2 !== 0)
     throw new CollateralRequestError(
@@ -99,7 +83,30 @@ function hexParam(
   return v;
 }
 
-function variantOf(query: Query): Variant | undefined {
+/** A required hex query parameter. */
+function hexParam(query: Query, name: string, digits: number | [number, number]): string {
+  const v = one(query, name);
+  if (v === undefined)
+    throw new CollateralRequestError(`query parameter ${name} is required`, { parameter: name });
+  return hexValue(name, v, digits);
+}
+
+/**
+ * An optional hex query parameter, lower case, as `{ [key]: value }` to spread into a spec, or `{}`
+ * when it is absent (the spec's optional properties are left out, not set to `undefined`).
+ */
+function optionalHexParam<K extends string>(
+  query: Query,
+  name: string,
+  key: K,
+  digits: [number, number],
+): { readonly [P in K]?: string } {
+  const v = one(query, name);
+  return v === undefined ? {} : ({ [key]: hexValue(name, v, digits).toLowerCase() } as { [P in K]?: string });
+}
+
+/** The TCB Info / identity variant asked for, as `{ variant }` to spread into a spec, or `{}`. */
+function variantOf(query: Query): { readonly variant?: Variant } {
   const update = one(query, 'update');
   const number = one(query, 'tcbEvaluationDataNumber');
   if (update !== undefined && number !== undefined)
@@ -109,16 +116,16 @@ function variantOf(query: Query): Variant | undefined {
   if (update !== undefined) {
     if (update !== 'standard' && update !== 'early')
       throw new CollateralRequestError('update must be "standard" or "early"', { parameter: 'update' });
-    return { name: 'update', value: update };
+    return { variant: { name: 'update', value: update } };
   }
   if (number !== undefined) {
     if (!/^\d{1,9}$/.test(number))
       throw new CollateralRequestError('tcbEvaluationDataNumber must be a decimal number', {
         parameter: 'tcbEvaluationDataNumber',
       });
-    return { name: 'tcbEvaluationDataNumber', value: number };
+    return { variant: { name: 'tcbEvaluationDataNumber', value: number } };
   }
-  return undefined;
+  return {};
 }
 
 /** Body members of `POST /platforms` by the names `parsePlatform` reports. */
@@ -167,18 +174,17 @@ function sendArtefact(reply: FastifyReply, a: StoredArtefact, pckCrlEncoding?: '
     case 'pckcerts':
       return reply.type('application/json').send(body);
     case 'pckcrl': {
-      // Stored as received (the upstream is asked for DER); PEM is the same signed bytes re-armoured.
-      const der = isDer(body) ? body : undefined;
-      if (pckCrlEncoding === 'der') return reply.type('application/pkix-crl').send(der ?? body);
-      return reply.type('application/x-pem-file').send(der === undefined ? body : crlPem(der));
+      // Stored as received (the upstream is asked for DER, a bundle may carry PEM or hex); served
+      // as the DER those bytes hold, or that DER re-armoured as PEM. The body verified, so the
+      // decoding (core's, the one verification used) succeeds.
+      const der = Buffer.from(crlDer(body, 'pckcrl'));
+      if (pckCrlEncoding === 'der') return reply.type('application/pkix-crl').send(der);
+      return reply.type('application/x-pem-file').send(crlPem(der));
     }
     case 'rootcacrl':
-      return reply.type('text/plain').send(isDer(body) ? body.toString('hex') : body);
+      // As Intel's PCCS serves it: hex of the DER.
+      return reply.type('text/plain').send(Buffer.from(crlDer(body, 'rootcacrl')).toString('hex'));
   }
-}
-
-function isDer(b: Buffer): boolean {
-  return b.length > 2 && b[0] === 0x30 && (b[1] ?? 0) >= 0x80;
 }
 
 /** Builds the Fastify app over a service (not listening). */
@@ -260,19 +266,16 @@ export function buildCollateralApp(
     const prefix = `/${tee}/certification/v4`;
     app.get(`${prefix}/tcb`, async (request, reply) => {
       const query = request.query as Query;
-      const fmspc = hexParam(query, 'fmspc', 12, true).toUpperCase();
-      const variant = variantOf(query);
-      return serve(reply, { kind: 'tcb', tee, fmspc, ...(variant === undefined ? {} : { variant }) });
+      const fmspc = hexParam(query, 'fmspc', 12).toUpperCase();
+      return serve(reply, { kind: 'tcb', tee, fmspc, ...variantOf(query) });
     });
     app.get(`${prefix}/qe/identity`, async (request, reply) => {
-      const variant = variantOf(request.query as Query);
-      return serve(reply, { kind: 'qe', tee, ...(variant === undefined ? {} : { variant }) });
+      return serve(reply, { kind: 'qe', tee, ...variantOf(request.query as Query) });
     });
   }
   const sgx = '/sgx/certification/v4';
   app.get(`${sgx}/qve/identity`, async (request, reply) => {
-    const variant = variantOf(request.query as Query);
-    return serve(reply, { kind: 'qve', tee: 'sgx', ...(variant === undefined ? {} : { variant }) });
+    return serve(reply, { kind: 'qve', tee: 'sgx', ...variantOf(request.query as Query) });
   });
   app.get(`${sgx}/pckcrl`, async (request, reply) => {
     const query = request.query as Query;
@@ -287,20 +290,20 @@ export function buildCollateralApp(
   app.get(`${sgx}/rootcacrl`, async (_request, reply) => serve(reply, { kind: 'rootcacrl', tee: 'sgx' }));
   app.get(`${sgx}/pckcert`, async (request, reply) => {
     const query = request.query as Query;
-    const encryptedPpid = hexParam(query, 'encrypted_ppid', [32, 768], false)?.toLowerCase();
-    const qeid = hexParam(query, 'qeid', [2, 64], false)?.toLowerCase();
-    if (encryptedPpid === undefined && qeid === undefined)
+    const ppid = optionalHexParam(query, 'encrypted_ppid', 'encryptedPpid', [32, 768]);
+    const qe = optionalHexParam(query, 'qeid', 'qeid', [2, 64]);
+    if (ppid.encryptedPpid === undefined && qe.qeid === undefined)
       throw new CollateralRequestError('encrypted_ppid (or qeid) is required', {
         parameter: 'encrypted_ppid',
       });
     return serve(reply, {
       kind: 'pckcert',
       tee: 'sgx',
-      cpusvn: hexParam(query, 'cpusvn', 32, true).toLowerCase(),
-      pcesvn: hexParam(query, 'pcesvn', 4, true).toLowerCase(),
-      pceid: hexParam(query, 'pceid', 4, true).toLowerCase(),
-      ...(encryptedPpid === undefined ? {} : { encryptedPpid }),
-      ...(qeid === undefined ? {} : { qeid }),
+      cpusvn: hexParam(query, 'cpusvn', 32).toLowerCase(),
+      pcesvn: hexParam(query, 'pcesvn', 4).toLowerCase(),
+      pceid: hexParam(query, 'pceid', 4).toLowerCase(),
+      ...ppid,
+      ...qe,
     });
   });
   app.get(`${sgx}/pckcerts`, async (request, reply) => {
@@ -308,8 +311,8 @@ export function buildCollateralApp(
     return serve(reply, {
       kind: 'pckcerts',
       tee: 'sgx',
-      encryptedPpid: hexParam(query, 'encrypted_ppid', [32, 768], true).toLowerCase(),
-      pceid: hexParam(query, 'pceid', 4, true).toLowerCase(),
+      encryptedPpid: hexParam(query, 'encrypted_ppid', [32, 768]).toLowerCase(),
+      pceid: hexParam(query, 'pceid', 4).toLowerCase(),
     });
   });
   app.post(`${sgx}/platforms`, async (request, reply) => {
@@ -332,8 +335,9 @@ export function buildCollateralApp(
         },
         'body',
       );
-    } catch (err) {
-      if (!(err instanceof CollateralBundleError)) throw err;
+    } catch (cause) {
+      // parsePlatform only tests strings against patterns: what it throws is a CollateralBundleError.
+      const err = cause as CollateralBundleError;
       // Name the member as the client sent it (snake case).
       const raw = err.details['member'];
       const member = (typeof raw === 'string' ? raw : '').replace(/^body\./, '');

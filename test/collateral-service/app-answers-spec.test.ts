@@ -1,0 +1,132 @@
+/**
+ * Specification of the collateral service's answers whatever form the upstream used: a CRL is
+ * stored as received but served in the encoding the route promises (a PCK CRL as DER, or that DER
+ * armoured as PEM; the Root CA CRL as hex of its DER), an unexpected error is a 500 whatever status
+ * it carries, and a missing parameter is named as missing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildCollateralApp,
+  CollateralService,
+  openMemoryStore,
+} from '../../src/collateral-service/index.ts';
+import { get, startStack, type Stack } from './support.ts';
+
+const SGX = '/sgx/certification/v4';
+
+/** PEM armour as some servers write it: CRLF line ends, 76-character lines. */
+function pemCrlf(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN X509 CRL-----\r\n${(b64.match(/.{1,76}/g) ?? []).join('\r\n')}\r\n-----END X509 CRL-----\r\n`;
+}
+
+/** The armour the service writes: LF line ends, 64-character lines. */
+function pem64(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN X509 CRL-----\n${(b64.match(/.{1,64}/g) ?? []).join('\n')}\n-----END X509 CRL-----\n`;
+}
+
+describe('CRLs the upstream sends as PEM', () => {
+  let s: Stack;
+  const sent: { pckCrlDer?: Buffer; rootCrlDer?: Buffer } = {};
+  before(async () => {
+    s = await startStack();
+    s.upstream.rewrite.current = (path, answer) => {
+      if (answer.status !== 200) return answer;
+      if (path.startsWith(`${SGX}/pckcrl?ca=processor`)) {
+        // asked for DER (encoding=der): the test sends the same CRL as PEM text
+        sent.pckCrlDer = Buffer.from(answer.body);
+        return { ...answer, body: Buffer.from(pemCrlf(answer.body), 'latin1') };
+      }
+      if (path.startsWith(`${SGX}/rootcacrl`)) {
+        // the simulated PCS answers hex, as Intel's PCCS does; send it as PEM instead
+        sent.rootCrlDer = Buffer.from(Buffer.from(answer.body).toString('latin1'), 'hex');
+        return { ...answer, body: Buffer.from(pemCrlf(sent.rootCrlDer), 'latin1') };
+      }
+      return answer;
+    };
+  });
+  after(() => s.close());
+
+  test('a PCK CRL is served as DER for encoding=der, not as the PEM text received', async () => {
+    const der = await get(s.service.url, `${SGX}/pckcrl?ca=processor&encoding=der`);
+    assert.equal(der.status, 200, der.text);
+    assert.ok(sent.pckCrlDer !== undefined, 'the upstream was asked for the PCK CRL');
+    assert.equal(der.headers.get('content-type'), 'application/pkix-crl');
+    assert.ok(der.body.equals(sent.pckCrlDer), 'the DER the PEM holds');
+  });
+
+  test('a PCK CRL is served as PEM armour of its DER (64-character lines), not as received', async () => {
+    const pem = await get(s.service.url, `${SGX}/pckcrl?ca=processor`);
+    assert.equal(pem.status, 200, pem.text);
+    assert.equal(pem.headers.get('content-type'), 'application/x-pem-file');
+    assert.equal(pem.text, pem64(sent.pckCrlDer ?? Buffer.alloc(0)));
+  });
+
+  test('the Root CA CRL is served as hex of its DER, not as the PEM text received', async () => {
+    const root = await get(s.service.url, `${SGX}/rootcacrl`);
+    assert.equal(root.status, 200, root.text);
+    assert.ok(sent.rootCrlDer !== undefined, 'the upstream was asked for the Root CA CRL');
+    assert.equal(root.text, sent.rootCrlDer.toString('hex'));
+  });
+});
+
+test('an unexpected error that carries a 5xx status of its own is a 500 "internal error", message hidden', async () => {
+  const service = await CollateralService.open({
+    mode: 'lazy',
+    store: openMemoryStore(),
+    upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
+    refreshIntervalMs: 0,
+    // As in app-routes-spec: headers that break after the body was read, here with the error
+    // carrying a `statusCode` as HTTP libraries' errors do.
+    fetch: () =>
+      Promise.resolve({
+        status: 200,
+        body: null,
+        headers: {
+          get: (name: string): string | null => {
+            if (name.toLowerCase() === 'content-length') return null;
+            throw Object.assign(new TypeError('secret detail of a library'), { statusCode: 503 });
+          },
+        },
+      } as unknown as Response),
+  });
+  const app = buildCollateralApp(service, {});
+  try {
+    const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.headers['error-code'], 'ERR_INTERNAL');
+    assert.equal(res.headers['error-message'], 'internal error');
+    assert.deepEqual(JSON.parse(res.body), { code: 'ERR_INTERNAL', message: 'internal error' });
+  } finally {
+    await app.close();
+    await service.close();
+  }
+});
+
+test('a missing required parameter is named as missing, not as malformed', async () => {
+  const service = await CollateralService.open({
+    mode: 'offline',
+    store: openMemoryStore(),
+    refreshIntervalMs: 0,
+  });
+  const app = buildCollateralApp(service, {});
+  try {
+    for (const [url, parameter] of [
+      [`${SGX}/tcb`, 'fmspc'],
+      [`${SGX}/pckcert?encrypted_ppid=${'ab'.repeat(16)}&pcesvn=0b00&pceid=0000`, 'cpusvn'],
+      [`${SGX}/pckcerts?pceid=0000`, 'encrypted_ppid'],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 400, url);
+      const body = JSON.parse(res.body) as { code: string; message: string; details: { parameter: string } };
+      assert.equal(body.code, 'ERR_COLLATERAL_SERVICE_REQUEST');
+      assert.equal(body.details.parameter, parameter);
+      assert.equal(body.message, `query parameter ${parameter} is required`);
+    }
+  } finally {
+    await app.close();
+    await service.close();
+  }
+});
