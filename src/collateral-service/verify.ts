@@ -7,7 +7,7 @@
  * | Root CA CRL | DER/PEM/hex X.509 CRL; issuer = the trusted root's subject; CRL Number and AKI present; signature by the trusted root's key |
  * | PCK CRL | issuer chain of exactly 2 (PCK CA, root), signatures checked, root = trusted root, CA not on the Root CA CRL; CRL issuer = CA subject, CRL Number and AKI, signature by the CA |
  * | TCB Info, QE/QvE/TD_QE Identity | core's signed-document preparation (exact received bytes, 2-certificate chain ordered and signature-checked), root = trusted root, signing certificate not on the Root CA CRL; the document's `id` matches the API (SGX/TDX, QE/QVE/TD_QE) and the TCB Info FMSPC the one asked for |
- * | PCK certificate | issuer chain of 2 (PCK CA, root) to the trusted root, CA not on the Root CA CRL, leaf signed by the CA and not on the PCK CRL of that CA; `SGX-FMSPC` and `SGX-PCK-Certificate-CA-Type` headers agree with the certificate |
+ * | PCK certificate | issuer chain of 2 (PCK CA, root) to the trusted root, CA not on the Root CA CRL, leaf signed by the CA and not on the PCK CRL of that CA; its PCE-ID the one asked for; `SGX-FMSPC` and `SGX-PCK-Certificate-CA-Type` headers agree with the certificate; a `pckcerts` list: all of one platform (PPID, FMSPC) |
  *
  * The trusted root is Intel's SGX Root CA (pinned by its public key, as the quote verifier does),
  * or — only when configured explicitly — the ccnodes simulated root, compared byte for byte.
@@ -28,6 +28,7 @@ import {
   pemCertificates,
   prepareCollateral,
   type ParsedCert,
+  type PckExtensions,
   type ParsedCrl,
 } from '../core/index.ts';
 import { CHAIN_HEADER, H, describeSpec, type ArtefactSpec, type StoredArtefact } from './artefacts.ts';
@@ -292,6 +293,7 @@ function verifyPckCerts(
   if (!Array.isArray(list)) return fail(spec, 'certificate', 'body is not a JSON array');
   const chain = issuerChainOf(a);
   let first: VerifiedArtefact | undefined;
+  let platform: { readonly index: number; readonly fmspc: string; readonly ppid: string } | undefined;
   for (const [i, item] of (list as unknown[]).entries()) {
     const cert = (item as { cert?: unknown } | null)?.cert;
     if (typeof cert !== 'string') return fail(spec, 'certificate', `entry ${i} has no cert`);
@@ -302,7 +304,16 @@ function verifyPckCerts(
     } catch (cause) {
       return fail(spec, 'certificate', `entry ${i}: cert is not URL-encoded PEM`, cause);
     }
-    const v = verifyPckCert(spec, pem, a.headers, chain, trust, crls);
+    const { result: v, ppid } = checkPckCert(spec, pem, a.headers, chain, trust, crls);
+    const fmspc = v.pck?.fmspc ?? '';
+    // one platform's list: every certificate names the same platform (PPID) and FMSPC
+    if (platform === undefined) platform = { index: i, fmspc, ppid };
+    else if (ppid !== platform.ppid || fmspc !== platform.fmspc)
+      fail(
+        spec,
+        'content',
+        `entry ${i} is for another platform (PPID ${ppid}, FMSPC ${fmspc}) than entry ${platform.index} (PPID ${platform.ppid}, FMSPC ${platform.fmspc})`,
+      );
     if (first === undefined || v.expiresAt < first.expiresAt) first = v;
   }
   if (first === undefined) return fail(spec, 'certificate', 'no certificate is available');
@@ -317,6 +328,18 @@ function verifyPckCert(
   trust: TrustRoot,
   crls: RevocationSources,
 ): VerifiedArtefact {
+  return checkPckCert(spec, bodyPem, headers, chainPem, trust, crls).result;
+}
+
+/** {@link verifyPckCert}, also giving the certificate's PPID (upper-case hex) for the list check. */
+function checkPckCert(
+  spec: ArtefactSpec,
+  bodyPem: string,
+  headers: Readonly<Record<string, string>>,
+  chainPem: string,
+  trust: TrustRoot,
+  crls: RevocationSources,
+): { readonly result: VerifiedArtefact; readonly ppid: string } {
   const ca = checkChain(spec, chainPem, trust, crls.rootCaCrl);
   let leaf: ParsedCert;
   try {
@@ -334,12 +357,16 @@ function verifyPckCert(
     fail(spec, 'revocation', `no verified PCK CRL of the ${caKind} CA to check the certificate against`);
   if (pckCrl.revoked.has(leaf.serial))
     fail(spec, 'revocation', `PCK certificate ${leaf.serial} is on the PCK CRL`);
-  let fmspc: string;
+  let ext: PckExtensions;
   try {
-    fmspc = pckExtensionsOf(leaf).fmspcHex.toUpperCase();
+    ext = pckExtensionsOf(leaf);
   } catch (cause) {
     return fail(spec, 'certificate', 'the PCK certificate lacks the SGX extensions', cause);
   }
+  const fmspc = ext.fmspcHex.toUpperCase();
+  const pceId = ext.pceIdHex.toUpperCase();
+  if ((spec.kind === 'pckcert' || spec.kind === 'pckcerts') && pceId !== spec.pceid.toUpperCase())
+    fail(spec, 'content', `the PCK certificate's PCE-ID ${pceId} is not the one asked for (${spec.pceid})`);
   const headerFmspc = headers[H.fmspc];
   if (headerFmspc !== undefined && headerFmspc.toUpperCase() !== fmspc)
     fail(spec, 'content', `SGX-FMSPC ${headerFmspc} disagrees with the certificate's FMSPC ${fmspc}`);
@@ -350,7 +377,10 @@ function verifyPckCert(
       'content',
       `SGX-PCK-Certificate-CA-Type ${headerCa} disagrees with the issuing CA (${caKind})`,
     );
-  return { expiresAt: leaf.notAfter, pck: { fmspc, ca: caKind } };
+  return {
+    result: { expiresAt: leaf.notAfter, pck: { fmspc, ca: caKind } },
+    ppid: Buffer.from(ext.ppid).toString('hex').toUpperCase(),
+  };
 }
 
 /** Which PCK CA issued a PCK certificate issuer chain (by the CA's CN; `processor` when unclear). */

@@ -29,7 +29,7 @@ function pckExpiring(label: string, notAfter: Date): SimCert {
     dcap.pki.keys.ecKey(`expiry-spec/${label}`),
     'processor',
     {
-      ppid: new Uint8Array(16).fill(7),
+      ppid: up.ppid, // one platform's list: the same PPID throughout
       cpuSvn: Uint8Array.from(up.config.cpuSvn),
       pceSvn: up.config.pceSvn,
       pceId: Uint8Array.from(Buffer.from(up.config.pceId, 'hex')),

@@ -22,6 +22,38 @@ const outOfDate = dcap.platform('out-of-date');
 const revoked = dcap.platform('revoked-pck');
 const multi = dcap.platform('multi-package'); // issued by the platform CA
 
+/** The up-to-date platform's PCK certificate at a lower TCB level (PCESVN one less): same PPID and FMSPC. */
+const upAtLowerTcb = dcap.pki.issuePck(
+  'pckcerts-spec/lower-tcb',
+  dcap.pki.keys.ecKey('pckcerts-spec/lower-tcb'),
+  'processor',
+  {
+    ppid: up.ppid,
+    cpuSvn: Uint8Array.from(up.config.cpuSvn),
+    pceSvn: up.config.pceSvn - 1,
+    pceId: Uint8Array.from(Buffer.from(up.config.pceId, 'hex')),
+    fmspc: Uint8Array.from(Buffer.from(up.config.fmspc, 'hex')),
+    sgxType: up.config.sgxType,
+  },
+);
+
+/** A PCK certificate of the up-to-date platform's shape (same PPID) with some fields changed. */
+function pck(label: string, change: { fmspc?: string; pceId?: string }): { pem: string } {
+  return dcap.pki.issuePck(
+    `pckcerts-spec/${label}`,
+    dcap.pki.keys.ecKey(`pckcerts-spec/${label}`),
+    'processor',
+    {
+      ppid: up.ppid,
+      cpuSvn: Uint8Array.from(up.config.cpuSvn),
+      pceSvn: up.config.pceSvn,
+      pceId: Uint8Array.from(Buffer.from(change.pceId ?? up.config.pceId, 'hex')),
+      fmspc: Uint8Array.from(Buffer.from(change.fmspc ?? up.config.fmspc, 'hex')),
+      sgxType: up.config.sgxType,
+    },
+  );
+}
+
 const SPEC: ArtefactSpec = { kind: 'pckcerts', tee: 'sgx', encryptedPpid: 'aa', pceid: '0000' };
 const pckCrls = {
   processor: parseCrl(dcap.pckCrl('processor', { now: NOW }), 'pckcrl'),
@@ -64,7 +96,7 @@ function refused(body: unknown, what: string, headers: Record<string, string> = 
 
 describe('a pckcerts list', () => {
   test('with every available certificate genuine verifies; unavailable entries are skipped', () => {
-    const v = check([NOT_AVAILABLE, entry(up.pck.pem), entry(outOfDate.pck.pem), NOT_AVAILABLE], {
+    const v = check([NOT_AVAILABLE, entry(up.pck.pem), entry(upAtLowerTcb.pem), NOT_AVAILABLE], {
       'SGX-FMSPC': up.config.fmspc,
       'SGX-PCK-Certificate-CA-Type': 'processor',
     });
@@ -96,6 +128,54 @@ describe('a pckcerts list', () => {
   test('one certificate of another CA or another root refuses the whole list', () => {
     refused([entry(up.pck.pem), entry(multi.pck.pem)], 'certificate');
     refused([entry(up.pck.pem), entry(other.platform('up-to-date').pck.pem)], 'certificate');
+  });
+  test('every certificate must be of the same platform: the same PPID and the same FMSPC', () => {
+    // two genuine certificates of two platforms (another PPID), in either order
+    assert.notDeepEqual(outOfDate.ppid, up.ppid);
+    refused([entry(up.pck.pem), entry(outOfDate.pck.pem)], 'content');
+    refused([NOT_AVAILABLE, entry(outOfDate.pck.pem), entry(up.pck.pem)], 'content');
+    assert.throws(
+      () => check([entry(up.pck.pem), entry(outOfDate.pck.pem)]),
+      /entry 1 is for another platform .* than entry 0/,
+    );
+    // the same PPID under another FMSPC (no SGX-FMSPC header to catch it)
+    refused([entry(up.pck.pem), entry(pck('other-fmspc', { fmspc: 'aabbccddeeff' }).pem)], 'content');
+  });
+  test("every certificate's PCE-ID must be the one asked for", () => {
+    assert.equal(up.config.pceId, '0000');
+    refused([entry(pck('pceid-1', { pceId: '0001' }).pem)], 'content');
+    refused([entry(up.pck.pem), entry(pck('pceid-1b', { pceId: '0001' }).pem)], 'content');
+    assert.throws(
+      () => check([entry(pck('pceid-1c', { pceId: '0001' }).pem)]),
+      /PCE-ID 0001 is not the one asked for \(0000\)/,
+    );
+    // a single pckcert answer too
+    const single: ArtefactSpec = {
+      kind: 'pckcert',
+      tee: 'sgx',
+      cpusvn: '00',
+      pcesvn: '0b00',
+      pceid: '0000',
+      qeid: 'cc',
+    };
+    const headers = {
+      'SGX-PCK-Certificate-Issuer-Chain': encodeURIComponent(dcap.pki.pckIssuerChainPem('processor')),
+    };
+    const body = (pem: string): Uint8Array => new Uint8Array(Buffer.from(pem));
+    assert.equal(
+      verifyArtefact({ spec: single, body: body(up.pck.pem), headers }, trust, crls).pck?.fmspc,
+      up.config.fmspc.toUpperCase(),
+    );
+    assert.throws(
+      () =>
+        verifyArtefact(
+          { spec: single, body: body(pck('pceid-1d', { pceId: '0001' }).pem), headers },
+          trust,
+          crls,
+        ),
+      (e: { code?: string; details?: { check?: string } }) =>
+        e.code === 'ERR_COLLATERAL_SERVICE_VERIFY' && e.details?.check === 'content',
+    );
   });
   test('the headers must agree with every certificate', () => {
     refused([entry(up.pck.pem)], 'content', { 'SGX-PCK-Certificate-CA-Type': 'platform' });
