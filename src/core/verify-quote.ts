@@ -29,7 +29,6 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  isPreparedCollateral,
   prepareCollateral,
   type PreparedCollateral,
   type PreparedSigned,
@@ -37,8 +36,8 @@ import {
   type RawCollateral,
 } from './collateral.ts';
 import { clearCrlCache, crlSignedBy, type ParsedCrl } from './crl.ts';
-import { FormatError } from './errors.ts';
-import { pckExtensionsOf, PckExtensionError, type PckExtensions } from './pck-extensions.ts';
+import type { FormatError } from './errors.ts';
+import { pckExtensionsOf, type PckExtensionError, type PckExtensions } from './pck-extensions.ts';
 import type { QeIdentity } from './qe-identity.ts';
 import { decodeQuote, type Quote } from './quote.ts';
 import type { ReportBody } from './report-body.ts';
@@ -56,8 +55,6 @@ import type { TdReport } from './td-report.ts';
 import { classifyRoot, parseAnchor, type TrustAnchors } from './trust-anchors.ts';
 import { VerificationError, type VerificationErrorCode, type VerifyStep } from './verify-errors.ts';
 import {
-  CertParseError,
-  ChainError,
   OID,
   buildChain,
   clearX509Caches,
@@ -65,6 +62,7 @@ import {
   parseCertificate,
   pemCertificates,
   verifyP1363,
+  type ChainError,
   type ParsedCert,
 } from './x509.ts';
 
@@ -129,7 +127,15 @@ interface PckChain {
 
 const chainCache = new Map<string, Prepared<PckChain>>();
 const keyCache = new Map<string, KeyObject | null>();
-const CACHE_LIMIT = 1024;
+/** Entries each cache holds at most: a full cache is emptied before the next entry is added. */
+export const VERIFY_CACHE_LIMIT = 1024;
+
+/** Adds `entry` under `key` and returns it; a full cache is emptied first (bounds memory only). */
+function remember<V>(cache: Map<string, V>, key: string, entry: V): V {
+  if (cache.size >= VERIFY_CACHE_LIMIT) cache.clear();
+  cache.set(key, entry);
+  return entry;
+}
 
 function fail(
   code: VerificationErrorCode,
@@ -146,25 +152,22 @@ let lastChain: { readonly data: Buffer; readonly entry: Prepared<PckChain> } | u
 function pckChainOf(quote: Quote): PckChain {
   const data = quote.certification.data;
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (lastChain !== undefined && lastChain.data.equals(view)) {
-    if (!lastChain.entry.ok) throw lastChain.entry.error;
-    return lastChain.entry.value;
+  if (lastChain === undefined || !lastChain.data.equals(view)) {
+    const key = view.toString('latin1');
+    const entry = chainCache.get(key) ?? remember(chainCache, key, preparePckChain(key));
+    lastChain = { data: Buffer.from(view), entry };
   }
-  const key = view.toString('latin1');
-  let entry = chainCache.get(key);
-  if (entry === undefined) {
-    try {
-      entry = { ok: true, value: buildPckChain(key) };
-    } catch (error) {
-      if (!(error instanceof VerificationError)) throw error;
-      entry = { ok: false, error };
-    }
-    if (chainCache.size >= CACHE_LIMIT) chainCache.clear();
-    chainCache.set(key, entry);
+  return value(lastChain.entry);
+}
+
+/** The PCK chain of certification data, or its refusal (both are cached). */
+function preparePckChain(pemText: string): Prepared<PckChain> {
+  try {
+    return { ok: true, value: buildPckChain(pemText) };
+  } catch (error) {
+    // buildPckChain turns every failure into a VerificationError (step 2).
+    return { ok: false, error: error as VerificationError };
   }
-  lastChain = { data: Buffer.from(view), entry };
-  if (!entry.ok) throw entry.error;
-  return entry.value;
 }
 
 /**
@@ -186,8 +189,8 @@ function buildPckChain(pemText: string): PckChain {
   try {
     certs = pemCertificates(pemText).map((der) => parseCertificate(der));
   } catch (cause) {
-    if (cause instanceof CertParseError) fail('ERR_VERIFY_CERT_FORMAT', 2, `PCK chain: ${cause.message}`);
-    throw cause;
+    // parseCertificate wraps every failure in a CertParseError.
+    fail('ERR_VERIFY_CERT_FORMAT', 2, `PCK chain: ${(cause as Error).message}`);
   }
   if (certs.length !== 3) {
     fail('ERR_VERIFY_CHAIN_INCOMPLETE', 2, `PCK chain must hold 3 certificates, found ${certs.length}`, {
@@ -198,14 +201,13 @@ function buildPckChain(pemText: string): PckChain {
   try {
     chain = buildChain(findLeaf(certs), certs);
   } catch (cause) {
-    if (cause instanceof ChainError) {
-      fail(
-        cause.kind === 'signature' ? 'ERR_VERIFY_CERT_SIGNATURE' : 'ERR_VERIFY_CHAIN_INCOMPLETE',
-        2,
-        `PCK chain: ${cause.message}`,
-      );
-    }
-    throw cause;
+    // findLeaf and buildChain throw nothing but ChainError.
+    const { kind, message } = cause as ChainError;
+    fail(
+      kind === 'signature' ? 'ERR_VERIFY_CERT_SIGNATURE' : 'ERR_VERIFY_CHAIN_INCOMPLETE',
+      2,
+      `PCK chain: ${message}`,
+    );
   }
   const [leaf, intermediate, root] = chain as [ParsedCert, ParsedCert, ParsedCert];
   if (chain.length !== 3)
@@ -228,35 +230,33 @@ function buildPckChain(pemText: string): PckChain {
   try {
     pck = pckExtensionsOf(leaf);
   } catch (cause) {
-    if (cause instanceof PckExtensionError) {
-      fail('ERR_VERIFY_CERT_FORMAT', 2, `PCK certificate: ${cause.message}`, { field: cause.field });
-    }
-    throw cause;
+    // pckExtensionsOf throws nothing but PckExtensionError.
+    const { message, field } = cause as PckExtensionError;
+    fail('ERR_VERIFY_CERT_FORMAT', 2, `PCK certificate: ${message}`, { field });
   }
   return { leaf, intermediate, root, pck };
 }
 
 function attestationKeyObject(raw: Uint8Array): KeyObject | null {
   const hex = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
-  let key = keyCache.get(hex);
-  if (key === undefined) {
-    try {
-      key = createPublicKey({
-        key: {
-          kty: 'EC',
-          crv: 'P-256',
-          x: Buffer.from(raw.subarray(0, 32)).toString('base64url'),
-          y: Buffer.from(raw.subarray(32, 64)).toString('base64url'),
-        },
-        format: 'jwk',
-      });
-    } catch {
-      key = null;
-    }
-    if (keyCache.size >= CACHE_LIMIT * 4) keyCache.clear();
-    keyCache.set(hex, key);
+  return keyCache.get(hex) ?? remember(keyCache, hex, importAttestationKey(raw));
+}
+
+/** The P-256 public key of a raw x‖y attestation key, or null when it is not a point on the curve. */
+function importAttestationKey(raw: Uint8Array): KeyObject | null {
+  try {
+    return createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: Buffer.from(raw.subarray(0, 32)).toString('base64url'),
+        y: Buffer.from(raw.subarray(32, 64)).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+  } catch {
+    return null;
   }
-  return key;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,14 +288,14 @@ class Clock {
   /** Checks `from ≤ now ≤ until` (`until` inclusive); `from` may be undefined (not enforced). */
   window(step: VerifyStep, what: string, from: Date | undefined, until: Date | undefined): void {
     const end = until?.getTime() ?? Number.NEGATIVE_INFINITY;
-    if (end < this.earliest) this.earliest = end;
+    this.earliest = Math.min(this.earliest, end);
     const start = from?.getTime() ?? Number.NEGATIVE_INFINITY;
-    if (this.now >= start && this.now <= end) return;
+    const state = this.now < start ? 'not yet valid' : this.now > end ? 'expired' : undefined;
+    if (state === undefined) return;
     if (this.allowExpired) {
       this.expired = true;
       return;
     }
-    const state = this.now < start ? 'not yet valid' : 'expired';
     fail(
       'ERR_VERIFY_COLLATERAL_EXPIRED',
       step,
@@ -463,28 +463,29 @@ function union(...lists: (readonly string[] | undefined)[]): string[] {
   return out;
 }
 
+/** Decoder refusals that mean "a kind of quote we do not support" rather than "malformed". */
+const UNSUPPORTED_FORMAT_CODES: ReadonlySet<string> = new Set([
+  'ERR_FORMAT_VERSION',
+  'ERR_FORMAT_KEY_TYPE',
+  'ERR_FORMAT_TEE_TYPE',
+  'ERR_FORMAT_QE_VENDOR',
+  'ERR_FORMAT_CERT_TYPE',
+  'ERR_FORMAT_BODY_TYPE',
+]);
+
 function decodeStep1(input: Uint8Array | Quote): Quote {
   if (!(input instanceof Uint8Array)) return input;
   try {
     return decodeQuote(input);
   } catch (cause) {
-    if (cause instanceof FormatError) {
-      const structural = [
-        'ERR_FORMAT_VERSION',
-        'ERR_FORMAT_KEY_TYPE',
-        'ERR_FORMAT_TEE_TYPE',
-        'ERR_FORMAT_QE_VENDOR',
-        'ERR_FORMAT_CERT_TYPE',
-        'ERR_FORMAT_BODY_TYPE',
-      ].includes(cause.code);
-      throw new VerificationError(
-        structural ? 'ERR_VERIFY_UNSUPPORTED_QUOTE' : 'ERR_VERIFY_QUOTE_FORMAT',
-        1,
-        `quote: ${cause.message}`,
-        { cause, details: { formatCode: cause.code, ...cause.details } },
-      );
-    }
-    throw cause;
+    // decodeQuote throws nothing but FormatError (test/core/fuzz.test.ts checks it on mutated quotes).
+    const { code, message, details } = cause as FormatError;
+    throw new VerificationError(
+      UNSUPPORTED_FORMAT_CODES.has(code) ? 'ERR_VERIFY_UNSUPPORTED_QUOTE' : 'ERR_VERIFY_QUOTE_FORMAT',
+      1,
+      `quote: ${message}`,
+      { cause, details: { formatCode: code, ...details } },
+    );
   }
 }
 
@@ -504,7 +505,7 @@ export function verifyQuote(
   const dangerous = options.dangerous ?? {};
   const clock = new Clock(options.now, dangerous.allowExpiredCollateral === true);
   const relaxations: string[] = [];
-  const prepared = isPreparedCollateral(collateral) ? collateral : prepareCollateral(collateral);
+  const prepared = prepareCollateral(collateral); // returns prepared collateral as it is
   const anchors = anchorsOf(options);
 
   // Step 1: parse and structural checks.
@@ -530,13 +531,8 @@ export function verifyQuote(
   const rootCrl = value(prepared.rootCaCrl);
   const pckCrl = value(prepared.pckCrl);
   checkCrl(rootCrl, root, 'Root CA CRL');
-  if (!pckCrl.issuerCn.includes('CA') || pckCrl.issuerHex !== leaf.issuerHex) {
-    fail(
-      'ERR_VERIFY_CRL_ISSUER',
-      3,
-      `PCK CRL issuer "${pckCrl.issuerText}" is not the PCK issuer "${leaf.issuerText}"`,
-    );
-  }
+  // The PCK CRL must be issued by the PCK's issuer: the intermediate, whose subject is the leaf's
+  // issuer (buildChain links by raw Name) and whose CN was checked for "CA" at step 2.
   checkCrl(pckCrl, intermediate, 'PCK CRL');
   const crlChain = value(prepared.pckCrlIssuerChain);
   const crlChainRoot = crlChain[crlChain.length - 1] as ParsedCert;

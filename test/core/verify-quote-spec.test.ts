@@ -8,9 +8,18 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { decodeQuote, verifyQuote } from '../../src/core/index.ts';
+import {
+  VerificationError,
+  decodeQuote,
+  prepareCollateral,
+  verifyQuote,
+  type Quote,
+} from '../../src/core/index.ts';
+import { VERIFY_CACHE_LIMIT, clearVerifyCaches } from '../../src/core/verify-quote.ts';
+import { createSimDcap } from '../../src/sim/index.ts';
 import {
   DEFAULT_PLATFORM,
+  TEST_NOW,
   SGX_OID,
   buildSgxCase,
   createTestPki,
@@ -127,4 +136,161 @@ test('an extra trust anchor that cannot be parsed trusts nothing and does not br
     'ERR_VERIFY_UNTRUSTED_ROOT',
     2,
   );
+});
+
+/** The refusal `run` throws (a VerificationError), for assertions on its message and details. */
+function refusal(run: () => unknown): VerificationError {
+  try {
+    run();
+  } catch (e) {
+    assert.ok(e instanceof VerificationError, `expected VerificationError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('verification succeeded');
+}
+
+test('a validity window includes both its ends; a millisecond outside names the item and which end', async () => {
+  // A PCK CRL valid for an instant: thisUpdate = nextUpdate = TEST_NOW (whole seconds, as DER stores them).
+  const c = await buildSgxCase(pki, { pckCrl: { thisUpdate: TEST_NOW, nextUpdate: TEST_NOW } });
+  const at = (ms: number): Parameters<typeof verifyQuote>[2] => ({
+    ...c.options,
+    now: new Date(TEST_NOW.getTime() + ms),
+  });
+  const r = verifyQuote(c.quote, c.collateral, at(0));
+  assert.equal(r.collateralExpired, false);
+  assert.equal(r.collateralExpiry.toISOString(), TEST_NOW.toISOString());
+
+  const early = refusal(() => verifyQuote(c.quote, c.collateral, at(-1)));
+  assert.equal(early.code, 'ERR_VERIFY_COLLATERAL_EXPIRED');
+  assert.equal(early.step, 5);
+  assert.match(early.message, /^PCK CRL is not yet valid at 2026-01-14T23:59:59\.999Z$/);
+  assert.equal(early.details['what'], 'PCK CRL');
+  assert.equal(early.details['notBefore'], TEST_NOW.toISOString());
+
+  const late = refusal(() => verifyQuote(c.quote, c.collateral, at(1)));
+  assert.equal(late.code, 'ERR_VERIFY_COLLATERAL_EXPIRED');
+  assert.match(late.message, /^PCK CRL is expired at 2026-01-15T00:00:00\.001Z$/);
+  assert.equal(late.details['notAfter'], TEST_NOW.toISOString());
+});
+
+test('a decoded quote whose certification data is not a PCK chain (type 6) is refused at step 1', () => {
+  const q = decodeQuote(base.quote);
+  const type6: Quote = { ...q, certification: { ...q.certification, type: 6 } };
+  const e = refusal(() => verifyQuote(type6, base.collateral, base.options));
+  assert.equal(e.code, 'ERR_VERIFY_UNSUPPORTED_QUOTE');
+  assert.equal(e.step, 1);
+  assert.equal(e.details['certificationType'], 6);
+});
+
+test('a debug SGX enclave is refused at step 15 with a message naming an enclave (not a TD)', async () => {
+  const c = await buildSgxCase(pki, { report: { attributes: { flags: 0x07n, xfrm: 0x03n } } });
+  const e = refusal(() => verifyQuote(c.quote, c.collateral, c.options));
+  assert.equal(e.code, 'ERR_VERIFY_DEBUG_ENCLAVE');
+  assert.equal(e.step, 15);
+  assert.equal(e.message, 'the enclave runs in debug mode');
+});
+
+test('a CRL lacking only its CRL Number, or only its Authority Key Identifier, is refused at step 3', async () => {
+  const ski = pki.processorCa.cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  assert.ok(ski !== null);
+  const crlNumber = new x509.Extension('2.5.29.20', false, Uint8Array.of(0x02, 0x01, 0x01));
+  const aki = new x509.AuthorityKeyIdentifierExtension(ski.keyId, false);
+  const pckCrlWith = async (extensions: x509.Extension[]): Promise<Uint8Array> =>
+    new Uint8Array(
+      (
+        await x509.X509CrlGenerator.create({
+          issuer: pki.processorCa.cert.subject,
+          thisUpdate: new Date('2026-01-01T00:00:00Z'),
+          nextUpdate: new Date('2026-02-01T00:00:00Z'),
+          signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+          signingKey: pki.processorCa.keys.privateKey,
+          extensions,
+        })
+      ).rawData,
+    );
+  // Control: both extensions, generated the same way, verify.
+  const both = { ...base.collateral, pckCrl: await pckCrlWith([crlNumber, aki]) };
+  assert.equal(verifyQuote(base.quote, both, base.options).status, 'SWHardeningNeeded');
+  for (const extensions of [[aki], [crlNumber]]) {
+    const collateral = { ...base.collateral, pckCrl: await pckCrlWith(extensions) };
+    expectCode(() => verifyQuote(base.quote, collateral, base.options), 'ERR_VERIFY_CRL_INVALID', 3);
+  }
+});
+
+test(`the PCK-chain cache keeps refusals too, for at most ${VERIFY_CACHE_LIMIT} certification data`, () => {
+  // Certification data that holds no certificate is refused at step 2. The refusal is cached like a
+  // parsed chain: the same data is refused again with the very same error object, without a new
+  // parse, as long as the cache holds it (a parsed chain's result is no witness of the cache here:
+  // its certificates and PCK extensions are cached by the x509 and extension parsers as well).
+  clearVerifyCaches();
+  const q = decodeQuote(base.quote);
+  const collateral = prepareCollateral(base.collateral);
+  const junk = (i: number): Quote => ({
+    ...q,
+    certification: { type: 5, data: new Uint8Array(Buffer.from(`no certificate ${i}`)) },
+  });
+  const refused = (i: number): VerificationError => {
+    const e = refusal(() => verifyQuote(junk(i), collateral, base.options));
+    assert.equal(e.code, 'ERR_VERIFY_CHAIN_INCOMPLETE');
+    assert.equal(e.step, 2);
+    return e;
+  };
+  const first = refused(0);
+  assert.equal(refused(0), first, 'the same data twice in a row');
+  assert.notEqual(refused(1), first, 'other data is parsed on its own');
+  assert.equal(refused(0), first, 'alternating data: the first refusal is still cached');
+
+  clearVerifyCaches();
+  const kept = refused(0);
+  for (let i = 1; i < VERIFY_CACHE_LIMIT; i++) refused(i);
+  assert.equal(refused(0), kept, `with ${VERIFY_CACHE_LIMIT} entries the first is still cached`);
+  refused(VERIFY_CACHE_LIMIT);
+  const again = refused(0);
+  assert.notEqual(again, kept, 'one more entry empties the full cache: the data is parsed again');
+  assert.equal(again.message, kept.message);
+  // A verification after the others still gets the cached PCK chain of a real quote.
+  assert.equal(verifyQuote(base.quote, collateral, base.options).status, 'SWHardeningNeeded');
+});
+
+test('a verification time that is not a valid Date is a TypeError, never a pass of every time check', () => {
+  // NaN compares false both ways, so without the check every validity window would hold.
+  assert.throws(
+    () => verifyQuote(base.quote, base.collateral, { ...base.options, now: new Date('not a date') }),
+    (e: unknown) => e instanceof TypeError && /options\.now is not a valid Date/.test(e.message),
+  );
+});
+
+test('an expired CA certificate in the PCK CRL issuer chain is refused at step 5, even with a valid PCK chain', async () => {
+  // The same CA (subject and key) as the PCK's issuer, in a certificate that expired before TEST_NOW:
+  // it signs the same PCK CRL and is not revoked, so only its validity period refuses it.
+  const expiredCa = await issueCert({
+    subject: new Uint8Array(pki.processorCa.cert.subjectName.toArrayBuffer()),
+    issuer: pki.root,
+    ca: true,
+    keys: pki.processorCa.keys,
+    notBefore: new Date('2025-01-01T00:00:00Z'),
+    notAfter: new Date('2026-01-10T00:00:00Z'),
+  });
+  const c = await buildSgxCase(pki, { pckCrlChain: (p) => expiredCa.pem + p.root.pem });
+  const e = refusal(() => verifyQuote(c.quote, c.collateral, c.options));
+  assert.equal(e.code, 'ERR_VERIFY_COLLATERAL_EXPIRED');
+  assert.equal(e.step, 5);
+  assert.match(e.message, /^PCK CRL issuer chain: certificate "Intel SGX PCK Processor CA" is expired/);
+});
+
+test('an options object whose trust anchors change between calls is verified against its current anchors', () => {
+  type Mutable = { now: Date; trustSimulatedRoot?: string; dangerous?: { extraTrustAnchors?: string[] } };
+  const extra: Mutable = { now: TEST_NOW, dangerous: { extraTrustAnchors: [pki.root.pem] } };
+  assert.equal(verifyQuote(base.quote, base.collateral, extra).status, 'SWHardeningNeeded');
+  extra.dangerous = { extraTrustAnchors: ['junk'] };
+  expectCode(() => verifyQuote(base.quote, base.collateral, extra), 'ERR_VERIFY_UNTRUSTED_ROOT', 2);
+
+  const dcap = createSimDcap({ seed: 'verify-quote-spec' });
+  const platform = dcap.platform('up-to-date');
+  const quote = platform.quote(platform.syntheticReportBody({ reportData: new Uint8Array(64) }));
+  const collateral = dcap.collateral(platform);
+  const sim: Mutable = { now: new Date(), trustSimulatedRoot: dcap.rootPem };
+  assert.equal(verifyQuote(quote, collateral, sim).simulated, true);
+  sim.trustSimulatedRoot = createSimDcap({ seed: 'verify-quote-spec-other' }).rootPem;
+  expectCode(() => verifyQuote(quote, collateral, sim), 'ERR_VERIFY_SIMULATED_ROOT', 2);
 });
