@@ -2,13 +2,21 @@
  * The `ccnodes` command tree. Each area (`quote`, `enclave`, `sim`, …) lives in its own file and
  * registers its subcommands here; src/bin/ccnodes.ts is the only caller.
  */
-import { Command, CommanderError, Help } from 'commander';
-import { isCcnodesError } from '../errors/index.ts';
+import type { Command } from 'commander';
 import { EXIT, type CliContext } from './context.ts';
-import { InternalError, IoError, UsageError } from './errors.ts';
+import { cliReporter } from './errors.ts';
+import { parseQuoteVerifyArgs } from './quote-verify-args.ts';
 export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
-export { CLI_ERRORS, type CliErrorCode, UsageError, IoError, InternalError } from './errors.ts';
+export {
+  CLI_ERRORS,
+  type CliErrorCode,
+  UsageError,
+  IoError,
+  InternalError,
+  wantsJson,
+  type JsonErrorDocument,
+} from './errors.ts';
 
 /** A function that adds one area's commands to the root program. */
 export type AreaRegistrar = (program: Command, ctx: CliContext) => void;
@@ -157,6 +165,8 @@ export function areaCommand(program: Command, name: string, description: string)
  * tree); with `argv`, with only the area files that invocation needs ({@link areaFilesFor}).
  */
 export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
+  // Loaded here, not at the top: `quote verify` runs without commander (runCli).
+  const { Command, Help } = await import('commander');
   const program = new Command('ccnodes')
     .description(
       'Confidential computing nodes for Kubernetes (Intel SGX): device plugin, quote helper, attestation, simulation.',
@@ -188,76 +198,39 @@ function inheritOutput(cmd: Command, ctx: CliContext): void {
 }
 
 /**
- * True when `--json` is among the options of this invocation (before a `--` terminator): errors are
- * then reported as one JSON object on stdout, even when commander rejects the command line before a
- * command's action (and its own `--json` handling) runs.
- */
-export function wantsJson(argv: readonly string[]): boolean {
-  for (const a of argv) {
-    if (a === '--') return false;
-    if (a === '--json') return true;
-  }
-  return false;
-}
-
-/** The JSON error document printed on stdout under `--json` (the shape every command uses). */
-export interface JsonErrorDocument {
-  readonly ok: false;
-  readonly error: {
-    readonly code: string;
-    readonly message: string;
-    readonly details: Readonly<Record<string, unknown>>;
-  };
-}
-
-/**
  * Runs one invocation and returns the exit status: 0 success, 1 a verification/check failed,
  * 2 usage or I/O error. Never calls `process.exit`. With `--json`, an error that reaches this point
  * is printed as one {@link JsonErrorDocument} on stdout (unless the command already wrote its own
  * JSON document), besides the plain-text line on stderr.
  */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
-  const json = wantsJson(argv);
-  let wroteStdout = false;
-  const stdout = ctx.stdout;
-  // Track whether anything reached stdout, so that a JSON error never follows another document.
-  const tracked: CliContext = {
-    ...ctx,
-    stdout: (text: string) => {
-      if (text.length > 0) wroteStdout = true;
-      stdout(text);
-    },
-  };
-  const program = await buildProgram(tracked, argv);
-  const emit = (code: string, message: string, details: Readonly<Record<string, unknown>>): void => {
-    if (!json || wroteStdout) return;
-    const doc: JsonErrorDocument = { ok: false, error: { code, message, details } };
-    stdout(`${JSON.stringify(doc, null, 2)}\n`);
-  };
+  // `quote verify` as scripts run it: straight to the command, without loading commander (issue 15).
+  const quoteVerify = parseQuoteVerifyArgs(argv);
+  if (quoteVerify !== undefined) {
+    const { runQuoteVerify } = await import('./quote-verify-fast.ts');
+    return runQuoteVerify(quoteVerify, argv, ctx);
+  }
+  return runWithCommander(argv, ctx);
+}
+
+/**
+ * {@link runCli} through commander whatever the command line (runCli's path for everything but the
+ * `quote verify` invocations quote-verify-args.ts reads itself; tests compare the two).
+ */
+export async function runWithCommander(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const reporter = cliReporter(argv, ctx);
+  const program = await buildProgram(reporter.ctx, argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return tracked.exitCode;
+    return reporter.ctx.exitCode;
   } catch (err) {
+    const { CommanderError } = await import('commander');
     if (err instanceof CommanderError) {
       // --help and --version end with exit code 0; parse errors were already printed by commander.
       if (err.exitCode === 0) return EXIT.OK;
-      emit('ERR_USAGE', err.message.replace(/^error: /, ''), { commanderCode: err.code });
+      reporter.emit('ERR_USAGE', err.message.replace(/^error: /, ''), { commanderCode: err.code });
       return EXIT.USAGE;
     }
-    if (err instanceof UsageError || err instanceof IoError) {
-      ctx.stderr(`ccnodes: ${err.message} (${err.code})\n`);
-      emit(err.code, err.message, err.details);
-      return EXIT.USAGE;
-    }
-    if (isCcnodesError(err)) {
-      ctx.stderr(`ccnodes: ${err.message} (${err.code})\n`);
-      emit(err.code, err.message, err.details);
-      return EXIT.CHECK_FAILED;
-    }
-    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    ctx.stderr(`ccnodes: internal error: ${message}\n`);
-    const internal = new InternalError(err instanceof Error ? err.message : String(err), { cause: err });
-    emit(internal.code, internal.message, internal.details);
-    return EXIT.USAGE;
+    return reporter.fail(err);
   }
 }

@@ -7,9 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   BuildCheckError,
   EXTERNAL_PACKAGES,
@@ -20,7 +21,7 @@ import {
 import { startFakeApiServer } from '../support/fake-apiserver.ts';
 import { runCapture } from '../support/cli.ts';
 import { KubeletPeer } from '../support/kubelet-peer.ts';
-import { REPO_ROOT } from '../support/testdata.ts';
+import { REPO_ROOT, testdataPath, testdataSkip } from '../support/testdata.ts';
 
 const OUT = join(REPO_ROOT, '.tmp', `test-dist-${process.pid}`);
 const HELLO = join(REPO_ROOT, 'examples', 'hello-enclave', 'enclave.yaml');
@@ -141,6 +142,57 @@ describe('precompiled CLI (dist)', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, log);
   });
+
+  test(
+    'quote verify runs from one self-contained file, without commander, as the sources do',
+    {
+      skip: testdataSkip,
+    },
+    async () => {
+      const args = [
+        'quote',
+        'verify',
+        testdataPath('dcap', 'phala-dcap-qvl', 'sgx_quote'),
+        '--collateral',
+        testdataPath('dcap', 'phala-dcap-qvl', 'sgx_quote_collateral.json'),
+        '--now',
+        '2025-07-19T10:01:17Z',
+        '--json',
+      ];
+      // A module-load hook lists every file the command loads.
+      const hooks = `data:text/javascript,${encodeURIComponent(
+        "export async function load(u, c, next) { if (u.startsWith('file:')) process._rawDebug('loaded ' + u); return next(u, c); }",
+      )}`;
+      const preload = `data:text/javascript,${encodeURIComponent(
+        `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`,
+      )}`;
+      const r = spawnSync(process.execPath, ['--import', preload, built.entry, ...args], {
+        encoding: 'utf8',
+        cwd: REPO_ROOT,
+        timeout: 120_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const fromSource = await runCapture(args);
+      assert.equal(fromSource.code, 0, fromSource.stderr);
+      assert.equal(r.stdout, fromSource.stdout);
+      const loaded = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('loaded '))
+        .map((l) => fileURLToPath(l.slice('loaded '.length)));
+      const standalone = join(OUT, 'quote-verify-fast.js');
+      assert.ok(loaded.includes(standalone), loaded.join('\n'));
+      for (const file of loaded) {
+        assert.doesNotMatch(
+          readFileSync(file, 'utf8'),
+          /node_modules\/commander\//,
+          `${file} holds commander`,
+        );
+      }
+      // Self-contained: it imports no chunk (only Node built-ins and external packages).
+      assert.doesNotMatch(readFileSync(standalone, 'utf8'), /\bfrom\s*["']\.\.?\//);
+      assert.doesNotMatch(readFileSync(standalone, 'utf8'), /\bimport\(\s*["']\.\.?\//);
+    },
+  );
 
   test('refuses a bundle whose code would load files relative to itself', async () => {
     mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
