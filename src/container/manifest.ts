@@ -6,9 +6,10 @@
  *
  * {@link canonicalManifest} gives the deterministic JSON text that is measured into the identity.
  */
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { ContainerManifestError } from './errors.ts';
 
 /** Format tag of the canonical manifest (measured). */
@@ -320,6 +321,22 @@ export function validateManifest(input: unknown): AppManifest {
     isvSvn: intField(input['isvSvn'], 'isvSvn', 0, 0, 0xffff),
     epcMiB: intField(input['epcMiB'], 'epcMiB', 64, 1, 65536),
   };
+}
+
+let yamlLib: typeof Yaml | undefined;
+
+/**
+ * Parses YAML text with the `yaml` package, loaded on the first YAML text rather than at import
+ * time (JSON needs none of it): a bundled `require` in the build, `createRequire` from the sources
+ * (as in the simulation's src/sim/pki-lib.ts).
+ */
+function parseYaml(text: string): unknown {
+  yamlLib ??=
+    typeof require === 'function'
+      ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- bundled, initialised here
+        (require('yaml') as typeof Yaml)
+      : (createRequire(import.meta.url)('yaml') as typeof Yaml);
+  return yamlLib.parse(text);
 }
 
 /** Parses manifest text: JSON when it starts with `{` (or `format` says so), else YAML. */

@@ -7,9 +7,10 @@
  * count and memory layout) and what the SECS and SIGSTRUCT carry (attributes, XFRM, MISCSELECT,
  * ISVPRODID, ISVSVN, KSS identities, debug).
  */
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { SGX_ATTRIBUTE_FLAGS, type SgxAttributes } from '../core/index.ts';
 import { EnclaveDefinitionError } from './enclave-errors.ts';
 
@@ -318,6 +319,22 @@ export function validateEnclaveDefinition(input: unknown): EnclaveDefinition {
     ocalls,
     signing: parseSigning(input['signing']),
   };
+}
+
+let yamlLib: typeof Yaml | undefined;
+
+/**
+ * Parses YAML text with the `yaml` package, loaded on the first YAML text rather than at import
+ * time (JSON needs none of it): a bundled `require` in the build, `createRequire` from the sources
+ * (as in pki-lib.ts).
+ */
+function parseYaml(text: string): unknown {
+  yamlLib ??=
+    typeof require === 'function'
+      ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- bundled, initialised here
+        (require('yaml') as typeof Yaml)
+      : (createRequire(import.meta.url)('yaml') as typeof Yaml);
+  return yamlLib.parse(text);
 }
 
 /** Parses definition text: JSON when `format` is `json` (or the text starts with `{`), else YAML. */

@@ -3,15 +3,9 @@
  * way Intel's PCK certificates carry it: an OCTET STRING wrapping `SEQUENCE OF SEQUENCE { OID, value }`
  * in the order PPID, TCB, PCE-ID, FMSPC, SGX Type [, Platform Instance ID, Configuration].
  */
-import {
-  AsnBooleanConverter,
-  AsnEnumeratedConverter,
-  AsnIntegerConverter,
-  AsnObjectIdentifierConverter,
-  AsnOctetStringConverter,
-} from '@peculiar/asn1-schema';
-import { Extension } from '@peculiar/x509';
+import type { Extension } from '@peculiar/x509';
 import { SimConfigError } from './errors.ts';
+import { pkiLib } from './pki-lib.ts';
 
 /** Intel's SGX extension arc. */
 export const OID_SGX_EXTENSION = '1.2.840.113741.1.13.1';
@@ -82,11 +76,11 @@ function ber(value: { toBER(sizeOnly?: boolean): ArrayBuffer }): Uint8Array {
 }
 
 function octets(bytes: Uint8Array): Uint8Array {
-  return ber(AsnOctetStringConverter.toASN(Uint8Array.from(bytes).buffer));
+  return ber(pkiLib().asn1Schema.AsnOctetStringConverter.toASN(Uint8Array.from(bytes).buffer));
 }
 
 function entry(id: string, value: Uint8Array): Entry {
-  return derSequence([ber(AsnObjectIdentifierConverter.toASN(id)), value]);
+  return derSequence([ber(pkiLib().asn1Schema.AsnObjectIdentifierConverter.toASN(id)), value]);
 }
 
 function sequence(entries: readonly Entry[]): Uint8Array {
@@ -116,6 +110,7 @@ export function encodeSgxExtensionValue(fields: SgxExtensionFields): Uint8Array 
       field: 'pceSvn',
     });
   }
+  const { AsnBooleanConverter, AsnEnumeratedConverter, AsnIntegerConverter } = pkiLib().asn1Schema;
   const tcb: Entry[] = [];
   fields.cpuSvn.forEach((svn, i) => {
     tcb.push(entry(`${OID_TCB}.${i + 1}`, ber(AsnIntegerConverter.toASN(svn))));
@@ -148,5 +143,5 @@ export function encodeSgxExtensionValue(fields: SgxExtensionFields): Uint8Array 
 
 /** The non-critical SGX extension for a PCK certificate. */
 export function sgxExtension(fields: SgxExtensionFields): Extension {
-  return new Extension(OID_SGX_EXTENSION, false, encodeSgxExtensionValue(fields));
+  return new (pkiLib().x509.Extension)(OID_SGX_EXTENSION, false, encodeSgxExtensionValue(fields));
 }

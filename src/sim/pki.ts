@@ -16,41 +16,11 @@
  * functions of it (fixed validity dates, RFC 6979 signatures), so one seed gives identical bytes.
  * ECDSA P-256 with SHA-256 throughout.
  */
-import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { ECDSASigValue } from '@peculiar/asn1-ecc';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  Certificate,
-  CertificateList,
-  CRLNumber,
-  Extension as AsnExtension,
-  Extensions,
-  id_ce_cRLNumber,
-  id_ce_keyUsage,
-  KeyUsage,
-  Name as AsnName,
-  RevokedCertificate,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  TBSCertList,
-  Time,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  CRLDistributionPointsExtension,
-  Extension,
-  KeyUsageFlags,
-  Name,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  type JsonNameParams,
-} from '@peculiar/x509';
+import type { AlgorithmIdentifier, Extensions, Name as AsnName } from '@peculiar/asn1-x509';
+import type { Extension, JsonNameParams, Name, X509Certificate } from '@peculiar/x509';
 import { SimKeySource, type SimEcKey, type SimKeySourceOptions } from './keys.ts';
+import { pkiLib } from './pki-lib.ts';
 import { sgxExtension, type SgxExtensionFields } from './pki-sgx-extension.ts';
 
 /** Subject CN of the simulated root. Verifiers recognise simulated chains by it. */
@@ -105,7 +75,7 @@ export interface SimCrlOptions {
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 
 function ecdsaWithSha256(): AlgorithmIdentifier {
-  return new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
+  return new (pkiLib().asn1X509.AlgorithmIdentifier)({ algorithm: ECDSA_WITH_SHA256 });
 }
 
 /** A big-endian unsigned integer as the minimal DER INTEGER contents. */
@@ -121,17 +91,22 @@ function derUnsigned(bytes: Uint8Array): ArrayBuffer {
 /** Signs DER `tbs` with `key` (RFC 6979) and returns the DER ECDSA-Sig-Value. */
 function signatureValue(key: SimEcKey, tbs: ArrayBuffer): ArrayBuffer {
   const rs = key.signDeterministic(new Uint8Array(tbs));
-  return AsnConvert.serialize(
-    new ECDSASigValue({ r: derUnsigned(rs.subarray(0, 32)), s: derUnsigned(rs.subarray(32)) }),
+  const { asn1Ecc, asn1Schema } = pkiLib();
+  return asn1Schema.AsnConvert.serialize(
+    new asn1Ecc.ECDSASigValue({ r: derUnsigned(rs.subarray(0, 32)), s: derUnsigned(rs.subarray(32)) }),
   );
 }
 
 function asnName(name: Name): AsnName {
-  return AsnConvert.parse(name.toArrayBuffer(), AsnName);
+  const { asn1Schema, asn1X509 } = pkiLib();
+  return asn1Schema.AsnConvert.parse(name.toArrayBuffer(), asn1X509.Name);
 }
 
 function asnExtensions(extensions: readonly Extension[]): Extensions {
-  return new Extensions(extensions.map((e) => AsnConvert.parse(e.rawData, AsnExtension)));
+  const { asn1Schema, asn1X509 } = pkiLib();
+  return new asn1X509.Extensions(
+    extensions.map((e) => asn1Schema.AsnConvert.parse(e.rawData, asn1X509.Extension)),
+  );
 }
 
 /** Distinguished name in Intel's shape: UTF8String CN/O/L/ST, PrintableString C. */
@@ -143,7 +118,7 @@ export function simName(cn: string): Name {
     { ST: [{ utf8String: SIM_STATE }] },
     { C: [{ printableString: SIM_COUNTRY }] },
   ];
-  return new Name(params);
+  return new (pkiLib().x509.Name)(params);
 }
 
 function keyIdOf(key: SimEcKey): Uint8Array {
@@ -315,6 +290,19 @@ export function createSimPki(options: SimPkiOptions = {}): SimPki {
 }
 
 function issue(keys: SimKeySource, p: IssueParams): SimCert {
+  const { asn1Schema, asn1X509, x509: lib } = pkiLib();
+  const { AsnConvert } = asn1Schema;
+  const { Certificate, id_ce_keyUsage, KeyUsage, SubjectPublicKeyInfo, TBSCertificate, Validity, Version } =
+    asn1X509;
+  const {
+    AuthorityKeyIdentifierExtension,
+    BasicConstraintsExtension,
+    CRLDistributionPointsExtension,
+    Extension,
+    KeyUsageFlags,
+    SubjectKeyIdentifierExtension,
+    X509Certificate,
+  } = lib;
   const keyId = keyIdOf(p.key);
   const issuerCert = p.issuer === 'self' ? undefined : p.issuer;
   const issuerKey = issuerCert?.key ?? p.key;
@@ -356,6 +344,11 @@ function issue(keys: SimKeySource, p: IssueParams): SimCert {
 const DAY_MS = 86_400_000;
 
 function issueCrl(issuer: SimCert, options: SimCrlOptions): Uint8Array {
+  const { asn1Schema, asn1X509, x509: lib } = pkiLib();
+  const { AsnConvert } = asn1Schema;
+  const { CertificateList, CRLNumber, id_ce_cRLNumber, RevokedCertificate, TBSCertList, Time, Version } =
+    asn1X509;
+  const { AuthorityKeyIdentifierExtension, Extension } = lib;
   const thisUpdate = new Date(Math.floor(options.now.getTime() / 1000) * 1000);
   const nextUpdate = new Date(thisUpdate.getTime() + options.validityDays * DAY_MS);
   const crlNumber = AsnConvert.serialize(new CRLNumber(options.crlNumber ?? 1));
