@@ -56,21 +56,16 @@ function beToLe(be: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
+// Through hex text: one conversion each way (a byte-at-a-time shift loop costs O(n²) on 3072-bit values).
 function leToBigInt(le: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = le.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(le[i] as number);
-  return v;
+  return le.length === 0 ? 0n : BigInt(`0x${Buffer.from(le).reverse().toString('hex')}`);
 }
 
 function bigIntToLe(v: bigint, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = v;
-  for (let i = 0; i < size; i++) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  if (x !== 0n) throw new SigstructError('ERR_SIGSTRUCT_Q1Q2', `integer is wider than ${size} bytes`);
-  return out;
+  const hex = v.toString(16);
+  if (v < 0n || hex.length > size * 2)
+    throw new SigstructError('ERR_SIGSTRUCT_Q1Q2', `integer is wider than ${size} bytes`);
+  return new Uint8Array(Buffer.from(hex.padStart(size * 2, '0'), 'hex').reverse());
 }
 
 function leToBe(le: Uint8Array): Uint8Array {
