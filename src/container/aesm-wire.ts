@@ -53,17 +53,20 @@ function varint(value: number): number[] {
   return out;
 }
 
+/** A field's tag: its number and wire type. */
+const tagBytes = (num: number, wire: number): number[] => varint(num * 8 + wire);
+
 function encodeFields(fields: readonly AesmField[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   for (const [num, value] of fields) {
     if (!Number.isInteger(num) || num < 1 || num > MAX_FIELD)
       throw new RangeError(`field number ${num}: not in 1..${MAX_FIELD}`);
     if (value instanceof Uint8Array) {
-      chunks.push(Uint8Array.from([...varint(num * 8 + LEN), ...varint(value.length)]), value);
+      chunks.push(Uint8Array.from([...tagBytes(num, LEN), ...varint(value.length)]), value);
     } else {
       const n = typeof value === 'boolean' ? (value ? 1 : 0) : value;
       if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`field ${num}: not an unsigned integer`);
-      chunks.push(Uint8Array.from([...varint(num * 8 + VARINT), ...varint(n)]));
+      chunks.push(Uint8Array.from([...tagBytes(num, VARINT), ...varint(n)]));
     }
   }
   return Buffer.concat(chunks);
