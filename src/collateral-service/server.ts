@@ -1,4 +1,5 @@
 /** Assembles a running collateral service: store, cache logic, HTTP app, listening socket. */
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildCollateralApp, type CollateralAppOptions } from './app.ts';
 import { CollateralServiceConfigError } from './errors.ts';
@@ -27,10 +28,7 @@ export interface CollateralServer {
 
 /** Opens storage, loads and verifies the cache, and listens. */
 export async function startCollateralService(config: CollateralServerConfig): Promise<CollateralServer> {
-  const store = await openStore({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
-  });
+  const store = await openStore(config);
   let service: CollateralService;
   try {
     let app: FastifyInstance | undefined;
@@ -53,8 +51,8 @@ export async function startCollateralService(config: CollateralServerConfig): Pr
           cause,
         );
       }
-      const address = app.server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : (config.port ?? 0);
+      // Listening on a host and port (never a pipe), the server's address is an AddressInfo.
+      const { port } = app.server.address() as AddressInfo;
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const scheme = config.https === undefined ? 'http' : 'https';
       const running = app;
