@@ -6,7 +6,17 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -112,7 +122,7 @@ describe('expansion', () => {
     ]);
     assert.deepEqual(await expandTrustedFiles(base, ['.'], false), []);
   });
-  test('symbolic links: named ones are followed; inside a glob, only links to regular files are listed', async () => {
+  test("symbolic links: named ones and those in a glob's fixed part are followed; below it, only links to regular files are listed", async () => {
     const base = tree({ 'real.js': 'r', 'lib/a.js': 'a', 'elsewhere/b.js': 'b' });
     symlinkSync(join(base, 'real.js'), join(base, 'lib/link.js'));
     symlinkSync(join(base, 'elsewhere'), join(base, 'lib/dirlink'));
@@ -125,10 +135,17 @@ describe('expansion', () => {
       ['liblink/a.js'],
       'named through a linked directory',
     );
+    // Links are followed in what the manifest names, a glob's fixed directory part included; below
+    // it, the walk does not descend into links to directories (`lib/**` above skips lib/dirlink).
     assert.deepEqual(
-      await expandTrustedFiles(base, ['liblink/*.js'], false),
-      [],
-      'a glob root that is a link',
+      await expandTrustedFiles(base, ['liblink/*.js'], true),
+      ['liblink/a.js', 'liblink/link.js'],
+      'a glob whose fixed part is a link',
+    );
+    assert.deepEqual(
+      await expandTrustedFiles(base, ['lib/dirlink/*.js'], true),
+      ['lib/dirlink/b.js'],
+      'a glob whose fixed part passes through a link below its first segment',
     );
   });
 });
@@ -177,6 +194,57 @@ describe('hashing', () => {
       { path: 'b.txt', sha256: sha('B'), size: 1 },
       { path: 'd.txt', sha256: sha(''), size: 0 },
     ]);
+  });
+  test("two hashes running at once (sharing the read buffer) each get their own file's hash", async () => {
+    const a = Buffer.alloc(3 * HASH_CHUNK + 5, 0x61);
+    const b = Buffer.alloc(2 * HASH_CHUNK + 7, 0x62);
+    const base = tree({});
+    writeFileSync(join(base, 'a.bin'), a);
+    writeFileSync(join(base, 'b.bin'), b);
+    const [ha, hb] = await Promise.all([hashTrustedFiles(base, ['a.bin']), hashFile(join(base, 'b.bin'))]);
+    assert.deepEqual(ha, [{ path: 'a.bin', sha256: sha(a), size: a.length }]);
+    assert.deepEqual(hb, { sha256: sha(b), size: b.length });
+  });
+  test('hashing yields to the event loop between chunks: other work does not wait for a whole file', async () => {
+    const base = tree({});
+    writeFileSync(join(base, 'big.bin'), Buffer.alloc(4 * HASH_CHUNK, 1));
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await hashFile(join(base, 'big.bin'));
+    done = true;
+    assert.ok(turns >= 3, `the event loop ran ${turns} times during 4 chunks`);
+  });
+  test("a FIFO in a trusted file's place is refused at once (not read, not waited on)", async (t) => {
+    const base = tree({ 'a.txt': 'abc' });
+    if (spawnSync('mkfifo', [join(base, 'pipe')]).status !== 0) {
+      t.skip('mkfifo unavailable');
+      return;
+    }
+    await assert.rejects(hashFile(join(base, 'pipe')), /pipe is not a regular file/);
+    await rejectsWith(hashTrustedFiles(base, ['a.txt', 'pipe']), 'ERR_CONTAINER_TRUSTED_FILE', {
+      path: 'pipe',
+    });
+  });
+  test('every file descriptor opened for hashing is closed, after success and after failure', async (t) => {
+    if (!existsSync('/proc/self/fd')) {
+      t.skip('no /proc/self/fd');
+      return;
+    }
+    const base = tree({ 'a.txt': 'abc', 'b.txt': 'def', 'dir/c.txt': 'c' });
+    writeFileSync(join(base, 'big.bin'), Buffer.alloc(HASH_CHUNK + 1));
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    await hashTrustedFiles(base, ['a.txt', 'b.txt', 'big.bin']);
+    assert.equal(open(), before, 'after hashing');
+    await assert.rejects(hashFile(join(base, 'dir')), /dir is not a regular file/);
+    await assert.rejects(hashFile(join(base, 'gone.txt')), { code: 'ENOENT' });
+    assert.equal(open(), before, 'after refusals');
   });
   test('an unreadable file is ERR_CONTAINER_TRUSTED_FILE naming it', async () => {
     const base = tree({ 'a.txt': 'abc' });
