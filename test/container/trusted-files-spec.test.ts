@@ -50,9 +50,11 @@ async function rejectsWith(
   p: Promise<unknown>,
   code: string,
   details: Record<string, unknown>,
+  message?: RegExp,
 ): Promise<void> {
-  await assert.rejects(p, (err: { code?: string; details?: Record<string, unknown> }) => {
+  await assert.rejects(p, (err: { code?: string; details?: Record<string, unknown>; message?: string }) => {
     assert.equal(err.code, code);
+    if (message !== undefined) assert.match(err.message ?? '', message);
     for (const [k, v] of Object.entries(details)) assert.equal(err.details?.[k], v, k);
     return true;
   });
@@ -98,14 +100,24 @@ describe('expansion', () => {
   });
   test('at prepare time a pattern that matches nothing, or names a directory, is an error naming it', async () => {
     const base = tree({ 'a.js': '1', 'lib/x.js': '2' });
-    await rejectsWith(expandTrustedFiles(base, ['a.js', 'missing.js'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
-      field: 'trustedFiles[1]',
-      path: 'missing.js',
-    });
-    await rejectsWith(expandTrustedFiles(base, ['lib'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
-      field: 'trustedFiles[0]',
-      path: 'lib',
-    });
+    await rejectsWith(
+      expandTrustedFiles(base, ['a.js', 'missing.js'], true),
+      'ERR_CONTAINER_TRUSTED_FILE',
+      {
+        field: 'trustedFiles[1]',
+        path: 'missing.js',
+      },
+      /^trustedFiles\[1\]: missing\.js matches no file$/,
+    );
+    await rejectsWith(
+      expandTrustedFiles(base, ['lib'], true),
+      'ERR_CONTAINER_TRUSTED_FILE',
+      {
+        field: 'trustedFiles[0]',
+        path: 'lib',
+      },
+      /^trustedFiles\[0\]: lib is not a regular file$/,
+    );
     await rejectsWith(expandTrustedFiles(base, ['lib/*.txt'], true), 'ERR_CONTAINER_TRUSTED_FILE', {
       field: 'trustedFiles[0]',
     });
@@ -248,9 +260,14 @@ describe('hashing', () => {
   });
   test('an unreadable file is ERR_CONTAINER_TRUSTED_FILE naming it', async () => {
     const base = tree({ 'a.txt': 'abc' });
-    await rejectsWith(hashTrustedFiles(base, ['a.txt', 'gone.txt']), 'ERR_CONTAINER_TRUSTED_FILE', {
-      path: 'gone.txt',
-    });
+    await rejectsWith(
+      hashTrustedFiles(base, ['a.txt', 'gone.txt']),
+      'ERR_CONTAINER_TRUSTED_FILE',
+      {
+        path: 'gone.txt',
+      },
+      /^cannot read trusted file gone\.txt: ENOENT/,
+    );
   });
 });
 
@@ -272,10 +289,15 @@ describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)
   test('a modified file (content, or same content length) is modified', async () => {
     const { base, recorded } = await prepared();
     writeFileSync(join(base, 'lib/b.js'), 'C');
-    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
-      path: 'lib/b.js',
-      change: 'modified',
-    });
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, recorded),
+      CHANGED,
+      {
+        path: 'lib/b.js',
+        change: 'modified',
+      },
+      /^trusted file lib\/b\.js is modified since prepare$/,
+    );
   });
   test('a recorded size that differs is modified even when the hash were equal', async () => {
     const { base, recorded } = await prepared();
@@ -288,15 +310,25 @@ describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)
   test('a removed file is missing; a new file matching a pattern is added (first in sorted order)', async () => {
     const { base, recorded } = await prepared();
     unlinkSync(join(base, 'lib/a.js'));
-    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
-      path: 'lib/a.js',
-      change: 'missing',
-    });
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, recorded),
+      CHANGED,
+      {
+        path: 'lib/a.js',
+        change: 'missing',
+      },
+      /^trusted file lib\/a\.js is missing since prepare$/,
+    );
     writeFileSync(join(base, 'lib/0.js'), 'new');
-    await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
-      path: 'lib/0.js',
-      change: 'added',
-    });
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, recorded),
+      CHANGED,
+      {
+        path: 'lib/0.js',
+        change: 'added',
+      },
+      /^trusted file lib\/0\.js is new \(matches a trusted pattern\) since prepare$/,
+    );
   });
   test('a removed named file (not a glob) is missing too, not a manifest error', async () => {
     const { base, recorded } = await prepared();
@@ -304,6 +336,31 @@ describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)
     await rejectsWith(checkTrustedFiles(base, patterns, recorded), CHANGED, {
       path: 'app.js',
       change: 'missing',
+    });
+  });
+  test('a listed file that cannot be read when it is hashed is missing; an earlier modified file is named first', async (t) => {
+    // A link to /proc/self/mem is listed (stat says regular file) but its first read fails (EIO):
+    // the same path as a file removed between the expansion and its hashing, made deterministic.
+    if (!existsSync('/proc/self/mem')) {
+      t.skip('no /proc/self/mem');
+      return;
+    }
+    const { base, recorded } = await prepared();
+    symlinkSync('/proc/self/mem', join(base, 'lib/mem.js'));
+    const withMem = [...recorded, { path: 'lib/mem.js', sha256: sha(''), size: 0 }];
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, withMem),
+      CHANGED,
+      {
+        path: 'lib/mem.js',
+        change: 'missing',
+      },
+      /^trusted file lib\/mem\.js is missing since prepare$/,
+    );
+    writeFileSync(join(base, 'app.js'), 'changed');
+    await rejectsWith(checkTrustedFiles(base, patterns, withMem), CHANGED, {
+      path: 'app.js',
+      change: 'modified',
     });
   });
   test('a file not matching any pattern is ignored', async () => {
