@@ -419,6 +419,11 @@ async function launch(
       log(`sealed state: ${state.length} files unsealed`);
     }
 
+    // Past this point the attestation service is not called again, and the enclave is needed only to
+    // seal the state back after the program: without sealed state both are let go now, so that the
+    // worker's teardown runs beside the program instead of after it (the `finally` below waits for it).
+    if (m.sealedState === undefined) void settle(Promise.all([enclave.terminate(), client.close()]));
+
     // 4. Private directory, then the program.
     try {
       privateDir = await mkdtemp(join(o.privateDirRoot ?? defaultPrivateRoot(), 'ccnodes-cc-'));

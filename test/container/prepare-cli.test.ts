@@ -264,3 +264,9 @@ test('gramine-manifest renders Gramine manifest syntax from the app manifest', a
   const opens = toml.split('\n').filter((l) => l.endsWith('= [')).length;
   assert.equal(opens, toml.split('\n').filter((l) => l === ']').length, 'arrays are closed');
 });
+
+test('run with no platform named (no --sim-seed, --data-dir, CCNODES_DATA_DIR, XDG_DATA_HOME or HOME) is a usage error: exit 2', async () => {
+  const r = await cli(['container', 'run', 'app.yaml', '--sig', 'app.sig', '--json']);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.out + r.err, /no --data-dir or --sim-seed, and neither CCNODES_DATA_DIR nor HOME is set/);
+});
