@@ -11,19 +11,32 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CompactEncrypt } from 'jose';
 import {
   encodeAppSig,
+  identityImage,
   loadManifest,
   MAX_SEALED_STATE_BYTES,
   prepareApp,
+  readAppSig,
   readCoreLimit,
 } from '../../src/container/index.ts';
+import { SimCpu, startEnclave } from '../../src/sim/index.ts';
 import { ADMIN_TOKEN, startService, type Started } from '../attestation/support.ts';
-import { leftovers, policyFor, run, scratch, signingKey, type RunRecord, type Scratch } from './support.ts';
+import {
+  leftovers,
+  policyFor,
+  run,
+  scratch,
+  signingKey,
+  SIM_SEED,
+  type RunRecord,
+  type Scratch,
+} from './support.ts';
 
 let svc: Started;
 let s: Scratch;
@@ -57,8 +70,9 @@ const PROGRAM = `#!/bin/sh
   if [ -f "$CCNODES_PRIVATE_DIR/input.txt" ]; then echo "input=$(cat "$CCNODES_PRIVATE_DIR/input.txt")"; fi
   if [ -n "\${STATE_DIR-}" ]; then
     echo "state=$STATE_DIR"
-    for f in $(cd "$STATE_DIR" && find . -type f | sort); do
-      echo "statefile=$f $(stat -c %a "$STATE_DIR/$f") $(cat "$STATE_DIR/$f")"
+    echo "statedir=$(stat -c %a "$STATE_DIR" 2>/dev/null || echo none)"
+    for f in $(cd "$STATE_DIR" 2>/dev/null && find . -type f | sort); do
+      echo "statefile=$f $(stat -c %a "$STATE_DIR/$f") $(wc -c < "$STATE_DIR/$f") $(head -c 8 "$STATE_DIR/$f" | tr -d '\\000\\n')"
     done
   fi
   grep '^Max core file size' /proc/self/limits | tr -s ' '
@@ -70,8 +84,11 @@ case "\${MODE-}" in
     echo two > "$STATE_DIR/sub/b.txt"
     chmod 700 "$STATE_DIR/sub/b.txt"
     ;;
+  mid-state)
+    head -c $((64 * 1024)) /dev/zero > "$STATE_DIR/big.bin"
+    ;;
   big-state)
-    head -c ${MAX_SEALED_STATE_BYTES + 1} /dev/zero > "$STATE_DIR/big.bin"
+    head -c $((16 * 1024 * 1024 - 7)) /dev/zero > "$STATE_DIR/big.bin"
     ;;
   signal)
     kill -TERM $$
@@ -402,7 +419,7 @@ test('how the program ends: a signal is 128 + its number; a program that cannot 
   }
 });
 
-test('sealed state: files and modes come back after a restart, into a directory made on first save; over the size bound it is not saved', async () => {
+test('sealed state: files and modes come back after a restart, into a directory made on first save; 64 KiB is saved, one byte over 16 MiB is not', async () => {
   const a = await app({ sealedState: { dir: 'var/state', env: 'STATE_DIR' } });
   const out = join(s.dir, 'state.txt');
   const base = { manifestPath: a.manifest, sigPath: a.sigPath };
@@ -412,16 +429,23 @@ test('sealed state: files and modes come back after a restart, into a directory 
   assert.equal(first.result?.exitCode, 0);
   assert.ok(first.events.includes('sealed state saved (MRENCLAVE)'), first.events.join('\n'));
   assert.ok(existsSync(blob));
-  assert.deepEqual((await report(out)).get('statefile'), undefined, 'empty the first time');
-  const second = await run(s, { ...base, env: { OUT: out } });
+  const empty = await report(out);
+  assert.deepEqual(empty.get('statedir'), ['700'], 'the state directory exists, private, before any state');
+  assert.deepEqual(empty.get('statefile'), undefined, 'empty the first time');
+  // Restart; the program adds a 64 KiB file: saved. (Not more: at 1 MiB the simulated enclave's
+  // 32 MB heap runs out while sealing, and near 16 MiB the launcher's process aborts; see the
+  // launcher.ts row in docs/testing.md.)
+  const second = await run(s, { ...base, env: { OUT: out, MODE: 'mid-state' } });
   assert.equal(second.error, undefined, second.error?.message);
+  assert.equal(second.result?.exitCode, 0, second.events.join('\n'));
   const got = await report(out);
   assert.ok(got.get('state')?.[0]?.endsWith('/sealed-state'));
-  assert.deepEqual(got.get('statefile'), ['./a.txt 600 one', './sub/b.txt 700 two']);
+  assert.deepEqual(got.get('statefile'), ['./a.txt 600 4 one', './sub/b.txt 700 4 two']);
   assert.ok(second.events.includes('sealed state: 2 files unsealed'), second.events.join('\n'));
+  assert.ok(second.events.includes('sealed state saved (MRENCLAVE)'), second.events.join('\n'));
   const saved = await readFile(blob);
-  // Over MAX_SEALED_STATE_BYTES: not saved (the blob is left as it was); a clean exit becomes 1,
-  // another status is kept.
+  // big.bin grown to bring the state one byte over 16 MiB: not saved (the blob is left as it was); a clean exit becomes 1, another
+  // status is kept.
   for (const [status, want] of [
     ['0', 1],
     ['3', 3],
@@ -430,12 +454,111 @@ test('sealed state: files and modes come back after a restart, into a directory 
     assert.equal(big.error, undefined, big.error?.message);
     assert.equal(big.result?.exitCode, want);
     assert.ok(
-      big.events.some(
-        (e) => e.startsWith('sealed state NOT saved') && e.includes(String(MAX_SEALED_STATE_BYTES)),
-      ),
+      big.events.includes(`sealed state NOT saved: sealed state exceeds ${16 * 1024 * 1024} bytes`),
       big.events.join('\n'),
     );
+    assert.ok(big.events.includes('sealed state: 3 files unsealed'), big.events.join('\n'));
     assert.deepEqual(await readFile(blob), saved);
   }
+  assert.equal(MAX_SEALED_STATE_BYTES, 16 * 1024 * 1024);
   assert.deepEqual(await leftovers(s), []);
+});
+
+test('a sealed state that unseals but is not a well-formed archive is ERR_CONTAINER_SEALED_STATE: no entry may leave the state directory', async () => {
+  const a = await app({ sealedState: { dir: 'state', env: 'STATE_DIR' } });
+  const loaded = await loadManifest(a.manifest);
+  const sig = await readAppSig(a.sigPath);
+  // The app's own identity seals what the launcher will then unseal.
+  const enclave = await startEnclave({
+    cpu: SimCpu.fromSeed(SIM_SEED),
+    image: identityImage(loaded.manifest, sig.trustedFiles),
+    sigstruct: sig.sigstruct,
+  });
+  const blob = join(a.dir, 'state', 'state.sealed');
+  const out = join(s.dir, 'forged.txt');
+  const base = { manifestPath: a.manifest, sigPath: a.sigPath, env: { OUT: out } };
+  const seal = async (archive: unknown): Promise<void> => {
+    const bytes = typeof archive === 'string' ? archive : JSON.stringify(archive);
+    const sealed = (await enclave.ecall('seal', new TextEncoder().encode(bytes), 'mrenclave')) as Uint8Array;
+    await mkdir(join(a.dir, 'state'), { recursive: true });
+    await writeFile(blob, sealed);
+  };
+  const FORMAT = 'ccnodes-sealed-state/1';
+  const entry = (o: Record<string, unknown>): unknown => ({
+    format: FORMAT,
+    files: [{ path: 'f', mode: 384, data: '', ...o }],
+  });
+  try {
+    for (const [what, archive] of [
+      ['not JSON', 'not json'],
+      ['another format', { format: 'other/1', files: [] }],
+      ['files not a list', { format: FORMAT, files: {} }],
+      ['no files', { format: FORMAT }],
+      ['a parent step', entry({ path: '../escape' })],
+      ['a parent step inside', entry({ path: 'a/../../escape' })],
+      ['an absolute path', entry({ path: '/tmp/escape' })],
+      ['an empty step', entry({ path: 'a//b' })],
+      ['a dot step', entry({ path: './a' })],
+      ['a path that is no string', entry({ path: 7 })],
+      ['data that is no string', entry({ data: 5 })],
+    ] as const) {
+      await seal(archive);
+      await rm(out, { force: true });
+      const r = await run(s, base);
+      await assertStopped(r, 'ERR_CONTAINER_SEALED_STATE');
+      assert.equal(r.error?.details['path'], blob, what);
+      assert.ok(!existsSync(out), what);
+    }
+    // Well formed: the files arrive with their modes (owner bits; 0600 at least, 0600 when absent).
+    await seal({
+      format: FORMAT,
+      files: [
+        { path: 'x/run.sh', mode: 0o100, data: Buffer.from('#!').toString('base64') },
+        { path: 'plain', data: Buffer.from('hello').toString('base64') },
+      ],
+    });
+    const r = await run(s, base);
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual((await report(out)).get('statefile'), ['./plain 600 5 hello', './x/run.sh 700 2 #!']);
+  } finally {
+    await enclave.terminate();
+  }
+});
+
+test('before the program: an AESM socket that does not exist is ERR_CONTAINER_QUOTE; a private-directory root that does not exist is ERR_CONTAINER_PRIVATE_DIR', async () => {
+  const a = await app();
+  const out = join(s.dir, 'early.txt');
+  const base = { manifestPath: a.manifest, sigPath: a.sigPath, env: { OUT: out } };
+  const socket = join(s.dir, 'no-aesm.socket');
+  const quote = await run(s, { ...base, platform: { simSeed: SIM_SEED, aesmSocket: socket } });
+  await assertStopped(quote, 'ERR_CONTAINER_QUOTE');
+  assert.equal(quote.error?.details['socketPath'], socket);
+  const priv = await run(s, { ...base, privateDirRoot: join(s.dir, 'no-such-root') });
+  await assertStopped(priv, 'ERR_CONTAINER_PRIVATE_DIR');
+  assert.ok(!existsSync(out));
+});
+
+test("the attestation client's connections are closed when the launcher is done", async () => {
+  const a = await app();
+  const server = svc.service.app.server;
+  const opened: Socket[] = [];
+  const onConnection = (c: Socket): void => {
+    opened.push(c);
+  };
+  server.on('connection', onConnection);
+  let r: RunRecord;
+  try {
+    r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, env: { OUT: join(s.dir, 'conn.txt') } });
+  } finally {
+    server.off('connection', onConnection);
+  }
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.ok(opened.length > 0);
+  // Generous: the keep-alive timeout of the service is over a minute.
+  for (let i = 0; i < 100 && opened.some((c) => !c.destroyed); i++)
+    await new Promise((w) => setTimeout(w, 50));
+  assert.deepEqual(
+    opened.map((c) => c.destroyed),
+    opened.map(() => true),
+  );
 });
