@@ -294,3 +294,44 @@ test('an options object whose trust anchors change between calls is verified aga
   sim.trustSimulatedRoot = createSimDcap({ seed: 'verify-quote-spec-other' }).rootPem;
   expectCode(() => verifyQuote(quote, collateral, sim), 'ERR_VERIFY_SIMULATED_ROOT', 2);
 });
+
+test('a PCK chain whose leaf is not named an SGX PCK Certificate is refused at step 2', async () => {
+  // Issued by the PCK's (trusted) Processor CA with a valid SGX extension; only the CN differs.
+  const leaf = await issueCert({
+    subject: 'CN=Intel SGX TCB Signing, O=Intel Corporation, L=Santa Clara, ST=CA, C=US',
+    issuer: pki.processorCa,
+    ca: false,
+    extensions: [new x509.Extension(SGX_OID, false, sgxExtensionValue(DEFAULT_PLATFORM))],
+  });
+  const c = await buildSgxCase(pki, { pck: leaf });
+  const e = refusal(() => verifyQuote(c.quote, c.collateral, c.options));
+  assert.equal(e.code, 'ERR_VERIFY_CHAIN_INCOMPLETE');
+  assert.equal(e.step, 2);
+  assert.match(e.message, /PCK leaf CN "Intel SGX TCB Signing" is not an SGX PCK Certificate/);
+});
+
+test('an expired TCB signing certificate in the TCB Info or QE Identity issuer chain is refused at step 6 or 7', async () => {
+  // The TCB signing CA's subject and key in a certificate that expired before TEST_NOW: the
+  // documents' signatures verify with it and it is not revoked; only its validity refuses it.
+  const expiredSigner = await issueCert({
+    subject: new Uint8Array(pki.tcbSigning.cert.subjectName.toArrayBuffer()),
+    issuer: pki.root,
+    ca: false,
+    keys: pki.tcbSigning.keys,
+    notBefore: new Date('2025-01-01T00:00:00Z'),
+    notAfter: new Date('2026-01-10T00:00:00Z'),
+  });
+  const chain = expiredSigner.pem + pki.root.pem;
+  const tcb = refusal(() =>
+    verifyQuote(base.quote, { ...base.collateral, tcbInfoIssuerChain: chain }, base.options),
+  );
+  assert.equal(tcb.code, 'ERR_VERIFY_COLLATERAL_EXPIRED');
+  assert.equal(tcb.step, 6);
+  assert.match(tcb.message, /^TCB Info issuer chain: certificate "Intel SGX TCB Signing" is expired/);
+  const qe = refusal(() =>
+    verifyQuote(base.quote, { ...base.collateral, qeIdentityIssuerChain: chain }, base.options),
+  );
+  assert.equal(qe.code, 'ERR_VERIFY_COLLATERAL_EXPIRED');
+  assert.equal(qe.step, 7);
+  assert.match(qe.message, /^QE Identity issuer chain: certificate "Intel SGX TCB Signing" is expired/);
+});
