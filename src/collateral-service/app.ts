@@ -156,10 +156,9 @@ function crlPem(der: Uint8Array): string {
 const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300);
 
 function sendArtefact(reply: FastifyReply, a: StoredArtefact, pckCrlEncoding?: 'pem' | 'der'): FastifyReply {
-  const chainName = CHAIN_HEADER[a.spec.kind][0];
-  if (chainName !== undefined && a.headers[chainName] !== undefined)
-    reply.header(chainName, a.headers[chainName]);
-  for (const name of KEPT_HEADERS[a.spec.kind]) {
+  // The issuer chain under the name served (the first spelling), then the other kept headers; each
+  // only when the artefact came with it.
+  for (const name of [...CHAIN_HEADER[a.spec.kind].slice(0, 1), ...KEPT_HEADERS[a.spec.kind]]) {
     const v = a.headers[name];
     if (v !== undefined) reply.header(name, v);
   }
@@ -205,8 +204,8 @@ export function buildCollateralApp(
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.idleTimeoutMs,
-    requestIdHeader: false,
-    return503OnClosing: true,
+    // Fastify 5's defaults are what we want: no request id taken from a client's header
+    // (`requestIdHeader: false`; ours is a fresh Request-ID) and 503 while closing.
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = limits.headerTimeoutMs;
   app.server.maxConnections = limits.maxConnections;
@@ -329,9 +328,7 @@ export function buildCollateralApp(
           cpuSvn: fields['cpu_svn'],
           pceSvn: fields['pce_svn'],
           encPpid: fields['enc_ppid'] ?? '',
-          ...(typeof fields['platform_manifest'] === 'string'
-            ? { platformManifest: fields['platform_manifest'] }
-            : {}),
+          platformManifest: fields['platform_manifest'],
         },
         'body',
       );

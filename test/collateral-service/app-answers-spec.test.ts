@@ -6,12 +6,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   buildCollateralApp,
   CollateralService,
+  CollateralStorageError,
   openMemoryStore,
 } from '../../src/collateral-service/index.ts';
-import { get, startStack, type Stack } from './support.ts';
+import { startSimPcs } from '../../src/sim/index.ts';
+import { dcap, get, startStack, type Stack } from './support.ts';
 
 const SGX = '/sgx/certification/v4';
 
@@ -125,6 +129,110 @@ test('a missing required parameter is named as missing, not as malformed', async
       assert.equal(body.details.parameter, parameter);
       assert.equal(body.message, `query parameter ${parameter} is required`);
     }
+  } finally {
+    await app.close();
+    await service.close();
+  }
+});
+
+test('storage that fails while an artefact is stored is a 503 storage error', async () => {
+  const pcs = await startSimPcs(dcap);
+  const memory = openMemoryStore();
+  const service = await CollateralService.open({
+    mode: 'lazy',
+    store: {
+      ...memory,
+      put: () => Promise.reject(new CollateralStorageError('the database is read-only', {})),
+    },
+    upstream: { baseUrl: pcs.url, retries: 0 },
+    trustSimulatedRoot: dcap.rootPem,
+    refreshIntervalMs: 0,
+  });
+  const app = buildCollateralApp(service, {});
+  try {
+    const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
+    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(res.headers['error-code'], 'ERR_COLLATERAL_SERVICE_STORAGE');
+  } finally {
+    await app.close();
+    await service.close();
+    await pcs.close();
+  }
+});
+
+test('an app built without logger options writes no log lines', () => {
+  // Fastify's own logger would write to file descriptor 1: watched from a child process.
+  const index = fileURLToPath(new URL('../../src/collateral-service/index.ts', import.meta.url));
+  const script = `
+    import { buildCollateralApp, CollateralService, openMemoryStore } from ${JSON.stringify(index)};
+    const service = await CollateralService.open({ mode: 'offline', store: openMemoryStore(), refreshIntervalMs: 0 });
+    const app = buildCollateralApp(service, {});
+    const res = await app.inject({ method: 'GET', url: '/nothing' });
+    await app.close();
+    await service.close();
+    process.stderr.write('status ' + res.statusCode);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(r.stderr.trim(), 'status 404', r.stderr);
+  assert.equal(r.stdout, '');
+});
+
+test('connections are checked for the header timeout at a quarter of it, between 50 ms and 1 s', async () => {
+  const service = await CollateralService.open({
+    mode: 'offline',
+    store: openMemoryStore(),
+    refreshIntervalMs: 0,
+  });
+  try {
+    for (const [headerTimeoutMs, every] of [
+      [undefined, 1000],
+      [40_000, 1000],
+      [2000, 500],
+      [400, 100],
+      [100, 50],
+    ] as const) {
+      const app = buildCollateralApp(
+        service,
+        headerTimeoutMs === undefined ? {} : { limits: { headerTimeoutMs } },
+      );
+      // Node keeps the option on the server it creates.
+      const server = app.server as unknown as {
+        connectionsCheckingInterval?: number;
+        headersTimeout: number;
+      };
+      assert.equal(server.connectionsCheckingInterval, every, String(headerTimeoutMs));
+      assert.equal(server.headersTimeout, headerTimeoutMs ?? 10_000);
+      await app.close();
+    }
+  } finally {
+    await service.close();
+  }
+});
+
+test('a registration keeps the platform manifest it was sent', async () => {
+  const store = openMemoryStore();
+  const service = await CollateralService.open({ mode: 'offline', store, refreshIntervalMs: 0 });
+  const app = buildCollateralApp(service, {});
+  try {
+    const platform = {
+      qe_id: '11'.repeat(16),
+      pce_id: '0000',
+      cpu_svn: '22'.repeat(16),
+      pce_svn: '0b00',
+      enc_ppid: '33'.repeat(16),
+    };
+    const res = await app.inject({
+      method: 'POST',
+      url: `${SGX}/platforms`,
+      payload: { ...platform, platform_manifest: 'aabbcc' },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const [stored] = await store.listPlatforms();
+    assert.equal(stored?.platformManifest, 'aabbcc');
+    assert.equal(stored.qeId, platform.qe_id);
   } finally {
     await app.close();
     await service.close();

@@ -16,7 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
 import pino from 'pino';
-import { startCollateralService, type CollateralServerConfig } from '../../src/collateral-service/index.ts';
+import {
+  startCollateralService,
+  type CollateralServerConfig,
+  type RefreshTimer,
+} from '../../src/collateral-service/index.ts';
 import { get, startStack } from './support.ts';
 
 const SGX = '/sgx/certification/v4';
@@ -102,20 +106,43 @@ describe('where it listens', () => {
 });
 
 describe('refusals at start leave nothing open', () => {
-  test('a port in use is a config error naming listen; the database is closed again', async () => {
+  test('a port in use is a config error naming listen; the service is stopped and the database closed', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as AddressInfo).port;
     const dir = dataDir();
+    const refresh = { started: 0, stopped: 0 };
+    const timer: RefreshTimer = {
+      every: () => {
+        refresh.started++;
+        return {
+          stop: () => {
+            refresh.stopped++;
+          },
+        };
+      },
+    };
     try {
-      await assert.rejects(startCollateralService(offline(dir, { port })), (err: unknown) => {
-        const e = err as { code?: string; details?: { field?: string } };
-        assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_CONFIG');
-        assert.equal(e.details?.field, 'listen');
-        return true;
-      });
+      await assert.rejects(
+        startCollateralService(
+          offline(dir, {
+            mode: 'lazy',
+            upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
+            port,
+            refreshIntervalMs: 60_000,
+            timer,
+          }),
+        ),
+        (err: unknown) => {
+          const e = err as { code?: string; details?: { field?: string } };
+          assert.equal(e.code, 'ERR_COLLATERAL_SERVICE_CONFIG');
+          assert.equal(e.details?.field, 'listen');
+          return true;
+        },
+      );
       assert.ok(existsSync(join(dir, 'collateral.db')), 'the database was opened');
       assert.equal(walOpen(dir), false, 'and closed');
+      assert.deepEqual(refresh, { started: 1, stopped: 1 }, 'the refresh the service started is stopped');
     } finally {
       await new Promise((resolve) => busy.close(resolve));
     }
