@@ -207,8 +207,13 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   // `quote verify` as scripts run it: straight to the command, without loading commander (issue 15).
   const quoteVerify = parseQuoteVerifyArgs(argv);
   if (quoteVerify !== undefined) {
-    const { runQuoteVerify } = await import('./quote-verify-fast.ts');
-    return runQuoteVerify(quoteVerify, argv, ctx);
+    let fast: typeof import('./quote-verify-fast.ts');
+    try {
+      fast = await import('./quote-verify-fast.ts');
+    } catch (err) {
+      return cliReporter(argv, ctx).fail(err); // as the commander path reports a failed import
+    }
+    return fast.runQuoteVerify(quoteVerify, argv, ctx);
   }
   return runWithCommander(argv, ctx);
 }
