@@ -14,6 +14,8 @@ import { decodeTargetInfo, REPORT_BODY_SIZE } from '../../src/core/index.ts';
 import { ContainerLaunchError, openPlatform, type LaunchPlatform } from '../../src/container/index.ts';
 import { createSimProvider, silentLogger, startQuoteHelper } from '../../src/node/quote-helper/index.ts';
 import {
+  createSimDcap,
+  DEFAULT_SIM_PLATFORM,
   SIM_QE_ATTRIBUTES,
   SIM_QE_ISVPRODID,
   SIM_QE_MRENCLAVE,
@@ -124,6 +126,12 @@ test('a data directory: the CPU persisted there, its own deployment per director
   assert.ok((await p1again.quote(report(p1.cpu, await p1.quoteTarget(), 10))).length > 0);
   // A data directory's CPU is not the seed's: a report of one is refused by the other's QE.
   await refusal(seeded.quote(report(p1.cpu, await seeded.quoteTarget(), 11)));
+  // The deployment is the one persisted in the directory (what the quote helper's --data-dir
+  // uses), and a seed's is the seed's.
+  const fromDir = createSimDcap({ dataDir: d1 }).platform(DEFAULT_SIM_PLATFORM);
+  assert.equal(pckLeaf(fromDir.quote(q1.body)), pckLeaf(q1.quote));
+  const fromSeed = createSimDcap({ seed: SEED }).platform(DEFAULT_SIM_PLATFORM);
+  assert.equal(pckLeaf(fromSeed.quote(q1.body)), pckLeaf((await quoted(seeded, 12)).quote));
 });
 
 test('an AESM socket: quotes come from the quote helper on it, its TARGETINFO fetched once when the quote comes first', async () => {
