@@ -272,6 +272,7 @@ test('the program gets its secrets, inputs and expanded arguments in a private 0
   assert.ok(at('released: spec-token, spec-file, spec-input-key') > at('attested'));
   assert.ok(at(`private directory ${priv} (0700)`) > at('released'));
   assert.ok(at('spawned') > at('private directory'));
+  assert.ok(at('starting sh') > at('private directory'), r.events.join('\n'));
   assert.ok(r.events.includes('program exited: status 5'), r.events.join('\n'));
   assert.deepEqual(await leftovers(s), [], 'the private directory is wiped');
 });
@@ -509,17 +510,23 @@ test('a sealed state that unseals but is not a well-formed archive is ERR_CONTAI
       assert.equal(r.error?.details['path'], blob, what);
       assert.ok(!existsSync(out), what);
     }
-    // Well formed: the files arrive with their modes (owner bits; 0600 at least, 0600 when absent).
+    // Well formed: the files arrive with their modes (owner bits, 0600 at least; 0600 when absent or
+    // not a number).
     await seal({
       format: FORMAT,
       files: [
         { path: 'x/run.sh', mode: 0o100, data: Buffer.from('#!').toString('base64') },
         { path: 'plain', data: Buffer.from('hello').toString('base64') },
+        { path: 'text-mode', mode: '448', data: Buffer.from('t').toString('base64') },
       ],
     });
     const r = await run(s, base);
     assert.equal(r.error, undefined, r.error?.message);
-    assert.deepEqual((await report(out)).get('statefile'), ['./plain 600 5 hello', './x/run.sh 700 2 #!']);
+    assert.deepEqual((await report(out)).get('statefile'), [
+      './plain 600 5 hello',
+      './text-mode 600 1 t',
+      './x/run.sh 700 2 #!',
+    ]);
   } finally {
     await enclave.terminate();
   }
