@@ -21,7 +21,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,54 @@ try {
   }
   const libOverhead = lib.map((l, i) => l - (plain[i] ?? 0));
   const distOverhead = distCli.map((d, i) => d - (plain[i] ?? 0));
+  // The dist CLI's CPU time (user + system, its own threads included) and what it loads, from
+  // separate runs (not the timed ones): an `--import` hook writes process.cpuUsage() at exit, and a
+  // module loader hook (off-thread, so only in its own run) lists every module with its size.
+  // CPU time is what a busy machine inflates least; the files and bytes do not depend on it at all.
+  const distCpuMs: number[] = [];
+  let distModules: { files: number; bytes: number; builtins: number } | undefined;
+  if (withDist) {
+    const cpuHook = join(dir, 'cpu-hook.mjs');
+    const cpuOut = join(dir, 'cpu.jsonl');
+    await writeFile(
+      cpuHook,
+      "import { appendFileSync } from 'node:fs';\n" +
+        "process.on('exit', () => { const u = process.cpuUsage(); appendFileSync(process.env.BENCH_CPU_OUT, `${(u.user + u.system) / 1000}\\n`); });\n",
+    );
+    for (let i = 0; i < Math.max(5, ROUNDS); i++)
+      await run(process.execPath, ['--import', cpuHook, ...distArgs], {
+        PATH: env.PATH,
+        BENCH_CPU_OUT: cpuOut,
+      });
+    distCpuMs.push(...(await readFile(cpuOut, 'utf8')).trim().split('\n').map(Number));
+    const modHooks = join(dir, 'module-hooks.mjs');
+    const modRegister = join(dir, 'module-register.mjs');
+    const modOut = join(dir, 'modules.tsv');
+    await writeFile(
+      modHooks,
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function load(url, context, next) {\n' +
+        '  const r = await next(url, context);\n' +
+        "  const n = r.source == null ? 0 : typeof r.source === 'string' ? Buffer.byteLength(r.source) : r.source.byteLength;\n" +
+        '  appendFileSync(process.env.BENCH_MODULES_OUT, `${n}\\t${url}\\n`);\n' +
+        '  return r;\n}\n',
+    );
+    await writeFile(
+      modRegister,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${modHooks}`).href)});\n`,
+    );
+    await run(process.execPath, ['--import', modRegister, ...distArgs], {
+      PATH: env.PATH,
+      BENCH_MODULES_OUT: modOut,
+    });
+    const rows = [...new Set((await readFile(modOut, 'utf8')).trim().split('\n'))].map((l) => l.split('\t'));
+    const files = rows.filter(([, u]) => u?.startsWith('file:') === true);
+    distModules = {
+      files: files.length,
+      bytes: files.reduce((n, [b]) => n + Number(b), 0),
+      builtins: rows.filter(([, u]) => u?.startsWith('node:') === true).length,
+    };
+  }
   const phaseP50 = Object.fromEntries(
     [...phases].map(([k, v]) => [k, Math.round(percentile(v, 50))] as const),
   );
@@ -231,7 +279,10 @@ try {
       `  ccnodes container run (CLI process): p50 ${r1(percentile(cli, 50))} ms; overhead p50 ${r1(percentile(overhead, 50))} ms, p99 ${r1(percentile(overhead, 99))} ms (target p50 < 250 ms)\n` +
       (distCli.length === 0
         ? ''
-        : `  dist/ccnodes.js container run (the installed CLI, no TypeScript loader): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms\n`) +
+        : `  dist/ccnodes.js container run (the installed CLI, no TypeScript loader): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms; CPU (user + system) p50 ${r1(percentile(distCpuMs, 50))} ms` +
+          (distModules === undefined
+            ? '\n'
+            : `; loads ${distModules.files} files (${(distModules.bytes / 1024).toFixed(0)} KiB) and ${distModules.builtins} node: modules it imports\n`)) +
       `  runContainer in process (no Node start-up): overhead p50 ${r1(percentile(libOverhead, 50))} ms, p99 ${r1(percentile(libOverhead, 99))} ms\n` +
       `  in-process time to each progress line, p50 ms: ${JSON.stringify(phaseP50)}\n` +
       `  attest + release (quote received → secrets released): p50 ${r1(percentile(attestRelease, 50))} ms, p99 ${r1(percentile(attestRelease, 99))} ms\n` +
@@ -253,7 +304,15 @@ try {
       cli: { p50: r1(percentile(cli, 50)), p99: r1(percentile(cli, 99)) },
       ...(distCli.length === 0
         ? {}
-        : { distOverhead: { p50: r1(percentile(distOverhead, 50)), p99: r1(percentile(distOverhead, 99)) } }),
+        : {
+            distOverhead: { p50: r1(percentile(distOverhead, 50)), p99: r1(percentile(distOverhead, 99)) },
+            distCpuMs: {
+              p50: r1(percentile(distCpuMs, 50)),
+              min: r1(Math.min(...distCpuMs)),
+              runs: distCpuMs.length,
+            },
+            ...(distModules === undefined ? {} : { distModulesLoaded: distModules }),
+          }),
       libPhasesP50Ms: phaseP50,
       libOverhead: { p50: r1(percentile(libOverhead, 50)), p99: r1(percentile(libOverhead, 99)) },
       attestRelease: { p50: r1(percentile(attestRelease, 50)), p99: r1(percentile(attestRelease, 99)) },
