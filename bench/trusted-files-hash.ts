@@ -2,18 +2,20 @@
  * `npm run bench -- trusted-files-hash`: how close hashing the trusted files comes to SHA-256 itself.
  *
  * The container bench's data set: 10 files of 5 MiB (incompressible, in the page cache), hashed by
- * `hashTrustedFiles` in ROUNDS rounds (median). Each round is timed by wall clock and by the CPU time
- * of this process (user + system, thread pool included): on a busy machine the wall-clock figure
- * drops, the CPU figure does not. Bounds measured in the same process:
+ * `hashTrustedFiles` in ROUNDS rounds (median), interleaved round by round with the variants below so
+ * that all share the machine's load alike. Each round is timed by wall clock and by the CPU time of
+ * this process (user + system, thread pool included): on a busy machine the wall-clock figure drops,
+ * the CPU figure does not. Bounds measured in the same process:
  *
- * - `openssl speed -seconds 1 -bytes 1048576 -evp sha256`, run three times (before, between and after
- *   the rounds; median). OpenSSL divides by its own CPU user time, so it is a per-CPU-second figure;
+ * - `openssl speed -seconds 1 -bytes 1048576 -evp sha256`, run three times (once before the rounds,
+ *   twice after; median). OpenSSL divides by its own CPU user time: a per-CPU-second figure;
  * - Node's SHA-256 of one in-memory 1 MiB buffer fed 50 times (no reads at all), wall and CPU.
  *
  * For reference, the same files hashed with the reads handed to the thread pool (`FileHandle.read`,
  * two buffers, the next read in flight while the current buffer is hashed): the alternative to the
- * synchronous reads `hashFile` uses. Everything is single-threaded hashing: no figure hashes two files
- * at once. The last line is the JSON summary (load average at start and end included).
+ * synchronous reads `hashFile` uses. Its wall clock on a busy machine profits from the scheduler
+ * favouring threads that wake from waits; its CPU figure is the fair comparison. Everything is
+ * single-threaded hashing: no figure hashes two files at once. The last line is the JSON summary (load average at start and end included).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,20 +36,23 @@ interface Rate {
   cpu: number;
 }
 
-async function measure(f: () => unknown): Promise<Rate> {
-  await f();
-  const wall: number[] = [];
-  const cpu: number[] = [];
+/** Runs the variants in interleaved rounds (so that they share the machine's load alike); medians. */
+async function measure(variants: readonly (() => unknown)[]): Promise<Rate[]> {
+  const wall = variants.map((): number[] => []);
+  const cpu = variants.map((): number[] => []);
+  for (const f of variants) await f();
   for (let i = 0; i < ROUNDS; i++) {
-    const t = performance.now();
-    const c = process.cpuUsage();
-    await f();
-    wall.push(MIB / ((performance.now() - t) / 1000));
-    const used = process.cpuUsage(c);
-    cpu.push(MIB / ((used.user + used.system) / 1e6));
+    for (const [k, f] of variants.entries()) {
+      const t = performance.now();
+      const c = process.cpuUsage();
+      await f();
+      wall[k]?.push(MIB / ((performance.now() - t) / 1000));
+      const used = process.cpuUsage(c);
+      cpu[k]?.push(MIB / ((used.user + used.system) / 1e6));
+    }
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  return { wall: med(wall), cpu: med(cpu) };
+  const med = (xs: number[] = []): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  return variants.map((_, k) => ({ wall: med(wall[k]), cpu: med(cpu[k]) }));
 }
 
 /** MiB per CPU-second of `openssl speed` (it prints "sha256 <n>k", thousands of bytes per second). */
@@ -102,18 +107,20 @@ try {
     if (o !== undefined) openssl.push(o);
   };
   run();
-  const ours = await measure(() => hashTrustedFiles(dir, paths));
-  run();
   const block = Buffer.alloc(2 ** 20, 0x5a);
-  const inMemory = await measure(() => {
-    const h = createHash('sha256');
-    for (let i = 0; i < MIB; i++) h.update(block);
-    h.digest();
-  });
   const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(2 ** 20), Buffer.allocUnsafe(2 ** 20)];
-  const overlapped = await measure(async () => {
-    for (const p of paths) await hashOverlapped(join(dir, p), bufs);
-  });
+  const [ours, inMemory, overlapped] = (await measure([
+    () => hashTrustedFiles(dir, paths),
+    () => {
+      const h = createHash('sha256');
+      for (let i = 0; i < MIB; i++) h.update(block);
+      h.digest();
+    },
+    async () => {
+      for (const p of paths) await hashOverlapped(join(dir, p), bufs);
+    },
+  ])) as [Rate, Rate, Rate];
+  run();
   run();
   const bound = openssl.sort((a, b) => a - b)[Math.floor(openssl.length / 2)];
   const r0 = (x: number): number => Math.round(x);
