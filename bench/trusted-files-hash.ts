@@ -15,7 +15,8 @@
  * two buffers, the next read in flight while the current buffer is hashed): the alternative to the
  * synchronous reads `hashFile` uses. Its wall clock on a busy machine profits from the scheduler
  * favouring threads that wake from waits; its CPU figure is the fair comparison. Everything is
- * single-threaded hashing: no figure hashes two files at once. The last line is the JSON summary (load average at start and end included).
+ * single-threaded hashing: no figure hashes two files at once. The last line is the JSON summary
+ * (load average at start and end included).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
