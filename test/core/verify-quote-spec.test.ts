@@ -335,3 +335,29 @@ test('an expired TCB signing certificate in the TCB Info or QE Identity issuer c
   assert.equal(qe.step, 7);
   assert.match(qe.message, /^QE Identity issuer chain: certificate "Intel SGX TCB Signing" is expired/);
 });
+
+test('an SGX quote verifies against a version-2 TCB Info (the SGX-only format) as against version 3', async () => {
+  // Version 2 names each component svn `sgxtcbcompNNsvn` and has no `id` (SGX by definition);
+  // the version-3 check of step 8 applies to TDX quotes only.
+  const c = await buildSgxCase(pki, {
+    tcbInfo: (body) => {
+      const { id: _id, ...rest } = body;
+      const levels = body['tcbLevels'] as { tcb: { sgxtcbcomponents: { svn: number }[]; pcesvn: number } }[];
+      return {
+        ...rest,
+        version: 2,
+        tcbLevels: levels.map((level) => {
+          const tcb: Record<string, number> = { pcesvn: level.tcb.pcesvn };
+          level.tcb.sgxtcbcomponents.forEach((comp, i) => {
+            tcb[`sgxtcbcomp${String(i + 1).padStart(2, '0')}svn`] = comp.svn;
+          });
+          return { ...level, tcb };
+        }),
+      };
+    },
+  });
+  const r = verifyQuote(c.quote, c.collateral, c.options);
+  assert.equal(r.status, 'SWHardeningNeeded');
+  assert.deepEqual(r.advisoryIds, ['INTEL-SA-TEST-1']);
+  assert.equal(r.tee, 'SGX');
+});
