@@ -216,11 +216,12 @@ export function buildCollateralApp(
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const fastifyStatus = (err as { statusCode?: number }).statusCode;
+    // Another error keeps its status only when that is a client error (Fastify's 4xx request errors).
+    const fastifyStatus = (err as { statusCode?: number }).statusCode ?? 500;
     const status =
       err instanceof CollateralServiceError
         ? statusOf(err)
-        : fastifyStatus !== undefined && fastifyStatus < 500
+        : Math.floor(fastifyStatus / 100) === 4
           ? fastifyStatus
           : 500;
     const code =

@@ -76,38 +76,43 @@ describe('CRLs the upstream sends as PEM', () => {
   });
 });
 
-test('an unexpected error that carries a 5xx status of its own is a 500 "internal error", message hidden', async () => {
-  const service = await CollateralService.open({
-    mode: 'lazy',
-    store: openMemoryStore(),
-    upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
-    refreshIntervalMs: 0,
-    // As in app-routes-spec: headers that break after the body was read, here with the error
-    // carrying a `statusCode` as HTTP libraries' errors do.
-    fetch: () =>
-      Promise.resolve({
-        status: 200,
-        body: null,
-        headers: {
-          get: (name: string): string | null => {
-            if (name.toLowerCase() === 'content-length') return null;
-            throw Object.assign(new TypeError('secret detail of a library'), { statusCode: 503 });
+for (const statusCode of [503, 302]) {
+  test(`an unexpected error that carries status ${statusCode} and details of its own is a 500 "internal error", both hidden`, async () => {
+    const service = await CollateralService.open({
+      mode: 'lazy',
+      store: openMemoryStore(),
+      upstream: { baseUrl: 'http://127.0.0.1:9', retries: 0 },
+      refreshIntervalMs: 0,
+      // As in app-routes-spec: headers that break after the body was read, here with the error
+      // carrying a `statusCode` as HTTP libraries' errors do.
+      fetch: () =>
+        Promise.resolve({
+          status: 200,
+          body: null,
+          headers: {
+            get: (name: string): string | null => {
+              if (name.toLowerCase() === 'content-length') return null;
+              throw Object.assign(new TypeError('secret detail of a library'), {
+                statusCode,
+                details: { secret: 'of the library' },
+              });
+            },
           },
-        },
-      } as unknown as Response),
+        } as unknown as Response),
+    });
+    const app = buildCollateralApp(service, {});
+    try {
+      const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
+      assert.equal(res.statusCode, 500);
+      assert.equal(res.headers['error-code'], 'ERR_INTERNAL');
+      assert.equal(res.headers['error-message'], 'internal error');
+      assert.deepEqual(JSON.parse(res.body), { code: 'ERR_INTERNAL', message: 'internal error' });
+    } finally {
+      await app.close();
+      await service.close();
+    }
   });
-  const app = buildCollateralApp(service, {});
-  try {
-    const res = await app.inject({ method: 'GET', url: `${SGX}/qe/identity` });
-    assert.equal(res.statusCode, 500);
-    assert.equal(res.headers['error-code'], 'ERR_INTERNAL');
-    assert.equal(res.headers['error-message'], 'internal error');
-    assert.deepEqual(JSON.parse(res.body), { code: 'ERR_INTERNAL', message: 'internal error' });
-  } finally {
-    await app.close();
-    await service.close();
-  }
-});
+}
 
 test('a missing required parameter is named as missing, not as malformed', async () => {
   const service = await CollateralService.open({
@@ -160,24 +165,33 @@ test('storage that fails while an artefact is stored is a 503 storage error', as
   }
 });
 
-test('an app built without logger options writes no log lines', () => {
-  // Fastify's own logger would write to file descriptor 1: watched from a child process.
+test('an app built without logger options writes no log lines; with logger options it logs', () => {
+  // Fastify's own logger writes to file descriptor 1: watched from a child process.
   const index = fileURLToPath(new URL('../../src/collateral-service/index.ts', import.meta.url));
   const script = `
     import { buildCollateralApp, CollateralService, openMemoryStore } from ${JSON.stringify(index)};
     const service = await CollateralService.open({ mode: 'offline', store: openMemoryStore(), refreshIntervalMs: 0 });
-    const app = buildCollateralApp(service, {});
+    const app = buildCollateralApp(service, JSON.parse(process.argv[1]));
     const res = await app.inject({ method: 'GET', url: '/nothing' });
     await app.close();
     await service.close();
     process.stderr.write('status ' + res.statusCode);
   `;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(r.stderr.trim(), 'status 404', r.stderr);
-  assert.equal(r.stdout, '');
+  const run = (options: object): { stdout: string; stderr: string } =>
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, JSON.stringify(options)],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+  const quiet = run({});
+  assert.equal(quiet.stderr.trim(), 'status 404', quiet.stderr);
+  assert.equal(quiet.stdout, '');
+  const logged = run({ logger: { level: 'info' } });
+  assert.equal(logged.stderr.trim(), 'status 404', logged.stderr);
+  assert.match(logged.stdout, /"msg":"incoming request"/);
 });
 
 test('connections are checked for the header timeout at a quarter of it, between 50 ms and 1 s', async () => {
