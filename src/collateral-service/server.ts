@@ -26,21 +26,33 @@ export interface CollateralServer {
   close(): Promise<void>;
 }
 
+type EarlyLevel = 'info' | 'warn' | 'error';
+/** Log lines of the cache's start kept until the app's logger exists. */
+const EARLY_LOG_LINES = 1000;
+
 /** Opens storage, loads and verifies the cache, and listens. */
 export async function startCollateralService(config: CollateralServerConfig): Promise<CollateralServer> {
   const store = await openStore(config);
   let service: CollateralService;
   try {
     let app: FastifyInstance | undefined;
+    // Lines logged while the cache loads (e.g. a stored artefact refused at start) come before the
+    // app and its logger exist: they are kept, at most EARLY_LOG_LINES of them, and written then.
+    const early: { level: EarlyLevel; fields: Record<string, unknown>; message: string }[] = [];
+    let dropped = 0;
     service = await CollateralService.open({
       ...config,
       store,
       log: (level, fields, message) => {
-        app?.log[level](fields, message);
+        if (app !== undefined) app.log[level](fields, message);
+        else if (early.length < EARLY_LOG_LINES) early.push({ level, fields, message });
+        else dropped++;
       },
     });
     try {
       app = buildCollateralApp(service, config);
+      for (const l of early) app.log[l.level](l.fields, l.message);
+      if (dropped > 0) app.log.warn({ dropped }, `${dropped} more log lines from the start were dropped`);
       const host = config.host ?? '127.0.0.1';
       try {
         await app.listen({ host, port: config.port ?? 0 });
