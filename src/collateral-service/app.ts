@@ -135,6 +135,7 @@ const PLATFORM_FIELDS: Readonly<Record<string, string>> = {
   cpuSvn: 'cpu_svn',
   pceSvn: 'pce_svn',
   encPpid: 'enc_ppid',
+  platformManifest: 'platform_manifest',
 };
 
 /** HTTP status of a service error (Intel's PCCS codes). */

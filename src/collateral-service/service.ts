@@ -639,6 +639,7 @@ export function parsePlatform(p: unknown, at: string): PlatformRegistration {
     cpuSvn: hex('cpuSvn', 32),
     pceSvn: hex('pceSvn', 4),
     encPpid: hex('encPpid'),
-    ...(typeof o['platformManifest'] === 'string' ? { platformManifest: o['platformManifest'] } : {}),
+    // optional; when given, hex like the rest (a number or an object was once ignored silently)
+    ...(o['platformManifest'] === undefined ? {} : { platformManifest: hex('platformManifest') }),
   };
 }
