@@ -33,8 +33,12 @@ export function parseCoreLimit(limitsText: string): CoreLimit | undefined {
 
 /** RLIMIT_CORE of a process (default this one) from `/proc`, or `undefined` when it cannot be read. */
 export function readCoreLimit(pid: number | 'self' = 'self'): CoreLimit | undefined {
+  return readLimitsFile(`/proc/${pid}/limits`);
+}
+
+function readLimitsFile(path: string): CoreLimit | undefined {
   try {
-    return parseCoreLimit(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return parseCoreLimit(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
@@ -45,20 +49,24 @@ const limitError = (
   details: Record<string, unknown>,
   cause?: unknown,
 ): ContainerLaunchError =>
-  new ContainerLaunchError('ERR_CONTAINER_CORE_LIMIT', message, {
-    details,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  // An undefined cause is left out by CcnodesError.
+  new ContainerLaunchError('ERR_CONTAINER_CORE_LIMIT', message, { details, cause });
 
 /** Options of {@link disableCoreDumps}. */
 export interface DisableCoreDumpsOptions {
   /** The prlimit(1) command (default `prlimit`, looked up in `PATH`). */
   readonly prlimit?: string;
+  /**
+   * Where this process's limits are read (default `/proc/self/limits`). Exists for tests, which
+   * cannot make the real file unreadable; the limit that counts is still the one read here.
+   */
+  readonly limitsPath?: string;
+  /** Where the coredump filter is cleared and read back (default `/proc/self/coredump_filter`; for tests). */
+  readonly coredumpFilterPath?: string;
 }
 
-/** `/proc/self/coredump_filter` set to 0 (no mapping dumped) and read back. */
-function clearCoredumpFilter(): void {
-  const path = '/proc/self/coredump_filter';
+/** `/proc/self/coredump_filter` (or `path`) set to 0 (no mapping dumped) and read back. */
+function clearCoredumpFilter(path: string): void {
   let now: string;
   try {
     writeFileSync(path, '0');
@@ -75,10 +83,11 @@ function clearCoredumpFilter(): void {
  *   cannot be cleared, prlimit cannot run, or the limit read back is not 0/0.
  */
 export async function disableCoreDumps(o: DisableCoreDumpsOptions = {}): Promise<CoreLimit> {
-  const before = readCoreLimit();
+  const limitsPath = o.limitsPath ?? '/proc/self/limits';
+  const before = readLimitsFile(limitsPath);
   if (before === undefined)
-    throw limitError('cannot read RLIMIT_CORE from /proc/self/limits (Linux only)', { step: 'read' });
-  clearCoredumpFilter();
+    throw limitError(`cannot read RLIMIT_CORE from ${limitsPath} (Linux only)`, { step: 'read' });
+  clearCoredumpFilter(o.coredumpFilterPath ?? '/proc/self/coredump_filter');
   if (before.soft === 0 && before.hard === 0) return before;
   const command = o.prlimit ?? 'prlimit';
   await new Promise<void>((resolve, reject) => {
@@ -100,7 +109,7 @@ export async function disableCoreDumps(o: DisableCoreDumpsOptions = {}): Promise
       },
     );
   });
-  const after = readCoreLimit();
+  const after = readLimitsFile(limitsPath);
   if (after?.soft !== 0 || after.hard !== 0)
     throw limitError(
       `core dumps still allowed after ${command}: RLIMIT_CORE is ${after === undefined ? 'unreadable' : `${after.soft}/${after.hard}`}`,

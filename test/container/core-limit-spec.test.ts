@@ -4,13 +4,23 @@
  * one, else the failure itself; the cause kept), and that a prlimit that lowers only the soft limit
  * is refused at the check, naming the limit read back. Runs while this process's limit is still
  * above 0/0 (the last test lowers it for good).
+ *
+ * The refusals for a limits file that cannot be read and a coredump filter that cannot be cleared
+ * run against stand-in files (the `limitsPath` and `coredumpFilterPath` options), since a test
+ * cannot make its own `/proc` fail; their prlimit is a script that edits the stand-in limits, so
+ * they never touch this process's real limit and run whatever it is.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ContainerLaunchError, disableCoreDumps, readCoreLimit } from '../../src/container/index.ts';
+import {
+  ContainerLaunchError,
+  disableCoreDumps,
+  readCoreLimit,
+  type DisableCoreDumpsOptions,
+} from '../../src/container/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ccnodes-core-limit-spec-'));
 after(() => {
@@ -26,9 +36,12 @@ function script(name: string, body: string): string {
   return path;
 }
 
-async function refusal(prlimit: string): Promise<ContainerLaunchError> {
+async function refusal(
+  prlimit: string,
+  o: Omit<DisableCoreDumpsOptions, 'prlimit'> = {},
+): Promise<ContainerLaunchError> {
   try {
-    await disableCoreDumps({ prlimit });
+    await disableCoreDumps({ prlimit, ...o });
   } catch (err) {
     assert.ok(err instanceof ContainerLaunchError, String(err));
     assert.equal(err.code, 'ERR_CONTAINER_CORE_LIMIT');
@@ -36,6 +49,101 @@ async function refusal(prlimit: string): Promise<ContainerLaunchError> {
   }
   assert.fail('core dumps reported off');
 }
+
+/** A `/proc/<pid>/limits` text with this core line. */
+const limitsText = (soft: string, hard: string): string =>
+  [
+    'Limit                     Soft Limit           Hard Limit           Units     ',
+    'Max cpu time              unlimited            unlimited            seconds   ',
+    `Max core file size        ${soft.padEnd(20)} ${hard.padEnd(20)} bytes     `,
+    '',
+  ].join('\n');
+
+let cases = 0;
+/** Stand-in limits (soft/hard) and coredump filter files in a fresh directory, and a prlimit script's run marker. */
+function standIn(
+  soft: string,
+  hard: string,
+): { limitsPath: string; coredumpFilterPath: string; ran: string } {
+  const d = join(dir, `case-${++cases}`);
+  mkdirSync(d);
+  const limitsPath = join(d, 'limits');
+  writeFileSync(limitsPath, limitsText(soft, hard));
+  const coredumpFilterPath = join(d, 'coredump_filter');
+  writeFileSync(coredumpFilterPath, '00000033\n');
+  return { limitsPath, coredumpFilterPath, ran: join(d, 'prlimit-ran') };
+}
+
+test('limits that cannot be read refuse at step read, before the filter or prlimit is touched', async () => {
+  for (const make of [
+    (p: string) => {
+      rmSync(p);
+    },
+    (p: string) => {
+      writeFileSync(p, limitsText('0', '0').replace('Max core file size', 'Max core files'));
+    },
+  ]) {
+    const s = standIn('4096', 'unlimited');
+    make(s.limitsPath);
+    const prlimit = script(`marker-${cases}`, `touch '${s.ran}'`);
+    const e = await refusal(prlimit, { limitsPath: s.limitsPath, coredumpFilterPath: s.coredumpFilterPath });
+    assert.equal(e.message, `cannot read RLIMIT_CORE from ${s.limitsPath} (Linux only)`);
+    assert.deepEqual(e.details, { step: 'read' });
+    assert.equal(e.cause, undefined);
+    assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '00000033\n', 'filter untouched');
+    assert.equal(existsSync(s.ran), false, 'prlimit not run');
+  }
+});
+
+test('a coredump filter that cannot be written refuses at step filter with the cause, before prlimit', async () => {
+  const s = standIn('4096', 'unlimited');
+  const filter = join(dir, 'no-such-dir', 'coredump_filter');
+  const prlimit = script('marker-filter', `touch '${s.ran}'`);
+  const e = await refusal(prlimit, { limitsPath: s.limitsPath, coredumpFilterPath: filter });
+  assert.match(e.message, new RegExp(`^cannot clear ${filter}: ENOENT`));
+  assert.deepEqual(e.details, { step: 'filter' });
+  assert.equal((e.cause as { code?: unknown }).code, 'ENOENT');
+  assert.equal(existsSync(s.ran), false, 'prlimit not run');
+});
+
+test('a coredump filter that does not read back as zeros refuses at step filter, naming what it read', async () => {
+  // /dev/null takes the write and reads back empty, as a filter that ignored it would.
+  const s = standIn('0', '0');
+  const e = await refusal(script('unused', 'exit 0'), {
+    limitsPath: s.limitsPath,
+    coredumpFilterPath: '/dev/null',
+  });
+  assert.equal(e.message, '/dev/null is  after writing 0');
+  assert.deepEqual(e.details, { step: 'filter' });
+  assert.equal(e.cause, undefined);
+});
+
+test('limits that become unreadable after prlimit refuse at step check as unreadable', async () => {
+  const s = standIn('unlimited', 'unlimited');
+  const prlimit = script('removes-limits', `rm -f '${s.limitsPath}'`);
+  const e = await refusal(prlimit, { limitsPath: s.limitsPath, coredumpFilterPath: s.coredumpFilterPath });
+  assert.equal(e.message, `core dumps still allowed after ${prlimit}: RLIMIT_CORE is unreadable`);
+  assert.deepEqual(e.details, { step: 'check', command: prlimit });
+  assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '0', 'filter cleared first');
+});
+
+test('stand-in files: the filter cleared, prlimit run only while the limit is above 0/0, and 0/0 read back', async () => {
+  const s = standIn('4096', 'unlimited');
+  const prlimit = script(
+    'lowers-stand-in',
+    `[ "$1 $3" = "--pid --core=0:0" ] && [ "$2" = "${process.pid}" ] || exit 9\n` +
+      `printf '%s' '${limitsText('0', '0')}' > '${s.limitsPath}'; touch '${s.ran}'`,
+  );
+  const o = { prlimit, limitsPath: s.limitsPath, coredumpFilterPath: s.coredumpFilterPath };
+  assert.deepEqual(await disableCoreDumps(o), { soft: 0, hard: 0 });
+  assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '0');
+  assert.equal(existsSync(s.ran), true);
+  rmSync(s.ran);
+  writeFileSync(s.coredumpFilterPath, '33');
+  assert.deepEqual(await disableCoreDumps(o), { soft: 0, hard: 0 });
+  assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '0', 'cleared even when the limit is already 0/0');
+  assert.equal(existsSync(s.ran), false, 'no prlimit for a limit already 0/0');
+});
 
 test(
   'a failing prlimit: its stderr is the reason, or the failure itself when it wrote none; the cause is kept',
