@@ -14,6 +14,7 @@ import {
   SIM_QE_MRSIGNER,
   SimCpu,
   type SimDcap,
+  type SimDcapOptions,
 } from '../sim/index.ts';
 import { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
 import { ContainerLaunchError } from './errors.ts';
@@ -27,10 +28,21 @@ export interface PlatformOptions {
   readonly simSeed?: string;
   /** Simulated platform secrets persisted in this directory (as `node quote-helper --data-dir`). */
   readonly dataDir?: string;
-  /** AESM socket to quote through; `undefined`: {@link DEFAULT_AESM_SOCKET} if it exists, else in process. */
+  /** AESM socket to quote through; `undefined`: `defaultAesmSocket` if it exists, else in process. */
   readonly aesmSocket?: string;
+  /**
+   * The socket used when it exists and no `aesmSocket` is named (default {@link DEFAULT_AESM_SOCKET},
+   * where aesmd listens). Exists for tests, which cannot create the real one.
+   */
+  readonly defaultAesmSocket?: string;
   /** The in-process platform preset (default {@link DEFAULT_SIM_PLATFORM}). */
   readonly simPlatform?: string;
+  /**
+   * How the in-process simulated DCAP deployment is built (default `createSimDcap`; for tests, e.g.
+   * to count builds). It is built once per seed or data directory in a process and kept: only the
+   * first open of each calls it.
+   */
+  readonly loadSimDcap?: (source: SimDcapOptions) => SimDcap;
 }
 
 /** The platform the launcher uses. */
@@ -61,7 +73,8 @@ export async function openPlatform(o: PlatformOptions): Promise<LaunchPlatform> 
         details: { field: 'dataDir' },
       },
     );
-  const socket = o.aesmSocket ?? (existsSync(DEFAULT_AESM_SOCKET) ? DEFAULT_AESM_SOCKET : undefined);
+  const fallback = o.defaultAesmSocket ?? DEFAULT_AESM_SOCKET;
+  const socket = o.aesmSocket ?? (existsSync(fallback) ? fallback : undefined);
   if (socket !== undefined) {
     if (!existsSync(socket))
       throw new ContainerLaunchError('ERR_CONTAINER_QUOTE', `AESM socket ${socket} does not exist`, {
@@ -92,7 +105,9 @@ export async function openPlatform(o: PlatformOptions): Promise<LaunchPlatform> 
   const dcapKey = o.simSeed !== undefined ? `seed:${o.simSeed}` : `dir:${o.dataDir ?? ''}`;
   let dcap = dcaps.get(dcapKey);
   if (dcap === undefined) {
-    dcap = createSimDcap(o.simSeed !== undefined ? { seed: o.simSeed } : { dataDir: o.dataDir ?? '' });
+    dcap = (o.loadSimDcap ?? createSimDcap)(
+      o.simSeed !== undefined ? { seed: o.simSeed } : { dataDir: o.dataDir ?? '' },
+    );
     dcaps.set(dcapKey, dcap);
   }
   const platform = dcap.platform(o.simPlatform ?? DEFAULT_SIM_PLATFORM);

@@ -3,7 +3,9 @@
  * or data directory, one of them required), which quoting path (a given AESM socket, which must
  * exist, else in process), and the in-process quoting enclave: its TARGETINFO, quotes of reports
  * made on this CPU for it carrying the report body and the PCK chain of this platform's own
- * simulated DCAP deployment, and refusal of a report from another CPU.
+ * simulated DCAP deployment, and refusal of a report from another CPU. The default AESM socket
+ * (used when it exists and none is named) and the builder of the deployment, which is built once
+ * per seed or data directory, are options so that both can be observed here.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,6 +23,8 @@ import {
   SIM_QE_MRENCLAVE,
   SIM_QE_MRSIGNER,
   SimCpu,
+  type SimDcap,
+  type SimDcapOptions,
 } from '../../src/sim/index.ts';
 
 let dir: string;
@@ -164,7 +168,34 @@ test('an AESM socket: quotes come from the quote helper on it, its TARGETINFO fe
     );
     assert.deepEqual(await p.quoteTarget(), target);
     assert.ok((await quoted(p, 13)).quote.length > 0);
+    // No socket named: the default one when it exists (aesmd's path on a node), else in process.
+    const byDefault = await openPlatform({ simSeed: SEED, defaultAesmSocket: socket });
+    assert.equal(byDefault.quoting, `aesm:${socket}`);
+    assert.deepEqual(await byDefault.quoteTarget(), target);
+    assert.ok((await quoted(byDefault, 14)).quote.length > 0);
+    const absent = join(dir, 'no-default-aesm.socket');
+    assert.equal((await openPlatform({ simSeed: SEED, defaultAesmSocket: absent })).quoting, 'in-process');
+    const named = await openPlatform({ simSeed: SEED, aesmSocket: socket, defaultAesmSocket: absent });
+    assert.equal(named.quoting, `aesm:${socket}`, 'a named socket wins over the default');
   } finally {
     await helper.close(100);
   }
+});
+
+test('the simulated DCAP deployment is built once per seed or data directory in a process, then kept', async () => {
+  const built: SimDcapOptions[] = [];
+  const loadSimDcap = (source: SimDcapOptions): SimDcap => {
+    built.push(source);
+    return createSimDcap(source);
+  };
+  const seed = `${SEED}-built-once`;
+  const first = await openPlatform({ simSeed: seed, loadSimDcap });
+  const second = await openPlatform({ simSeed: seed, loadSimDcap });
+  assert.deepEqual(built, [{ seed }]);
+  assert.equal(pckLeaf((await quoted(second, 15)).quote), pckLeaf((await quoted(first, 16)).quote));
+  const d = join(dir, 'built-once');
+  await openPlatform({ dataDir: d, loadSimDcap });
+  await openPlatform({ dataDir: d, loadSimDcap });
+  await openPlatform({ simSeed: `${seed}-2`, loadSimDcap });
+  assert.deepEqual(built, [{ seed }, { dataDir: d }, { seed: `${seed}-2` }]);
 });
