@@ -4,7 +4,8 @@
  * exist, else in process), and the in-process quoting enclave: its TARGETINFO, quotes of reports
  * made on this CPU for it carrying the report body and the PCK chain of this platform's own
  * simulated DCAP deployment, and refusal of a report from another CPU. The default AESM socket
- * (used when it exists and none is named) and the builder of the deployment, which is built once
+ * (used when it exists and none is named; the in-process cases name an absent one, so they hold on a
+ * host with aesmd too) and the builder of the deployment, which is built once
  * per seed or data directory, are options so that both can be observed here.
  */
 import assert from 'node:assert/strict';
@@ -36,6 +37,8 @@ after(async () => {
 });
 
 const SEED = 'ccnodes-platform-spec';
+/** No default AESM socket, so that "in process" holds on a host with aesmd too. */
+const noAesmd = (): { defaultAesmSocket: string } => ({ defaultAesmSocket: join(dir, 'no-aesmd.socket') });
 const QUOTE_HEADER_SIZE = 48;
 
 async function refusal(p: Promise<unknown>): Promise<ContainerLaunchError> {
@@ -78,7 +81,7 @@ async function quoted(p: LaunchPlatform, data: number): Promise<{ quote: Uint8Ar
 }
 
 test('a platform needs a seed or a data directory: ERR_CONTAINER_QUOTE naming dataDir', async () => {
-  const e = await refusal(openPlatform({}));
+  const e = await refusal(openPlatform(noAesmd()));
   assert.equal(e.details['field'], 'dataDir');
   const s = await refusal(openPlatform({ aesmSocket: join(dir, 'x.socket') }));
   assert.equal(s.details['field'], 'dataDir', 'checked before the socket');
@@ -91,7 +94,7 @@ test('a named AESM socket that does not exist is ERR_CONTAINER_QUOTE naming it',
 });
 
 test('in process (no AESM socket here): the simulated QE of this CPU quotes its reports with this deployment’s PCK chain; another CPU’s report is refused', async () => {
-  const p = await openPlatform({ simSeed: SEED });
+  const p = await openPlatform({ ...noAesmd(), simSeed: SEED });
   assert.equal(p.quoting, 'in-process');
   const target = await p.quoteTarget();
   assert.equal(target.length, 512);
@@ -101,7 +104,7 @@ test('in process (no AESM socket here): the simulated QE of this CPU quotes its 
   );
   const a = await quoted(p, 1);
   // The same seed gives the same CPU (a report of one is quoted by the other) and the same chain.
-  const again = await openPlatform({ simSeed: SEED });
+  const again = await openPlatform({ ...noAesmd(), simSeed: SEED });
   assert.equal(pckLeaf((await quoted(again, 2)).quote), pckLeaf(a.quote));
   assert.ok((await again.quote(report(p.cpu, target, 3))).length > 0);
   // Another CPU's report fails the QE's report check.
@@ -109,23 +112,23 @@ test('in process (no AESM socket here): the simulated QE of this CPU quotes its 
   const e = await refusal(p.quote(report(other, target, 4)));
   assert.match(e.message, /the quoting enclave refused the report/);
   // Another seed: another deployment.
-  const seed2 = await openPlatform({ simSeed: `${SEED}-2` });
+  const seed2 = await openPlatform({ ...noAesmd(), simSeed: `${SEED}-2` });
   assert.notEqual(pckLeaf((await quoted(seed2, 5)).quote), pckLeaf(a.quote));
 });
 
 test('a data directory: the CPU persisted there, its own deployment per directory, not the seed’s', async () => {
   const d1 = join(dir, 'one');
   const d2 = join(dir, 'two');
-  const p1 = await openPlatform({ dataDir: d1 });
-  const p2 = await openPlatform({ dataDir: d2 });
+  const p1 = await openPlatform({ ...noAesmd(), dataDir: d1 });
+  const p2 = await openPlatform({ ...noAesmd(), dataDir: d2 });
   assert.equal(p1.quoting, 'in-process');
   const q1 = await quoted(p1, 6);
   const q2 = await quoted(p2, 7);
   assert.notEqual(pckLeaf(q1.quote), pckLeaf(q2.quote));
-  const seeded = await openPlatform({ simSeed: SEED });
+  const seeded = await openPlatform({ ...noAesmd(), simSeed: SEED });
   assert.notEqual(pckLeaf(q1.quote), pckLeaf((await quoted(seeded, 8)).quote));
   // Opened again: the same CPU (its report is quoted) and the same chain.
-  const p1again = await openPlatform({ dataDir: d1 });
+  const p1again = await openPlatform({ ...noAesmd(), dataDir: d1 });
   assert.equal(pckLeaf((await quoted(p1again, 9)).quote), pckLeaf(q1.quote));
   assert.ok((await p1again.quote(report(p1.cpu, await p1.quoteTarget(), 10))).length > 0);
   // A data directory's CPU is not the seed's: a report of one is refused by the other's QE.
@@ -158,7 +161,7 @@ test('an AESM socket: quotes come from the quote helper on it, its TARGETINFO fe
   try {
     const p = await openPlatform({ simSeed: SEED, aesmSocket: socket });
     assert.equal(p.quoting, `aesm:${socket}`);
-    const local = await openPlatform({ simSeed: SEED });
+    const local = await openPlatform({ ...noAesmd(), simSeed: SEED });
     const target = await local.quoteTarget();
     // quote() before quoteTarget(): it fetches the target itself.
     const first = await p.quote(report(p.cpu, target, 12));
@@ -189,13 +192,13 @@ test('the simulated DCAP deployment is built once per seed or data directory in 
     return createSimDcap(source);
   };
   const seed = `${SEED}-built-once`;
-  const first = await openPlatform({ simSeed: seed, loadSimDcap });
-  const second = await openPlatform({ simSeed: seed, loadSimDcap });
+  const first = await openPlatform({ ...noAesmd(), simSeed: seed, loadSimDcap });
+  const second = await openPlatform({ ...noAesmd(), simSeed: seed, loadSimDcap });
   assert.deepEqual(built, [{ seed }]);
   assert.equal(pckLeaf((await quoted(second, 15)).quote), pckLeaf((await quoted(first, 16)).quote));
   const d = join(dir, 'built-once');
-  await openPlatform({ dataDir: d, loadSimDcap });
-  await openPlatform({ dataDir: d, loadSimDcap });
-  await openPlatform({ simSeed: `${seed}-2`, loadSimDcap });
+  await openPlatform({ ...noAesmd(), dataDir: d, loadSimDcap });
+  await openPlatform({ ...noAesmd(), dataDir: d, loadSimDcap });
+  await openPlatform({ ...noAesmd(), simSeed: `${seed}-2`, loadSimDcap });
   assert.deepEqual(built, [{ seed }, { dataDir: d }, { seed: `${seed}-2` }]);
 });
