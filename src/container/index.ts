@@ -55,6 +55,7 @@ export {
 export { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
 export {
   defaultPrivateRoot,
+  MAX_LEGACY_SEALED_BLOB_BYTES,
   MAX_SEALED_STATE_BYTES,
   runContainer,
   SEALED_STATE_FILE,

@@ -19,6 +19,7 @@
  * program never starts. No secret value is logged, put in argv, or included in an error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -41,6 +42,22 @@ export const SEALED_STATE_SUBDIR = 'sealed-state';
 /** Largest sealed state (bytes of file content). */
 export const MAX_SEALED_STATE_BYTES = 16 * 1024 * 1024;
 const STATE_FORMAT = 'ccnodes-sealed-state/1';
+/**
+ * First bytes of a sealed-state blob of the second format: `MAGIC ‖ u32be n ‖ sealed key (n bytes)
+ * ‖ IV (12) ‖ tag (16) ‖ AES-256-GCM(archive)`, the AAD being everything before the IV. The 32-byte
+ * data key is fresh for every save and sealed by the enclave (its only trip through the enclave);
+ * the archive itself never crosses into the enclave worker, whose small heap it would exhaust.
+ * A blob of the first format (the whole archive sealed by the enclave) starts with a KEYREQUEST
+ * (first byte 0x04), never with this text.
+ */
+const SEALED_BLOB_MAGIC = Buffer.from('ccnodes-sealed-state/2\n', 'ascii');
+/** Largest sealed data key accepted in a blob of the second format (a sealed 32-byte key is ~600). */
+const MAX_SEALED_KEY_BYTES = 4096;
+/**
+ * Largest blob of the first format that is still read (sealed by the enclave as a whole). Such
+ * blobs over ~1 MiB could never be written; bigger ones are refused before reaching the enclave.
+ */
+export const MAX_LEGACY_SEALED_BLOB_BYTES = 1024 * 1024;
 
 /** Options of {@link runContainer}. */
 export interface RunContainerOptions {
@@ -72,6 +89,11 @@ export interface RunContainerOptions {
   readonly coreDumps?: 'off' | 'allow';
   /** The prlimit(1) command used to turn core dumps off (default `prlimit`). */
   readonly prlimit?: string;
+  /**
+   * For tests only: replaces the simulated runtime's `startEnclave` (both starts), e.g. to make the
+   * launch fail or to stop the enclave worker while the program runs.
+   */
+  readonly testHooks?: { readonly startEnclave?: typeof startEnclave };
 }
 
 /** How the program ended. */
@@ -80,6 +102,11 @@ export interface RunContainerResult {
   readonly exitCode: number;
   readonly signal: string | undefined;
   readonly mrenclave: string;
+  /**
+   * Set when the manifest declares sealed state and it could not be saved after the program
+   * (`ERR_CONTAINER_SEALED_STATE`; the blob at rest is left as it was, a clean exit became 1).
+   */
+  readonly sealedStateError?: ContainerLaunchError;
 }
 
 const launchError = (
@@ -164,6 +191,56 @@ function unpackState(bytes: Uint8Array): StateFile[] {
   });
 }
 
+/** Seals an archive (second format): a fresh data key sealed by the enclave, the archive under it. */
+async function sealState(enclave: RunningEnclave, archive: Uint8Array, policy: string): Promise<Uint8Array> {
+  const key = randomBytes(32);
+  try {
+    const sealedKey = (await enclave.ecall('seal', new Uint8Array(key), policy)) as Uint8Array;
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(sealedKey.length);
+    const aad = Buffer.concat([SEALED_BLOB_MAGIC, length, sealedKey]);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(aad);
+    const body = Buffer.concat([cipher.update(archive), cipher.final()]);
+    return new Uint8Array(Buffer.concat([aad, iv, cipher.getAuthTag(), body]));
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * The archive of a sealed-state blob of either format. Only the data key (second format) or a
+ * first-format blob of at most {@link MAX_LEGACY_SEALED_BLOB_BYTES} is given to the enclave.
+ */
+async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string): Promise<Uint8Array> {
+  const head = SEALED_BLOB_MAGIC.length;
+  if (!blob.subarray(0, head).equals(SEALED_BLOB_MAGIC)) {
+    if (blob.length > MAX_LEGACY_SEALED_BLOB_BYTES)
+      throw launchError(
+        'ERR_CONTAINER_SEALED_STATE',
+        `sealed state ${path}: ${blob.length} bytes, not of the current format (${SEALED_BLOB_MAGIC.toString('ascii').trim()}) and larger than the ${MAX_LEGACY_SEALED_BLOB_BYTES} bytes read in the first format`,
+        { path, size: blob.length },
+      );
+    return (await enclave.ecall('unseal', new Uint8Array(blob))) as Uint8Array;
+  }
+  const n = blob.length >= head + 4 ? blob.readUInt32BE(head) : 0;
+  if (n === 0 || n > MAX_SEALED_KEY_BYTES || blob.length < head + 4 + n + 12 + 16)
+    throw new Error('malformed sealed state header');
+  const aad = blob.subarray(0, head + 4 + n);
+  const key = (await enclave.ecall('unseal', new Uint8Array(aad.subarray(head + 4)))) as Uint8Array;
+  if (key.length !== 32) throw new Error('the sealed data key is not 32 bytes');
+  const rest = blob.subarray(head + 4 + n);
+  const decipher = createDecipheriv('aes-256-gcm', key, rest.subarray(0, 12));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(rest.subarray(12, 28));
+  try {
+    return new Uint8Array(Buffer.concat([decipher.update(rest.subarray(28)), decipher.final()]));
+  } finally {
+    key.fill(0);
+  }
+}
+
 async function writePrivate(root: string, rel: string, data: Uint8Array, mode = 0o600): Promise<void> {
   const full = join(root, rel);
   await mkdir(dirname(full), { recursive: true, mode: 0o700 });
@@ -218,7 +295,7 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
       const coreFailed = await coreOff;
       if (coreFailed !== undefined) throw coreFailed;
       const platform = await platformOpen;
-      return startEnclave({
+      return (o.testHooks?.startEnclave ?? startEnclave)({
         cpu: platform.cpu,
         image: identityImage(m, sig.trustedFiles),
         sigstruct: sig.sigstruct,
@@ -289,7 +366,7 @@ async function launch(
       adopt();
       enclave = started;
     } else
-      enclave = await startEnclave({
+      enclave = await (o.testHooks?.startEnclave ?? startEnclave)({
         cpu: platform.cpu,
         image: identityImage(m, hashes),
         sigstruct: sig.sigstruct,
@@ -405,10 +482,9 @@ async function launch(
         : join(resolve(loaded.baseDir, m.sealedState.dir), SEALED_STATE_FILE);
     if (sealedBlob !== undefined && existsSync(sealedBlob)) {
       try {
-        state = unpackState(
-          (await enclave.ecall('unseal', new Uint8Array(await readFile(sealedBlob)))) as Uint8Array,
-        );
+        state = unpackState(await unsealState(enclave, await readFile(sealedBlob), sealedBlob));
       } catch (cause) {
+        if (cause instanceof ContainerLaunchError) throw cause;
         throw launchError(
           'ERR_CONTAINER_SEALED_STATE',
           `sealed state ${sealedBlob} does not unseal for this identity`,
@@ -470,21 +546,46 @@ async function launch(
 
     // 5. Seal the state back.
     let exitCode = result.exitCode;
+    let sealedStateError: ContainerLaunchError | undefined;
     if (sealedBlob !== undefined && m.sealedState !== undefined) {
       try {
         const packed = await packState(join(privateDir, SEALED_STATE_SUBDIR));
-        const blob = (await enclave.ecall('seal', packed, m.sealedState.policy.toLowerCase())) as Uint8Array;
+        let blob: Uint8Array;
+        try {
+          blob = await sealState(enclave, packed, m.sealedState.policy.toLowerCase());
+        } catch (cause) {
+          throw launchError(
+            'ERR_CONTAINER_SEALED_STATE',
+            `the enclave cannot seal the state: ${(cause as Error).message}`,
+            { path: sealedBlob, reason: (cause as { code?: string }).code },
+            cause,
+          );
+        }
         await mkdir(dirname(sealedBlob), { recursive: true, mode: 0o700 });
         const tmp = `${sealedBlob}.${process.pid}.tmp`;
         await writeFile(tmp, blob, { mode: 0o600 });
         await rename(tmp, sealedBlob);
         log(`sealed state saved (${m.sealedState.policy})`);
       } catch (err) {
-        log(`sealed state NOT saved: ${(err as Error).message}`);
+        sealedStateError =
+          err instanceof ContainerLaunchError
+            ? err
+            : launchError(
+                'ERR_CONTAINER_SEALED_STATE',
+                `cannot write the sealed state ${sealedBlob}: ${(err as Error).message}`,
+                { path: sealedBlob },
+                err,
+              );
+        log(`sealed state NOT saved: ${sealedStateError.message}`);
         if (exitCode === 0) exitCode = 1;
       }
     }
-    return { exitCode, signal: result.signal, mrenclave };
+    return {
+      exitCode,
+      signal: result.signal,
+      mrenclave,
+      ...(sealedStateError === undefined ? {} : { sealedStateError }),
+    };
   } finally {
     if (privateDir !== undefined) await rm(privateDir, { recursive: true, force: true });
     await enclave.terminate();

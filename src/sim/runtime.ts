@@ -55,6 +55,15 @@ function decodeValue(s: string): unknown {
   });
 }
 
+/**
+ * Largest message (characters of its JSON) carried into the worker for each MB of its heap limit.
+ * A message is parsed into one string inside the worker; one allocation bigger than the worker's
+ * whole heap is not the recoverable "worker reached its memory limit" error but a fatal V8
+ * out-of-memory that aborts the entire process. A quarter of the heap keeps a wide margin: bigger
+ * arguments or results are refused with `ERR_ENCLAVE_ECALL` before they are sent.
+ */
+const MESSAGE_CHARS_PER_HEAP_MB = (1024 * 1024) / 4;
+
 function bytesArg(args: Record<string, unknown>, name: string): Uint8Array {
   const v = args[name];
   if (!(v instanceof Uint8Array)) throw new EnclaveRuntimeError('ERR_ENCLAVE_ECALL', `${name} must be bytes`);
@@ -86,6 +95,8 @@ export class RunningEnclave {
     /** Its page layout (what was measured). */
     readonly layout: EnclaveLayout,
     private readonly worker: Worker,
+    /** Largest message carried into the worker (characters). */
+    private readonly maxMessageChars: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Calls a declared ECALL with JSON-compatible arguments (`Uint8Array` allowed). */
@@ -106,6 +117,14 @@ export class RunningEnclave {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    if (payload.length > this.maxMessageChars)
+      return Promise.reject(
+        new EnclaveRuntimeError(
+          'ERR_ENCLAVE_ECALL',
+          `ECALL ${name}: arguments of ${payload.length} characters exceed the ${this.maxMessageChars} the enclave heap can take`,
+          { ecall: name },
+        ),
+      );
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -200,7 +219,8 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
       config: encodeValue({ ecalls: layout.manifest.ecalls, ocalls: layout.manifest.ocalls }),
     },
   });
-  const running = new RunningEnclave(enclave, layout, worker);
+  const maxMessageChars = heapMb * MESSAGE_CHARS_PER_HEAP_MB;
+  const running = new RunningEnclave(enclave, layout, worker, maxMessageChars);
   const ocalls = options.ocalls ?? {};
 
   const operation = async (op: string, args: Record<string, unknown>): Promise<unknown> => {
@@ -255,6 +275,10 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
         let payload: string;
         try {
           payload = encodeValue({ ok: true, value: value ?? null });
+          if (payload.length > maxMessageChars)
+            throw new Error(
+              `a result of ${payload.length} characters exceeds the ${maxMessageChars} the enclave heap can take`,
+            );
         } catch (err) {
           payload = encodeValue({
             ok: false,
