@@ -26,7 +26,8 @@
  *   names as each entry point's `types`;
  * - every output file starts with a `require` made by `createRequire` (bundled CommonJS needs one),
  *   except files whose code never names `require`: creating one costs start-up time per chunk;
- * - the modules in {@link STANDALONE_MODULES} (the start of `ccnodes quote verify`) are each built
+ * - the modules in {@link STANDALONE_MODULES} (the start of `ccnodes quote verify` and of
+ *   `ccnodes container run`) are each built
  *   into one file of their own, with everything they import, instead of into shared chunks: a
  *   command that loads one file instead of a dozen starts faster (issue 15).
  */
@@ -68,7 +69,7 @@ export const EXTERNAL_PACKAGES: readonly string[] = [
  * the modules it imports (error classes among them): it must catch and report its own errors and
  * hand back plain values only, as src/cli/quote-verify-fast.ts does.
  */
-export const STANDALONE_MODULES: readonly string[] = ['quote-verify-fast'];
+export const STANDALONE_MODULES: readonly string[] = ['quote-verify-fast', 'container-run-fast'];
 
 /** The package entry points: `ccnodes/<name>` is src/lib/<name>.ts (package.json `exports`). */
 export const LIBRARY_ENTRIES: readonly string[] = ['verify', 'enclave', 'ratls', 'attestation-client'];

@@ -20,6 +20,7 @@ import {
 import { isCcnodesError, type CcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
+import { defaultSimDataDir } from './sim-data-dir.ts';
 
 interface JsonFlag {
   json?: boolean;
@@ -214,8 +215,7 @@ export async function runCommand(
     if (flags.simSeed === '') throw new UsageError('--sim-seed: must not be empty', { option: '--sim-seed' });
     platform = { simSeed: flags.simSeed };
   } else {
-    // sim-run.ts (and what it imports) only when the default directory is needed.
-    const dir = flags.dataDir ?? (await import('./sim-run.ts')).defaultSimDataDir(ctx.env);
+    const dir = flags.dataDir ?? defaultSimDataDir(ctx.env);
     if (dir === undefined)
       throw new UsageError('no --data-dir or --sim-seed, and neither CCNODES_DATA_DIR nor HOME is set', {
         option: '--data-dir',

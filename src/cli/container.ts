@@ -14,6 +14,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import type { GramineFlags, InspectFlags, PrepareFlags, RunFlags, VerifyFlags } from './container-run.ts';
+import {
+  CONTAINER_RUN_ARGUMENTS,
+  CONTAINER_RUN_DESCRIPTION,
+  CONTAINER_RUN_OPTIONS,
+} from './container-run-args.ts';
 import { areaCommand } from './index.ts';
 
 /** Registers `ccnodes container …`. */
@@ -61,38 +66,16 @@ export function registerContainer(program: Command, ctx: CliContext): void {
       const { verifyCommand } = await import('./container-run.ts');
       await verifyCommand(ctx, manifest, sig, flags);
     });
-  area
-    .command('run')
-    .description(
-      'Run the app under attestation: recheck the trusted files, launch the identity (EINIT), quote, attest, ' +
-        'have every secret released, then start the unmodified program with its secrets (env or private ' +
-        "files). Exit status: the program's; 1 when a check fails (the program never starts); 2 on bad input.",
-    )
-    .argument('<manifest>', 'app manifest')
-    .argument('[args...]', 'extra arguments for the program, after --')
-    .requiredOption('--sig <file>', 'app.sig written by `container prepare`')
-    .option('--attestation-url <url>', 'attestation service (overrides attestation.url)')
-    .option(
-      '--aesm-socket <path>',
-      'quote through this AESM socket (default: $SGX_AESM_ADDR set or /var/run/aesmd/aesm.socket present, else the in-process simulated platform)',
-    )
-    .option(
-      '--data-dir <dir>',
-      "simulated platform's data directory (as `node quote-helper --data-dir`; default $CCNODES_DATA_DIR or ~/.local/share/ccnodes)",
-    )
-    .option('--sim-seed <text>', 'derive the simulated platform from this seed instead (tests)')
-    .option('--sim-platform <name>', 'in-process simulated platform preset (`ccnodes sim platforms`)')
-    .option('--retries <n>', 'attempts to reach the attestation service (1-10)', '4')
-    .option('--quiet', 'no progress lines on stderr')
-    .option(
-      '--allow-core-dumps',
-      "leave the launcher's core-dump limit as it is (default: RLIMIT_CORE 0/0 before any secret, inherited by the program; fails closed if it cannot be set)",
-    )
-    .option('--json', 'launcher failures as one JSON object on stdout (the program owns stdout once started)')
-    .action(async (manifest: string, args: string[], flags: RunFlags) => {
-      const { runCommand } = await import('./container-run.ts');
-      await runCommand(ctx, manifest, args, flags);
-    });
+  const run = area.command('run').description(CONTAINER_RUN_DESCRIPTION);
+  for (const a of CONTAINER_RUN_ARGUMENTS) run.argument(a.name, a.description);
+  for (const o of CONTAINER_RUN_OPTIONS) {
+    if (o.required === true) run.requiredOption(o.flags, o.description, o.defaultValue);
+    else run.option(o.flags, o.description, o.defaultValue);
+  }
+  run.action(async (manifest: string, args: string[], flags: RunFlags) => {
+    const { runCommand } = await import('./container-run.ts');
+    await runCommand(ctx, manifest, args, flags);
+  });
   area
     .command('gramine-manifest')
     .description(

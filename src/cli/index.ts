@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { EXIT, type CliContext } from './context.ts';
 import { cliReporter } from './errors.ts';
+import { parseContainerRunArgs } from './container-run-args.ts';
 import { parseQuoteVerifyArgs } from './quote-verify-args.ts';
 export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
@@ -215,12 +216,24 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     }
     return fast.runQuoteVerify(quoteVerify, argv, ctx);
   }
+  // `container run` likewise (issue 14: launch overhead), from its own self-contained build file.
+  const containerRun = parseContainerRunArgs(argv);
+  if (containerRun !== undefined) {
+    let fast: typeof import('./container-run-fast.ts');
+    try {
+      fast = await import('./container-run-fast.ts');
+    } catch (err) {
+      return cliReporter(argv, ctx).fail(err); // as the commander path reports a failed import
+    }
+    return fast.runContainerRun(containerRun, argv, ctx);
+  }
   return runWithCommander(argv, ctx);
 }
 
 /**
  * {@link runCli} through commander whatever the command line (runCli's path for everything but the
- * `quote verify` invocations quote-verify-args.ts reads itself; tests compare the two).
+ * `quote verify` and `container run` invocations quote-verify-args.ts and container-run-args.ts read
+ * themselves; tests compare the two).
  */
 export async function runWithCommander(argv: readonly string[], ctx: CliContext): Promise<number> {
   const reporter = cliReporter(argv, ctx);

@@ -1,7 +1,7 @@
 /** Implementation of `sim.ts`'s commands, loaded only when one of them runs. */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import {
   FormatError,
   decodeBinaryInput,
@@ -24,6 +24,7 @@ import { untilAborted, type CliContext } from './context.ts';
 import { IoError, UsageError } from './errors.ts';
 import { parseEncodingFlag } from './input-encoding.ts';
 import { readInputFile } from './io.ts';
+import { defaultSimDataDir } from './sim-data-dir.ts';
 
 interface KeyFlags {
   readonly seed?: string;
@@ -58,13 +59,7 @@ export interface PcsFlags extends KeyFlags {
   readonly json?: boolean;
 }
 
-/** The data directory used when neither `--seed` nor `--data-dir` is given. */
-export function defaultSimDataDir(env: CliContext['env']): string | undefined {
-  if (env.CCNODES_DATA_DIR !== undefined && env.CCNODES_DATA_DIR !== '') return env.CCNODES_DATA_DIR;
-  if (env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== '') return join(env.XDG_DATA_HOME, 'ccnodes');
-  if (env.HOME !== undefined && env.HOME !== '') return join(env.HOME, '.local', 'share', 'ccnodes');
-  return undefined;
-}
+export { defaultSimDataDir } from './sim-data-dir.ts';
 
 function keyOptions(flags: KeyFlags, ctx: CliContext): { seed?: string; dataDir?: string } {
   if (flags.seed !== undefined) {

@@ -194,6 +194,51 @@ describe('precompiled CLI (dist)', () => {
     },
   );
 
+  test('container run starts from one self-contained file, without commander, as the sources do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dist-cr-'));
+    try {
+      const args = ['container', 'run', join(dir, 'missing.yaml'), '--sig', join(dir, 'app.sig')];
+      const hooks = `data:text/javascript,${encodeURIComponent(
+        "export async function load(u, c, next) { if (u.startsWith('file:')) process._rawDebug('loaded ' + u); return next(u, c); }",
+      )}`;
+      const preload = `data:text/javascript,${encodeURIComponent(
+        `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`,
+      )}`;
+      for (const json of [[], ['--json']]) {
+        const argv = [...args, '--sim-seed', 'dist', '--quiet', ...json];
+        const r = spawnSync(process.execPath, ['--import', preload, built.entry, ...argv], {
+          encoding: 'utf8',
+          cwd: REPO_ROOT,
+          timeout: 120_000,
+        });
+        const fromSource = await runCapture(argv);
+        assert.equal(fromSource.code, 2, fromSource.stderr); // the manifest is missing: input error
+        assert.equal(r.status, fromSource.code, r.stderr);
+        assert.equal(r.stdout, fromSource.stdout);
+        const lines = r.stderr.split('\n');
+        assert.equal(lines.filter((l) => !l.startsWith('loaded ')).join('\n'), fromSource.stderr);
+        const loaded = lines
+          .filter((l) => l.startsWith('loaded '))
+          .map((l) => fileURLToPath(l.slice('loaded '.length)));
+        const standalone = join(OUT, 'container-run-fast.js');
+        assert.ok(loaded.includes(standalone), loaded.join('\n'));
+        for (const file of loaded) {
+          assert.doesNotMatch(
+            readFileSync(file, 'utf8'),
+            /node_modules\/commander\//,
+            `${file} holds commander`,
+          );
+        }
+        // Nor the simulated PCS server (fastify) that other sim commands load.
+        assert.doesNotMatch(readFileSync(standalone, 'utf8'), /node_modules\/fastify\//);
+        assert.doesNotMatch(readFileSync(standalone, 'utf8'), /\bfrom\s*["']\.\.?\//);
+        assert.doesNotMatch(readFileSync(standalone, 'utf8'), /\bimport\(\s*["']\.\.?\//);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('refuses a bundle whose code would load files relative to itself', async () => {
     mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
     const out = mkdtempSync(join(REPO_ROOT, '.tmp', 'test-dist-guard-'));
