@@ -148,7 +148,20 @@ function inputKey(value: Uint8Array, secret: string): Uint8Array {
 interface StateFile {
   path: string;
   mode: number;
-  data: string;
+  data: Uint8Array;
+}
+
+/**
+ * The archive of the second format (binary, inside the AES-GCM of the blob): `MAGIC ‖ u32 count`,
+ * then per file `u32 path length ‖ u16 mode ‖ u32 size ‖ path (UTF-8) ‖ content`, big-endian,
+ * sorted by path, nothing after the last file. (The first format was JSON with base64 contents.)
+ */
+const ARCHIVE_MAGIC = Buffer.from('ccnodes-state-archive/2\n', 'ascii');
+const ENTRY_HEAD = 10;
+
+/** A relative path of the archive that stays inside the state directory. */
+function safeStatePath(path: string): boolean {
+  return !isAbsolute(path) && !path.split('/').some((s) => s === '..' || s === '' || s === '.');
 }
 
 async function packState(dir: string): Promise<Uint8Array> {
@@ -167,27 +180,75 @@ async function packState(dir: string): Promise<Uint8Array> {
             'ERR_CONTAINER_SEALED_STATE',
             `sealed state exceeds ${MAX_SEALED_STATE_BYTES} bytes`,
           );
-        files.push({ path: p, mode: (await lstat(full)).mode & 0o700, data: data.toString('base64') });
+        files.push({ path: p, mode: (await lstat(full)).mode & 0o700, data });
       }
     }
   };
   await walk('');
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return new Uint8Array(Buffer.from(JSON.stringify({ format: STATE_FORMAT, files })));
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(files.length);
+  const parts: Uint8Array[] = [ARCHIVE_MAGIC, count];
+  for (const f of files) {
+    const path = Buffer.from(f.path, 'utf8');
+    const head = Buffer.alloc(ENTRY_HEAD);
+    head.writeUInt32BE(path.length, 0);
+    head.writeUInt16BE(f.mode, 4);
+    head.writeUInt32BE(f.data.length, 6);
+    parts.push(head, path, f.data);
+  }
+  return Buffer.concat(parts);
 }
 
+/** The files of a second-format archive; throws on anything malformed. */
+function unpackArchive(bytes: Buffer): StateFile[] {
+  const fail = (what: string, at: number): never => {
+    throw new Error(`sealed state archive: ${what} at byte ${at}`);
+  };
+  if (!bytes.subarray(0, ARCHIVE_MAGIC.length).equals(ARCHIVE_MAGIC)) fail('not a state archive', 0);
+  let at = ARCHIVE_MAGIC.length;
+  if (bytes.length < at + 4) fail('truncated file count', at);
+  const count = bytes.readUInt32BE(at);
+  at += 4;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const files: StateFile[] = [];
+  for (let i = 0; i < count; i++) {
+    if (bytes.length < at + ENTRY_HEAD) fail(`truncated entry ${i}`, at);
+    const pathLength = bytes.readUInt32BE(at);
+    const mode = bytes.readUInt16BE(at + 4);
+    const size = bytes.readUInt32BE(at + 6);
+    const start = at + ENTRY_HEAD;
+    if (bytes.length - start < pathLength + size) fail(`truncated entry ${i}`, at);
+    let path = '';
+    try {
+      path = utf8.decode(bytes.subarray(start, start + pathLength));
+    } catch {
+      fail(`entry ${i}: path not UTF-8`, start);
+    }
+    if (!safeStatePath(path)) fail(`entry ${i}: path leaves the state directory`, start);
+    files.push({
+      path,
+      mode: mode & 0o700,
+      data: bytes.subarray(start + pathLength, start + pathLength + size),
+    });
+    at = start + pathLength + size;
+  }
+  if (at !== bytes.length) fail('bytes after the last entry', at);
+  return files;
+}
+
+/** The files of a first-format archive (JSON, base64 contents). */
 function unpackState(bytes: Uint8Array): StateFile[] {
   const o = JSON.parse(Buffer.from(bytes).toString('utf8')) as { format?: unknown; files?: unknown };
   if (o.format !== STATE_FORMAT || !Array.isArray(o.files)) throw new Error('not a sealed state archive');
-  return (o.files as StateFile[]).map((f) => {
-    if (
-      typeof f.path !== 'string' ||
-      isAbsolute(f.path) ||
-      f.path.split('/').some((s) => s === '..' || s === '' || s === '.') ||
-      typeof f.data !== 'string'
-    )
+  return (o.files as { path?: unknown; mode?: unknown; data?: unknown }[]).map((f) => {
+    if (typeof f.path !== 'string' || !safeStatePath(f.path) || typeof f.data !== 'string')
       throw new Error('bad entry in the sealed state archive');
-    return { path: f.path, mode: typeof f.mode === 'number' ? f.mode & 0o700 : 0o600, data: f.data };
+    return {
+      path: f.path,
+      mode: typeof f.mode === 'number' ? f.mode & 0o700 : 0o600,
+      data: Buffer.from(f.data, 'base64'),
+    };
   });
 }
 
@@ -213,7 +274,7 @@ async function sealState(enclave: RunningEnclave, archive: Uint8Array, policy: s
  * The archive of a sealed-state blob of either format. Only the data key (second format) or a
  * first-format blob of at most {@link MAX_LEGACY_SEALED_BLOB_BYTES} is given to the enclave.
  */
-async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string): Promise<Uint8Array> {
+async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string): Promise<StateFile[]> {
   const head = SEALED_BLOB_MAGIC.length;
   if (!blob.subarray(0, head).equals(SEALED_BLOB_MAGIC)) {
     if (blob.length > MAX_LEGACY_SEALED_BLOB_BYTES)
@@ -222,7 +283,7 @@ async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string):
         `sealed state ${path}: ${blob.length} bytes, not of the current format (${SEALED_BLOB_MAGIC.toString('ascii').trim()}) and larger than the ${MAX_LEGACY_SEALED_BLOB_BYTES} bytes read in the first format`,
         { path, size: blob.length },
       );
-    return (await enclave.ecall('unseal', new Uint8Array(blob))) as Uint8Array;
+    return unpackState((await enclave.ecall('unseal', new Uint8Array(blob))) as Uint8Array);
   }
   const n = blob.length >= head + 4 ? blob.readUInt32BE(head) : 0;
   if (n === 0 || n > MAX_SEALED_KEY_BYTES || blob.length < head + 4 + n + 12 + 16)
@@ -235,7 +296,7 @@ async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string):
   decipher.setAAD(aad);
   decipher.setAuthTag(rest.subarray(12, 28));
   try {
-    return new Uint8Array(Buffer.concat([decipher.update(rest.subarray(28)), decipher.final()]));
+    return unpackArchive(Buffer.concat([decipher.update(rest.subarray(28)), decipher.final()]));
   } finally {
     key.fill(0);
   }
@@ -482,7 +543,7 @@ async function launch(
         : join(resolve(loaded.baseDir, m.sealedState.dir), SEALED_STATE_FILE);
     if (sealedBlob !== undefined && existsSync(sealedBlob)) {
       try {
-        state = unpackState(await unsealState(enclave, await readFile(sealedBlob), sealedBlob));
+        state = await unsealState(enclave, await readFile(sealedBlob), sealedBlob);
       } catch (cause) {
         if (cause instanceof ContainerLaunchError) throw cause;
         throw launchError(
@@ -511,12 +572,7 @@ async function launch(
       if (m.sealedState !== undefined) {
         await mkdir(join(privateDir, SEALED_STATE_SUBDIR), { mode: 0o700 });
         for (const f of state)
-          await writePrivate(
-            join(privateDir, SEALED_STATE_SUBDIR),
-            f.path,
-            Buffer.from(f.data, 'base64'),
-            f.mode | 0o600,
-          );
+          await writePrivate(join(privateDir, SEALED_STATE_SUBDIR), f.path, f.data, f.mode | 0o600);
       }
     } catch (cause) {
       if (isCcnodesError(cause)) throw cause;

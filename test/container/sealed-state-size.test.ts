@@ -9,6 +9,7 @@
  * ever have been; a failed enclave start is ERR_CONTAINER_LAUNCH.
  */
 import assert from 'node:assert/strict';
+import { createCipheriv } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -263,4 +264,75 @@ test('the sealing enclave refuses arguments too large for its heap with ERR_ENCL
   } finally {
     await enclave.terminate();
   }
+});
+
+test('a current-format blob whose archive is malformed (a path leaving the state directory, a cut entry, bytes after the end) is ERR_CONTAINER_SEALED_STATE: nothing leaves the state directory', async () => {
+  const a = await app();
+  const loaded = await loadManifest(a.manifest);
+  const sig = await readAppSig(a.sigPath);
+  // The app's own identity seals the data key, as the launcher does.
+  const enclave = await startEnclave({
+    cpu: SimCpu.fromSeed(SIM_SEED),
+    image: identityImage(loaded.manifest, sig.trustedFiles),
+    sigstruct: sig.sigstruct,
+  });
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
+  const entry = (path: string, data: string, mode = 0o600): Buffer => {
+    const p = Buffer.from(path, 'utf8');
+    const head = Buffer.alloc(10);
+    head.writeUInt32BE(p.length, 0);
+    head.writeUInt16BE(mode, 4);
+    head.writeUInt32BE(Buffer.byteLength(data), 6);
+    return Buffer.concat([head, p, Buffer.from(data)]);
+  };
+  const MAGIC = Buffer.from('ccnodes-state-archive/2\n');
+  const blobOf = async (archive: Buffer): Promise<Buffer> => {
+    const key = Buffer.alloc(32, 7);
+    const sealedKey = (await enclave.ecall('seal', new Uint8Array(key), 'mrenclave')) as Uint8Array;
+    const aad = Buffer.concat([Buffer.from('ccnodes-sealed-state/2\n'), u32(sealedKey.length), sealedKey]);
+    const iv = Buffer.alloc(12, 1);
+    const c = createCipheriv('aes-256-gcm', key, iv);
+    c.setAAD(aad);
+    const body = Buffer.concat([c.update(archive), c.final()]);
+    return Buffer.concat([aad, iv, c.getAuthTag(), body]);
+  };
+  const base = { manifestPath: a.manifest, sigPath: a.sigPath };
+  await mkdir(join(a.dir, 'state'), { recursive: true });
+  try {
+    for (const [what, archive] of [
+      ['a parent step', Buffer.concat([MAGIC, u32(1), entry('../escape', 'x')])],
+      ['an absolute path', Buffer.concat([MAGIC, u32(1), entry('/tmp/escape', 'x')])],
+      ['an empty step', Buffer.concat([MAGIC, u32(1), entry('a//b', 'x')])],
+      ['a cut entry', Buffer.concat([MAGIC, u32(1), entry('f', 'xyz').subarray(0, 12)])],
+      ['more entries announced', Buffer.concat([MAGIC, u32(2), entry('f', 'x')])],
+      ['bytes after the end', Buffer.concat([MAGIC, u32(1), entry('f', 'x'), Buffer.from([0])])],
+      ['another magic', Buffer.concat([Buffer.from('ccnodes-state-archive/9\n'), u32(0)])],
+    ] as const) {
+      await writeFile(a.blob, await blobOf(archive));
+      const r = await run(s, { ...base, env: { OUT: join(s.dir, 'never.txt') } });
+      assert.equal(r.error?.code, 'ERR_CONTAINER_SEALED_STATE', `${what}: ${r.error?.message ?? 'no error'}`);
+      assert.ok(!r.events.includes('spawned'), what);
+      assert.deepEqual(await leftovers(s), [], what);
+    }
+    // Well formed: read.
+    await writeFile(
+      a.blob,
+      await blobOf(Buffer.concat([MAGIC, u32(2), entry('big.bin', 'hello'), entry('sub/x', '')])),
+    );
+    const out = join(s.dir, `crafted-${apps}.txt`);
+    const r = await run(s, { ...base, env: { OUT: out, MODE: 'check' } });
+    ok(r);
+    assert.ok(r.events.includes('sealed state: 2 files unsealed'), r.events.join('\n'));
+    assert.deepEqual(
+      (await seen(out)).map((l) => l.split(' ').slice(0, 2).join(' ')),
+      ['big.bin 5'],
+    );
+  } finally {
+    await enclave.terminate();
+  }
+  assert.ok(!existsSync(join(s.privateRoot, 'escape')));
 });
