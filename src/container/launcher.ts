@@ -114,8 +114,7 @@ const launchError = (
   message: string,
   details: Record<string, unknown> = {},
   cause?: unknown,
-): ContainerLaunchError =>
-  new ContainerLaunchError(code, message, { details, ...(cause === undefined ? {} : { cause }) });
+): ContainerLaunchError => new ContainerLaunchError(code, message, { details, cause });
 
 /** The default root of the private directory. */
 export function defaultPrivateRoot(): string {
@@ -132,10 +131,8 @@ function inputKey(value: Uint8Array, secret: string): Uint8Array {
   if (value.length === 32) return value;
   const text = Buffer.from(value).toString('utf8').trim();
   if (/^[0-9a-f]{64}$/i.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
-  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
-    const b = Buffer.from(text, 'base64url');
-    if (b.length === 32) return new Uint8Array(b);
-  }
+  // 43 base64 digits (258 bits, the last 2 unused) always decode to 32 bytes.
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return new Uint8Array(Buffer.from(text, 'base64url'));
   throw launchError(
     'ERR_CONTAINER_INPUT',
     `secret ${secret} is not a 256-bit key (32 bytes, 64 hex digits or base64)`,
@@ -363,16 +360,13 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
       });
     })(),
   );
-  const state = { adopted: false };
   try {
-    return await launch(o, log, loaded, sig, coreOff, platformReady, early, () => {
-      state.adopted = true;
-    });
+    return await launch(o, log, loaded, sig, coreOff, platformReady, early);
   } finally {
-    if (!state.adopted)
-      void early.then(async (e) => {
-        if (!(e instanceof Error)) await e.terminate();
-      });
+    // Not adopted, or adopted and already terminated by `launch`: terminating twice is harmless.
+    void early.then(async (e) => {
+      if (!(e instanceof Error)) await e.terminate();
+    });
   }
 }
 
@@ -384,7 +378,6 @@ async function launch(
   coreOff: Promise<Error | undefined>,
   platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
   early: Promise<RunningEnclave | Error>,
-  adopt: () => void,
 ): Promise<RunContainerResult> {
   const m: AppManifest = loaded.manifest;
 
@@ -423,10 +416,9 @@ async function launch(
     // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
     // when the early start failed) the enclave is started again from the re-hashed files, so the
     // outcome is that of starting it here.
-    if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave) {
-      adopt();
+    if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave)
       enclave = started;
-    } else
+    else
       enclave = await (o.testHooks?.startEnclave ?? startEnclave)({
         cpu: platform.cpu,
         image: identityImage(m, hashes),
@@ -575,7 +567,6 @@ async function launch(
           await writePrivate(join(privateDir, SEALED_STATE_SUBDIR), f.path, f.data, f.mode | 0o600);
       }
     } catch (cause) {
-      if (isCcnodesError(cause)) throw cause;
       throw launchError(
         'ERR_CONTAINER_PRIVATE_DIR',
         `cannot prepare the private directory: ${(cause as Error).message}`,
