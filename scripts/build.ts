@@ -71,6 +71,45 @@ export const EXTERNAL_PACKAGES: readonly string[] = [
  */
 export const STANDALONE_MODULES: readonly string[] = ['quote-verify-fast', 'container-run-fast'];
 
+/**
+ * The X.509 libraries that src/sim/pki-lib.ts loads on first use (with `require`), built into one
+ * CommonJS file of their own, `dist/x509-lib.cjs`, for the {@link STANDALONE_MODULES}: esbuild links
+ * a bundled `require` statically, so inside a standalone file these 765 KB would be read and compiled
+ * by every `container run`, even one that never builds a certificate. In a standalone file, each
+ * `require('<package>')` of these becomes `require('./x509-lib.cjs')['<package>']`, read from disk
+ * only when the first certificate is built (one instance of each library per process: the standalone
+ * file holds no other copy). The split build (the other commands) keeps them bundled as before.
+ */
+export const X509_LIB_PACKAGES: readonly string[] = [
+  '@peculiar/asn1-ecc',
+  '@peculiar/asn1-schema',
+  '@peculiar/asn1-x509',
+  '@peculiar/x509',
+];
+
+/** The file {@link X509_LIB_PACKAGES} are built into, next to the standalone files. */
+export const X509_LIB_FILE = 'x509-lib.cjs';
+
+/** In a standalone build: {@link X509_LIB_PACKAGES} from {@link X509_LIB_FILE}, loaded at run time. */
+function x509LibPlugin(): Plugin {
+  const names = new Set(X509_LIB_PACKAGES);
+  return {
+    name: 'ccnodes-x509-lib',
+    setup(b) {
+      b.onResolve({ filter: /^@peculiar\// }, (args) =>
+        names.has(args.path) && args.namespace !== 'ccnodes-x509-lib'
+          ? { path: args.path, namespace: 'ccnodes-x509-lib' }
+          : undefined,
+      );
+      b.onResolve({ filter: /^\.\/x509-lib\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+      b.onLoad({ filter: /.*/, namespace: 'ccnodes-x509-lib' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(`./${X509_LIB_FILE}`)})[${JSON.stringify(args.path)}];`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 /** The package entry points: `ccnodes/<name>` is src/lib/<name>.ts (package.json `exports`). */
 export const LIBRARY_ENTRIES: readonly string[] = ['verify', 'enclave', 'ratls', 'attestation-client'];
 
@@ -216,10 +255,27 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
       STANDALONE_MODULES.map((n) => [n, join(REPO_ROOT, 'src', 'cli', `${n}.ts`)]),
     ),
     splitting: false,
-    plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir))],
+    plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir)), x509LibPlugin()],
   });
-  const outputs = [...Object.entries(main.metafile.outputs), ...Object.entries(standalone.metafile.outputs)];
-  for (const file of outputs.map(([f]) => f).filter((f) => f.endsWith('.js'))) {
+  const { outdir: _outdir, ...single } = common;
+  const x509Lib = await build({
+    ...single,
+    outfile: join(outdir, X509_LIB_FILE),
+    format: 'cjs',
+    banner: {},
+    stdin: {
+      contents: `module.exports = {\n${X509_LIB_PACKAGES.map((n) => `  ${JSON.stringify(n)}: require(${JSON.stringify(n)}),\n`).join('')}};\n`,
+      resolveDir: REPO_ROOT,
+      sourcefile: 'x509-lib.js',
+      loader: 'js',
+    },
+  });
+  const outputs = [
+    ...Object.entries(main.metafile.outputs),
+    ...Object.entries(standalone.metafile.outputs),
+    ...Object.entries(x509Lib.metafile.outputs),
+  ];
+  for (const file of outputs.map(([f]) => f).filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))) {
     dropUnusedRequireBanner(resolve(REPO_ROOT, file));
     const uses = dirnameUses(readFileSync(resolve(REPO_ROOT, file), 'utf8'));
     if (uses.length > 0) {

@@ -9,7 +9,10 @@
  * synchronous, so the libraries are loaded with `require`:
  *
  * - in the precompiled build (dist/), the literal `require('…')` calls below are bundled by esbuild
- *   as modules initialised where the call runs, i.e. on first use;
+ *   as modules initialised where the call runs, i.e. on first use; in the self-contained files of
+ *   scripts/build.ts (`container run`'s dist/container-run-fast.js), each becomes a `require` of
+ *   dist/x509-lib.cjs, a separate CommonJS bundle of these libraries, so that their code is not even
+ *   read until a certificate is built;
  * - run from the sources (ES modules under tsx, where `require` does not exist), `createRequire`
  *   loads the same CommonJS builds that an `import` of these packages resolves to (their `main`),
  *   so every user of the packages shares one instance.

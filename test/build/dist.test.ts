@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,10 @@ import {
   dirnameUses,
   type BuildResult,
 } from '../../scripts/build.ts';
+import { encodeAppSig, loadManifest, prepareApp } from '../../src/container/index.ts';
+import { generateEnclaveSigningKey } from '../../src/sim/index.ts';
+import { startService } from '../attestation/support.ts';
+import { SIM_SEED } from '../container/support.ts';
 import { startFakeApiServer } from '../support/fake-apiserver.ts';
 import { runCapture } from '../support/cli.ts';
 import { KubeletPeer } from '../support/kubelet-peer.ts';
@@ -237,6 +241,65 @@ describe('precompiled CLI (dist)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('container run attests with the in-process simulated platform, its X.509 libraries from x509-lib.cjs', async (t) => {
+    const svc = await startService();
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dist-cr-run-'));
+    t.after(async () => {
+      await svc.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    writeFileSync(join(dir, 'echo.sh'), 'echo "args:$*"\n');
+    writeFileSync(
+      join(dir, 'app.yaml'),
+      'name: dist-echo\nentrypoint: [sh, echo.sh]\nenv:\n  passThrough: [PATH]\ntrustedFiles: [echo.sh]\n',
+    );
+    const { sig } = await prepareApp(
+      await loadManifest(join(dir, 'app.yaml')),
+      generateEnclaveSigningKey().privateKeyPem,
+    );
+    writeFileSync(join(dir, 'app.sig'), encodeAppSig(sig));
+    // The standalone file holds no copy of the libraries: they come from x509-lib.cjs next to it.
+    const standalone = readFileSync(join(OUT, 'container-run-fast.js'), 'utf8');
+    assert.doesNotMatch(standalone, /node_modules\/@peculiar\//);
+    assert.match(standalone, /x509-lib\.cjs/);
+    // Not spawnSync: the attestation service answers from this process's event loop.
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(
+        process.execPath,
+        [
+          built.entry,
+          'container',
+          'run',
+          join(dir, 'app.yaml'),
+          '--sig',
+          join(dir, 'app.sig'),
+          '--attestation-url',
+          svc.url,
+          '--sim-seed',
+          SIM_SEED,
+          '--',
+          'one',
+          '--two',
+        ],
+        {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      child.on('close', (status) => {
+        done({ status, stdout, stderr });
+      });
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'args:one --two\n');
+    assert.match(r.stderr, /attested at /);
   });
 
   test('refuses a bundle whose code would load files relative to itself', async () => {
