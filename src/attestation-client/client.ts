@@ -11,7 +11,8 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { importX509, jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
 import {
   AttestationClientConfigError,
@@ -20,6 +21,17 @@ import {
   AttestationTokenError,
   AttestationUnreachableError,
 } from './errors.ts';
+
+let https: typeof Https | undefined;
+/**
+ * node:https (and node:tls behind it), loaded when the first https client is made: a plain-http
+ * client (`container run` against a service on the node or in the cluster) does not pay its few
+ * milliseconds of start-up CPU. Synchronous, since the constructor makes the agent.
+ */
+function loadHttps(): typeof Https {
+  https ??= createRequire(import.meta.url)('node:https') as typeof Https;
+  return https;
+}
 
 /** The MAA api-version the client sends. */
 export const ATTESTATION_API_VERSION = '2022-08-01';
@@ -125,7 +137,7 @@ class Retryable extends Error {}
 export class AttestationClient {
   readonly baseUrl: string;
   readonly issuer: string;
-  readonly #agent: HttpAgent | HttpsAgent;
+  readonly #agent: HttpAgent | Https.Agent;
   readonly #https: boolean;
   readonly #timeoutMs: number;
   readonly #attempts: number;
@@ -179,7 +191,7 @@ export class AttestationClient {
     // WebAssembly) in a short-lived `container run`. Idle keep-alive sockets are unref'd by the agent.
     this.#https = url.protocol === 'https:';
     this.#agent = this.#https
-      ? new HttpsAgent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) })
+      ? new (loadHttps().Agent)({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) })
       : new HttpAgent({ keepAlive: true });
   }
 
@@ -416,7 +428,11 @@ export class AttestationClient {
         payload === undefined
           ? {}
           : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
-      const req = (this.#https ? httpsRequest : httpRequest)(url, { method, headers, agent: this.#agent });
+      const req = (this.#https ? loadHttps().request : httpRequest)(url, {
+        method,
+        headers,
+        agent: this.#agent,
+      });
       // Whatever fails first settles the promise; a later failure (the 'aborted' or 'error' that the
       // destroy itself causes) only repeats the clean-up and rejects a settled promise: no effect.
       const fail = (err: Error): void => {
