@@ -251,6 +251,10 @@ export async function runCommand(
     if (isCcnodesError(err)) ctx.stderr('ccnodes container: the program was not started\n');
     return;
   }
+  // The program ran, but its sealed state was not saved: say so with the stable code (also under
+  // --quiet; the progress line above has no code). stdout stays the program's own.
+  const sealed = result.sealedStateError;
+  if (sealed !== undefined) ctx.stderr(`ccnodes container: ${sealed.code}: ${sealed.message}\n`);
   ctx.exitCode = result.exitCode;
 }
 

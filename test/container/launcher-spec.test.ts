@@ -433,9 +433,8 @@ test('sealed state: files and modes come back after a restart, into a directory 
   const empty = await report(out);
   assert.deepEqual(empty.get('statedir'), ['700'], 'the state directory exists, private, before any state');
   assert.deepEqual(empty.get('statefile'), undefined, 'empty the first time');
-  // Restart; the program adds a 64 KiB file: saved. (Not more: at 1 MiB the simulated enclave's
-  // 32 MB heap runs out while sealing, and near 16 MiB the launcher's process aborts; see the
-  // launcher.ts row in docs/testing.md.)
+  // Restart; the program adds a 64 KiB file: saved. (State up to the 16 MiB limit is specified in
+  // test/container/sealed-state-size.test.ts.)
   const second = await run(s, { ...base, env: { OUT: out, MODE: 'mid-state' } });
   assert.equal(second.error, undefined, second.error?.message);
   assert.equal(second.result?.exitCode, 0, second.events.join('\n'));
