@@ -4,9 +4,11 @@
  * without commander, so that `container run` starts without loading it (issue 14: launch overhead;
  * src/cli/container-run-fast.ts is built into one self-contained file).
  *
- * This module imports nothing: src/cli/index.ts loads it for every invocation.
+ * This module imports only plain-command-line.ts, which imports nothing: src/cli/index.ts loads it
+ * for every invocation.
  */
 import type { RunFlags } from './container-run.ts';
+import { readPlainCommandLine } from './plain-command-line.ts';
 
 /** One option of `container run` as commander declares it. */
 export interface ContainerRunOption {
@@ -66,19 +68,6 @@ export const CONTAINER_RUN_OPTIONS: readonly ContainerRunOption[] = [
   },
 ];
 
-/** `--data-dir` → `dataDir`: the key commander gives an option's value. */
-function attributeName(long: string): string {
-  return long.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/** Each long flag: its key in {@link RunFlags} and whether it takes a value. */
-const OPTION_TABLE: ReadonlyMap<string, { readonly key: string; readonly takesValue: boolean }> = new Map(
-  CONTAINER_RUN_OPTIONS.map((o) => {
-    const [long = '', value] = o.flags.split(' ');
-    return [long, { key: attributeName(long), takesValue: value !== undefined }];
-  }),
-);
-
 /** A `container run` invocation read without commander. */
 export interface ContainerRunArgs {
   readonly manifest: string;
@@ -100,42 +89,9 @@ export interface ContainerRunArgs {
  * answers it (and its errors) as it always has.
  */
 export function parseContainerRunArgs(argv: readonly string[]): ContainerRunArgs | undefined {
-  if (argv[0] !== 'container' || argv[1] !== 'run') return undefined;
-  const flags: Record<string, string | boolean> = {};
-  for (const o of CONTAINER_RUN_OPTIONS) {
-    if (o.defaultValue !== undefined) flags[attributeName(o.flags.split(' ')[0] ?? '')] = o.defaultValue;
-  }
-  const operands: string[] = [];
-  for (let i = 2; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      operands.push(...argv.slice(i + 1));
-      break;
-    }
-    // The root program reads its own --version anywhere before a `--`, even as another option's value.
-    if (arg === '-V' || arg === '--version') return undefined;
-    if (!arg.startsWith('-')) {
-      operands.push(arg);
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 2 ? arg.slice(0, eq) : arg;
-    const option = OPTION_TABLE.get(name);
-    if (option === undefined) return undefined;
-    if (!option.takesValue) {
-      if (eq > 2) return undefined; // `--json=…`: commander refuses it
-      flags[option.key] = true;
-    } else if (eq > 2) {
-      flags[option.key] = arg.slice(eq + 1);
-    } else {
-      const value = argv[i + 1];
-      if (value === undefined) return undefined; // missing value: commander's error
-      if (value === '-V' || value === '--version') return undefined; // see above
-      flags[option.key] = value;
-      i++;
-    }
-  }
-  const [manifest, ...args] = operands;
-  if (manifest === undefined || flags.sig === undefined) return undefined;
-  return { manifest, args, flags: flags as unknown as RunFlags };
+  const read = readPlainCommandLine(argv, 'container', 'run', CONTAINER_RUN_OPTIONS, true);
+  if (read === undefined) return undefined;
+  const [manifest, ...args] = read.operands;
+  if (manifest === undefined || read.flags['sig'] === undefined) return undefined;
+  return { manifest, args, flags: read.flags as unknown as RunFlags };
 }

@@ -4,9 +4,11 @@
  * without commander, so that `quote verify` starts without loading it (issue 15: the installed CLI
  * starts in under 200 ms; commander is about a quarter of the JavaScript that command loaded).
  *
- * This module imports nothing: src/cli/index.ts loads it for every invocation.
+ * This module imports only plain-command-line.ts, which imports nothing: src/cli/index.ts loads it
+ * for every invocation.
  */
 import type { InputEncoding } from '../core/index.ts';
+import { readPlainCommandLine } from './plain-command-line.ts';
 import type { VerifyFlags } from './quote-verify-run.ts';
 
 /** One option of `quote verify` as commander declares it. */
@@ -81,19 +83,6 @@ export const QUOTE_VERIFY_OPTIONS: readonly QuoteVerifyOption[] = [
   { flags: '--json', description: 'print the result (or the error with code and step) as JSON' },
 ];
 
-/** `--pccs-url` → `pccsUrl`: the key commander gives an option's value. */
-function attributeName(long: string): string {
-  return long.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/** Each long flag: its key in {@link VerifyFlags} and whether it takes a value. */
-const OPTION_TABLE: ReadonlyMap<string, { readonly key: string; readonly takesValue: boolean }> = new Map(
-  QUOTE_VERIFY_OPTIONS.map((o) => {
-    const [long = '', value] = o.flags.split(' ');
-    return [long, { key: attributeName(long), takesValue: value !== undefined }];
-  }),
-);
-
 /** A `quote verify` invocation read without commander. */
 export interface QuoteVerifyArgs {
   readonly quote: string;
@@ -105,40 +94,13 @@ export interface QuoteVerifyArgs {
  * and turn into exactly these values: the words `quote verify`, then exactly one argument not
  * starting with `-`, and options of this command only (`--name value`, `--name=value`, switches;
  * a repeated option keeps its last value; a value is the next word whatever it looks like, as in
- * commander). Anything else — help, `--version`, `--`, an unknown or malformed option, a missing
- * value or argument, an extra argument — returns undefined, and the caller hands the command line
+ * commander). Anything else — help, `-V`/`--version` (also as an option's value), `--`, an unknown
+ * or malformed option, a missing value or argument, an extra argument — returns undefined, and the caller hands the command line
  * to commander, which answers it (and its errors) as it always has.
  */
 export function parseQuoteVerifyArgs(argv: readonly string[]): QuoteVerifyArgs | undefined {
-  if (argv[0] !== 'quote' || argv[1] !== 'verify') return undefined;
-  const flags: Record<string, string | boolean> = {};
-  for (const o of QUOTE_VERIFY_OPTIONS) {
-    if (o.defaultValue !== undefined) flags[attributeName(o.flags.split(' ')[0] ?? '')] = o.defaultValue;
-  }
-  let quote: string | undefined;
-  for (let i = 2; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('-')) {
-      if (quote !== undefined) return undefined; // an extra argument: commander's error
-      quote = arg;
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 2 ? arg.slice(0, eq) : arg;
-    const option = OPTION_TABLE.get(name);
-    if (option === undefined) return undefined;
-    if (!option.takesValue) {
-      if (eq > 2) return undefined; // `--json=…`: commander refuses it
-      flags[option.key] = true;
-    } else if (eq > 2) {
-      flags[option.key] = arg.slice(eq + 1);
-    } else {
-      const value = argv[i + 1];
-      if (value === undefined) return undefined; // missing value: commander's error
-      flags[option.key] = value;
-      i++;
-    }
-  }
-  if (quote === undefined) return undefined;
-  return { quote, flags };
+  const read = readPlainCommandLine(argv, 'quote', 'verify', QUOTE_VERIFY_OPTIONS, false);
+  // exactly one quote: none, or an extra argument, is commander's error
+  if (read === undefined || read.operands.length !== 1) return undefined;
+  return { quote: read.operands[0] as string, flags: read.flags as unknown as VerifyFlags };
 }

@@ -78,6 +78,8 @@ const LEFT: readonly (readonly string[])[] = [
   [...QV, '--help', 'q.bin'],
   [...QV, 'q.bin', '--version'],
   [...QV, 'q.bin', '-V'],
+  [...QV, 'q.bin', '--collateral', '-V'], // the root program prints its version even here
+  [...QV, 'q.bin', '--now', '--version'],
   [...QV, 'q.bin', 'extra'],
   [...QV, 'q.bin', '--no-such-option'],
   [...QV, 'q.bin', '--json=1'],
@@ -125,11 +127,15 @@ describe('quote verify command line without commander', () => {
     });
   });
 
-  test('quote-verify-args.ts imports nothing at run time (src/cli/index.ts loads it for every command)', () => {
-    const source = readFileSync(new URL('../../src/cli/quote-verify-args.ts', import.meta.url), 'utf8');
-    const imports = source.split('\n').filter((l) => /^import\b/.test(l));
-    assert.ok(imports.length > 0);
-    for (const line of imports) assert.match(line, /^import type /, line);
+  test('quote-verify-args.ts imports at run time only plain-command-line.ts, which imports nothing (src/cli/index.ts loads them for every command)', () => {
+    const importsOf = (file: string): string[] =>
+      readFileSync(new URL(`../../src/cli/${file}`, import.meta.url), 'utf8')
+        .split('\n')
+        .filter((l) => /^import\b/.test(l) && !/^import type /.test(l));
+    assert.deepEqual(importsOf('quote-verify-args.ts'), [
+      "import { readPlainCommandLine } from './plain-command-line.ts';",
+    ]);
+    assert.deepEqual(importsOf('plain-command-line.ts'), []);
   });
 });
 
@@ -187,6 +193,7 @@ describe('runCli answers quote verify as the commander path does', { skip: testd
       [quote, '--collateral', collateral, '--no-such-option'],
       [quote, 'extra', '--collateral', collateral],
       [quote, '--collateral'],
+      [quote, '--collateral', '-V'],
       [quote, '--help'],
       [],
     ];
