@@ -12,7 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram, runCli, runWithCommander, type CliContext } from '../../src/cli/index.ts';
+import { buildProgram, type CliContext } from '../../src/cli/index.ts';
+import { assertSameAsCommander } from '../support/cli.ts';
 import {
   CONTAINER_RUN_ARGUMENTS,
   CONTAINER_RUN_OPTIONS,
@@ -175,27 +176,8 @@ describe('runCli answers container run as the commander path does', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function both(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
-    const capture = async (
-      f: typeof runCli,
-    ): Promise<{ code: number; stdout: string; stderr: string; exitCode: number }> => {
-      let stdout = '';
-      let stderr = '';
-      const ctx: CliContext = {
-        stdout: (t) => (stdout += t),
-        stderr: (t) => (stderr += t),
-        env,
-        cwd: dir,
-        signal: new AbortController().signal,
-        exitCode: 0,
-      };
-      const code = await f(argv, ctx);
-      return { code, stdout, stderr, exitCode: ctx.exitCode };
-    };
-    const fast = await capture(runCli);
-    const slow = await capture(runWithCommander);
-    assert.deepEqual(fast, slow, argv.join(' '));
-  }
+  const both = (argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<void> =>
+    assertSameAsCommander(argv, { cwd: dir, env });
 
   test('usage and input errors, refused files, help and bad options, with and without --json', async () => {
     const seed = ['--sim-seed', 'cr-args', '--quiet'];

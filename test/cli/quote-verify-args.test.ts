@@ -11,9 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram, runCli, runWithCommander, type CliContext } from '../../src/cli/index.ts';
+import { buildProgram, type CliContext } from '../../src/cli/index.ts';
 import { ENCODING_FLAG, encodingHelp } from '../../src/cli/input-encoding.ts';
 import { parseQuoteVerifyArgs, QUOTE_VERIFY_OPTIONS } from '../../src/cli/quote-verify-args.ts';
+import { assertSameAsCommander } from '../support/cli.ts';
 import { testdataPath, testdataSkip } from '../support/testdata.ts';
 
 function quietCtx(): CliContext {
@@ -148,27 +149,7 @@ describe('runCli answers quote verify as the commander path does', { skip: testd
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function both(argv: readonly string[]): Promise<void> {
-    const capture = async (
-      f: typeof runCli,
-    ): Promise<{ code: number; stdout: string; stderr: string; exitCode: number }> => {
-      let stdout = '';
-      let stderr = '';
-      const ctx: CliContext = {
-        stdout: (t) => (stdout += t),
-        stderr: (t) => (stderr += t),
-        env: {},
-        cwd: dir,
-        signal: new AbortController().signal,
-        exitCode: 0,
-      };
-      const code = await f(argv, ctx);
-      return { code, stdout, stderr, exitCode: ctx.exitCode };
-    };
-    const fast = await capture(runCli);
-    const slow = await capture(runWithCommander);
-    assert.deepEqual(fast, slow, argv.join(' '));
-  }
+  const both = (argv: readonly string[]): Promise<void> => assertSameAsCommander(argv, { cwd: dir });
 
   test('verdicts, refusals, usage and I/O errors, help and bad options, with and without --json', async () => {
     const quote = testdataPath('dcap', 'phala-dcap-qvl', 'sgx_quote');

@@ -1,6 +1,7 @@
 /** Runs the `ccnodes` CLI in-process with captured output, as tests need it. */
 import 'reflect-metadata';
-import { runCli, type CliContext } from '../../src/cli/index.ts';
+import assert from 'node:assert/strict';
+import { runCli, runWithCommander, type CliContext } from '../../src/cli/index.ts';
 
 export interface CliRun {
   code: number;
@@ -45,4 +46,30 @@ export function captureContext(
     signal,
     exitCode: 0,
   };
+}
+
+/**
+ * Asserts that `runCli` (which reads the plain command lines of `quote verify` and `container run`
+ * itself) answers `argv` exactly as the commander path does: return value, stdout, stderr and the
+ * context's exit code.
+ */
+export async function assertSameAsCommander(
+  argv: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<void> {
+  const capture = async (f: typeof runCli) => {
+    let stdout = '';
+    let stderr = '';
+    const ctx: CliContext = {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: options.env ?? {},
+      cwd: options.cwd,
+      signal: new AbortController().signal,
+      exitCode: 0,
+    };
+    const code = await f(argv, ctx);
+    return { code, stdout, stderr, exitCode: ctx.exitCode };
+  };
+  assert.deepEqual(await capture(runCli), await capture(runWithCommander), argv.join(' '));
 }
