@@ -18,6 +18,7 @@
  * total / ready pods (even spread).
  */
 import { PlannerInputError } from './errors.ts';
+import type { PodGroup } from './model.ts';
 import { parseQuantity } from './quantity.ts';
 
 export const HPA_TOLERANCE = 0.1;
@@ -42,6 +43,8 @@ export interface HpaMetric {
   readonly type: 'Utilization' | 'AverageValue';
   /** Utilization: percent of the pod's request; AverageValue: value per pod (cpu in millicores, memory in bytes). */
   readonly target: number;
+  /** ContainerResource: the container whose usage and request count (the pod's others do not). */
+  readonly container?: string;
 }
 
 export interface HpaSpec {
@@ -128,6 +131,13 @@ function metricOf(m: Obj, source: string, field: string): HpaMetric {
     if (!isObj(r)) bad(source, `${field}.resource`, 'expected an object');
     const name = r['name'];
     if (name !== 'cpu' && name !== 'memory') bad(source, `${field}.resource.name`, 'cpu or memory');
+    let container: { container: string } | Record<string, never> = {};
+    if (type === 'ContainerResource') {
+      const c = r['container'];
+      if (typeof c !== 'string' || c === '')
+        bad(source, `${field}.containerResource.container`, 'the container name is required');
+      container = { container: c };
+    }
     const target = r['target'];
     if (!isObj(target)) bad(source, `${field}.resource.target`, 'expected an object');
     if (target['type'] === 'Utilization')
@@ -135,11 +145,12 @@ function metricOf(m: Obj, source: string, field: string): HpaMetric {
         name,
         type: 'Utilization',
         target: int(target['averageUtilization'], source, `${field}.resource.target.averageUtilization`, 1),
+        ...container,
       };
     if (target['type'] === 'AverageValue') {
       const q = parseQuantity(target['averageValue'], `${source}: ${field}.resource.target.averageValue`);
       const v = Number(q.numerator) / Number(q.denominator);
-      return { name, type: 'AverageValue', target: name === 'cpu' ? v * 1000 : v };
+      return { name, type: 'AverageValue', target: name === 'cpu' ? v * 1000 : v, ...container };
     }
     bad(source, `${field}.resource.target.type`, 'Utilization or AverageValue');
   }
@@ -149,9 +160,13 @@ function metricOf(m: Obj, source: string, field: string): HpaMetric {
       bad(source, `${field}.pods`, 'expected metric and target');
     const metric = p['metric'];
     const target = p['target'];
+    if (typeof metric['name'] !== 'string' || metric['name'] === '')
+      bad(source, `${field}.pods.metric.name`, 'the metric name is required');
+    if (target['type'] !== 'AverageValue')
+      bad(source, `${field}.pods.target.type`, 'Pods metrics take an AverageValue target');
     const q = parseQuantity(target['averageValue'], `${source}: ${field}.pods.target.averageValue`);
     return {
-      name: String(metric['name']),
+      name: metric['name'],
       type: 'AverageValue',
       target: Number(q.numerator) / Number(q.denominator),
     };
@@ -163,7 +178,11 @@ function metricOf(m: Obj, source: string, field: string): HpaMetric {
   );
 }
 
-/** Reads an autoscaling/v2 HorizontalPodAutoscaler (the first metric drives the simulation). */
+/**
+ * Reads an autoscaling/v2 HorizontalPodAutoscaler with one metric. The controller scales to the
+ * largest count any of several metrics asks for, but the load profile gives one total per workload,
+ * so a second metric is refused rather than silently left out.
+ */
 export function readHpa(doc: unknown, source: string): HpaSpec {
   if (!isObj(doc) || doc['kind'] !== 'HorizontalPodAutoscaler')
     bad(source, 'kind', 'expected a HorizontalPodAutoscaler');
@@ -183,6 +202,12 @@ export function readHpa(doc: unknown, source: string): HpaSpec {
   else {
     if (!Array.isArray(metrics) || metrics.length === 0 || !isObj(metrics[0]))
       bad(source, 'spec.metrics', 'expected a non-empty list');
+    if (metrics.length > 1)
+      bad(
+        source,
+        'spec.metrics[1]',
+        `${metrics.length} metrics: the simulation takes one metric per HPA (the load profile gives one total per workload; the controller would scale to the largest count of all)`,
+      );
     metric = metricOf(metrics[0], source, 'spec.metrics[0]');
   }
   const behavior = isObj(spec['behavior']) ? spec['behavior'] : {};
@@ -196,6 +221,28 @@ export function readHpa(doc: unknown, source: string): HpaSpec {
     scaleUp: rules(behavior['scaleUp'], source, 'spec.behavior.scaleUp', DEFAULT_SCALE_UP),
     scaleDown: rules(behavior['scaleDown'], source, 'spec.behavior.scaleDown', DEFAULT_SCALE_DOWN),
   };
+}
+
+/**
+ * The per-pod request a Utilization target is a percentage of, as the HPA's replica calculator sums
+ * it: the requests of the app containers and sidecars (restartable init containers) — only the named
+ * one for a ContainerResource metric; init containers and the pod overhead do not count. When a
+ * counted container states no request for the resource (or no container is counted), the controller
+ * reports a missing request and does not scale: `missing` says which.
+ */
+export function hpaPodRequest(group: PodGroup, metric: HpaMetric): { request: number } | { missing: string } {
+  if (group.containers === undefined) return { request: group.requests[metric.name] ?? 0 };
+  const counted = group.containers.filter(
+    (c) => metric.container === undefined || c.name === metric.container,
+  );
+  if (counted.length === 0) return { missing: `no container named "${metric.container ?? ''}"` };
+  let sum = 0;
+  for (const c of counted) {
+    const r = c.requests[metric.name];
+    if (r === undefined) return { missing: `missing request for ${metric.name} in container "${c.name}"` };
+    sum += r;
+  }
+  return { request: sum };
 }
 
 /**

@@ -55,6 +55,12 @@ export interface PodGroup {
    * overhead) — what cluster-autoscaler's DecreasingPodOrderer scores a pod by. `requests` when absent.
    */
   readonly scoreRequests?: ResourceList;
+  /**
+   * The app containers and sidecars (restartable init containers), each with the requests it states
+   * (a limit alone gives the request) — what an HPA's Utilization target is a percentage of. A
+   * resource a container does not state is absent. `requests` is used when this is absent.
+   */
+  readonly containers?: readonly { readonly name: string; readonly requests: ResourceList }[];
 }
 
 /** A node shape: an SKU's node as the scheduler sees it. */

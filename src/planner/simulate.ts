@@ -25,6 +25,7 @@ import { MIB, RESOURCE_EPC_MIB } from '../contract/index.ts';
 import { PlannerInputError } from './errors.ts';
 import { filterNode, fitErrorMessage, matchesNodeAffinity, untoleratedTaint } from './fit.ts';
 import {
+  hpaPodRequest,
   hpaSync,
   metricDesiredReplicas,
   newHpaState,
@@ -180,8 +181,10 @@ export function simulate(input: SimulationInput): SimulationResult {
   const daemons = input.groups.filter((g) => g.daemon);
   const workloads = input.groups.filter((g) => !g.daemon);
   const byName = new Map(workloads.map((g) => [g.name, g]));
-  for (const h of input.hpas)
-    if (!byName.has(h.targetName))
+  const scaledBy = new Map<PodGroup, HpaSpec>();
+  for (const h of input.hpas) {
+    const g = byName.get(h.targetName);
+    if (g?.kind !== h.targetKind)
       throw new PlannerInputError(
         'ERR_PLAN_HPA',
         `HPA ${h.name}: target ${h.targetKind}/${h.targetName} is not among the workloads`,
@@ -189,6 +192,16 @@ export function simulate(input: SimulationInput): SimulationResult {
           field: 'spec.scaleTargetRef',
         },
       );
+    const other = scaledBy.get(g);
+    // The controller refuses to act on a workload two HPAs select (AmbiguousSelector): neither scales.
+    if (other !== undefined)
+      throw new PlannerInputError(
+        'ERR_PLAN_HPA',
+        `HPA ${h.name}: ${g.kind}/${g.name} is already the target of HPA ${other.name}; the controller scales a workload only when one HPA selects it`,
+        { field: 'spec.scaleTargetRef' },
+      );
+    scaledBy.set(g, h);
+  }
   for (const name of input.load.series.keys())
     if (!byName.has(name))
       throw new PlannerInputError('ERR_PLAN_LOAD', `load profile column "${name}" names no workload`, {
@@ -204,6 +217,20 @@ export function simulate(input: SimulationInput): SimulationResult {
   let lastScaleUp = Number.NEGATIVE_INFINITY;
   const desired = new Map(workloads.map((g) => [g, g.replicas]));
   const hpaStates = new Map<HpaSpec, HpaState>(input.hpas.map((h) => [h, newHpaState()]));
+  // The request a Utilization target is measured against; an HPA without one never scales.
+  const hpaRequest = new Map<HpaSpec, number | undefined>();
+  const missingRequests: SimEvent[] = [];
+  for (const h of input.hpas) {
+    if (h.metric.type !== 'Utilization') continue;
+    const r = hpaPodRequest(byName.get(h.targetName) as PodGroup, h.metric);
+    hpaRequest.set(h, 'request' in r ? r.request : undefined);
+    if ('missing' in r)
+      missingRequests.push({
+        t: 0,
+        kind: 'hpa',
+        message: `hpa ${h.name}: ${r.missing} of ${h.targetName}; utilization cannot be computed, the HPA does not scale`,
+      });
+  }
   const lastMessage = new Map<PodGroup, string>();
 
   const addNode = (group: string, readyAt: number): SimNode => {
@@ -392,6 +419,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   let cost = 0;
   let peakNodes = 0;
   let maxPending = 0;
+  events.push(...missingRequests);
   for (let t = 0; t <= end; t += step) {
     for (const n of live())
       if (n.readyAt === t && t > 0) events.push({ t, kind: 'node-ready', message: `${n.name} is Ready` });
@@ -400,7 +428,7 @@ export function simulate(input: SimulationInput): SimulationResult {
       const mine = pods.filter((p) => p.group === g);
       const ready = mine.filter((p) => p.node !== undefined && p.node.readyAt <= t).length;
       const pendingCount = mine.length - ready;
-      const request = g.requests[h.metric.name] ?? 0;
+      const request = hpaRequest.get(h) ?? 0;
       const raw = loadAt(g.name, t);
       const total = h.metric.name === 'cpu' ? raw * 1000 : raw;
       const cur = desired.get(g) ?? 0;

@@ -89,6 +89,7 @@ function amounts(map: Obj | undefined, where: string): Map<string, number> {
 }
 
 interface ContainerReq {
+  readonly name: string;
   readonly req: Map<string, number>;
   readonly kind: 'app' | 'sidecar' | 'init';
   readonly epc: boolean;
@@ -124,7 +125,7 @@ function containerRequests(
     req.set(RESOURCE_INTEL_EPC_BYTES, mib * MIB);
     if (!req.has(RESOURCE_INTEL_ENCLAVE)) req.set(RESOURCE_INTEL_ENCLAVE, 1);
   }
-  return { req, kind, epc };
+  return { name: strAt(c, 'name', where, ''), req, kind, epc };
 }
 
 function add(into: Map<string, number>, from: ReadonlyMap<string, number>): void {
@@ -265,6 +266,9 @@ export function podGroupFromSpec(
     daemon: meta.daemon,
     epcMiB: Math.max(azure, Math.ceil(intel / MIB)),
     scoreRequests: { cpu: appOnly.get('cpu') ?? 0, memory: appOnly.get('memory') ?? 0 },
+    containers: reqs
+      .filter((r) => r.kind !== 'init')
+      .map((r) => ({ name: r.name, requests: Object.fromEntries(r.req) })),
   };
 }
 

@@ -233,3 +233,153 @@ describe('autoscaling simulation', () => {
     );
   });
 });
+
+describe('what the HPA measures utilization against (replica calculator)', () => {
+  const shapes = skuShapes(selectSkus(DEFAULT_SKU_TABLE, ['DC4s_v2']));
+  const twoNodes = ca({ nodeGroups: [{ sku: 'Standard_DC4s_v2', min: 0, max: 10, initial: 2 }] });
+  const epc = { 'sgx.intel.com/epc': '32Mi' };
+  const deployment = (podSpec: Record<string, unknown>) =>
+    readWorkloads(
+      [{ kind: 'Deployment', metadata: { name: 'api' }, spec: { replicas: 1, template: { spec: podSpec } } }],
+      'w.yaml',
+    );
+  const hpaOn = (metric: Record<string, unknown>) =>
+    readHpa({ ...hpaDoc(), spec: { ...hpaDoc().spec, minReplicas: 1, metrics: [metric] } }, 'h.yaml');
+  const cpuAt100 = {
+    type: 'Resource',
+    resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 100 } },
+  };
+  const desiredAt = (groups: ReturnType<typeof deployment>, hpa: HpaSpec, cores: number, t: number) => {
+    const r = simulate({
+      groups,
+      shapes,
+      hpas: [hpa],
+      load: parseLoadCsv(`time,api\n0,${cores}\n120,${cores}\n`, 'l.csv'),
+      autoscaler: twoNodes,
+      stepSeconds: 15,
+    });
+    return { desired: r.samples.find((s) => s.t === t)?.workloads['api']?.desired, events: r.events };
+  };
+
+  test('Utilization is a share of the app containers and sidecars, not of init containers or the overhead', () => {
+    // Scheduler: max(200m + 50m, 2000m) + 100m overhead = 2100m. HPA: 200m + 50m sidecar = 250m.
+    const groups = deployment({
+      initContainers: [
+        { name: 'setup', resources: { requests: { cpu: '2' } } },
+        { name: 'proxy', restartPolicy: 'Always', resources: { requests: { cpu: '50m' } } },
+      ],
+      containers: [{ name: 'app', resources: { requests: { cpu: '200m' }, limits: epc } }],
+      overhead: { cpu: '100m' },
+    });
+    assert.equal(groups[0]?.requests['cpu'], 2100);
+    // 0.5 cores on one ready pod: 200 % of 250m → 2 pods (of 2100m it would be 23 %: no change).
+    assert.equal(desiredAt(groups, hpaOn(cpuAt100), 0.5, 15).desired, 2);
+  });
+
+  test('ContainerResource counts only the named container', () => {
+    const groups = deployment({
+      containers: [
+        { name: 'app', resources: { requests: { cpu: '100m' }, limits: epc } },
+        { name: 'proxy', resources: { requests: { cpu: '400m' } } },
+      ],
+    });
+    const hpa = hpaOn({
+      type: 'ContainerResource',
+      containerResource: {
+        name: 'cpu',
+        container: 'app',
+        target: { type: 'Utilization', averageUtilization: 100 },
+      },
+    });
+    assert.equal(hpa.metric.container, 'app');
+    // The app container uses 0.2 cores: 200 % of its 100m → 2 pods (40 % of the pod's 500m: no change).
+    assert.equal(desiredAt(groups, hpa, 0.2, 15).desired, 2);
+  });
+
+  test('a counted container without a request for the metric: the HPA does not scale and says why', () => {
+    const groups = deployment({
+      containers: [
+        { name: 'app', resources: { requests: { cpu: '200m' }, limits: epc } },
+        { name: 'proxy', resources: { requests: { memory: '64Mi' } } },
+      ],
+    });
+    const r = desiredAt(groups, hpaOn(cpuAt100), 2, 120);
+    assert.equal(r.desired, 1);
+    const notes = r.events.filter((e) => e.kind === 'hpa');
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]?.message ?? '', /missing request for cpu in container "proxy"/);
+  });
+
+  test('HPAs the simulation cannot honour are refused, naming the field', () => {
+    const refused = (doc: unknown, field: RegExp): void => {
+      assert.throws(
+        () => readHpa(doc, 'h.yaml'),
+        (e: unknown) => e instanceof PlannerInputError && e.code === 'ERR_PLAN_HPA' && field.test(e.message),
+      );
+    };
+    // Two metrics: the controller takes the largest count of both; one load column cannot drive two.
+    refused(
+      hpaDoc({
+        metrics: [
+          cpuAt100,
+          {
+            type: 'Resource',
+            resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } },
+          },
+        ],
+      }),
+      /spec\.metrics\[1\]/,
+    );
+    refused(
+      hpaDoc({
+        metrics: [
+          {
+            type: 'ContainerResource',
+            containerResource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      }),
+      /containerResource\.container/,
+    );
+    refused(
+      hpaDoc({
+        metrics: [
+          {
+            type: 'Pods',
+            pods: { metric: { name: 'rps' }, target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      }),
+      /pods\.target\.type/,
+    );
+    refused(
+      hpaDoc({
+        metrics: [
+          { type: 'Pods', pods: { metric: {}, target: { type: 'AverageValue', averageValue: '10' } } },
+        ],
+      }),
+      /pods\.metric\.name/,
+    );
+  });
+
+  test('an HPA must name the workload by kind and name, and one workload takes one HPA', () => {
+    const load = parseLoadCsv('time,api\n0,1\n', 'l.csv');
+    const run = (hpas: HpaSpec[]) => () =>
+      simulate({ groups: api(1), shapes, hpas, load, autoscaler: ca(), stepSeconds: 15 });
+    const isHpaError = (e: unknown) =>
+      e instanceof PlannerInputError &&
+      e.code === 'ERR_PLAN_HPA' &&
+      /scaleTargetRef/.test(JSON.stringify(e.details));
+    const statefulSet = readHpa(
+      { ...hpaDoc(), spec: { ...hpaDoc().spec, scaleTargetRef: { kind: 'StatefulSet', name: 'api' } } },
+      'h.yaml',
+    );
+    assert.throws(run([statefulSet]), isHpaError);
+    const second = readHpa({ ...hpaDoc(), metadata: { name: 'api-2' } }, 'h.yaml');
+    assert.throws(
+      run([readHpa(hpaDoc(), 'h.yaml'), second]),
+      (e: unknown) => isHpaError(e) && /already the target of HPA api/.test((e as Error).message),
+    );
+    assert.doesNotThrow(run([readHpa(hpaDoc(), 'h.yaml')]));
+  });
+});
