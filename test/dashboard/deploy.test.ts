@@ -5,7 +5,11 @@
  * an admin token secret.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../../src/cli/index.ts';
 import {
   DEFAULT_VALUES,
   PLACEHOLDER_TLS,
@@ -13,6 +17,7 @@ import {
   renderManifests,
   type K8sObject,
 } from '../../src/kube/index.ts';
+import { captureContext } from '../support/cli.ts';
 
 const NAMES = { dashboard: 'ccnodes-dashboard', attestationTls: 'ccnodes-attestation-tls' };
 
@@ -76,4 +81,44 @@ test('enabled without an admin token secret is refused (ERR_KUBE_VALUES naming d
       return true;
     },
   );
+});
+
+test('the rendered command line is one `ccnodes dashboard serve` accepts: it starts and serves /healthz', async () => {
+  const values = parseValues({
+    dashboard: { enabled: true, collateralUrl: 'http://ccnodes-collateral.ccnodes-system.svc:8081' },
+    attestation: { adminTokenSecret: 'ccnodes-admin' },
+  });
+  const dep = find(renderManifests(values, PLACEHOLDER_TLS), 'Deployment', NAMES.dashboard) as {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  const rendered = dep.spec.template.spec.containers[0]?.args ?? [];
+  const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dashboard-deploy-'));
+  writeFileSync(join(dir, 'token'), 'rendered-admin-token-0123456789\n');
+  // Only what points into the cluster is replaced: the address (loopback, any port), the mounted
+  // token file and the two in-cluster URLs (a closed local port, so the first sample fails fast).
+  const replace: Record<string, string> = {
+    '--listen': '127.0.0.1:0',
+    '--admin-token-file': join(dir, 'token'),
+    '--attestation-url': 'http://127.0.0.1:1',
+    '--collateral-url': 'http://127.0.0.1:1',
+  };
+  const args = rendered.map((a, i) => replace[rendered[i - 1] ?? ''] ?? a);
+  assert.deepEqual(args.filter((a, i) => a !== rendered[i]).sort(), Object.values(replace).sort());
+  const stop = new AbortController();
+  const ctx = captureContext(stop.signal);
+  const run = runCli([...args, '--json'], ctx);
+  try {
+    let url: string | undefined;
+    for (let i = 0; i < 600 && url === undefined; i++) {
+      const line = ctx.out.join('').split('\n')[0] ?? '';
+      if (line.startsWith('{')) url = (JSON.parse(line) as { url: string }).url;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(url !== undefined, `did not start: ${ctx.err.join('')}`);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200); // the probes' path
+  } finally {
+    stop.abort();
+    assert.equal(await run, 0, ctx.err.join(''));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
