@@ -258,6 +258,32 @@ parentPort.on('message', (m) => {
 `;
 
 /**
+ * What a worker thread is started with (`new Worker(WORKER_BOOT_SOURCE, { eval: true })`). It waits
+ * for one message `{ type: 'start', workerData }` and only then runs {@link WORKER_SOURCE} — the same
+ * text, the one the runtime id covers — with that `workerData` in place of the worker's own (the
+ * only difference: `require('node:worker_threads')` inside it gives the port and the data sent).
+ *
+ * Until that message the worker holds nothing of any enclave, so it can be started before its
+ * enclave exists: Node's worker start-up (tens of milliseconds) then overlaps the host's own work
+ * (see `prestartEnclaveWorker` in runtime.ts).
+ */
+export const WORKER_BOOT_SOURCE = `'use strict';
+const bootThreads = require('node:worker_threads');
+bootThreads.parentPort.once('message', (start) => {
+  const startData = start !== null && typeof start === 'object' && start.type === 'start' ? start.workerData : undefined;
+  if (startData === undefined) {
+    bootThreads.parentPort.postMessage({ type: 'failed', message: 'the enclave worker expected a start message' });
+    return;
+  }
+  const enclaveRequire = (id) =>
+    id === 'node:worker_threads' ? { parentPort: bootThreads.parentPort, workerData: startData } : require(id);
+  (function (require) {
+${WORKER_SOURCE}
+  })(enclaveRequire);
+});
+`;
+
+/**
  * Identity of this runtime version: written into every enclave's measured manifest page.
  * `ccnodes-sim-js/1` plus the first 16 bytes of SHA-256 over both sources.
  */

@@ -80,7 +80,15 @@ export {
   type SealOptions,
 } from './seal.ts';
 export { ENCLAVE_RUNTIME_ID } from './enclave-worker.ts';
-export { RunningEnclave, startEnclave, type OcallHandler, type StartEnclaveOptions } from './runtime.ts';
+export {
+  EnclaveWorker,
+  enclaveWorkerHeapMb,
+  prestartEnclaveWorker,
+  RunningEnclave,
+  startEnclave,
+  type OcallHandler,
+  type StartEnclaveOptions,
+} from './runtime.ts';
 export {
   checkInterfaceMatches,
   checkValue,

@@ -12,7 +12,7 @@ import { decodeKeyRequest, encodeTargetInfo } from '../core/index.ts';
 import type { SimCpu, SimEnclave } from './cpu.ts';
 import { EnclaveRuntimeError } from './enclave-errors.ts';
 import type { EnclaveImage } from './enclave-definition.ts';
-import { CONTEXT_SOURCE, WORKER_SOURCE } from './enclave-worker.ts';
+import { CONTEXT_SOURCE, WORKER_BOOT_SOURCE } from './enclave-worker.ts';
 import { type EnclaveLayout, readMeasuredFile } from './layout.ts';
 import { sealData, unsealData } from './seal.ts';
 
@@ -29,6 +29,72 @@ export interface StartEnclaveOptions {
   readonly ocalls?: Readonly<Record<string, OcallHandler>>;
   /** Receives `enclave.log(...)` output; default: discarded. */
   readonly log?: (text: string) => void;
+  /**
+   * A worker from {@link prestartEnclaveWorker} to run the enclave in (used once). When it was
+   * made for another heap size, or has died or been used, a fresh worker is started instead.
+   */
+  readonly worker?: EnclaveWorker;
+}
+
+/** The worker heap limit (MB) of an enclave with `heapPages` heap pages. */
+export function enclaveWorkerHeapMb(heapPages: number): number {
+  return Math.max(32, Math.ceil((heapPages * 4096) / (1024 * 1024)) * 2);
+}
+
+/**
+ * A worker thread started ahead of its enclave ({@link prestartEnclaveWorker}). Until
+ * {@link startEnclave} hands it an enclave it holds nothing, and it does not keep the process alive.
+ */
+export class EnclaveWorker {
+  private state: 'standby' | 'taken' | 'dead' = 'standby';
+  /** @internal */
+  readonly worker: Worker;
+
+  /** @internal use {@link prestartEnclaveWorker}. */
+  constructor(
+    /** The worker's heap limit (MB). */
+    readonly heapMb: number,
+  ) {
+    this.worker = new Worker(WORKER_BOOT_SOURCE, {
+      eval: true,
+      env: {},
+      argv: [],
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    });
+    this.worker.unref();
+    const died = (): void => {
+      if (this.state === 'standby') this.state = 'dead';
+    };
+    this.worker.on('error', died);
+    this.worker.on('exit', died);
+  }
+
+  /** @internal The worker, once, if it is still alive and made for `heapMb`. */
+  take(heapMb: number): Worker | undefined {
+    if (this.state !== 'standby' || heapMb !== this.heapMb) return undefined;
+    this.state = 'taken';
+    return this.worker;
+  }
+
+  /** Stops the worker unless an enclave runs in it (that enclave's `terminate()` stops it then). */
+  async release(): Promise<void> {
+    if (this.state === 'taken') return;
+    this.state = 'dead';
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * Starts a worker thread for an enclave that does not exist yet: Node's worker start-up (tens of
+ * milliseconds) then runs on another core while the host prepares the enclave, and
+ * {@link startEnclave} (`options.worker`) only has to send it the enclave. A worker that is not
+ * used should be {@link EnclaveWorker.release}d.
+ */
+export function prestartEnclaveWorker(options: { readonly heapPages?: number } = {}): EnclaveWorker {
+  return new EnclaveWorker(enclaveWorkerHeapMb(options.heapPages ?? 64));
 }
 
 function encodeValue(v: unknown): string {
@@ -202,15 +268,15 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     isvSvn: enclave.isvSvn,
     debug: enclave.debug,
   });
-  const heapMb = Math.max(32, Math.ceil((image.definition.heapPages * 4096) / (1024 * 1024)) * 2);
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    env: {},
-    argv: [],
-    execArgv: [],
-    stdout: false,
-    stderr: false,
-    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  const heapMb = enclaveWorkerHeapMb(image.definition.heapPages);
+  const standby = options.worker?.take(heapMb);
+  if (options.worker !== undefined && standby === undefined) void options.worker.release();
+  const worker = standby ?? new EnclaveWorker(heapMb).take(heapMb);
+  if (worker === undefined) throw new EnclaveRuntimeError('ERR_ENCLAVE_RUNTIME', 'no enclave worker');
+  // Until `ready` the worker keeps the process alive (a standby worker does not).
+  worker.ref();
+  worker.postMessage({
+    type: 'start',
     workerData: {
       contextSource: CONTEXT_SOURCE,
       entrySource,
