@@ -90,6 +90,9 @@ function nextPow2MiB(mib: number): string {
   return `${n}M`;
 }
 
+/** Heap pages of every app identity (fixed: the launcher runtime's needs, not the program's). */
+export const IDENTITY_HEAP_PAGES = 64;
+
 /** The fixed enclave definition of an app identity. */
 export function identityDefinition(m: AppManifest): ReturnType<typeof validateEnclaveDefinition> {
   return validateEnclaveDefinition({
@@ -98,7 +101,7 @@ export function identityDefinition(m: AppManifest): ReturnType<typeof validateEn
     ssaFrameSize: 1,
     tcsCount: 1,
     stackPages: 4,
-    heapPages: 64,
+    heapPages: IDENTITY_HEAP_PAGES,
     debug: false,
     attributes: { flags: ['MODE64BIT'], xfrm: '0x3' },
     miscSelect: 0,

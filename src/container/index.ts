@@ -22,8 +22,11 @@ export {
   expandTrustedFiles,
   globToRegExp,
   HASH_CHUNK,
+  HASH_CONCURRENCY,
   hashFile,
   hashTrustedFiles,
+  startTrustedFileHashes,
+  WHOLE_FILE_HASH_MAX,
   type TrustedFileHash,
 } from './trusted-files.ts';
 export {

@@ -13,7 +13,8 @@
  *    it exists) and starts the unmodified program with its secrets in its environment or in that
  *    directory: stdio passed through, signals forwarded, exit status propagated;
  * 5. when the program exits, seals the state directory back, wipes the private directory and
- *    stops the enclave.
+ *    stops the enclave (an app without sealed state has its enclave stopped as soon as the secrets
+ *    are open: nothing is left for it to do).
  *
  * Every failure before step 4 throws a typed error, and nothing has been written anywhere: the
  * program never starts. No secret value is logged, put in argv, or included in an error.
@@ -27,13 +28,18 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { compactDecrypt } from 'jose';
 import { AttestationClient, type RetryOptions } from '../attestation-client/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
-import { startEnclave, type RunningEnclave } from '../sim/index.ts';
+import {
+  prestartEnclaveWorker,
+  startEnclave,
+  type EnclaveWorker,
+  type RunningEnclave,
+} from '../sim/index.ts';
 import { disableCoreDumps } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
-import { identityImage, measureIdentity, readAppSig, type AppSig } from './identity.ts';
+import { IDENTITY_HEAP_PAGES, identityImage, measureIdentity, readAppSig, type AppSig } from './identity.ts';
 import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
-import { checkTrustedFiles } from './trusted-files.ts';
+import { checkTrustedFiles, startTrustedFileHashes } from './trusted-files.ts';
 
 /** Name of the sealed blob inside `sealedState.dir`. */
 export const SEALED_STATE_FILE = 'state.sealed';
@@ -326,6 +332,18 @@ const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  *   and the attestation client's errors (`ERR_ATTESTATION_CLIENT_*`) — the program then never started.
  */
 export async function runContainer(o: RunContainerOptions): Promise<RunContainerResult> {
+  // The enclave's worker thread is started first: Node's worker start-up is the longest single step
+  // of a launch, and it needs nothing from the files. It holds nothing until the enclave (EINIT'd
+  // from the checked manifest and app.sig) is handed to it, and it is stopped if no enclave runs in it.
+  const standby = prestartEnclaveWorker({ heapPages: IDENTITY_HEAP_PAGES });
+  try {
+    return await runWithWorker(o, standby);
+  } finally {
+    void standby.release();
+  }
+}
+
+async function runWithWorker(o: RunContainerOptions, standby: EnclaveWorker): Promise<RunContainerResult> {
   const log = o.log ?? ((): void => undefined);
   // Core dumps off, in parallel with the checks below; awaited before the enclave (and its key)
   // exists. The outcome is kept as a value so that an earlier failure leaves no unhandled rejection.
@@ -341,9 +359,22 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   const platformReady = settle(
     platformOpen.then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
   );
+  // app.sig is read alongside the manifest, and the files it lists start hashing at once (off the
+  // main thread) while the manifest is parsed; the check below compares them with what the
+  // manifest's patterns expand to. A manifest error is still reported before an app.sig error.
+  const sigRead = settle(readAppSig(o.sigPath));
+  const started = sigRead.then((s) =>
+    s instanceof Error
+      ? undefined
+      : startTrustedFileHashes(
+          dirname(resolve(o.manifestPath)),
+          s.trustedFiles.map((f) => f.path),
+        ),
+  );
   const loaded = await loadManifest(o.manifestPath);
   const m: AppManifest = loaded.manifest;
-  const sig = await readAppSig(o.sigPath);
+  const sig = await sigRead;
+  if (sig instanceof Error) throw sig;
   // The enclave is started early, from the trusted-file hashes app.sig lists, so that its EINIT and
   // worker start overlap the re-hashing. It is used only if the re-hashed files give the identity it
   // was initialised with (checked below); any failure before that terminates it. Like the enclave
@@ -357,11 +388,12 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
         cpu: platform.cpu,
         image: identityImage(m, sig.trustedFiles),
         sigstruct: sig.sigstruct,
+        worker: standby,
       });
     })(),
   );
   try {
-    return await launch(o, log, loaded, sig, coreOff, platformReady, early);
+    return await launch(o, log, loaded, sig, (await started) ?? new Map(), coreOff, platformReady, early);
   } finally {
     // Not adopted, or adopted and already terminated by `launch`: terminating twice is harmless.
     void early.then(async (e) => {
@@ -375,6 +407,7 @@ async function launch(
   log: (line: string) => void,
   loaded: LoadedManifest,
   sig: AppSig,
+  started: ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>>,
   coreOff: Promise<Error | undefined>,
   platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
   early: Promise<RunningEnclave | Error>,
@@ -382,7 +415,7 @@ async function launch(
   const m: AppManifest = loaded.manifest;
 
   // 1. Trusted files, then the identity they and the manifest give.
-  const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles);
+  const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles, { started });
   log(`trusted files: ${hashes.length} unchanged`);
   const mrenclave = measureIdentity(m, hashes);
   if (mrenclave !== sig.mrenclave)
@@ -634,9 +667,11 @@ async function launch(
       ...(sealedStateError === undefined ? {} : { sealedStateError }),
     };
   } finally {
-    if (privateDir !== undefined) await rm(privateDir, { recursive: true, force: true });
-    await enclave.terminate();
-    await client.close();
+    await Promise.all([
+      privateDir === undefined ? undefined : rm(privateDir, { recursive: true, force: true }),
+      enclave.terminate(),
+      client.close(),
+    ]);
   }
 }
 

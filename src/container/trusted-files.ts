@@ -8,8 +8,8 @@
  * segment with a wildcard). While walking below that, links to directories are not descended into,
  * and a link is listed (and hashed as the file it points to) only if it points to a regular file.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash, webcrypto } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -114,67 +114,173 @@ export async function expandTrustedFiles(
   return [...found].sort();
 }
 
-/** Size of each read while hashing. */
+/** Size of each read while a file too big to hash whole is hashed (on the main thread). */
 export const HASH_CHUNK = 1024 * 1024;
 
 /**
- * The one read buffer of this process, allocated at first use and kept (a fresh 1 MiB buffer per
- * file or per call costs its page faults again, about a tenth of the hashing time). Concurrent
- * hashes can share it because each chunk is read and hashed synchronously, with no await between.
+ * Files up to this size are hashed whole off the main thread: one read and one SHA-256 job, both in
+ * libuv's thread pool, so that hashing runs on the other cores while the launcher does its own work
+ * (a launch's main thread is its critical path). Bigger files are hashed in {@link HASH_CHUNK} pieces
+ * on the main thread, with constant memory.
+ */
+export const WHOLE_FILE_HASH_MAX = 16 * 1024 * 1024;
+
+/**
+ * Files being hashed at once in this process. Each whole-file hash holds its file in memory, so
+ * hashing holds at most HASH_CONCURRENCY × WHOLE_FILE_HASH_MAX bytes (64 MiB) at any time.
+ */
+export const HASH_CONCURRENCY = 4;
+
+/** A counting semaphore: the process-wide bound on files being hashed. */
+let hashing = 0;
+const waiting: (() => void)[] = [];
+async function acquireHashSlot(): Promise<void> {
+  if (hashing < HASH_CONCURRENCY) {
+    hashing++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+function releaseHashSlot(): void {
+  const next = waiting.shift();
+  if (next !== undefined) next();
+  else hashing--;
+}
+
+/**
+ * The one chunk buffer of this process, allocated at first use and kept (a fresh 1 MiB buffer per
+ * file costs its page faults again). Chunked hashes running at once can share it because each chunk
+ * is read and hashed synchronously, with no await between.
  */
 let readBuffer: Buffer | undefined;
 
+function readAt(fd: number, buffer: Buffer, offset: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, offset, buffer.length - offset, position, (err, n) => {
+      if (err === null) resolve(n);
+      else reject(err);
+    });
+  });
+}
+
 /**
- * SHA-256 and size of one file, read to its end in {@link HASH_CHUNK} pieces. The reads are
- * synchronous and the function yields to the event loop after each one, so nothing else waits for
- * more than one chunk: a read from the page cache costs a few percent of hashing the same bytes, less
- * than handing it to the thread pool and back (see `npm run bench -- trusted-files-hash`). The file
- * is opened non-blocking and must be a regular file (a FIFO put in its place is refused instead of
- * blocking the process); the descriptor is closed before this returns or throws.
+ * The whole file in one buffer (read in the thread pool), or undefined when it has grown past
+ * `size` since it was stat'ed (it is then hashed in pieces, as a big file).
+ */
+async function readWhole(fd: number, size: number): Promise<Buffer | undefined> {
+  // One byte more than the size: a read that fills it means the file grew.
+  const buffer = Buffer.allocUnsafe(size + 1);
+  let n = 0;
+  for (let got = await readAt(fd, buffer, 0, 0); got > 0; got = await readAt(fd, buffer, n, n)) {
+    n += got;
+    if (n > size) return undefined;
+  }
+  return buffer.subarray(0, n);
+}
+
+async function hashInChunks(fd: number): Promise<{ sha256: string; size: number }> {
+  const buffer = (readBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
+  const h = createHash('sha256');
+  let size = 0;
+  for (let n = readSync(fd, buffer, 0, HASH_CHUNK, 0); n > 0; n = readSync(fd, buffer, 0, HASH_CHUNK, size)) {
+    h.update(buffer.subarray(0, n));
+    size += n;
+    // Nothing else waits for more than one chunk.
+    await new Promise(setImmediate);
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+/**
+ * SHA-256 and size of one file. The file is opened non-blocking and must be a regular file (a FIFO
+ * put in its place is refused instead of blocking the process); the descriptor is closed before
+ * this returns or throws. Up to {@link WHOLE_FILE_HASH_MAX} bytes it is read and hashed whole in the
+ * thread pool; a bigger one (or one that grew while it was read) is hashed in {@link HASH_CHUNK}
+ * pieces on the main thread, yielding to the event loop after each. At most
+ * {@link HASH_CONCURRENCY} files are hashed at once in the process; more calls wait their turn.
  */
 export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const buffer = (readBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  await acquireHashSlot();
   try {
-    if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
-    const h = createHash('sha256');
-    let size = 0;
-    for (
-      let n = readSync(fd, buffer, 0, HASH_CHUNK, 0);
-      n > 0;
-      n = readSync(fd, buffer, 0, HASH_CHUNK, size)
-    ) {
-      h.update(buffer.subarray(0, n));
-      size += n;
-      await new Promise(setImmediate);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) throw new Error(`${path} is not a regular file`);
+      if (stats.size <= WHOLE_FILE_HASH_MAX) {
+        const whole = await readWhole(fd, stats.size);
+        if (whole !== undefined) {
+          const digest = await webcrypto.subtle.digest('SHA-256', whole);
+          return { sha256: Buffer.from(digest).toString('hex'), size: whole.length };
+        }
+      }
+      return await hashInChunks(fd);
+    } finally {
+      closeSync(fd);
     }
-    return { sha256: h.digest('hex'), size };
   } finally {
-    closeSync(fd);
+    releaseHashSlot();
   }
 }
 
-/** Hashes every listed file, one after the other, in list order. */
+/**
+ * Hashes every listed file (up to {@link HASH_CONCURRENCY} at once); the result is in list order.
+ * @throws ContainerTrustedFileError `ERR_CONTAINER_TRUSTED_FILE` naming the first file (in list
+ *   order) that cannot be read.
+ */
 export async function hashTrustedFiles(
   baseDir: string,
   paths: readonly string[],
 ): Promise<TrustedFileHash[]> {
-  const out: TrustedFileHash[] = [];
+  const settled = await Promise.all(
+    paths.map((path) =>
+      hashFile(join(baseDir, path)).then(
+        (h): TrustedFileHash => ({ path, ...h }),
+        (cause: unknown) => new CannotRead(path, cause),
+      ),
+    ),
+  );
+  const failed = settled.find((r) => r instanceof CannotRead);
+  if (failed !== undefined)
+    throw new ContainerTrustedFileError(
+      'ERR_CONTAINER_TRUSTED_FILE',
+      `cannot read trusted file ${failed.path}: ${(failed.cause as Error).message}`,
+      { details: { path: failed.path }, cause: failed.cause },
+    );
+  return settled as TrustedFileHash[];
+}
+
+/** A file that could not be hashed (kept as a value until the results are read in order). */
+class CannotRead {
+  constructor(
+    readonly path: string,
+    readonly cause: unknown,
+  ) {}
+}
+
+/**
+ * Starts hashing `paths` (relative to `baseDir`) now, for a later {@link checkTrustedFiles}
+ * (`options.started`): e.g. the files app.sig lists, while the manifest is still being read. Only
+ * plain relative paths (no `..`, `.` or empty segment, not absolute) are started; failures are kept
+ * for the check to report, never thrown here.
+ */
+export function startTrustedFileHashes(
+  baseDir: string,
+  paths: readonly string[],
+): ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>> {
+  const started = new Map<string, Promise<{ sha256: string; size: number } | Error>>();
   for (const path of paths) {
-    try {
-      out.push({ path, ...(await hashFile(join(baseDir, path))) });
-    } catch (cause) {
-      throw new ContainerTrustedFileError(
-        'ERR_CONTAINER_TRUSTED_FILE',
-        `cannot read trusted file ${path}: ${(cause as Error).message}`,
-        {
-          details: { path },
-          cause,
-        },
-      );
-    }
+    if (
+      started.has(path) ||
+      path.startsWith('/') ||
+      path.split('/').some((s) => s === '' || s === '.' || s === '..')
+    )
+      continue;
+    started.set(
+      path,
+      hashFile(join(baseDir, path)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+    );
   }
-  return out;
+  return started;
 }
 
 const CHANGE_WORDING = {
@@ -192,6 +298,10 @@ export async function checkTrustedFiles(
   baseDir: string,
   patterns: readonly string[],
   recorded: readonly TrustedFileHash[],
+  options: {
+    /** Hashes already started ({@link startTrustedFileHashes}); other files are hashed here. */
+    readonly started?: ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>>;
+  } = {},
 ): Promise<TrustedFileHash[]> {
   const changed = (path: string, change: keyof typeof CHANGE_WORDING): ContainerTrustedFileError =>
     new ContainerTrustedFileError(
@@ -209,12 +319,18 @@ export async function checkTrustedFiles(
     if (!present.has(p)) throw changed(p, 'missing');
   }
   // Every listed file is recorded now; one that cannot be read any more (removed since the
-  // expansion, or unreadable) is missing.
+  // expansion, or unreadable) is missing. The first change in sorted order is reported.
+  const hashed = await Promise.all(
+    now.map(
+      (path) =>
+        options.started?.get(path) ??
+        hashFile(join(baseDir, path)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+    ),
+  );
   const hashes: TrustedFileHash[] = [];
-  for (const path of now) {
-    const h = await hashFile(join(baseDir, path)).catch(() => {
-      throw changed(path, 'missing');
-    });
+  for (const [i, path] of now.entries()) {
+    const h = hashed[i];
+    if (h === undefined || h instanceof Error) throw changed(path, 'missing');
     const r = want.get(path);
     if (r?.sha256 !== h.sha256 || r.size !== h.size) throw changed(path, 'modified');
     hashes.push({ path, ...h });

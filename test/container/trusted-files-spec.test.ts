@@ -12,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -24,8 +25,11 @@ import {
   expandTrustedFiles,
   globToRegExp,
   HASH_CHUNK,
+  HASH_CONCURRENCY,
   hashFile,
   hashTrustedFiles,
+  startTrustedFileHashes,
+  WHOLE_FILE_HASH_MAX,
 } from '../../src/container/index.ts';
 
 const roots: string[] = [];
@@ -367,5 +371,118 @@ describe('comparison with the recorded list (ERR_CONTAINER_TRUSTED_FILE_CHANGED)
     const { base, recorded } = await prepared();
     writeFileSync(join(base, 'lib/notes.txt'), 'x');
     assert.deepEqual(await checkTrustedFiles(base, patterns, recorded), recorded);
+  });
+});
+
+describe('hashing off the main thread, and its bounds', () => {
+  test('files up to WHOLE_FILE_HASH_MAX are hashed whole, bigger ones in chunks: both give SHA-256', async () => {
+    const base = tree({});
+    const sizes = [WHOLE_FILE_HASH_MAX, WHOLE_FILE_HASH_MAX + 1];
+    for (const [i, size] of sizes.entries()) {
+      const data = Buffer.alloc(size, 0x30 + i);
+      data[size - 1] = 0xa5;
+      writeFileSync(join(base, `f${i}.bin`), data);
+      assert.deepEqual(await hashFile(join(base, `f${i}.bin`)), { sha256: sha(data), size }, `size ${size}`);
+    }
+  });
+  test('a file bigger than its stat size (here a /proc file, stat size 0) is hashed to its end', async (t) => {
+    if (!existsSync('/proc/self/status')) {
+      t.skip('no /proc');
+      return;
+    }
+    // The growth check: a whole-file read that fills the buffer falls back to chunks, not to a prefix.
+    const r = await hashFile('/proc/self/cmdline');
+    const content = readFileSync('/proc/self/cmdline');
+    assert.ok(content.length > 1);
+    assert.deepEqual(r, { sha256: sha(content), size: content.length });
+  });
+  test('a file hashed in chunks yields to the event loop between chunks', async () => {
+    const base = tree({});
+    writeFileSync(join(base, 'big.bin'), Buffer.alloc(WHOLE_FILE_HASH_MAX + HASH_CHUNK, 1));
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await hashFile(join(base, 'big.bin'));
+    done = true;
+    assert.ok(turns >= 10, `the event loop ran ${turns} times during 17 chunks`);
+  });
+  test(`at most HASH_CONCURRENCY (${HASH_CONCURRENCY}) files are open for hashing at once; all are hashed`, async (t) => {
+    if (!existsSync('/proc/self/fd')) {
+      t.skip('no /proc/self/fd');
+      return;
+    }
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3 * HASH_CONCURRENCY; i++)
+      files[`f${String(i).padStart(2, '0')}.txt`] = `${i}`.repeat(200_000);
+    const base = tree(files);
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    let peak = 0;
+    let done = false;
+    const sample = (): void => {
+      if (done) return;
+      peak = Math.max(peak, open() - before);
+      setImmediate(sample);
+    };
+    setImmediate(sample);
+    const paths = Object.keys(files);
+    const hashes = await hashTrustedFiles(base, paths);
+    done = true;
+    assert.deepEqual(
+      hashes,
+      paths.map((path) => ({ path, sha256: sha(files[path] ?? ''), size: (files[path] ?? '').length })),
+    );
+    assert.ok(peak <= HASH_CONCURRENCY, `${peak} files open at once`);
+    assert.ok(peak >= 2, `files are hashed concurrently (peak ${peak})`);
+    assert.equal(open(), before, 'every descriptor closed');
+  });
+  test('hashes started early are the ones the check uses; a started failure is a missing file', async () => {
+    const base = tree({ 'app.js': 'main', 'lib/a.js': 'A' });
+    const patterns = ['app.js', 'lib/*.js'];
+    const recorded = await hashTrustedFiles(base, ['app.js', 'lib/a.js']);
+    const started = startTrustedFileHashes(base, ['app.js', 'lib/a.js']);
+    assert.deepEqual(await checkTrustedFiles(base, patterns, recorded, { started }), recorded);
+    // Not re-hashed: a started result that differs from the (unchanged) file decides.
+    const forged = new Map([['lib/a.js', Promise.resolve({ sha256: sha('B'), size: 1 })]]);
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, recorded, { started: forged }),
+      'ERR_CONTAINER_TRUSTED_FILE_CHANGED',
+      {
+        path: 'lib/a.js',
+        change: 'modified',
+      },
+    );
+    const failed = new Map([['app.js', Promise.resolve(new Error('EACCES'))]]);
+    await rejectsWith(
+      checkTrustedFiles(base, patterns, recorded, { started: failed }),
+      'ERR_CONTAINER_TRUSTED_FILE_CHANGED',
+      {
+        path: 'app.js',
+        change: 'missing',
+      },
+    );
+  });
+  test('only plain relative paths are started (app.sig is read before anything vouches for it)', async () => {
+    const base = tree({ 'ok.txt': 'x', 'd/e.txt': 'y' });
+    const started = startTrustedFileHashes(base, [
+      '../x',
+      '/etc/hostname',
+      'd/../ok.txt',
+      './ok.txt',
+      'd//e.txt',
+      'd/e.txt',
+      'ok.txt',
+      'ok.txt',
+    ]);
+    assert.deepEqual([...started.keys()], ['d/e.txt', 'ok.txt']);
+    assert.deepEqual(await started.get('ok.txt'), { sha256: sha('x'), size: 1 });
+    // A failure is kept as a value, not thrown.
+    const gone = startTrustedFileHashes(base, ['gone.txt']).get('gone.txt');
+    assert.ok((await gone) instanceof Error);
   });
 });
