@@ -108,3 +108,27 @@ test('per-minute allowed and refused counts over the last 30 minutes, weighted b
     await d.close();
   }
 });
+
+test('the timeline is live: the page reloads itself every 15 s and shows lines written since', async () => {
+  const audit = [...AUDIT];
+  const live: AttestationSource = { ...source, audit: () => Promise.resolve(audit) };
+  const d = createDashboard({ attestation: live, sampleIntervalMs: 0, cacheMs: 0, now: () => NOW });
+  try {
+    const first = (await d.app.inject({ method: 'GET', url: '/attestations?type=attest' })).body;
+    assert.match(first, /<meta http-equiv="refresh" content="15">/);
+    assert.doesNotMatch(first, /ERR_QUOTE_LATE/);
+    audit.unshift({
+      ...line('2027-03-01T12:00:20Z', 'attest', 'deny'),
+      reason: 'ERR_QUOTE_LATE: a new refusal',
+    });
+    const next = (await d.app.inject({ method: 'GET', url: '/attestations?type=attest' })).body;
+    assert.match(next, /<code class="code">ERR_QUOTE_LATE<\/code> a new refusal/);
+    // Only the Attestations page reloads itself.
+    assert.doesNotMatch(
+      (await d.app.inject({ method: 'GET', url: '/policies' })).body,
+      /http-equiv="refresh"/,
+    );
+  } finally {
+    await d.close();
+  }
+});
