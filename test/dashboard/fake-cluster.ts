@@ -17,13 +17,16 @@ const MIB = 1024 * 1024;
 const EPC_MIB = 'kubernetes.azure.com/sgx_epc_mem_in_MiB';
 const INTEL_EPC = 'sgx.intel.com/epc';
 
-/** Azure SGX sizes and their EPC in MiB (DESIGN seed facts; DCsv3 sizes from Azure's size tables). */
+/**
+ * Azure SGX sizes and their EPC in MiB: DESIGN seed facts, and Microsoft's dcv3-series table (DC2s_v3
+ * 8 GiB, DC4s_v3 16 GiB — the planner's DEFAULT_SKU_TABLE, checked in test/planner/packer.test.ts).
+ */
 export const SGX_SKUS: readonly { sku: string; epcMib: number }[] = [
   { sku: 'Standard_DC2s_v2', epcMib: 56 },
   { sku: 'Standard_DC4s_v2', epcMib: 112 },
   { sku: 'Standard_DC8_v2', epcMib: 168 },
-  { sku: 'Standard_DC2s_v3', epcMib: 16 * 1024 },
-  { sku: 'Standard_DC4s_v3', epcMib: 32 * 1024 },
+  { sku: 'Standard_DC2s_v3', epcMib: 8 * 1024 },
+  { sku: 'Standard_DC4s_v3', epcMib: 16 * 1024 },
 ];
 
 export interface ExpectedNode {
