@@ -146,6 +146,9 @@ export class AttestationClient {
   readonly #pinned: ReadonlySet<string> | undefined;
   readonly #options: AttestationClientOptions;
   #certs: Map<string, X509Certificate> | undefined;
+  #closed = false;
+  /** Ends the waits between attempts (see {@link close}). */
+  readonly #wakeSleepers = new Set<() => void>();
 
   /** @throws AttestationClientConfigError on an unusable option. */
   constructor(options: AttestationClientOptions) {
@@ -195,10 +198,35 @@ export class AttestationClient {
       : new HttpAgent({ keepAlive: true });
   }
 
-  /** Closes the client's connections. */
+  /**
+   * Closes the client's connections. A request in progress fails with
+   * `ERR_ATTESTATION_CLIENT_UNREACHABLE` ("the client was closed") without waiting for its next
+   * attempt, and no request is made afterwards.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const wake of this.#wakeSleepers) wake();
+    this.#wakeSleepers.clear();
     this.#agent.destroy();
     return Promise.resolve();
+  }
+
+  /** Whether {@link close} was called (a method: the flag changes across awaits). */
+  #isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Waits `ms` between two attempts, or less when the client is closed meanwhile. */
+  #defaultSleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#wakeSleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#wakeSleepers.add(wake);
+    });
   }
 
   /**
@@ -355,13 +383,19 @@ export class AttestationClient {
     what: string,
   ): Promise<Record<string, unknown>> {
     const url = `${this.baseUrl}${path}`;
-    const sleep = this.#options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const sleep = this.#options.sleep ?? ((ms: number) => this.#defaultSleep(ms));
+    const closed = (): AttestationUnreachableError =>
+      new AttestationUnreachableError(`${what}: the client was closed`, {
+        details: { url: this.baseUrl, reason: 'closed' },
+      });
     let last = '';
     for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+      if (this.#isClosed()) throw closed();
       if (attempt > 1) {
         const delay = Math.min(this.#maxDelay, this.#baseDelay * 2 ** (attempt - 2));
         this.#options.onRetry?.(attempt, delay, last);
         await sleep(delay);
+        if (this.#isClosed()) throw closed();
       }
       try {
         return await this.#once(method, url, body, what);
