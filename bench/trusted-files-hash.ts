@@ -11,12 +11,12 @@
  *   twice after; median). OpenSSL divides by its own CPU user time: a per-CPU-second figure;
  * - Node's SHA-256 of one in-memory 1 MiB buffer fed 50 times (no reads at all), wall and CPU.
  *
- * `hashTrustedFiles` reads each file (up to 16 MiB) whole and hashes it in the thread pool, up to
- * four files at once, so on a machine with free cores its wall-clock figure can exceed a single
- * core's bound; its CPU figure is the fair comparison with OpenSSL's. For reference, the same files
- * hashed on the main thread with the reads handed to the thread pool (`FileHandle.read`, two
- * buffers, the next read in flight while the current buffer is hashed). The last line is the JSON
- * summary (load average at start and end included).
+ * For reference, the same files hashed with the reads handed to the thread pool (`FileHandle.read`,
+ * two buffers, the next read in flight while the current buffer is hashed): the alternative to the
+ * synchronous reads `hashFile` uses. Its wall clock on a busy machine profits from the scheduler
+ * favouring threads that wake from waits; its CPU figure is the fair comparison. Everything is
+ * single-threaded hashing: `hashTrustedFiles` may interleave up to four files, all on the main
+ * thread. The last line is the JSON summary (load average at start and end included).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

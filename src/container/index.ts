@@ -26,7 +26,6 @@ export {
   hashFile,
   hashTrustedFiles,
   startTrustedFileHashes,
-  WHOLE_FILE_HASH_MAX,
   type TrustedFileHash,
 } from './trusted-files.ts';
 export {

@@ -8,8 +8,8 @@
  * segment with a wildcard). While walking below that, links to directories are not descended into,
  * and a link is listed (and hashed as the file it points to) only if it points to a regular file.
  */
-import { createHash, webcrypto } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -114,20 +114,12 @@ export async function expandTrustedFiles(
   return [...found].sort();
 }
 
-/** Size of each read while a file too big to hash whole is hashed (on the main thread). */
+/** Size of each read while hashing. */
 export const HASH_CHUNK = 1024 * 1024;
 
 /**
- * Files up to this size are hashed whole off the main thread: one read and one SHA-256 job, both in
- * libuv's thread pool, so that hashing runs on the other cores while the launcher does its own work
- * (a launch's main thread is its critical path). Bigger files are hashed in {@link HASH_CHUNK} pieces
- * on the main thread, with constant memory.
- */
-export const WHOLE_FILE_HASH_MAX = 16 * 1024 * 1024;
-
-/**
- * Files being hashed at once in this process. Each whole-file hash holds its file in memory, so
- * hashing holds at most HASH_CONCURRENCY × WHOLE_FILE_HASH_MAX bytes (64 MiB) at any time.
+ * Files being hashed at once in this process (so at most this many descriptors are open for
+ * hashing, however many files a call lists). More calls wait their turn.
  */
 export const HASH_CONCURRENCY = 4;
 
@@ -148,72 +140,42 @@ function releaseHashSlot(): void {
 }
 
 /**
- * The one chunk buffer of this process, allocated at first use and kept (a fresh 1 MiB buffer per
- * file costs its page faults again). Chunked hashes running at once can share it because each chunk
- * is read and hashed synchronously, with no await between.
+ * The one read buffer of this process, allocated at first use and kept. A launch is a short-lived
+ * process, so every page of memory it touches is a fresh page fault, costly in a virtual machine:
+ * reading each file whole into its own buffer (and hashing it in the thread pool, which copies it
+ * again) cost the bench's 50 MiB several times the CPU of this one 1 MiB buffer. Hashes running at
+ * once can share it because each chunk is read and hashed synchronously, with no await between.
  */
 let readBuffer: Buffer | undefined;
 
-function readAt(fd: number, buffer: Buffer, offset: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    read(fd, buffer, offset, buffer.length - offset, position, (err, n) => {
-      if (err === null) resolve(n);
-      else reject(err);
-    });
-  });
-}
-
 /**
- * The whole file in one buffer (read in the thread pool), or undefined when it has grown past
- * `size` since it was stat'ed (it is then hashed in pieces, as a big file).
- */
-async function readWhole(fd: number, size: number): Promise<Buffer | undefined> {
-  // One byte more than the size: a read that fills it means the file grew.
-  const buffer = Buffer.allocUnsafe(size + 1);
-  let n = 0;
-  for (let got = await readAt(fd, buffer, 0, 0); got > 0; got = await readAt(fd, buffer, n, n)) {
-    n += got;
-    if (n > size) return undefined;
-  }
-  return buffer.subarray(0, n);
-}
-
-async function hashInChunks(fd: number): Promise<{ sha256: string; size: number }> {
-  const buffer = (readBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
-  const h = createHash('sha256');
-  let size = 0;
-  for (let n = readSync(fd, buffer, 0, HASH_CHUNK, 0); n > 0; n = readSync(fd, buffer, 0, HASH_CHUNK, size)) {
-    h.update(buffer.subarray(0, n));
-    size += n;
-    // Nothing else waits for more than one chunk.
-    await new Promise(setImmediate);
-  }
-  return { sha256: h.digest('hex'), size };
-}
-
-/**
- * SHA-256 and size of one file. The file is opened non-blocking and must be a regular file (a FIFO
- * put in its place is refused instead of blocking the process); the descriptor is closed before
- * this returns or throws. Up to {@link WHOLE_FILE_HASH_MAX} bytes it is read and hashed whole in the
- * thread pool; a bigger one (or one that grew while it was read) is hashed in {@link HASH_CHUNK}
- * pieces on the main thread, yielding to the event loop after each. At most
- * {@link HASH_CONCURRENCY} files are hashed at once in the process; more calls wait their turn.
+ * SHA-256 and size of one file, read to its end (whatever its stat size says) in {@link HASH_CHUNK}
+ * pieces. The reads are synchronous and the function yields to the event loop after each one, so
+ * nothing else waits for more than one chunk: a read from the page cache costs a few percent of
+ * hashing the same bytes, less than handing it to the thread pool and back (see `npm run bench --
+ * trusted-files-hash`). The file is opened non-blocking and must be a regular file (a FIFO put in
+ * its place is refused instead of blocking the process); the descriptor is closed before this
+ * returns or throws. At most {@link HASH_CONCURRENCY} files are hashed at once in the process.
  */
 export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
   await acquireHashSlot();
   try {
+    const buffer = (readBuffer ??= Buffer.allocUnsafe(HASH_CHUNK));
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      const stats = fstatSync(fd);
-      if (!stats.isFile()) throw new Error(`${path} is not a regular file`);
-      if (stats.size <= WHOLE_FILE_HASH_MAX) {
-        const whole = await readWhole(fd, stats.size);
-        if (whole !== undefined) {
-          const digest = await webcrypto.subtle.digest('SHA-256', whole);
-          return { sha256: Buffer.from(digest).toString('hex'), size: whole.length };
-        }
+      if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
+      const h = createHash('sha256');
+      let size = 0;
+      for (
+        let n = readSync(fd, buffer, 0, HASH_CHUNK, 0);
+        n > 0;
+        n = readSync(fd, buffer, 0, HASH_CHUNK, size)
+      ) {
+        h.update(buffer.subarray(0, n));
+        size += n;
+        await new Promise(setImmediate);
       }
-      return await hashInChunks(fd);
+      return { sha256: h.digest('hex'), size };
     } finally {
       closeSync(fd);
     }
@@ -259,7 +221,8 @@ class CannotRead {
 
 /**
  * Starts hashing `paths` (relative to `baseDir`) now, for a later {@link checkTrustedFiles}
- * (`options.started`): e.g. the files app.sig lists, while the manifest is still being read. Only
+ * (`options.started`): e.g. the files app.sig lists, while the manifest is still being read (the
+ * hashing then fills the launcher's waits for I/O). Only
  * plain relative paths (no `..`, `.` or empty segment, not absolute) are started; failures are kept
  * for the check to report, never thrown here.
  */

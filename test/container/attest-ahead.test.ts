@@ -1,0 +1,179 @@
+/**
+ * The launcher gets its quote and token while it re-hashes the trusted files (attesting ahead), and
+ * this must change nothing a user or the attestation service can rely on: no secret is requested
+ * before the files are verified, a changed file stops the launch with its own error whatever the
+ * attestation service does, and a changed file ends an attestation still retrying. A recording
+ * proxy in front of a real attestation service shows which requests were made.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { encodeAppSig, loadManifest, prepareApp } from '../../src/container/index.ts';
+import { ADMIN_TOKEN, startService, type Started } from '../attestation/support.ts';
+import { leftovers, policyFor, run, scratch, signingKey, type Scratch } from './support.ts';
+
+let svc: Started;
+let s: Scratch;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+before(async () => {
+  // The service names the proxy as its issuer (tokens are checked against the URL the launcher uses).
+  proxy = await recordingProxy();
+  [svc, s] = await Promise.all([startService({ publicUrl: proxy.url }), scratch()]);
+});
+after(async () => {
+  await Promise.all([svc.close(), s.close(), proxy.close()]);
+});
+
+/** A proxy to the service that records `METHOD /path` of each request; `refuse` makes it answer 503. */
+async function recordingProxy(): Promise<{
+  url: string;
+  seen: string[];
+  /** Forgets what was seen and answers normally again. */
+  reset: () => void;
+  refuse: (on: boolean) => void;
+  close: () => Promise<void>;
+}> {
+  const seen: string[] = [];
+  let refusing = false;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    seen.push(`${req.method ?? '?'} ${path}`);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (refusing) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      void (async () => {
+        const body = Buffer.concat(chunks);
+        const answer = await fetch(`${svc.url}${req.url ?? ''}`, {
+          method: req.method ?? 'GET',
+          headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+          ...(body.length === 0 ? {} : { body }),
+        });
+        const headers: Record<string, string> = {};
+        answer.headers.forEach((v, k) => {
+          if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
+        });
+        res.writeHead(answer.status, headers).end(Buffer.from(await answer.arrayBuffer()));
+      })();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    seen,
+    reset: () => {
+      seen.length = 0;
+      refusing = false;
+    },
+    refuse: (on) => {
+      refusing = on;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => {
+        server.close(() => {
+          r();
+        });
+      });
+    },
+  };
+}
+
+let apps = 0;
+/** An app whose program prints its secret's hash; the secret is stored for its identity. */
+async function app(): Promise<{ dir: string; manifest: string; sigPath: string }> {
+  const dir = join(s.dir, `ahead-${++apps}`);
+  await mkdir(join(dir, 'data'), { recursive: true });
+  await writeFile(join(dir, 'prog.sh'), 'printf "%s" "$SECRET" | sha256sum\n');
+  for (let i = 0; i < 4; i++) await writeFile(join(dir, 'data', `f${i}.bin`), Buffer.alloc(256 * 1024, i));
+  const manifest = join(dir, 'app.json');
+  await writeFile(
+    manifest,
+    JSON.stringify({
+      name: `ahead-${apps}`,
+      entrypoint: ['sh', 'prog.sh'],
+      env: { passThrough: ['PATH'] },
+      trustedFiles: ['prog.sh', 'data/*.bin'],
+      secrets: [{ name: `ahead-secret-${apps}`, env: 'SECRET' }],
+    }),
+  );
+  const { sig } = await prepareApp(await loadManifest(manifest), signingKey());
+  const sigPath = join(dir, 'app.sig');
+  await writeFile(sigPath, encodeAppSig(sig));
+  const res = await fetch(`${svc.url}/ccnodes/v1/secrets/ahead-secret-${apps}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({
+      value: Buffer.from(`value-${apps}`).toString('base64'),
+      contentType: 'text/plain',
+      releasePolicy: policyFor(proxy.url, sig.mrenclave),
+    }),
+  });
+  await res.arrayBuffer();
+  assert.equal(res.status, 201);
+  return { dir, manifest, sigPath };
+}
+
+const releases = (seen: readonly string[]): string[] => seen.filter((r) => r.endsWith('/release'));
+
+test('unchanged files: attested, then the secret released after the files are verified', async () => {
+  const a = await app();
+  proxy.reset();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.equal(r.result?.exitCode, 0);
+  const want = createHash('sha256').update(`value-${apps}`).digest('hex');
+  assert.match(r.stdout, new RegExp(`^${want} `));
+  const at = (p: string): number => r.events.findIndex((e) => e.startsWith(p));
+  assert.ok(at('trusted files: 5 unchanged') >= 0, r.events.join('\n'));
+  assert.ok(at('released:') > at('trusted files'), r.events.join('\n'));
+  assert.ok(at('released:') > at('attested at'), r.events.join('\n'));
+  const attest = proxy.seen.indexOf('POST /attest/SgxEnclave');
+  assert.ok(attest >= 0, proxy.seen.join('\n'));
+  assert.deepEqual(releases(proxy.seen), [`POST /ccnodes/v1/secrets/ahead-secret-${apps}/release`]);
+  assert.ok(proxy.seen.indexOf(releases(proxy.seen)[0] ?? '') > attest);
+});
+
+test('a changed trusted file: its own error, no secret requested, nothing written', async () => {
+  const a = await app();
+  await writeFile(join(a.dir, 'data', 'f2.bin'), Buffer.alloc(256 * 1024, 9));
+  proxy.reset();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_TRUSTED_FILE_CHANGED', r.events.join('\n'));
+  assert.equal(r.error.details['path'], 'data/f2.bin');
+  assert.ok(!r.events.includes('spawned'));
+  assert.ok(!r.events.some((e) => e.startsWith('released')));
+  // The run has ended: whatever the attestation was doing is over, and no release was asked for.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(releases(proxy.seen), [], proxy.seen.join('\n'));
+  assert.deepEqual(await leftovers(s), []);
+});
+
+test('a changed trusted file while the service refuses: the file error, and the retries end with it', async () => {
+  const a = await app();
+  await writeFile(join(a.dir, 'prog.sh'), 'echo tampered\n');
+  proxy.reset();
+  proxy.refuse(true);
+  const t = performance.now();
+  const r = await run(s, {
+    manifestPath: a.manifest,
+    sigPath: a.sigPath,
+    attestationUrl: proxy.url,
+    // Unchecked, these retries would go on for 0.3 + 0.6 + 1.2 s after the first refusal.
+    retry: { attempts: 4, baseDelayMs: 300, maxDelayMs: 1200 },
+  });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_TRUSTED_FILE_CHANGED', r.events.join('\n'));
+  assert.equal(r.error.details['path'], 'prog.sh');
+  assert.ok(performance.now() - t < 20_000);
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const attempts = proxy.seen.filter((x) => x === 'POST /attest/SgxEnclave').length;
+  assert.ok(attempts <= 1, `${attempts} attestation attempts after the file was found changed`);
+  assert.deepEqual(releases(proxy.seen), []);
+  assert.deepEqual(await leftovers(s), []);
+});
