@@ -39,8 +39,8 @@ export function registerDashboard(program: Command, ctx: CliContext): void {
       "the attestation service's admin token: sent to it for the audit log and secret names, and required from browsers off loopback",
     )
     .option(
-      '--metrics <[node=]url>',
-      'a Prometheus endpoint of an agent (http(s)://…/metrics or unix:/path.sock[:/metrics]); node= ties it to a node (repeatable)',
+      '--metrics <[node=]urls...>',
+      'Prometheus endpoints of agents (http(s)://…/metrics or unix:/path.sock[:/metrics]); node= ties one to a node (one or more; repeatable)',
       collect,
     )
     .option(

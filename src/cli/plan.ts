@@ -4,6 +4,10 @@
  *   plan --workload <yaml…> [--sku <a,b,…>] [--max-nodes N] [--sku-table <file>] [--json]
  *   plan simulate --workload <yaml…> --load <csv> [--hpa <yaml>] [--autoscaler <yaml>] -o <dir>
  *
+ * `--workload` takes every following argument up to the next option (and may be repeated). Neither
+ * command has positional arguments; the one bare word `plan` itself knows is its verb `simulate`,
+ * which also ends a `--workload` list (a workload file named `simulate` is written `./simulate`).
+ *
  * Each verb's work lives in `plan-run.ts` / `plan-simulate-run.ts`, loaded on demand (docs/planner.md).
  */
 import type { Command } from 'commander';
@@ -13,11 +17,33 @@ import type { PlanFlags, SimulateFlags } from './plan-run.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/**
+ * Commander's variadic `--workload <files...>` would swallow the verb in `plan --workload a.yaml
+ * simulate …`. When `plan` has not been given its verb first, a bare `simulate` inside a `--workload`
+ * list (before any `--`) is moved to the front, which is how `plan simulate --workload a.yaml …` is
+ * parsed (the documented order). Every other word of the list stays a file.
+ */
+function verbEndsWorkloadList(cmd: Command, verb: string): void {
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args: string[]) => {
+    if (args[0] === verb) return parse(args);
+    let inList = false;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i] ?? '';
+      if (arg === '--') break;
+      if (arg === '--workload') inList = true;
+      else if (arg.length > 1 && arg.startsWith('-')) inList = false;
+      else if (inList && arg === verb) return parse([verb, ...args.slice(0, i), ...args.slice(i + 1)]);
+    }
+    return parse(args);
+  };
+}
+
 function common(cmd: Command): Command {
   return cmd
     .option(
-      '--workload <file>',
-      'Kubernetes YAML/JSON with Pods, Deployments, StatefulSets, ReplicaSets, Jobs, DaemonSets (repeatable)',
+      '--workload <files...>',
+      'Kubernetes YAML/JSON with Pods, Deployments, StatefulSets, ReplicaSets, Jobs, DaemonSets (one or more files; repeatable)',
       collect,
     )
     .option('--sku <list>', 'comma-separated Azure sizes to consider (default: every size of the table)')
@@ -42,6 +68,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     'plan',
     'EPC capacity planning: node counts per SKU for workloads, and autoscaling simulation',
   );
+  verbEndsWorkloadList(plan, 'simulate');
   common(plan)
     .option('--max-nodes <n>', 'most nodes a plan may use')
     .action(async (flags: PlanFlags) => {
