@@ -10,10 +10,19 @@
  * typed-array FFD over the same pods and the same order checking only the four resources — what the
  * loop itself costs — measured in the same run; both must produce the same node count or nothing is
  * reported. Also timed (secondary): the cheapest mix over DC4s_v2 + DC8_v2, and over all 20 sizes of the
- * table (the mix's cost grows with SKUs × pods placed, not with pods²). The last line is the JSON
- * summary.
+ * table (the mix's cost grows with SKUs × pods placed, not with pods²). End to end (secondary): the
+ * `ccnodes plan --workload pods.json --sku DC8_v2 --json` command on the same 10,000 pods written as
+ * one JSON `List` (1.7 MB; read with JSON.parse), as fresh processes, best of 3 with the children's
+ * CPU time; and once the same pods as 10,000 YAML documents (the YAML parser). The last line is the
+ * JSON summary.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
 import {
   DEFAULT_SKU_TABLE,
   autoscalerScore,
@@ -197,6 +206,60 @@ process.stdout.write(
       ', ',
     )}), ${mixAll.best.costPerHour} USD/h (${mixAll.best.strategy}) in ${round(mixAllMs)} ms (CPU ${round(mixAllCpu)} ms)\n`,
 );
+
+/** CPU ms (user + system) of this process's waited-for children so far (Linux /proc; else undefined). */
+function childrenCpuMs(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ": state is field 3, cutime/cstime are fields 16/17 (clock ticks, 100 per s).
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'ccnodes-bench-plan-'));
+const bin = fileURLToPath(new URL('../bin/ccnodes.js', import.meta.url));
+const jsonFile = join(tmp, 'pods10k.json');
+writeFileSync(jsonFile, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
+const yamlFile = join(tmp, 'pods10k.yaml');
+writeFileSync(yamlFile, docs.map((d) => stringify(d)).join('---\n'));
+/** One `ccnodes plan` process: wall ms, children's CPU ms, node count of the best plan. */
+function cli(file: string): { ms: number; cpu: number | undefined; nodes: number } {
+  const c0 = childrenCpuMs();
+  const s = performance.now();
+  const r = spawnSync(process.execPath, [bin, 'plan', '--workload', file, '--sku', 'DC8_v2', '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const ms = performance.now() - s;
+  const c1 = childrenCpuMs();
+  if (r.status !== 0) {
+    process.stderr.write(`plan bench: ccnodes plan --workload ${file} exited ${r.status}: ${r.stderr}\n`);
+    process.exit(1);
+  }
+  const out = JSON.parse(r.stdout) as { best: { nodes: number } };
+  return { ms, cpu: c0 === undefined || c1 === undefined ? undefined : c1 - c0, nodes: out.best.nodes };
+}
+let cliJson = { ms: Number.POSITIVE_INFINITY, cpu: undefined as number | undefined, nodes: 0 };
+for (let i = 0; i < 3; i++) {
+  const r = cli(jsonFile);
+  if (r.ms < cliJson.ms) cliJson = r;
+}
+const cliYaml = cli(yamlFile);
+const jsonBytes = Buffer.byteLength(readFileSync(jsonFile));
+rmSync(tmp, { recursive: true, force: true });
+if (cliYaml.nodes !== cliJson.nodes) {
+  process.stderr.write(
+    `plan bench: the JSON file planned ${cliJson.nodes} nodes, the YAML file ${cliYaml.nodes} — different results, nothing reported\n`,
+  );
+  process.exit(1);
+}
+const cpuText = (ms: number | undefined): string => (ms === undefined ? '' : ` (CPU ${round(ms)} ms)`);
+process.stdout.write(
+  `ccnodes plan --workload pods10k.json (${PODS} pods, ${(jsonBytes / 1e6).toFixed(1)} MB JSON List) --sku DC8_v2: ${cliJson.nodes} nodes in ${round(cliJson.ms)} ms end to end${cpuText(cliJson.cpu)} (best of 3); as ${PODS} YAML documents: ${round(cliYaml.ms)} ms${cpuText(cliYaml.cpu)}\n`,
+);
 const loadavg = load.summary();
 process.stdout.write(`load average ${loadavg.start ?? '?'} → ${loadavg.end ?? '?'} (${loadavg.cpus} CPUs)\n`);
 process.stdout.write(
@@ -218,6 +281,11 @@ process.stdout.write(
     cheapest_mix_all_skus_ms: round(mixAllMs),
     cheapest_mix_all_skus_cpu_ms: round(mixAllCpu),
     cheapest_mix_all_skus: allShapes.length,
+    cli_json_ms: round(cliJson.ms),
+    ...(cliJson.cpu === undefined ? {} : { cli_json_cpu_ms: round(cliJson.cpu) }),
+    cli_json_nodes: cliJson.nodes,
+    cli_yaml_ms: round(cliYaml.ms),
+    ...(cliYaml.cpu === undefined ? {} : { cli_yaml_cpu_ms: round(cliYaml.cpu) }),
     loadavg,
   })}\n`,
 );

@@ -64,16 +64,122 @@ function abs(ctx: CliContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.cwd, p);
 }
 
-/** Parses every YAML document of a file (JSON is YAML); YAML errors are usage errors naming the file. */
-export async function readYamlDocs(ctx: CliContext, path: string, option: string): Promise<unknown[]> {
-  const text = (await readInputFile(abs(ctx, path))).toString('utf8');
-  const docs = parseAllDocuments(text);
+/** Line and column (from 1) of a UTF-16 offset in `text`. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * True when an object of the (valid) JSON `text` repeats a key. JSON.parse keeps the last value
+ * silently; the YAML path refuses a duplicate key, so such a file is handed to it for its error.
+ */
+function hasDuplicateKey(text: string): boolean {
+  const stack: (Set<string> | undefined)[] = []; // a key set per open object, undefined per array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      for (; ; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          j++;
+        } else if (d === 0x22) break;
+      }
+      if (expectKey) {
+        const raw = text.slice(i + 1, j);
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
+        const keys = stack[stack.length - 1];
+        if (keys !== undefined) {
+          if (keys.has(key)) return true;
+          keys.add(key);
+        }
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) stack.push(undefined);
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x2c /* , */) expectKey = stack[stack.length - 1] !== undefined;
+  }
+  return false;
+}
+
+/**
+ * A JSON file's documents, or undefined when the YAML parser is to decide (the text is not JSON, or
+ * repeats a key). A top-level array is several documents when `arrays` is set.
+ */
+function jsonDocs(text: string, arrays: boolean): { docs?: unknown[]; error?: SyntaxError } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return err instanceof SyntaxError ? { error: err } : {};
+  }
+  if (hasDuplicateKey(text)) return {};
+  return { docs: arrays && Array.isArray(value) ? (value as unknown[]) : [value] };
+}
+
+/**
+ * Parses every document of a YAML or JSON file; parse errors are usage errors naming the file (and
+ * the line and column). A file named `*.json` or whose text starts with `{` or `[` is first read with
+ * JSON.parse (about 100 times faster than the YAML parser on a large file), giving what the YAML
+ * parser would; when that fails the YAML parser reads it, and if that fails too, a `*.json` file
+ * reports JSON.parse's error. `arrays`: a top-level JSON array is a list of documents.
+ */
+export async function readYamlDocs(
+  ctx: CliContext,
+  path: string,
+  option: string,
+  arrays = false,
+): Promise<unknown[]> {
+  const raw = (await readInputFile(abs(ctx, path))).toString('utf8');
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+  const isJsonName = path.toLowerCase().endsWith('.json');
+  let jsonError: SyntaxError | undefined;
+  if (isJsonName || /^\s*[{[]/.test(text)) {
+    const r = jsonDocs(text, arrays);
+    if (r.docs !== undefined) return r.docs;
+    if (isJsonName) jsonError = r.error;
+  }
+  const docs = parseAllDocuments(raw); // as before the JSON path existed (the parser skips a BOM)
   const list = Array.isArray(docs) ? docs : [docs];
   return list.map((d, i) => {
-    if (d.errors.length > 0)
+    if (d.errors.length > 0) {
+      if (jsonError !== undefined) {
+        // V8 names the offset of most errors ("… in JSON at position 13", also for a cut-off text),
+        // but only a snippet for an unexpected token: then the YAML parser's position is used.
+        const m = /at position (\d+)/.exec(jsonError.message);
+        const yamlAt = d.errors[0]?.linePos?.[0];
+        const at =
+          m !== null
+            ? lineColumn(text, Number(m[1]))
+            : /end of JSON input/.test(jsonError.message) || yamlAt === undefined
+              ? lineColumn(text, text.length)
+              : { line: yamlAt.line, column: yamlAt.col };
+        const what = jsonError.message
+          .replace(/ (in JSON )?at position \d+.*$/s, '')
+          .replace(/^(Unexpected token '.+?'), .*is not valid JSON$/s, '$1');
+        throw new UsageError(`${option} ${path}: line ${at.line}, column ${at.column}: ${what} (JSON)`, {
+          option,
+          line: at.line,
+          column: at.column,
+        });
+      }
       throw new UsageError(`${option} ${path}: document ${i + 1}: ${d.errors[0]?.message ?? 'YAML error'}`, {
         option,
       });
+    }
     return d.toJS() as unknown;
   });
 }
@@ -123,7 +229,7 @@ export async function loadInput(flags: CommonFlags, ctx: CliContext): Promise<Lo
   const groups: PodGroup[] = [];
   const docs: LoadedInput['docs'] = [];
   for (const file of flags.workload) {
-    const d = await readYamlDocs(ctx, file, '--workload');
+    const d = await readYamlDocs(ctx, file, '--workload', true);
     docs.push({ source: file, docs: d });
     const workloads = d.filter(
       (x) =>
@@ -141,7 +247,7 @@ export async function loadInput(flags: CommonFlags, ctx: CliContext): Promise<Lo
   ];
   for (const file of dsFiles) {
     if (!existsSync(abs(ctx, file)) && flags.daemonset?.includes(file) !== true) continue;
-    const d = await readYamlDocs(ctx, file, '--daemonset');
+    const d = await readYamlDocs(ctx, file, '--daemonset', true);
     for (const g of readWorkloads(d, file, options)) {
       if (!g.daemon)
         throw new UsageError(`--daemonset ${file}: ${g.id} is not a DaemonSet`, { option: '--daemonset' });

@@ -135,7 +135,7 @@ export async function runSimulation(flags: SimulateFlags, ctx: CliContext): Prom
   for (const { source, docs } of input.docs)
     for (const d of docs) if (isHpa(d)) hpas.push(readHpa(d, source));
   for (const file of flags.hpa ?? []) {
-    for (const d of await readYamlDocs(ctx, file, '--hpa')) {
+    for (const d of await readYamlDocs(ctx, file, '--hpa', true)) {
       if (d === null || d === undefined) continue;
       hpas.push(readHpa(d, file));
     }
