@@ -146,10 +146,17 @@ describe('ccnodes demo', () => {
     const health = await fetch(`${url}/ccnodes/v1/health`);
     assert.equal(health.status, 200, 'the attestation service is still serving');
     assert.equal(existsSync(join(dir, 'aesmd', 'aesm.socket')), true);
+    // The dashboard starts after the banner and prints its URL (issue 16).
+    const dashboardLine = /^\s*dashboard\s+(http:\/\/127\.0\.0\.1:\d+)[ \t]*\n/m; // a whole line
+    for (let i = 0; i < 600 && !dashboardLine.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    const dashboard = dashboardLine.exec(out)?.[1];
+    assert.ok(dashboard !== undefined, `no "dashboard http://…" line:\n${out}`);
+    assert.equal((await fetch(`${dashboard}/healthz`)).status, 200, 'the dashboard is serving');
     child.kill('SIGINT');
     assert.equal(await exited, 0);
     assert.equal(existsSync(dir), false, 'the scratch directory is gone after Ctrl-C');
     await assert.rejects(fetch(`${url}/ccnodes/v1/health`), 'nothing listens any more');
+    await assert.rejects(fetch(`${dashboard}/healthz`), 'the dashboard stopped too');
   });
 
   test('--help lists every tamper mode', async () => {
