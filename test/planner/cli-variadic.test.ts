@@ -135,6 +135,32 @@ describe('ccnodes plan simulate --workload <files...>', () => {
     assert.deepEqual(repeated, report);
   });
 
+  test("the list may follow simulate's own options, or be split around them", async () => {
+    const after = await simulate('after', [
+      'plan',
+      'simulate',
+      '--sku',
+      'DC4s_v2',
+      '--step',
+      '15s',
+      '--workload',
+      a,
+      b,
+    ]);
+    assert.equal(after.parameters.workloads, `${a}, ${b}`);
+    const split = await simulate('split', [
+      'plan',
+      'simulate',
+      '--workload',
+      a,
+      '--step',
+      '15s',
+      '--workload',
+      b,
+    ]);
+    assert.equal(split.parameters.workloads, `${a}, ${b}`);
+  });
+
   test('the verb after a --workload list ends the list: plan --workload a b simulate … is plan simulate', async () => {
     const report = await simulate('verb-after', ['plan', '--workload', a, b, 'simulate', '--sku', 'DC4s_v2']);
     assert.equal(report.parameters.workloads, `${a}, ${b}`);
