@@ -36,7 +36,14 @@ import {
 } from '../sim/index.ts';
 import { disableCoreDumps } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
-import { IDENTITY_HEAP_PAGES, identityImage, measureIdentity, readAppSig, type AppSig } from './identity.ts';
+import {
+  IDENTITY_HEAP_PAGES,
+  identityImage,
+  measureIdentity,
+  readAppSig,
+  trustedFilesJson,
+  type AppSig,
+} from './identity.ts';
 import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
 import { checkTrustedFiles, startTrustedFileHashes } from './trusted-files.ts';
@@ -448,7 +455,16 @@ async function launch(
     // 1. Trusted files, then the identity they and the manifest give.
     const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles, { started });
     log(`trusted files: ${hashes.length} unchanged`);
-    const mrenclave = measureIdentity(m, hashes);
+    // When the early enclave started, its EINIT has measured the identity of app.sig's file list
+    // and found it signed: a re-hashed list with the same text measures the same, and is not
+    // measured again. Otherwise (or with any difference, e.g. a list with a path twice) it is.
+    const earlyUp = await early;
+    const mrenclave =
+      !(earlyUp instanceof Error) &&
+      Buffer.from(earlyUp.enclave.mrEnclave).toString('hex') === sig.mrenclave &&
+      trustedFilesJson(hashes) === trustedFilesJson(sig.trustedFiles)
+        ? sig.mrenclave
+        : measureIdentity(m, hashes);
     if (mrenclave !== sig.mrenclave)
       throw new ContainerSigError(
         'ERR_CONTAINER_IDENTITY_MISMATCH',
@@ -476,7 +492,7 @@ async function launch(
     if (ready instanceof Error) throw ready;
     let enclave: RunningEnclave;
     try {
-      const started = await early;
+      const started = earlyUp;
       // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
       // when the early start failed) the enclave is started again from the re-hashed files, so the
       // outcome is that of starting it here.

@@ -11,7 +11,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeAppSig, loadManifest, prepareApp } from '../../src/container/index.ts';
+import { encodeAppSig, identityImage, loadManifest, prepareApp } from '../../src/container/index.ts';
+import { signEnclave } from '../../src/sim/index.ts';
 import { ADMIN_TOKEN, startService, type Started } from '../attestation/support.ts';
 import { leftovers, policyFor, run, scratch, signingKey, type Scratch } from './support.ts';
 
@@ -176,4 +177,33 @@ test('a changed trusted file while the service refuses: the file error, and the 
   assert.ok(attempts <= 1, `${attempts} attestation attempts after the file was found changed`);
   assert.deepEqual(releases(proxy.seen), []);
   assert.deepEqual(await leftovers(s), []);
+});
+
+test('a signed file list naming a path twice is measured again and refused (the early EINIT does not vouch for it)', async () => {
+  const a = await app();
+  const loaded = await loadManifest(a.manifest);
+  const { sig } = await prepareApp(loaded, signingKey());
+  // The signer lists prog.sh twice, once with a hash the file does not have; the tree matches the
+  // other entry. EINIT of this list succeeds (it is what was signed), but the files as checked
+  // measure differently, so the launch must stop.
+  const prog = sig.trustedFiles.find((f) => f.path === 'prog.sh');
+  assert.ok(prog !== undefined);
+  const listed = [{ ...prog, sha256: '00'.repeat(32) }, ...sig.trustedFiles];
+  const signed = signEnclave(identityImage(loaded.manifest, listed), signingKey());
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  await writeFile(
+    a.sigPath,
+    encodeAppSig({
+      ...sig,
+      mrenclave: hex(signed.mrEnclave),
+      mrsigner: hex(signed.mrSigner),
+      trustedFiles: listed,
+      sigstruct: signed.bytes,
+    }),
+  );
+  proxy.reset();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_IDENTITY_MISMATCH', r.events.join('\n'));
+  assert.ok(!r.events.includes('spawned'));
+  assert.deepEqual(releases(proxy.seen), []);
 });
