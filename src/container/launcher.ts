@@ -420,192 +420,98 @@ async function launch(
   early: Promise<RunningEnclave | Error>,
 ): Promise<RunContainerResult> {
   const m: AppManifest = loaded.manifest;
-  const url = o.attestationUrl ?? m.attestation.url;
-  // The client is made now so that attesting can overlap the re-hashing; a bad client option is
-  // reported in its step's place, after the checks and the launch.
-  let client: AttestationClient | undefined;
-  let clientError: unknown;
-  if (url !== undefined) {
-    try {
-      client = new AttestationClient({
-        url,
-        ...(m.attestation.ca === undefined ? {} : { ca: m.attestation.ca }),
-        ...(m.attestation.pinnedKeys === undefined ? {} : { pinnedKeys: m.attestation.pinnedKeys }),
-        ...(o.retry === undefined ? {} : { retry: o.retry }),
-        ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
-        onRetry: (attempt, delay, reason) => {
-          log(`attestation service: ${reason}; attempt ${attempt} in ${delay} ms`);
-        },
-      });
-    } catch (err) {
-      clientError = err;
-    }
-  }
-  // Quote and token ahead of the file check: the early enclave (EINIT'd against app.sig's SIGSTRUCT
-  // from the hashes app.sig lists) is quoted and attested while the main thread re-hashes the files
-  // and the quoting enclave and the attestation service do their part elsewhere. That involves no
-  // secret: nothing is released before the files are verified below, and a changed file closes the
-  // client, which ends the attestation where it is. Only when everything it needs is ready (core
-  // dumps off, platform, early enclave) does it start; otherwise the steps run one after the other.
-  const ahead =
-    client === undefined
-      ? Promise.resolve(undefined)
-      : settle(attestAhead(log, m, sig, client, coreOff, platformReady, early));
-  try {
-    // 1. Trusted files, then the identity they and the manifest give.
-    const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles, { started });
-    log(`trusted files: ${hashes.length} unchanged`);
-    // When the early enclave started, its EINIT has measured the identity of app.sig's file list
-    // and found it signed: a re-hashed list with the same text measures the same, and is not
-    // measured again. Otherwise (or with any difference, e.g. a list with a path twice) it is.
-    const earlyUp = await early;
-    const mrenclave =
-      !(earlyUp instanceof Error) &&
-      Buffer.from(earlyUp.enclave.mrEnclave).toString('hex') === sig.mrenclave &&
-      trustedFilesJson(hashes) === trustedFilesJson(sig.trustedFiles)
-        ? sig.mrenclave
-        : measureIdentity(m, hashes);
-    if (mrenclave !== sig.mrenclave)
-      throw new ContainerSigError(
-        'ERR_CONTAINER_IDENTITY_MISMATCH',
-        `the manifest ${o.manifestPath} measures to MRENCLAVE ${mrenclave}, app.sig was signed for ${sig.mrenclave}`,
-        { details: { expected: sig.mrenclave, actual: mrenclave } },
-      );
-    if (url === undefined)
-      throw new ContainerManifestError(
-        'ERR_CONTAINER_MANIFEST',
-        'attestation.url: no attestation service (set it or pass --attestation-url)',
-        {
-          details: { field: 'attestation.url' },
-        },
-      );
 
-    // 2. Core dumps off, then launch and quote.
-    const coreError = await coreOff;
-    if (coreError !== undefined) throw coreError;
-    log(
-      o.coreDumps === 'allow'
-        ? 'core dumps: left as they are (allowed)'
-        : 'core dumps: off (RLIMIT_CORE 0/0)',
+  // 1. Trusted files, then the identity they and the manifest give.
+  const hashes = await checkTrustedFiles(loaded.baseDir, m.trustedFiles, sig.trustedFiles, { started });
+  log(`trusted files: ${hashes.length} unchanged`);
+  // When the early enclave started, its EINIT has measured the identity of app.sig's file list and
+  // found it signed: a re-hashed list with the same text measures the same, and is not measured
+  // again. Otherwise (or with any difference, e.g. a list naming a path twice) it is.
+  const earlyUp = await early;
+  const mrenclave =
+    !(earlyUp instanceof Error) &&
+    Buffer.from(earlyUp.enclave.mrEnclave).toString('hex') === sig.mrenclave &&
+    trustedFilesJson(hashes) === trustedFilesJson(sig.trustedFiles)
+      ? sig.mrenclave
+      : measureIdentity(m, hashes);
+  if (mrenclave !== sig.mrenclave)
+    throw new ContainerSigError(
+      'ERR_CONTAINER_IDENTITY_MISMATCH',
+      `the manifest ${o.manifestPath} measures to MRENCLAVE ${mrenclave}, app.sig was signed for ${sig.mrenclave}`,
+      { details: { expected: sig.mrenclave, actual: mrenclave } },
     );
-    const ready = await platformReady;
-    if (ready instanceof Error) throw ready;
-    let enclave: RunningEnclave;
-    try {
-      const started = earlyUp;
-      // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
-      // when the early start failed) the enclave is started again from the re-hashed files, so the
-      // outcome is that of starting it here.
-      if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave)
-        enclave = started;
-      else
-        enclave = await (o.testHooks?.startEnclave ?? startEnclave)({
-          cpu: ready.platform.cpu,
-          image: identityImage(m, hashes),
-          sigstruct: sig.sigstruct,
-        });
-    } catch (cause) {
-      throw launchError(
-        'ERR_CONTAINER_LAUNCH',
-        `launch refused: ${(cause as Error).message}`,
-        {
-          reason: (cause as { code?: string }).code,
-        },
-        cause,
-      );
-    }
-    if (client === undefined) {
-      void enclave.terminate();
-      throw clientError;
-    }
-    const head = await ahead;
-    if (head instanceof Error) {
-      void enclave.terminate();
-      throw head;
-    }
-    const attested =
-      head?.enclave === enclave
-        ? head
-        : await quoteAndAttest(enclave, ready, client, m, sig, log).catch((err: unknown) => {
-            void enclave.terminate();
-            throw err;
-          });
-    return await releaseAndRun(o, log, loaded, enclave, client, attested);
-  } finally {
-    // Ends an attestation still running ahead (a check above failed); the run closed it otherwise.
-    void client?.close();
-  }
-}
+  const url = o.attestationUrl ?? m.attestation.url;
+  if (url === undefined)
+    throw new ContainerManifestError(
+      'ERR_CONTAINER_MANIFEST',
+      'attestation.url: no attestation service (set it or pass --attestation-url)',
+      {
+        details: { field: 'attestation.url' },
+      },
+    );
 
-/** What attesting gives: the enclave's key (public JWK) and the verified token. */
-interface Attested {
-  readonly jwk: Record<string, string>;
-  readonly token: string;
-}
-
-/**
- * The early enclave quoted and attested, once core dumps are off and the platform and the enclave
- * are ready; undefined when one of them failed (the launch then reports it in its step's place).
- */
-async function attestAhead(
-  log: (line: string) => void,
-  m: AppManifest,
-  sig: AppSig,
-  client: AttestationClient,
-  coreOff: Promise<Error | undefined>,
-  platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
-  early: Promise<RunningEnclave | Error>,
-): Promise<(Attested & { enclave: RunningEnclave }) | undefined> {
-  if ((await coreOff) !== undefined) return undefined;
+  // 2. Core dumps off, then launch and quote.
+  const coreError = await coreOff;
+  if (coreError !== undefined) throw coreError;
+  log(
+    o.coreDumps === 'allow' ? 'core dumps: left as they are (allowed)' : 'core dumps: off (RLIMIT_CORE 0/0)',
+  );
   const ready = await platformReady;
-  if (ready instanceof Error) return undefined;
-  const enclave = await early;
-  if (enclave instanceof Error) return undefined;
-  return { enclave, ...(await quoteAndAttest(enclave, ready, client, m, sig, log)) };
-}
-
-/** Steps 2's end and 3's start: the enclave's key, its REPORT, the quote, the token (verified). */
-async function quoteAndAttest(
-  enclave: RunningEnclave,
-  ready: { platform: LaunchPlatform; target: Uint8Array },
-  client: AttestationClient,
-  m: AppManifest,
-  sig: AppSig,
-  log: (line: string) => void,
-): Promise<Attested> {
-  log(`launched ${m.name} on the simulated CPU (EINIT ok), mrenclave ${sig.mrenclave}`);
-  const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
-  const { report, runtimeData } = (await enclave.ecall('getReport', ready.target)) as {
-    report: Uint8Array;
-    runtimeData: Uint8Array;
-  };
-  const quote = await ready.platform.quote(report);
-  log(`quote: ${quote.length} bytes (${ready.platform.quoting})`);
-  const token = await client.attestSgxEnclave({ quote, runtimeData, runtimeDataType: 'JSON' });
-  const verified = await client.verifyToken(token, {
-    mrEnclave: sig.mrenclave,
-    mrSigner: sig.mrsigner,
-    runtimeKey: { x: jwk['x'] ?? '', y: jwk['y'] ?? '' },
+  if (ready instanceof Error) throw ready;
+  const { platform, target } = ready;
+  let enclave: RunningEnclave;
+  try {
+    const started = earlyUp;
+    // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
+    // when the early start failed) the enclave is started again from the re-hashed files, so the
+    // outcome is that of starting it here.
+    if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave)
+      enclave = started;
+    else
+      enclave = await (o.testHooks?.startEnclave ?? startEnclave)({
+        cpu: platform.cpu,
+        image: identityImage(m, hashes),
+        sigstruct: sig.sigstruct,
+      });
+  } catch (cause) {
+    throw launchError(
+      'ERR_CONTAINER_LAUNCH',
+      `launch refused: ${(cause as Error).message}`,
+      {
+        reason: (cause as { code?: string }).code,
+      },
+      cause,
+    );
+  }
+  const client = new AttestationClient({
+    url,
+    ...(m.attestation.ca === undefined ? {} : { ca: m.attestation.ca }),
+    ...(m.attestation.pinnedKeys === undefined ? {} : { pinnedKeys: m.attestation.pinnedKeys }),
+    ...(o.retry === undefined ? {} : { retry: o.retry }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    onRetry: (attempt, delay, reason) => {
+      log(`attestation service: ${reason}; attempt ${attempt} in ${delay} ms`);
+    },
   });
-  log(`attested at ${client.baseUrl}: token verified (kid ${verified.header.kid})`);
-  return { jwk, token };
-}
-
-/** Step 3's end to 5: secrets released and opened, private directory, program, sealed state back. */
-async function releaseAndRun(
-  o: RunContainerOptions,
-  log: (line: string) => void,
-  loaded: LoadedManifest,
-  enclave: RunningEnclave,
-  client: AttestationClient,
-  attested: Attested,
-): Promise<RunContainerResult> {
-  const m: AppManifest = loaded.manifest;
-  const mrenclave = Buffer.from(enclave.enclave.mrEnclave).toString('hex');
-  const { token } = attested;
   let privateDir: string | undefined;
   try {
-    // 3 (end). Release and open the secrets, decrypt the inputs, unseal the state — in memory.
+    log(`launched ${m.name} on the simulated CPU (EINIT ok), mrenclave ${mrenclave}`);
+    const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
+    const { report, runtimeData } = (await enclave.ecall('getReport', target)) as {
+      report: Uint8Array;
+      runtimeData: Uint8Array;
+    };
+    const quote = await platform.quote(report);
+    log(`quote: ${quote.length} bytes (${platform.quoting})`);
+
+    // 3. Attest, verify, release, open — in memory.
+    const token = await client.attestSgxEnclave({ quote, runtimeData, runtimeDataType: 'JSON' });
+    const verified = await client.verifyToken(token, {
+      mrEnclave: sig.mrenclave,
+      mrSigner: sig.mrsigner,
+      runtimeKey: { x: jwk['x'] ?? '', y: jwk['y'] ?? '' },
+    });
+    log(`attested at ${client.baseUrl}: token verified (kid ${verified.header.kid})`);
     const names = [
       ...new Set([...m.secrets.map((s) => s.name), ...m.encryptedInputs.map((e) => e.keySecret)]),
     ];

@@ -1,9 +1,9 @@
 /**
- * The launcher gets its quote and token while it re-hashes the trusted files (attesting ahead), and
- * this must change nothing a user or the attestation service can rely on: no secret is requested
- * before the files are verified, a changed file stops the launch with its own error whatever the
- * attestation service does, and a changed file ends an attestation still retrying. A recording
- * proxy in front of a real attestation service shows which requests were made.
+ * What the launcher asks of the attestation service, seen through a recording proxy in front of a
+ * real one: with unchanged files, one attestation and then the secret's release, after the files
+ * are verified; with a changed trusted file, its own error, no secret requested and nothing
+ * written, even while the service refuses (no retries left running); and a signed file list that
+ * names a path twice is measured again and refused, though its EINIT succeeds.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -89,7 +89,7 @@ async function recordingProxy(): Promise<{
 let apps = 0;
 /** An app whose program prints its secret's hash; the secret is stored for its identity. */
 async function app(): Promise<{ dir: string; manifest: string; sigPath: string }> {
-  const dir = join(s.dir, `ahead-${++apps}`);
+  const dir = join(s.dir, `checks-${++apps}`);
   await mkdir(join(dir, 'data'), { recursive: true });
   await writeFile(join(dir, 'prog.sh'), 'printf "%s" "$SECRET" | sha256sum\n');
   for (let i = 0; i < 4; i++) await writeFile(join(dir, 'data', `f${i}.bin`), Buffer.alloc(256 * 1024, i));
