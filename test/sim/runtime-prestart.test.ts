@@ -5,7 +5,6 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import {
   enclaveWorkerHeapMb,
@@ -14,6 +13,7 @@ import {
   startEnclave,
   type RunningEnclave,
 } from '../../src/sim/index.ts';
+import { runModuleScript } from '../support/child-module.ts';
 import { REPO_ROOT } from '../support/testdata.ts';
 import { makeImage, sign, signingKeys } from './enclave-fixtures.ts';
 
@@ -22,26 +22,6 @@ const running: RunningEnclave[] = [];
 after(async () => {
   for (const e of running) await e.terminate();
 });
-
-/** Runs `script` (an ES module importing src/sim) in a child process; its exit code and stdout. */
-async function runChild(script: string): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: REPO_ROOT,
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve(null);
-    }, 60_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, out: out.trim() };
-}
 
 describe('prestarted enclave workers', () => {
   test('an enclave started in a prestarted worker runs like one in a fresh worker', async () => {
@@ -122,7 +102,7 @@ describe('prestarted enclave workers', () => {
 
   test('a prestarted worker never used does not keep the process alive', async () => {
     const sim = JSON.stringify(join(REPO_ROOT, 'src', 'sim', 'index.ts'));
-    const { code, out } = await runChild(
+    const { code, stdout: out } = await runModuleScript(
       `import { prestartEnclaveWorker } from ${sim};\nprestartEnclaveWorker();\nconsole.log('started');`,
     );
     assert.equal(code, 0, 'the process exited by itself');
@@ -138,7 +118,7 @@ describe('prestarted enclave workers', () => {
       `const e = await startEnclave({ cpu: SimCpu.fromSeed('x'), image, sigstruct: signEnclave(image, ${JSON.stringify(signingKeys().a)}).bytes, worker });`,
       "console.log(await e.ecall('p'));",
     ].join('\n');
-    const { code, out } = await runChild(script);
+    const { code, stdout: out } = await runModuleScript(script);
     assert.equal(code, 0, 'the process exited by itself');
     assert.equal(out, '1');
   });

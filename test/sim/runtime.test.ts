@@ -5,7 +5,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runModuleScript } from '../support/child-module.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -238,23 +238,9 @@ describe('enclave runtime', () => {
       `const e = await startEnclave({ cpu: SimCpu.fromSeed('x'), image, sigstruct: signEnclave(image, ${JSON.stringify(signingKeys().a)}).bytes });`,
       "console.log(await e.ecall('p'));",
     ].join('\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: REPO_ROOT,
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 60_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out } = await runModuleScript(script);
     assert.equal(code, 0, 'the process exited by itself');
-    assert.equal(out.trim(), '1');
+    assert.equal(out, '1');
   });
 
   test('the example files are what the definition names', () => {
