@@ -20,6 +20,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runModuleScript } from '../support/child-module.ts';
+import { REPO_ROOT } from '../support/testdata.ts';
 import {
   checkTrustedFiles,
   expandTrustedFiles,
@@ -241,10 +243,23 @@ describe('hashing', () => {
       t.skip('mkfifo unavailable');
       return;
     }
-    await assert.rejects(hashFile(join(base, 'pipe')), /pipe is not a regular file/);
-    await rejectsWith(hashTrustedFiles(base, ['a.txt', 'pipe']), 'ERR_CONTAINER_TRUSTED_FILE', {
-      path: 'pipe',
-    });
+    // In a child process: opening a FIFO without O_NONBLOCK would block its whole thread (no timer
+    // of this process could end the test); the child is killed after 30 s and the test fails.
+    const container = JSON.stringify(join(REPO_ROOT, 'src', 'container', 'index.ts'));
+    const { code, stdout } = await runModuleScript(
+      `import { hashFile, hashTrustedFiles } from ${container};\n` +
+        `const base = ${JSON.stringify(base)};\n` +
+        'const out = [];\n' +
+        "for (const p of [hashFile(base + '/pipe'), hashTrustedFiles(base, ['a.txt', 'pipe'])])\n" +
+        '  out.push(await p.then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message, path: e.details?.path })));\n' +
+        'console.log(JSON.stringify(out));',
+      30_000,
+    );
+    assert.equal(code, 0, 'hashing a FIFO returned (it did not block)');
+    const [single, listed] = JSON.parse(stdout) as { code?: string; message: string; path?: string }[];
+    assert.match(single?.message ?? '', /pipe is not a regular file/);
+    assert.equal(listed?.code, 'ERR_CONTAINER_TRUSTED_FILE');
+    assert.equal(listed.path, 'pipe');
   });
   test('every file descriptor opened for hashing is closed, after success and after failure', async (t) => {
     if (!existsSync('/proc/self/fd')) {
