@@ -414,7 +414,7 @@ async function launch(
   log: (line: string) => void,
   loaded: LoadedManifest,
   sig: AppSig,
-  started: ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>>,
+  started: ReadonlyMap<string, Promise<{ sha256: string; size: number } | undefined>>,
   coreOff: Promise<Error | undefined>,
   platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
   early: Promise<RunningEnclave | Error>,

@@ -223,24 +223,20 @@ class CannotRead {
  * Starts hashing `paths` (relative to `baseDir`) now, for a later {@link checkTrustedFiles}
  * (`options.started`): e.g. the files app.sig lists, while the manifest is still being read (the
  * hashing then fills the launcher's waits for I/O). Only
- * plain relative paths (no `..`, `.` or empty segment, not absolute) are started; failures are kept
- * for the check to report, never thrown here.
+ * plain relative paths (no `..`, `.` or empty segment, not absolute) are started; a file that
+ * cannot be hashed gives `undefined` (the check reports it as missing), never a rejection.
  */
 export function startTrustedFileHashes(
   baseDir: string,
   paths: readonly string[],
-): ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>> {
-  const started = new Map<string, Promise<{ sha256: string; size: number } | Error>>();
-  for (const path of paths) {
-    if (
-      started.has(path) ||
-      path.startsWith('/') ||
-      path.split('/').some((s) => s === '' || s === '.' || s === '..')
-    )
-      continue;
+): ReadonlyMap<string, Promise<{ sha256: string; size: number } | undefined>> {
+  const started = new Map<string, Promise<{ sha256: string; size: number } | undefined>>();
+  for (const path of new Set(paths)) {
+    // An absolute path has an empty first segment.
+    if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) continue;
     started.set(
       path,
-      hashFile(join(baseDir, path)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+      hashFile(join(baseDir, path)).catch(() => undefined),
     );
   }
   return started;
@@ -263,7 +259,7 @@ export async function checkTrustedFiles(
   recorded: readonly TrustedFileHash[],
   options: {
     /** Hashes already started ({@link startTrustedFileHashes}); other files are hashed here. */
-    readonly started?: ReadonlyMap<string, Promise<{ sha256: string; size: number } | Error>>;
+    readonly started?: ReadonlyMap<string, Promise<{ sha256: string; size: number } | undefined>>;
   } = {},
 ): Promise<TrustedFileHash[]> {
   const changed = (path: string, change: keyof typeof CHANGE_WORDING): ContainerTrustedFileError =>
@@ -284,16 +280,12 @@ export async function checkTrustedFiles(
   // Every listed file is recorded now; one that cannot be read any more (removed since the
   // expansion, or unreadable) is missing. The first change in sorted order is reported.
   const hashed = await Promise.all(
-    now.map(
-      (path) =>
-        options.started?.get(path) ??
-        hashFile(join(baseDir, path)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-    ),
+    now.map((path) => options.started?.get(path) ?? hashFile(join(baseDir, path)).catch(() => undefined)),
   );
   const hashes: TrustedFileHash[] = [];
   for (const [i, path] of now.entries()) {
     const h = hashed[i];
-    if (h === undefined || h instanceof Error) throw changed(path, 'missing');
+    if (h === undefined) throw changed(path, 'missing');
     const r = want.get(path);
     if (r?.sha256 !== h.sha256 || r.size !== h.size) throw changed(path, 'modified');
     hashes.push({ path, ...h });
