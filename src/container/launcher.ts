@@ -343,14 +343,21 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   // of a launch, and it needs nothing from the files. It holds nothing until the enclave (EINIT'd
   // from the checked manifest and app.sig) is handed to it, and it is stopped if no enclave runs in it.
   const standby = prestartEnclaveWorker({ heapPages: IDENTITY_HEAP_PAGES });
+  // Ends the hashing of app.sig's list started early, should the launch stop before it is used.
+  const hashing = new AbortController();
   try {
-    return await runWithWorker(o, standby);
+    return await runWithWorker(o, standby, hashing.signal);
   } finally {
+    hashing.abort();
     void standby.release();
   }
 }
 
-async function runWithWorker(o: RunContainerOptions, standby: EnclaveWorker): Promise<RunContainerResult> {
+async function runWithWorker(
+  o: RunContainerOptions,
+  standby: EnclaveWorker,
+  hashingSignal: AbortSignal,
+): Promise<RunContainerResult> {
   const log = o.log ?? ((): void => undefined);
   // Core dumps off, in parallel with the checks below; awaited before the enclave (and its key)
   // exists. The outcome is kept as a value so that an earlier failure leaves no unhandled rejection.
@@ -376,6 +383,7 @@ async function runWithWorker(o: RunContainerOptions, standby: EnclaveWorker): Pr
       : startTrustedFileHashes(
           dirname(resolve(o.manifestPath)),
           s.trustedFiles.map((f) => f.path),
+          hashingSignal,
         ),
   );
   const loaded = await loadManifest(o.manifestPath);
@@ -461,12 +469,11 @@ async function launch(
   const { platform, target } = ready;
   let enclave: RunningEnclave;
   try {
-    const started = earlyUp;
     // Adopted only when its measured identity is the one the re-hashed files give; otherwise (or
     // when the early start failed) the enclave is started again from the re-hashed files, so the
     // outcome is that of starting it here.
-    if (!(started instanceof Error) && Buffer.from(started.enclave.mrEnclave).toString('hex') === mrenclave)
-      enclave = started;
+    if (!(earlyUp instanceof Error) && Buffer.from(earlyUp.enclave.mrEnclave).toString('hex') === mrenclave)
+      enclave = earlyUp;
     else
       enclave = await (o.testHooks?.startEnclave ?? startEnclave)({
         cpu: platform.cpu,

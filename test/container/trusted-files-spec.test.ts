@@ -455,6 +455,35 @@ describe('hashing: its bounds, and hashes started early', () => {
       },
     );
   });
+  test('an aborted signal stops hashing: before the first read, and between two chunks', async () => {
+    const base = tree({ 'small.txt': 'x' });
+    const fds = (): number => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+    const open = fds();
+    writeFileSync(join(base, 'big.bin'), Buffer.alloc(4 * HASH_CHUNK, 3));
+    const aborted = AbortSignal.abort();
+    await assert.rejects(hashFile(join(base, 'small.txt'), aborted), { name: 'AbortError' });
+    // Started hashes that are no longer wanted give undefined, not a hash.
+    const now = new AbortController();
+    const before = startTrustedFileHashes(base, ['big.bin'], now.signal);
+    now.abort();
+    assert.equal(await before.get('big.bin'), undefined);
+    const later = new AbortController();
+    const during = startTrustedFileHashes(base, ['big.bin'], later.signal);
+    // Runs after the first 1 MiB chunk was read and hashed, before the second.
+    setImmediate(() => {
+      later.abort();
+    });
+    assert.equal(await during.get('big.bin'), undefined);
+    // Not aborted: the same file hashes to its SHA-256.
+    assert.deepEqual(
+      await startTrustedFileHashes(base, ['big.bin'], new AbortController().signal).get('big.bin'),
+      {
+        sha256: sha(Buffer.alloc(4 * HASH_CHUNK, 3)),
+        size: 4 * HASH_CHUNK,
+      },
+    );
+    assert.equal(fds(), open, 'every descriptor closed, aborted or not');
+  });
   test('only plain relative paths are started (app.sig is read before anything vouches for it)', async () => {
     const base = tree({ 'ok.txt': 'x', 'd/e.txt': 'y' });
     const started = startTrustedFileHashes(base, [
