@@ -271,8 +271,7 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
   const heapMb = enclaveWorkerHeapMb(image.definition.heapPages);
   const standby = options.worker?.take(heapMb);
   if (options.worker !== undefined && standby === undefined) void options.worker.release();
-  const worker = standby ?? new EnclaveWorker(heapMb).take(heapMb);
-  if (worker === undefined) throw new EnclaveRuntimeError('ERR_ENCLAVE_RUNTIME', 'no enclave worker');
+  const worker = standby ?? new EnclaveWorker(heapMb).worker;
   // Until `ready` the worker keeps the process alive (a standby worker does not).
   worker.ref();
   worker.postMessage({
