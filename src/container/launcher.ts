@@ -373,8 +373,8 @@ async function runWithWorker(
   const platformReady = settle(
     platformOpen.then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
   );
-  // app.sig is read alongside the manifest, and the files it lists start hashing at once (off the
-  // main thread) while the manifest is parsed; the check below compares them with what the
+  // app.sig is read alongside the manifest, and the files it lists start hashing at once (in 1 MiB
+  // chunks between the launcher's other steps); the check below compares them with what the
   // manifest's patterns expand to. A manifest error is still reported before an app.sig error.
   const sigRead = settle(readAppSig(o.sigPath));
   const started = sigRead.then((s) =>
