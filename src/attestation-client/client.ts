@@ -13,7 +13,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
-import { importX509, jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
 import {
   AttestationClientConfigError,
   AttestationRefusedError,
@@ -146,6 +146,8 @@ export class AttestationClient {
   readonly #pinned: ReadonlySet<string> | undefined;
   readonly #options: AttestationClientOptions;
   #certs: Map<string, X509Certificate> | undefined;
+  /** The `/certs` fetch in progress, if any (so that a second caller waits for it). */
+  #certsInFlight: Promise<Map<string, X509Certificate>> | undefined;
   #closed = false;
   /** Ends the waits between attempts (see {@link close}). */
   readonly #wakeSleepers = new Set<() => void>();
@@ -284,8 +286,11 @@ export class AttestationClient {
       throw tokenError('pinned-key', `the token signing key ${keySha256} is not pinned`);
     let claims: JWTPayload;
     try {
-      const key = await importX509(cert.toString(), 'RS256');
-      ({ payload: claims } = await jwtVerify(token, key, { algorithms: ['RS256'], issuer: this.issuer }));
+      // The certificate's key as Node has it (jose checks that it is an RSA key fit for RS256).
+      ({ payload: claims } = await jwtVerify(token, cert.publicKey, {
+        algorithms: ['RS256'],
+        issuer: this.issuer,
+      }));
     } catch (cause) {
       // jose reports an expired token (or one not yet valid) as ERR_JWT_EXPIRED and a failed
       // claim check (iss, nbf, …) as ERR_JWT_CLAIM_VALIDATION_FAILED: both are about the claims.
@@ -354,9 +359,46 @@ export class AttestationClient {
     return this.#certsMap(true);
   }
 
+  /**
+   * Starts fetching `/certs` now, while the caller does other work, so that the first
+   * {@link verifyToken} finds the keys (`container run` calls it while the trusted files are
+   * hashed). Nothing is reported here: should the fetch fail, `verifyToken` fetches again and
+   * reports that outcome. Does nothing when the keys are held or being fetched, or after {@link close}.
+   */
+  prefetchCerts(): void {
+    if (this.#certs !== undefined || this.#certsInFlight !== undefined || this.#isClosed()) return;
+    // One attempt, without retry lines: retrying is verifyToken's to do and to report.
+    const fetching = this.#fetchCerts(1);
+    this.#certsInFlight = fetching;
+    const done = (): void => {
+      if (this.#certsInFlight === fetching) this.#certsInFlight = undefined;
+    };
+    fetching.then(done, done);
+  }
+
   async #certsMap(refresh: boolean): Promise<Map<string, X509Certificate>> {
-    if (this.#certs !== undefined && !refresh) return this.#certs;
-    const json = await this.#request('GET', '/certs', undefined, 'certs');
+    if (!refresh) {
+      if (this.#certs !== undefined) return this.#certs;
+      const pending = this.#certsInFlight;
+      if (pending !== undefined) {
+        try {
+          return await pending;
+        } catch {
+          // A failed prefetch: fetched again below, and this outcome is the one reported.
+        }
+      }
+    }
+    const fetching = this.#fetchCerts();
+    this.#certsInFlight = fetching;
+    try {
+      return await fetching;
+    } finally {
+      if (this.#certsInFlight === fetching) this.#certsInFlight = undefined;
+    }
+  }
+
+  async #fetchCerts(attempts = this.#attempts): Promise<Map<string, X509Certificate>> {
+    const json = await this.#request('GET', '/certs', undefined, 'certs', attempts);
     const keys = json['keys'];
     if (!Array.isArray(keys))
       throw new AttestationResponseError('certs: the answer has no keys array', {
@@ -381,6 +423,7 @@ export class AttestationClient {
     path: string,
     body: unknown,
     what: string,
+    attempts = this.#attempts,
   ): Promise<Record<string, unknown>> {
     const url = `${this.baseUrl}${path}`;
     const sleep = this.#options.sleep ?? ((ms: number) => this.#defaultSleep(ms));
@@ -389,7 +432,7 @@ export class AttestationClient {
         details: { url: this.baseUrl, reason: 'closed' },
       });
     let last = '';
-    for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.#isClosed()) throw closed();
       if (attempt > 1) {
         const delay = Math.min(this.#maxDelay, this.#baseDelay * 2 ** (attempt - 2));
@@ -405,8 +448,8 @@ export class AttestationClient {
       }
     }
     throw new AttestationUnreachableError(
-      `${what}: attestation service at ${this.baseUrl} unreachable after ${this.#attempts} attempts: ${last}`,
-      { details: { url: this.baseUrl, attempts: this.#attempts, reason: last } },
+      `${what}: attestation service at ${this.baseUrl} unreachable after ${attempts} attempts: ${last}`,
+      { details: { url: this.baseUrl, attempts, reason: last } },
     );
   }
 

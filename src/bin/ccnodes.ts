@@ -19,6 +19,8 @@ const self =
         args: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), entry],
       };
 
+// Set by a command through ctx.exitWhenDone (an object: TypeScript does not see the closure write).
+const ending = { prompt: false };
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -32,7 +34,11 @@ const code = await runCli(process.argv.slice(2), {
     return Buffer.concat(chunks);
   },
   exitCode: 0,
+  exitWhenDone: () => {
+    ending.prompt = true;
+  },
 });
 process.exitCode = code;
-// Daemons have closed their servers by now; do not wait on stray handles of libraries.
-if (stop.signal.aborted) process.exit(code);
+// Daemons have closed their servers by now; do not wait on stray handles of libraries. A command
+// that asked for it ends at once too (stdout and stderr are written synchronously on Linux).
+if (stop.signal.aborted || ending.prompt) process.exit(code);

@@ -229,6 +229,8 @@ export async function runCommand(
           ctx.stderr(`ccnodes container: ${line}\n`);
         };
   let result;
+  // Whatever the outcome, nothing is left to do once runContainer returns.
+  ctx.exitWhenDone?.();
   try {
     result = await runContainer({
       manifestPath: abs(ctx, manifest),

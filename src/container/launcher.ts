@@ -339,14 +339,23 @@ const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  *   and the attestation client's errors (`ERR_ATTESTATION_CLIENT_*`) — the program then never started.
  */
 export async function runContainer(o: RunContainerOptions): Promise<RunContainerResult> {
-  // The enclave's worker thread is started first: Node's worker start-up is the longest single step
+  // Core dumps off first: prlimit's fork() costs the launcher in proportion to the memory it has
+  // mapped then (and each page it writes afterwards faults once), so it runs before the worker
+  // below exists. Awaited before the enclave (and its key) exists; the outcome is kept as a value so
+  // that an earlier failure leaves no unhandled rejection.
+  const coreOff = settle(
+    o.coreDumps === 'allow'
+      ? Promise.resolve(undefined)
+      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(() => undefined),
+  );
+  // The enclave's worker thread is started next: Node's worker start-up is the longest single step
   // of a launch, and it needs nothing from the files. It holds nothing until the enclave (EINIT'd
   // from the checked manifest and app.sig) is handed to it, and it is stopped if no enclave runs in it.
   const standby = prestartEnclaveWorker({ heapPages: IDENTITY_HEAP_PAGES });
   // Ends the hashing of app.sig's list started early, should the launch stop before it is used.
   const hashing = new AbortController();
   try {
-    return await runWithWorker(o, standby, hashing.signal);
+    return await runWithWorker(o, standby, hashing.signal, coreOff);
   } finally {
     hashing.abort();
     void standby.release();
@@ -357,15 +366,9 @@ async function runWithWorker(
   o: RunContainerOptions,
   standby: EnclaveWorker,
   hashingSignal: AbortSignal,
+  coreOff: Promise<Error | undefined>,
 ): Promise<RunContainerResult> {
   const log = o.log ?? ((): void => undefined);
-  // Core dumps off, in parallel with the checks below; awaited before the enclave (and its key)
-  // exists. The outcome is kept as a value so that an earlier failure leaves no unhandled rejection.
-  const coreOff = settle(
-    o.coreDumps === 'allow'
-      ? Promise.resolve(undefined)
-      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(() => undefined),
-  );
   // The platform and the quoting enclave's TARGETINFO (for an AESM socket: four round trips) hold
   // no secret and do not depend on the files: fetched while the files are hashed, but their errors
   // are reported only after the checks, in the order of the steps.
@@ -407,14 +410,89 @@ async function runWithWorker(
       });
     })(),
   );
+  // The attestation client is made as soon as the manifest gives the service's URL, and fetches the
+  // service's token keys (`/certs`, public) while the files are hashed, so that the token is verified
+  // without waiting for them. A client that cannot be made (e.g. a bad CA) is reported where it is
+  // used, after the checks, as the other steps' errors are.
+  const url = o.attestationUrl ?? m.attestation.url;
+  let client: AttestationClient | Error | undefined;
+  if (url !== undefined) {
+    try {
+      client = attestationClient(o, m, url, log);
+      client.prefetchCerts();
+    } catch (err) {
+      client = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  // The early enclave's key pair and quote, made while the files are re-hashed: neither is a secret
+  // nor leaves the launcher before the checks below pass (the quote is sent to the attestation
+  // service only for an adopted enclave). Errors are kept as values and surface where the quote is used.
+  const earlyQuote = settle(
+    early.then(async (e) => {
+      if (e instanceof Error) throw e;
+      const ready = await platformReady;
+      if (ready instanceof Error) throw ready;
+      return quoteFrom(e, ready.platform, ready.target);
+    }),
+  );
   try {
-    return await launch(o, log, loaded, sig, (await started) ?? new Map(), coreOff, platformReady, early);
+    return await launch(
+      o,
+      log,
+      loaded,
+      sig,
+      (await started) ?? new Map(),
+      coreOff,
+      platformReady,
+      early,
+      earlyQuote,
+      client,
+    );
   } finally {
+    if (client instanceof AttestationClient) void client.close();
     // Not adopted, or adopted and already terminated by `launch`: terminating twice is harmless.
     void early.then(async (e) => {
       if (!(e instanceof Error)) await e.terminate();
     });
   }
+}
+
+function attestationClient(
+  o: RunContainerOptions,
+  m: AppManifest,
+  url: string,
+  log: (line: string) => void,
+): AttestationClient {
+  return new AttestationClient({
+    url,
+    ...(m.attestation.ca === undefined ? {} : { ca: m.attestation.ca }),
+    ...(m.attestation.pinnedKeys === undefined ? {} : { pinnedKeys: m.attestation.pinnedKeys }),
+    ...(o.retry === undefined ? {} : { retry: o.retry }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    onRetry: (attempt, delay, reason) => {
+      log(`attestation service: ${reason}; attempt ${attempt} in ${delay} ms`);
+    },
+  });
+}
+
+/** The enclave's ephemeral key (created in it by `init`), its report over that key, and the quote. */
+interface EnclaveQuote {
+  readonly jwk: Record<string, string>;
+  readonly runtimeData: Uint8Array;
+  readonly quote: Uint8Array;
+}
+
+async function quoteFrom(
+  enclave: RunningEnclave,
+  platform: LaunchPlatform,
+  target: Uint8Array,
+): Promise<EnclaveQuote> {
+  const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
+  const { report, runtimeData } = (await enclave.ecall('getReport', target)) as {
+    report: Uint8Array;
+    runtimeData: Uint8Array;
+  };
+  return { jwk, runtimeData, quote: await platform.quote(report) };
 }
 
 async function launch(
@@ -426,6 +504,8 @@ async function launch(
   coreOff: Promise<Error | undefined>,
   platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
   early: Promise<RunningEnclave | Error>,
+  earlyQuote: Promise<EnclaveQuote | Error>,
+  earlyClient: AttestationClient | Error | undefined,
 ): Promise<RunContainerResult> {
   const m: AppManifest = loaded.manifest;
 
@@ -448,8 +528,7 @@ async function launch(
       `the manifest ${o.manifestPath} measures to MRENCLAVE ${mrenclave}, app.sig was signed for ${sig.mrenclave}`,
       { details: { expected: sig.mrenclave, actual: mrenclave } },
     );
-  const url = o.attestationUrl ?? m.attestation.url;
-  if (url === undefined)
+  if (earlyClient === undefined)
     throw new ContainerManifestError(
       'ERR_CONTAINER_MANIFEST',
       'attestation.url: no attestation service (set it or pass --attestation-url)',
@@ -490,25 +569,17 @@ async function launch(
       cause,
     );
   }
-  const client = new AttestationClient({
-    url,
-    ...(m.attestation.ca === undefined ? {} : { ca: m.attestation.ca }),
-    ...(m.attestation.pinnedKeys === undefined ? {} : { pinnedKeys: m.attestation.pinnedKeys }),
-    ...(o.retry === undefined ? {} : { retry: o.retry }),
-    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
-    onRetry: (attempt, delay, reason) => {
-      log(`attestation service: ${reason}; attempt ${attempt} in ${delay} ms`);
-    },
-  });
+  if (earlyClient instanceof Error) throw earlyClient;
+  const client = earlyClient;
   let privateDir: string | undefined;
   try {
     log(`launched ${m.name} on the simulated CPU (EINIT ok), mrenclave ${mrenclave}`);
-    const { jwk } = (await enclave.ecall('init')) as { jwk: Record<string, string> };
-    const { report, runtimeData } = (await enclave.ecall('getReport', target)) as {
-      report: Uint8Array;
-      runtimeData: Uint8Array;
-    };
-    const quote = await platform.quote(report);
+    // The adopted early enclave was quoted while the files were hashed; one started here is now.
+    let quoted: EnclaveQuote | Error;
+    if (enclave === earlyUp) quoted = await earlyQuote;
+    else quoted = await quoteFrom(enclave, platform, target);
+    if (quoted instanceof Error) throw quoted;
+    const { jwk, runtimeData, quote } = quoted;
     log(`quote: ${quote.length} bytes (${platform.quoting})`);
 
     // 3. Attest, verify, release, open — in memory.

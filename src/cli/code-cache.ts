@@ -1,0 +1,229 @@
+/**
+ * Loads a CommonJS file of the precompiled CLI through V8's code cache: what the build's standalone
+ * modules (dist/container-run-fast.cjs, dist/quote-verify-fast.cjs) start from. scripts/build.ts
+ * writes a two-line ES module `dist/<name>.js` that calls {@link loadWithCodeCache} and re-exports
+ * what the file exports; the sources (bin/ccnodes.js in a checkout) never come here.
+ *
+ * Compiling half a megabyte of JavaScript, and then the functions a run calls, is a large part of a
+ * short-lived command's start (issue 14: `container run`'s launch overhead). V8 can serialise the
+ * code it has compiled for a script and take it back on the next compile: the cache. Node 20 has no
+ * code cache for modules, so the file is compiled here with `vm.Script` and `cachedData`, wrapped as
+ * Node wraps a CommonJS module (`exports, require, module, __filename, __dirname`), in strict mode.
+ *
+ * The cache file (`<file>.v8cache`, next to the code) is:
+ *   line 1  `ccnodes-v8-cache 1`
+ *   line 2  JSON {@link CacheHeader}: SHA-256 of the source file, Node and V8 versions, architecture,
+ *           byte length and SHA-256 of the payload
+ *   rest    the payload: V8's cached data, as `script.createCachedData()` gave it.
+ * It is used only when every field matches this process and this source: V8 itself checks little
+ * more than the source's length, and deserialises what it is given. Anything else (no file, another
+ * Node, a changed source, a truncated or corrupted file, V8 refusing the data) means the file is
+ * compiled from source, as without a cache; the command's outcome is the same either way.
+ *
+ * The cache is written by the process, at its exit, when the file was compiled without a usable
+ * cache, the process exits with status 0 (a run that did its work, so that the cache holds the
+ * functions a run calls) and the directory is writable: atomically (a temporary file renamed over
+ * the cache). A read-only installation (an image's root-owned dist/) is never written to; it keeps
+ * compiling from source unless its build step ran the command once. The cache is as trusted as the
+ * code next to it: whoever can write the directory can replace the code itself.
+ */
+import { createHash } from 'node:crypto';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import { isAscii } from 'node:buffer';
+
+/** First line of a cache file (the format's version is its last word). */
+export const CACHE_MAGIC = 'ccnodes-v8-cache 1';
+
+/** The JSON header (second line) of a cache file. */
+export interface CacheHeader {
+  /** SHA-256 (hex) of the source file the payload was made from. */
+  readonly source: string;
+  /** `process.version` of the Node that made it. */
+  readonly node: string;
+  /** `process.versions.v8`. */
+  readonly v8: string;
+  /** `process.arch`. */
+  readonly arch: string;
+  /** Byte length of the payload. */
+  readonly length: number;
+  /** SHA-256 (hex) of the payload. */
+  readonly sha256: string;
+}
+
+/**
+ * What happened to the cache: `used` (V8 took it), `absent` (no cache file), `stale` (made for
+ * another source, Node, V8 or architecture), `corrupt` (not a cache file, or its payload does not
+ * match its header), `rejected` (V8 refused the data, e.g. other V8 flags), `off` (not asked for).
+ */
+export type CacheStatus = 'used' | 'absent' | 'stale' | 'corrupt' | 'rejected' | 'off';
+
+/** Options of {@link loadWithCodeCache}. */
+export interface LoadWithCodeCacheOptions {
+  /** The cache file (default `<file>.v8cache`). */
+  readonly cachePath?: string;
+  /** Read the cache (default true). False compiles from source and never writes a cache. */
+  readonly useCache?: boolean;
+  /**
+   * When a cache is written (default `on-success-exit`: at the process's exit with status 0, as the
+   * module doc says); `never` leaves the cache file as it is.
+   */
+  readonly write?: 'on-success-exit' | 'never';
+}
+
+/** What {@link loadWithCodeCache} loaded. */
+export interface LoadedWithCodeCache {
+  /** The file's `module.exports`. */
+  readonly exports: Record<string, unknown>;
+  readonly cache: CacheStatus;
+  /** Whether a cache will be written at exit (status 0, directory writable). */
+  readonly willWrite: boolean;
+}
+
+const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+
+/** This process's identity in a cache header (everything but the source and payload fields). */
+function runtime(): Pick<CacheHeader, 'node' | 'v8' | 'arch'> {
+  return { node: process.version, v8: process.versions.v8, arch: process.arch };
+}
+
+/** A cache file's bytes for `payload` made from the source whose SHA-256 is `sourceSha256`. */
+export function encodeCache(sourceSha256: string, payload: Uint8Array): Buffer {
+  const header: CacheHeader = {
+    source: sourceSha256,
+    ...runtime(),
+    length: payload.length,
+    sha256: sha256(payload),
+  };
+  return Buffer.concat([Buffer.from(`${CACHE_MAGIC}\n${JSON.stringify(header)}\n`), payload]);
+}
+
+/**
+ * The payload of a cache file's bytes when it was made by this Node (and V8, architecture) from the
+ * source whose SHA-256 is `sourceSha256`, and is whole; otherwise why not. Reads at most the header's
+ * two lines before checking the payload's length and hash.
+ */
+export function decodeCache(
+  bytes: Uint8Array,
+  sourceSha256: string,
+): { payload: Buffer } | { status: 'stale' | 'corrupt' } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magicEnd = buf.indexOf(0x0a);
+  if (magicEnd < 0 || buf.subarray(0, magicEnd).toString('latin1') !== CACHE_MAGIC)
+    return { status: 'corrupt' };
+  // The header is a few hundred bytes; a longer second line is not one.
+  const headerEnd = buf.subarray(0, Math.min(buf.length, magicEnd + 1 + 4096)).indexOf(0x0a, magicEnd + 1);
+  if (headerEnd < 0) return { status: 'corrupt' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.subarray(magicEnd + 1, headerEnd).toString('utf8'));
+  } catch {
+    return { status: 'corrupt' };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { status: 'corrupt' };
+  const header = parsed as Partial<Record<keyof CacheHeader, unknown>>;
+  const now = runtime();
+  if (
+    header.source !== sourceSha256 ||
+    header.node !== now.node ||
+    header.v8 !== now.v8 ||
+    header.arch !== now.arch
+  )
+    return { status: 'stale' };
+  const payload = buf.subarray(headerEnd + 1);
+  if (header.length !== payload.length || header.sha256 !== sha256(payload)) return { status: 'corrupt' };
+  return { payload };
+}
+
+/** How Node wraps a CommonJS module, in strict mode (as the ES module sources it was built from). */
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {'use strict';";
+const WRAPPER_TAIL = '\n})';
+
+function directoryWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `bytes` to `path` through a temporary file in the same directory; false on any failure. */
+function writeAtomically(path: string, bytes: Uint8Array): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, bytes, { mode: 0o644 });
+    renameSync(tmp, path);
+    return true;
+  } catch {
+    rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
+/**
+ * Loads the CommonJS file `file` (a path or `file:` URL) and returns its exports, compiled with the
+ * code cache next to it when that cache is valid (see the module doc for the format and the checks).
+ * Errors reading or running the file itself are thrown as `require` would throw them; a missing,
+ * stale or broken cache never is.
+ */
+export function loadWithCodeCache(
+  file: string | URL,
+  options: LoadWithCodeCacheOptions = {},
+): LoadedWithCodeCache {
+  const path = file instanceof URL || file.startsWith('file:') ? fileURLToPath(file) : file;
+  const cachePath = options.cachePath ?? `${path}.v8cache`;
+  const bytes = readFileSync(path);
+  // The build's output is ASCII (esbuild escapes the rest); Latin-1 decoding of ASCII is a copy.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const sourceSha256 = sha256(bytes);
+  let status: CacheStatus = options.useCache === false ? 'off' : 'absent';
+  let cachedData: Buffer | undefined;
+  if (status !== 'off') {
+    let raw: Buffer | undefined;
+    try {
+      raw = readFileSync(cachePath);
+    } catch {
+      raw = undefined; // no cache (or unreadable): compile from source
+    }
+    if (raw !== undefined) {
+      const decoded = decodeCache(raw, sourceSha256);
+      if ('payload' in decoded) cachedData = decoded.payload;
+      else status = decoded.status;
+    }
+  }
+  const script = new Script(`${WRAPPER_HEAD}${source}${WRAPPER_TAIL}`, {
+    filename: path,
+    columnOffset: -WRAPPER_HEAD.length,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+  if (cachedData !== undefined) status = script.cachedDataRejected === true ? 'rejected' : 'used';
+  const module = { exports: {} as Record<string, unknown> };
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: unknown,
+    filename: string,
+    dirname: string,
+  ) => void;
+  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+  const willWrite =
+    status !== 'used' &&
+    status !== 'off' &&
+    options.write !== 'never' &&
+    directoryWritable(dirname(cachePath));
+  if (willWrite) {
+    process.once('exit', (code) => {
+      if (code !== 0) return;
+      try {
+        writeAtomically(cachePath, encodeCache(sourceSha256, script.createCachedData()));
+      } catch {
+        // Best effort: the next run compiles from source again.
+      }
+    });
+  }
+  return { exports: module.exports, cache: status, willWrite };
+}
