@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { createHash, webcrypto, type KeyObject, createPrivateKey } from 'node:crypto';
+import { createHash, webcrypto, type KeyObject, createPrivateKey, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { after, before, beforeEach, test } from 'node:test';
@@ -32,13 +32,15 @@ interface Signer {
   readonly spkiSha256: string;
 }
 
-async function signer(kid: string): Promise<Signer> {
-  const alg = {
+async function signer(
+  kid: string,
+  alg: webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams = {
     name: 'RSASSA-PKCS1-v1_5',
     hash: 'SHA-256',
     modulusLength: 2048,
     publicExponent: new Uint8Array([1, 0, 1]),
-  };
+  },
+): Promise<Signer> {
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
@@ -46,7 +48,7 @@ async function signer(kid: string): Promise<Signer> {
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + 86400_000),
     keys,
-    signingAlgorithm: alg,
+    signingAlgorithm: alg.name === 'ECDSA' ? { ...alg, hash: 'SHA-256' } : alg,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
@@ -77,6 +79,8 @@ let answer: (req: Seen) => Answer;
 let A: Signer;
 let B: Signer;
 let published: unknown[];
+/** How many of the next `/certs` requests are answered 503. */
+let certsFailures = 0;
 
 const jwk = (s: Signer): unknown => ({
   kty: 'RSA',
@@ -97,7 +101,12 @@ before(async () => {
         body: Buffer.concat(chunks).toString('utf8'),
       };
       seen.push(s);
-      const a = s.url === '/certs' ? { body: { keys: published } } : answer(s);
+      const a =
+        s.url === '/certs'
+          ? certsFailures-- > 0
+            ? { status: 503, body: {} }
+            : { body: { keys: published } }
+          : answer(s);
       res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
       res.end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body ?? {}));
     });
@@ -114,6 +123,7 @@ after(async () => {
 });
 beforeEach(() => {
   seen = [];
+  certsFailures = 0;
   published = [jwk(A)];
   answer = () => ({ status: 404, body: { error: { code: 'NotFound', message: 'no route' } } });
 });
@@ -245,6 +255,79 @@ test('verify: /certs is fetched once and cached; an unknown kid fetches it again
   assert.equal(await tokenCheck(c.verifyToken(await token(B, {}, { kid: 'key-c' }))), 'kid');
   assert.equal(certsFetches(), 3);
   assert.equal(await tokenCheck(c.verifyToken(await token(A, {}, { kid: undefined }))), 'kid');
+});
+
+/** Resolves once the server has seen `n` requests to /certs (the client fetches them on its own). */
+async function certsSeen(n: number): Promise<void> {
+  for (let i = 0; i < 1000 && certsFetches() < n; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(certsFetches(), n);
+}
+
+test('prefetchCerts: /certs is fetched once ahead; the first verifyToken waits for that fetch instead of making its own', async () => {
+  const c = client();
+  c.prefetchCerts();
+  c.prefetchCerts(); // one fetch in flight is enough
+  const v = await c.verifyToken(await token(A));
+  assert.equal(v.header.kid, 'key-a');
+  assert.equal(certsFetches(), 1);
+  c.prefetchCerts(); // the keys are held: nothing to fetch
+  await c.verifyToken(await token(A));
+  assert.equal(certsFetches(), 1);
+});
+
+test('prefetchCerts: a failed prefetch is one attempt, neither retried nor reported; verifyToken fetches again itself', async () => {
+  certsFailures = 1;
+  const retries: string[] = [];
+  const c = client({
+    retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
+    onRetry: (_attempt, _delay, reason) => retries.push(reason),
+  });
+  c.prefetchCerts();
+  await certsSeen(1);
+  await new Promise((r) => setTimeout(r, 20)); // time for a retry, were there one
+  assert.equal(certsFetches(), 1, 'the prefetch made one attempt');
+  assert.deepEqual(retries, [], 'and reported nothing');
+  assert.equal((await c.verifyToken(await token(A))).header.kid, 'key-a');
+  assert.equal(certsFetches(), 2);
+  // verifyToken's own fetch is retried and reported as every request is.
+  certsFailures = 1;
+  published = [jwk(A), jwk(B)];
+  assert.equal((await c.verifyToken(await token(B))).header.kid, 'key-b');
+  assert.equal(certsFetches(), 4);
+  assert.deepEqual(retries, ['HTTP 503']);
+});
+
+test('prefetchCerts after close() makes no request', async () => {
+  const c = client();
+  await c.close();
+  c.prefetchCerts();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(certsFetches(), 0);
+});
+
+test('verify: a published certificate whose key is not an RSA key of at least 2048 bits does not verify an RS256 token', async () => {
+  const ec = await signer('key-ec', { name: 'ECDSA', namedCurve: 'P-256' });
+  const small = await signer('key-small', {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    modulusLength: 1024,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  });
+  published = [jwk(A), { kid: 'key-ec', x5c: [Buffer.from(ec.certDer).toString('base64')] }, jwk(small)];
+  const c = client();
+  // An RS256 token (signed by A) naming the EC certificate's kid.
+  assert.equal(await tokenCheck(c.verifyToken(await token(A, {}, { kid: 'key-ec' }))), 'signature');
+  // An RS256 token truly signed by the 1024-bit key (by hand: jose refuses to sign with it),
+  // otherwise valid: refused for the key's size.
+  const now = Math.floor(Date.now() / 1000);
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const signed = `${part({ alg: 'RS256', kid: 'key-small' })}.${part({ iss: url, iat: now, exp: now + 3600 })}`;
+  const sig = sign('sha256', Buffer.from(signed), small.key).toString('base64url');
+  assert.equal(await tokenCheck(c.verifyToken(`${signed}.${sig}`)), 'signature');
+  // The same construction with the 2048-bit key is accepted: the refusal above is the size.
+  const ok = `${part({ alg: 'RS256', kid: 'key-a' })}.${part({ iss: url, iat: now, exp: now + 3600 })}`;
+  const okSig = sign('sha256', Buffer.from(ok), A.key).toString('base64url');
+  assert.equal((await c.verifyToken(`${ok}.${okSig}`)).header.kid, 'key-a');
 });
 
 test('verify: /certs entries without a kid, without x5c or with an unreadable certificate are skipped', async () => {

@@ -153,6 +153,13 @@ test('a changed trusted file: its own error, no secret requested, nothing writte
   // The run has ended: whatever the attestation was doing is over, and no release was asked for.
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.deepEqual(releases(proxy.seen), [], proxy.seen.join('\n'));
+  // The quote made while the files were hashed was never sent: the service saw no attestation
+  // (only, at most, the public /certs fetched ahead).
+  assert.deepEqual(
+    proxy.seen.filter((x) => x !== 'GET /certs'),
+    [],
+    proxy.seen.join('\n'),
+  );
   assert.deepEqual(await leftovers(s), []);
 });
 
