@@ -11,9 +11,20 @@
  * RLIMIT_CORE in the kernel (the handler is told the limit and is trusted to honour it), so the
  * launcher also writes 0 to `/proc/self/coredump_filter`: no memory mapping of the process (or of
  * the program, which inherits the mask) goes into any core, whoever writes it.
+ *
+ * {@link turnCoreDumpsOff} is what the launcher runs. When the launcher's soft limit is already 0
+ * (the usual shell default, `ulimit -c 0`) it does not run prlimit on itself: prlimit's fork() of
+ * the launcher costs it in proportion to the memory it has mapped, and each page it writes
+ * afterwards faults once. The launcher writes no core (soft limit 0, coredump filter 0), and the
+ * program is started as `prlimit --core=0:0 -- <program> <args…>` instead: prlimit sets 0/0 and
+ * execs the program in the same process, so the program gets the limit it would have inherited and
+ * cannot raise it. The launcher's own hard limit is then left as it was: a process of the same user
+ * could raise the launcher's soft limit with prlimit(2), but such a process can read the
+ * launcher's memory directly (ptrace) too, and the coredump filter still keeps memory out of a core.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { ContainerLaunchError } from './errors.ts';
 
 /** RLIMIT_CORE in bytes; `Infinity` is unlimited. */
@@ -116,4 +127,75 @@ export async function disableCoreDumps(o: DisableCoreDumpsOptions = {}): Promise
       { step: 'check', command },
     );
   return after;
+}
+
+/** What {@link turnCoreDumpsOff} did, and how the program must be started. */
+export interface CoreDumpsOff {
+  /** This process's RLIMIT_CORE afterwards, read from `/proc`: soft 0 always, hard 0 unless `programPrefix`. */
+  readonly limit: CoreLimit;
+  /**
+   * The command line to start the program under (`<prlimit path> --core=0:0 --`, then the program's
+   * argv), when this process's soft limit was 0 and its hard limit was not: the program gets 0/0 at
+   * its exec. Undefined when this process is at 0/0 (the program inherits it).
+   */
+  readonly programPrefix?: readonly string[];
+}
+
+/**
+ * `command` as execvp(3) would find it: a name with a slash as it is (relative to `cwd`), otherwise
+ * the first executable regular file of that name in `path` (`:`-separated; an empty entry is the
+ * current directory). When there is none, execvp's error: `EACCES` if a file of that name was found
+ * but cannot be executed, else `ENOENT`.
+ */
+export function findExecutable(
+  command: string,
+  path: string,
+  cwd = process.cwd(),
+): { readonly path: string } | { readonly error: 'ENOENT' | 'EACCES' } {
+  if (command === '') return { error: 'ENOENT' };
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : join(cwd, command)]
+    : path.split(delimiter).map((d) => join(d === '' ? cwd : isAbsolute(d) ? d : join(cwd, d), command));
+  let denied = false;
+  for (const c of candidates) {
+    let file: boolean;
+    try {
+      file = statSync(c).isFile();
+    } catch {
+      continue; // not there: the next entry
+    }
+    if (!file) {
+      denied = true; // a directory of that name: execve says EACCES
+      continue;
+    }
+    try {
+      accessSync(c, fsConstants.X_OK);
+      return { path: c };
+    } catch {
+      denied = true;
+    }
+  }
+  return { error: denied ? 'EACCES' : 'ENOENT' };
+}
+
+/**
+ * Turns this process's core dumps off for the launcher (see the module doc): the coredump filter
+ * cleared, then either nothing more (limit 0/0 already), a program prefix (soft limit 0 already:
+ * prlimit is found but not run here), or prlimit run on this process ({@link disableCoreDumps}).
+ * @throws ContainerLaunchError `ERR_CONTAINER_CORE_LIMIT` as {@link disableCoreDumps} does; with a
+ *   soft limit of 0, when prlimit is not found in `PATH` (step `prlimit`).
+ */
+export async function turnCoreDumpsOff(o: DisableCoreDumpsOptions = {}): Promise<CoreDumpsOff> {
+  const limitsPath = o.limitsPath ?? '/proc/self/limits';
+  const before = readLimitsFile(limitsPath);
+  if (before?.soft !== 0 || before.hard === 0) return { limit: await disableCoreDumps(o) };
+  clearCoredumpFilter(o.coredumpFilterPath ?? '/proc/self/coredump_filter');
+  const command = o.prlimit ?? 'prlimit';
+  const found = findExecutable(command, process.env['PATH'] ?? '/usr/bin:/bin');
+  if ('error' in found)
+    throw limitError(
+      `cannot turn core dumps off: ${command} ${found.error === 'ENOENT' ? 'not found (install util-linux)' : 'cannot be executed'}`,
+      { step: 'prlimit', command },
+    );
+  return { limit: before, programPrefix: [found.path, '--core=0:0', '--'] };
 }

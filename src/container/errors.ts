@@ -75,7 +75,7 @@ export const CONTAINER_ERRORS = {
   ERR_CONTAINER_CORE_LIMIT: {
     type: 'ContainerLaunchError',
     summary:
-      'The launcher could not turn its core dumps off (coredump_filter 0, RLIMIT_CORE 0/0 through prlimit, both read back from /proc/self) before any key or secret existed; `details.step` says where it failed. Opt out with `--allow-core-dumps`.',
+      'The launcher could not turn its core dumps off (coredump_filter 0, RLIMIT_CORE 0/0 through prlimit, both read back from /proc/self; or, with a soft limit of 0 already, prlimit found to start the program at 0/0) before any key or secret existed; `details.step` says where it failed. Opt out with `--allow-core-dumps`.',
   },
   ERR_CONTAINER_SPAWN: {
     type: 'ContainerLaunchError',

@@ -49,8 +49,11 @@ export {
 export { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
 export {
   disableCoreDumps,
+  findExecutable,
   parseCoreLimit,
   readCoreLimit,
+  turnCoreDumpsOff,
+  type CoreDumpsOff,
   type CoreLimit,
   type DisableCoreDumpsOptions,
 } from './core-limit.ts';

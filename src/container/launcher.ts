@@ -34,7 +34,7 @@ import {
   type EnclaveWorker,
   type RunningEnclave,
 } from '../sim/index.ts';
-import { disableCoreDumps } from './core-limit.ts';
+import { findExecutable, turnCoreDumpsOff, type CoreDumpsOff } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
 import {
   IDENTITY_HEAP_PAGES,
@@ -325,6 +325,8 @@ function substitute(text: string, vars: Readonly<Record<string, string>>): strin
   );
 }
 
+const showLimit = (v: number): string => (v === Infinity ? 'unlimited' : String(v));
+
 /** A promise's value, or its rejection as an Error value (never an unhandled rejection). */
 function settle<T>(p: Promise<T>): Promise<T | Error> {
   return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
@@ -343,10 +345,10 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   // mapped then (and each page it writes afterwards faults once), so it runs before the worker
   // below exists. Awaited before the enclave (and its key) exists; the outcome is kept as a value so
   // that an earlier failure leaves no unhandled rejection.
-  const coreOff = settle(
+  const coreOff: Promise<CoreDumpsOff | undefined | Error> = settle(
     o.coreDumps === 'allow'
       ? Promise.resolve(undefined)
-      : disableCoreDumps(o.prlimit === undefined ? {} : { prlimit: o.prlimit }).then(() => undefined),
+      : turnCoreDumpsOff(o.prlimit === undefined ? {} : { prlimit: o.prlimit }),
   );
   // The enclave's worker thread is started next: Node's worker start-up is the longest single step
   // of a launch, and it needs nothing from the files. It holds nothing until the enclave (EINIT'd
@@ -366,7 +368,7 @@ async function runWithWorker(
   o: RunContainerOptions,
   standby: EnclaveWorker,
   hashingSignal: AbortSignal,
-  coreOff: Promise<Error | undefined>,
+  coreOff: Promise<CoreDumpsOff | undefined | Error>,
 ): Promise<RunContainerResult> {
   const log = o.log ?? ((): void => undefined);
   // The platform and the quoting enclave's TARGETINFO (for an AESM socket: four round trips) hold
@@ -400,7 +402,7 @@ async function runWithWorker(
   const early = settle(
     (async () => {
       const coreFailed = await coreOff;
-      if (coreFailed !== undefined) throw coreFailed;
+      if (coreFailed instanceof Error) throw coreFailed;
       const platform = await platformOpen;
       return (o.testHooks?.startEnclave ?? startEnclave)({
         cpu: platform.cpu,
@@ -501,7 +503,7 @@ async function launch(
   loaded: LoadedManifest,
   sig: AppSig,
   started: ReadonlyMap<string, Promise<{ sha256: string; size: number } | undefined>>,
-  coreOff: Promise<Error | undefined>,
+  coreOff: Promise<CoreDumpsOff | undefined | Error>,
   platformReady: Promise<{ platform: LaunchPlatform; target: Uint8Array } | Error>,
   early: Promise<RunningEnclave | Error>,
   earlyQuote: Promise<EnclaveQuote | Error>,
@@ -538,10 +540,14 @@ async function launch(
     );
 
   // 2. Core dumps off, then launch and quote.
-  const coreError = await coreOff;
-  if (coreError !== undefined) throw coreError;
+  const cores = await coreOff;
+  if (cores instanceof Error) throw cores;
   log(
-    o.coreDumps === 'allow' ? 'core dumps: left as they are (allowed)' : 'core dumps: off (RLIMIT_CORE 0/0)',
+    cores === undefined
+      ? 'core dumps: left as they are (allowed)'
+      : cores.programPrefix === undefined
+        ? 'core dumps: off (RLIMIT_CORE 0/0)'
+        : `core dumps: off (RLIMIT_CORE 0/${showLimit(cores.limit.hard)}; the program starts under prlimit at 0/0)`,
   );
   const ready = await platformReady;
   if (ready instanceof Error) throw ready;
@@ -716,7 +722,7 @@ async function launch(
     const env: Record<string, string> = { ...plain, ...vars, ...secretEnv };
     const argv = [...m.entrypoint, ...(o.extraArgs ?? [])].map((a) => substitute(a, plain));
     const cwd = resolve(loaded.baseDir, substitute(m.workingDir, plain));
-    const result = await spawnProgram(argv, cwd, env, o, log);
+    const result = await spawnProgram(argv, cwd, env, o, log, cores?.programPrefix);
 
     // 5. Seal the state back.
     let exitCode = result.exitCode;
@@ -775,10 +781,24 @@ async function spawnProgram(
   env: Record<string, string>,
   o: RunContainerOptions,
   log: (line: string) => void,
+  prefix: readonly string[] | undefined,
 ): Promise<{ exitCode: number; signal: string | undefined }> {
-  const [cmd, ...args] = argv;
-  log(`starting ${cmd ?? ''}`);
-  const child = spawn(cmd ?? '', args, { cwd, env, stdio: o.stdio ?? 'inherit' });
+  const [cmd = '', ...args] = argv;
+  log(`starting ${cmd}`);
+  // Through prlimit (see core-limit.ts), the program is looked up here first, as execvp(3) in the
+  // child will (its PATH, its working directory): one not found is the same ERR_CONTAINER_SPAWN as
+  // without prlimit, instead of prlimit's exit status 127.
+  if (prefix !== undefined) {
+    const found = findExecutable(cmd, env['PATH'] ?? '/usr/bin:/bin', cwd);
+    if ('error' in found)
+      throw launchError('ERR_CONTAINER_SPAWN', `cannot start ${cmd}: ${found.error}`, { program: cmd });
+  }
+  const [command = cmd, ...before] = prefix ?? [];
+  const child = spawn(command, prefix === undefined ? args : [...before, cmd, ...args], {
+    cwd,
+    env,
+    stdio: o.stdio ?? 'inherit',
+  });
   const forward = (sig: NodeJS.Signals) => (): void => {
     child.kill(sig);
   };
@@ -791,7 +811,7 @@ async function spawnProgram(
         reject(
           launchError(
             'ERR_CONTAINER_SPAWN',
-            `cannot start ${cmd ?? ''}: ${err.code ?? err.message}`,
+            `cannot start ${cmd}: ${err.code ?? err.message}`,
             { program: cmd },
             err,
           ),

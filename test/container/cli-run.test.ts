@@ -7,12 +7,18 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { putSecretAsAdmin, startService, type Started } from '../attestation/support.ts';
-import { encodeAppSig, loadManifest, prepareApp, readCoreLimit } from '../../src/container/index.ts';
+import {
+  encodeAppSig,
+  findExecutable,
+  loadManifest,
+  prepareApp,
+  readCoreLimit,
+} from '../../src/container/index.ts';
 import { policyFor, prepareExample, scratch, signingKey, SIM_SEED, type Scratch } from './support.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ccnodes.js');
@@ -31,11 +37,16 @@ after(async () => {
 function launch(
   args: string[],
   env: Record<string, string>,
+  /** The launcher's RLIMIT_CORE at its start (`soft:hard`, prlimit's syntax), set by prlimit's exec. */
+  coreLimit?: string,
 ): {
   exited: Promise<{ code: number | null; signal: string | null; out: string; err: string }>;
   kill: (sig: NodeJS.Signals) => void;
 } {
-  const child = spawn(process.execPath, [BIN, 'container', 'run', ...args], {
+  const node = [process.execPath, BIN, 'container', 'run', ...args];
+  const [command = '', ...rest] =
+    coreLimit === undefined ? node : [PRLIMIT, `--core=${coreLimit}`, '--', ...node];
+  const child = spawn(command, rest, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: s.dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -146,11 +157,38 @@ function coreLine(out: string, who: 'launcher' | 'program'): string {
   return `${m[1] ?? ''} ${m[2] ?? ''}`;
 }
 
-test('the launcher turns its core dumps off (RLIMIT_CORE 0/0) before the program runs, and the program inherits it', async () => {
+/** prlimit(1) of this machine, to start a launcher at a given core limit. */
+const PRLIMIT = ((): string => {
+  const found = findExecutable('prlimit', process.env.PATH ?? '/usr/bin:/bin');
+  return 'path' in found ? found.path : 'prlimit';
+})();
+
+/** A directory with the commands limits.sh needs, and no prlimit. */
+async function shOnlyBin(): Promise<string> {
+  const bin = join(s.dir, 'sh-only-bin');
+  await mkdir(bin, { recursive: true });
+  for (const c of ['sh', 'tr', 'grep', 'sed', 'cat']) {
+    const found = findExecutable(c, process.env.PATH ?? '/usr/bin:/bin');
+    assert.ok('path' in found, c);
+    if (!existsSync(join(bin, c))) await symlink(found.path, join(bin, c));
+  }
+  return bin;
+}
+
+/** Whether this process may start a child at RLIMIT_CORE `unlimited` (its hard limit is). */
+const canRaise = readCoreLimit()?.hard === Infinity;
+
+test('the launcher turns its core dumps off (RLIMIT_CORE 0/0) before the program runs, and the program inherits it', async (t) => {
+  if (!canRaise) {
+    t.skip('this process cannot start a child with core dumps allowed (its hard limit is not unlimited)');
+    return;
+  }
   const app = await limitsApp('limits-off');
+  // Started with core dumps allowed (soft and hard unlimited): the launcher runs prlimit on itself.
   const r = await launch(
     [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED],
     {},
+    'unlimited:unlimited',
   ).exited;
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^parent: \S*node\S* \S*ccnodes\.js container run /m, 'the parent is the launcher');
@@ -158,7 +196,45 @@ test('the launcher turns its core dumps off (RLIMIT_CORE 0/0) before the program
   assert.equal(coreLine(r.out, 'program'), '0 0');
   assert.match(r.out, /^launcher coredump_filter: 0+$/m, 'no mapping in any core of the launcher');
   assert.match(r.out, /^program coredump_filter: 0+$/m, 'nor of the program');
-  assert.match(r.err, /core dumps: off/);
+  assert.match(r.err, /core dumps: off \(RLIMIT_CORE 0\/0\)/);
+});
+
+test('a launcher whose soft limit is 0 already: no prlimit on itself; the program is exec-ed through prlimit at 0/0', async (t) => {
+  if (!canRaise) {
+    t.skip('this process cannot start a child with a hard limit above 0');
+    return;
+  }
+  const app = await limitsApp('limits-soft-zero');
+  const r = await launch(
+    [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED],
+    {},
+    '0:unlimited',
+  ).exited;
+  assert.equal(r.code, 0, r.err);
+  // prlimit exec-ed the program in place: its parent is the launcher itself, not a prlimit process.
+  assert.match(r.out, /^parent: \S*node\S* \S*ccnodes\.js container run /m, 'the parent is the launcher');
+  assert.equal(coreLine(r.out, 'launcher'), '0 unlimited');
+  assert.equal(coreLine(r.out, 'program'), '0 0');
+  assert.match(r.out, /^launcher coredump_filter: 0+$/m);
+  assert.match(r.out, /^program coredump_filter: 0+$/m);
+  assert.match(
+    r.err,
+    /core dumps: off \(RLIMIT_CORE 0\/unlimited; the program starts under prlimit at 0\/0\)/,
+  );
+});
+
+test('a launcher started at 0/0 needs no prlimit at all (none in PATH)', async () => {
+  const app = await limitsApp('limits-zero');
+  const r = await launch(
+    [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED],
+    // PATH for the program only: a prlimit, were one needed, would not be found.
+    { PATH: await shOnlyBin() },
+    '0:0',
+  ).exited;
+  assert.equal(r.code, 0, r.err);
+  assert.equal(coreLine(r.out, 'launcher'), '0 0');
+  assert.equal(coreLine(r.out, 'program'), '0 0');
+  assert.match(r.err, /core dumps: off \(RLIMIT_CORE 0\/0\)/);
 });
 
 test('--allow-core-dumps leaves the limit as the launcher got it', async (t) => {
@@ -193,14 +269,22 @@ test('no prlimit to turn core dumps off: exit 1, ERR_CONTAINER_CORE_LIMIT, the p
     return;
   }
   const app = await limitsApp('limits-no-prlimit');
-  const r = await launch(
-    [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED, '--json'],
-    { PATH: join(s.dir, 'no-such-bin') },
-  ).exited;
-  assert.equal(r.code, 1, r.err);
-  const doc = JSON.parse(r.out) as { ok: boolean; error: { code: string; details: Record<string, unknown> } };
-  assert.equal(doc.error.code, 'ERR_CONTAINER_CORE_LIMIT');
-  assert.equal(doc.error.details['step'], 'prlimit');
-  assert.ok(!r.out.includes('parent:'), 'the program did not run');
-  assert.match(r.err, /the program was not started/);
+  // As this process is, and (where it can) started at unlimited/unlimited and at 0/unlimited: the
+  // launcher needs prlimit either for itself or to start the program.
+  for (const limit of canRaise ? [undefined, 'unlimited:unlimited', '0:unlimited'] : [undefined]) {
+    const r = await launch(
+      [app.manifest, '--sig', app.sigPath, '--attestation-url', svc.url, '--sim-seed', SIM_SEED, '--json'],
+      { PATH: await shOnlyBin() },
+      limit,
+    ).exited;
+    assert.equal(r.code, 1, r.err);
+    const doc = JSON.parse(r.out) as {
+      ok: boolean;
+      error: { code: string; details: Record<string, unknown> };
+    };
+    assert.equal(doc.error.code, 'ERR_CONTAINER_CORE_LIMIT', String(limit));
+    assert.equal(doc.error.details['step'], 'prlimit');
+    assert.ok(!r.out.includes('parent:'), 'the program did not run');
+    assert.match(r.err, /the program was not started/);
+  }
 });

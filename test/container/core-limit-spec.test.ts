@@ -18,7 +18,9 @@ import { after, test } from 'node:test';
 import {
   ContainerLaunchError,
   disableCoreDumps,
+  findExecutable,
   readCoreLimit,
+  turnCoreDumpsOff,
   type DisableCoreDumpsOptions,
 } from '../../src/container/index.ts';
 
@@ -143,6 +145,99 @@ test('stand-in files: the filter cleared, prlimit run only while the limit is ab
   assert.deepEqual(await disableCoreDumps(o), { soft: 0, hard: 0 });
   assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '0', 'cleared even when the limit is already 0/0');
   assert.equal(existsSync(s.ran), false, 'no prlimit for a limit already 0/0');
+});
+
+test('turnCoreDumpsOff: soft limit 0 already: the filter cleared, no prlimit run here, the program prefix names the prlimit found', async () => {
+  const s = standIn('0', 'unlimited');
+  const prlimit = script('marker-soft-zero', `touch '${s.ran}'`);
+  const o = { prlimit, limitsPath: s.limitsPath, coredumpFilterPath: s.coredumpFilterPath };
+  assert.deepEqual(await turnCoreDumpsOff(o), {
+    limit: { soft: 0, hard: Infinity },
+    programPrefix: [prlimit, '--core=0:0', '--'],
+  });
+  assert.equal(readFileSync(s.coredumpFilterPath, 'utf8'), '0');
+  assert.equal(existsSync(s.ran), false, 'prlimit not run on this process');
+  // A hard limit of some bytes is not 0 either.
+  const t = standIn('0', '4096');
+  assert.deepEqual(
+    (await turnCoreDumpsOff({ ...o, limitsPath: t.limitsPath, coredumpFilterPath: t.coredumpFilterPath }))
+      .programPrefix,
+    [prlimit, '--core=0:0', '--'],
+  );
+});
+
+test('turnCoreDumpsOff: 0/0 already: no prefix and no prlimit; above 0: prlimit run on this process, 0/0 read back', async () => {
+  const zero = standIn('0', '0');
+  const marker = script('marker-zero', `touch '${zero.ran}'`);
+  assert.deepEqual(
+    await turnCoreDumpsOff({
+      prlimit: marker,
+      limitsPath: zero.limitsPath,
+      coredumpFilterPath: zero.coredumpFilterPath,
+    }),
+    { limit: { soft: 0, hard: 0 } },
+  );
+  assert.equal(existsSync(zero.ran), false);
+  const above = standIn('unlimited', 'unlimited');
+  const lowers = script(
+    'lowers-stand-in-2',
+    `printf '%s' '${limitsText('0', '0')}' > '${above.limitsPath}'; touch '${above.ran}'`,
+  );
+  assert.deepEqual(
+    await turnCoreDumpsOff({
+      prlimit: lowers,
+      limitsPath: above.limitsPath,
+      coredumpFilterPath: above.coredumpFilterPath,
+    }),
+    { limit: { soft: 0, hard: 0 } },
+  );
+  assert.equal(existsSync(above.ran), true, 'prlimit ran on this process');
+});
+
+test('turnCoreDumpsOff with soft limit 0: a prlimit that is missing or not executable refuses at step prlimit; unreadable limits at step read', async () => {
+  const s = standIn('0', 'unlimited');
+  const o = { limitsPath: s.limitsPath, coredumpFilterPath: s.coredumpFilterPath };
+  for (const [prlimit, reason] of [
+    [join(dir, 'no-such-prlimit'), 'not found (install util-linux)'],
+    [join(dir, 'limits-spec-not-executable'), 'cannot be executed'],
+  ] as const) {
+    if (reason === 'cannot be executed') writeFileSync(prlimit, '#!/bin/sh\n', { mode: 0o644 });
+    await assert.rejects(turnCoreDumpsOff({ ...o, prlimit }), (err: unknown) => {
+      assert.ok(err instanceof ContainerLaunchError, String(err));
+      assert.equal(err.code, 'ERR_CONTAINER_CORE_LIMIT');
+      assert.equal(err.message, `cannot turn core dumps off: ${prlimit} ${reason}`);
+      assert.deepEqual(err.details, { step: 'prlimit', command: prlimit });
+      return true;
+    });
+  }
+  await assert.rejects(
+    turnCoreDumpsOff({ ...o, limitsPath: join(dir, 'no-limits-here') }),
+    (err: unknown) => err instanceof ContainerLaunchError && err.details['step'] === 'read',
+  );
+});
+
+test('findExecutable: as execvp looks a program up (PATH in order, empty entry = cwd, a slash = a path), with its error', () => {
+  const base = join(dir, 'find');
+  const [a, b, c] = ['a', 'b', 'c'].map((d) => join(base, d)) as [string, string, string];
+  for (const d of [a, b, c]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(a, 'tool'), '', { mode: 0o644 }); // not executable: skipped, remembered
+  writeFileSync(join(b, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+  writeFileSync(join(c, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+  mkdirSync(join(a, 'dir-named'), { recursive: true });
+  assert.deepEqual(findExecutable('tool', `${a}:${b}:${c}`), { path: join(b, 'tool') });
+  assert.deepEqual(findExecutable('tool', `${c}:${b}`), { path: join(c, 'tool') });
+  assert.deepEqual(findExecutable('tool', a), { error: 'EACCES' });
+  assert.deepEqual(findExecutable('dir-named', a), { error: 'EACCES' });
+  assert.deepEqual(findExecutable('missing', `${a}:${b}`), { error: 'ENOENT' });
+  assert.deepEqual(findExecutable('', `${a}:${b}`), { error: 'ENOENT' });
+  // An empty PATH entry, and a relative one, are relative to the working directory.
+  assert.deepEqual(findExecutable('tool', `:${a}`, b), { path: join(b, 'tool') });
+  assert.deepEqual(findExecutable('tool', 'c', base), { path: join(c, 'tool') });
+  // A name with a slash is not looked up in PATH.
+  assert.deepEqual(findExecutable('b/tool', c, base), { path: join(b, 'tool') });
+  assert.deepEqual(findExecutable(join(a, 'tool'), b), { error: 'EACCES' });
+  assert.deepEqual(findExecutable('./tool', b, c), { path: join(c, 'tool') });
+  assert.deepEqual(findExecutable('./missing', b, c), { error: 'ENOENT' });
 });
 
 test(

@@ -210,12 +210,29 @@ test(
       await assertStopped(r, 'ERR_CONTAINER_CORE_LIMIT');
       assert.ok(!existsSync(out));
     });
-    await t.test('default: RLIMIT_CORE 0/0, inherited by the program', async () => {
-      const r = await run(s, base);
-      assert.equal(r.error, undefined, r.error?.message);
-      assert.ok(r.events.includes('core dumps: off (RLIMIT_CORE 0/0)'), r.events.join('\n'));
-      assert.match(await readFile(out, 'utf8'), /^Max core file size 0 0 bytes/m);
-    });
+    await t.test(
+      'default: the program runs at RLIMIT_CORE 0/0 (inherited, or set by prlimit at its exec when the soft limit was 0 already)',
+      async () => {
+        const before = readCoreLimit();
+        const r = await run(s, base);
+        assert.equal(r.error, undefined, r.error?.message);
+        if (before?.soft === 0) {
+          // No prlimit on this process: its limit stays; the program gets 0/0 from prlimit.
+          const hard = before.hard === Infinity ? 'unlimited' : String(before.hard);
+          assert.ok(
+            r.events.includes(
+              `core dumps: off (RLIMIT_CORE 0/${hard}; the program starts under prlimit at 0/0)`,
+            ),
+            r.events.join('\n'),
+          );
+          assert.deepEqual(readCoreLimit(), before);
+        } else {
+          assert.ok(r.events.includes('core dumps: off (RLIMIT_CORE 0/0)'), r.events.join('\n'));
+          assert.deepEqual(readCoreLimit(), { soft: 0, hard: 0 });
+        }
+        assert.match(await readFile(out, 'utf8'), /^Max core file size 0 0 bytes/m);
+      },
+    );
   },
 );
 
@@ -379,7 +396,22 @@ test('how the program ends: a signal is 128 + its number; a program that cannot 
   });
   assert.equal(spawnFailed.error?.code, 'ERR_CONTAINER_SPAWN');
   assert.equal(spawnFailed.error.details['program'], join(s.dir, 'no-such-program'));
+  assert.match(spawnFailed.error.message, /: ENOENT$/);
   assert.deepEqual(await leftovers(s), [], 'the private directory is wiped');
+  // A file that is there but not executable, and a name not in PATH: the same error, with the
+  // reason, whether or not the program is started through prlimit (core-limit.ts).
+  await writeFile(join(s.dir, 'not-executable'), 'echo never\n', { mode: 0o644 });
+  for (const [entrypoint, reason] of [
+    [join(s.dir, 'not-executable'), 'EACCES'],
+    ['no-such-program-in-path', 'ENOENT'],
+  ] as const) {
+    const bad = await app({ entrypoint: [entrypoint] });
+    const r = await run(s, { manifestPath: bad.manifest, sigPath: bad.sigPath, env: { OUT: out } });
+    assert.equal(r.error?.code, 'ERR_CONTAINER_SPAWN', entrypoint);
+    assert.equal(r.error.message, `cannot start ${entrypoint}: ${reason}`);
+    assert.ok(!r.events.includes('spawned'), r.events.join('\n'));
+    assert.deepEqual(await leftovers(s), []);
+  }
 
   // Forwarded: SIGUSR2 sent to this process reaches the program (a listener of our own keeps the
   // default action, termination, away from the test process in any case).
