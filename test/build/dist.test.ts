@@ -21,6 +21,7 @@ import {
   STANDALONE_MODULES,
   buildCli,
   dirnameUses,
+  dynamicImportUses,
   standaloneShim,
   type BuildResult,
 } from '../../scripts/build.ts';
@@ -94,19 +95,32 @@ describe('dirnameUses', () => {
     ]);
   });
 
-  test('ignores __dirname/__filename inside a one-line string literal, not in the code around it', () => {
+  test('is strict: a name in a string literal counts too (a regex or template with quotes cannot hide a use)', () => {
     const js = [
-      'throw new Error("__filename is not defined in ES module scope");',
       "const hint = 'use __dirname here';",
-      'const escaped = "a \\" quote, then __dirname";',
-      "const both = '__dirname: ' + __dirname;",
-      'f("x", __filename);',
-      'const tpl = `${__dirname}/x`;',
+      'const a = /"/g; f(__dirname, "x");',
+      "const t = `it's ${__dirname} 'q'`;",
     ].join('\n');
     assert.deepEqual(dirnameUses(js), [
-      "4: const both = '__dirname: ' + __dirname;",
-      '5: f("x", __filename);',
-      '6: const tpl = `${__dirname}/x`;',
+      "1: const hint = 'use __dirname here';",
+      '2: const a = /"/g; f(__dirname, "x");',
+      "3: const t = `it's ${__dirname} 'q'`;",
+    ]);
+  });
+});
+
+describe('dynamicImportUses', () => {
+  test('finds import( in code lines, not in comments: a standalone .cjs may have none (vm.Script has no loader)', () => {
+    const js = [
+      '// a comment about import("x")',
+      ' * import(y) in a doc comment',
+      'const m = await import("./chunk.js");',
+      'const n = import (spec);',
+      'const ok = reimport(1);',
+    ].join('\n');
+    assert.deepEqual(dynamicImportUses(js), [
+      '3: const m = await import("./chunk.js");',
+      '4: const n = import (spec);',
     ]);
   });
 });
@@ -124,6 +138,8 @@ describe('standaloneShim', () => {
         '',
       ].join('\n'),
     );
+    // A default export is re-exported as the default.
+    assert.match(standaloneShim('x', ['default']), /^export default m\["default"\];$/m);
   });
 });
 

@@ -29,6 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import {
   CACHE_MAGIC,
+  MAX_HEADER_BYTES,
   decodeCache,
   encodeCache,
   loadWithCodeCache,
@@ -254,6 +255,7 @@ describe('cache file format (encodeCache / decodeCache)', () => {
       'magic line only': Buffer.from(`${CACHE_MAGIC}\n`),
       'header line without its newline': Buffer.from(`${CACHE_MAGIC}\n${JSON.stringify(good)}`),
       'header line longer than 4096 bytes': craft({ ...good, padding: 'x'.repeat(4096) }, payload),
+      'header JSON array': craft('[]', payload),
       'header not JSON': craft('{"source": ', payload),
       'header JSON null': craft('null', payload),
       'header JSON number': craft('3', payload),
@@ -268,11 +270,13 @@ describe('cache file format (encodeCache / decodeCache)', () => {
     for (const [name, bytes] of Object.entries(cases)) {
       assert.deepEqual(decodeCache(bytes, source), { status: 'corrupt' }, name);
     }
-    // A header line of exactly 4095 bytes (plus its newline) is still read.
+    // A header line of exactly MAX_HEADER_BYTES (plus its newline) is still read; one byte more is not.
     const base = JSON.stringify({ ...good, padding: '' });
-    const padded = craft({ ...good, padding: 'x'.repeat(4095 - base.length) }, payload);
-    assert.equal(padded.indexOf(0x0a, CACHE_MAGIC.length + 1) - CACHE_MAGIC.length - 1, 4095);
+    const padded = craft({ ...good, padding: 'x'.repeat(MAX_HEADER_BYTES - base.length) }, payload);
+    assert.equal(padded.indexOf(0x0a, CACHE_MAGIC.length + 1) - CACHE_MAGIC.length - 1, MAX_HEADER_BYTES);
     assert.ok('payload' in decodeCache(padded, source));
+    const over = craft({ ...good, padding: 'x'.repeat(MAX_HEADER_BYTES + 1 - base.length) }, payload);
+    assert.deepEqual(decodeCache(over, source), { status: 'corrupt' });
   });
 
   test('hostile input: 5 MB of (seeded) random bytes is corrupt, quickly, in every shape', () => {
