@@ -14,6 +14,7 @@
  *   dist − plain of the same round: the headline;
  * - cli: the same through the checkout's bin/ccnodes.js, which runs the TypeScript sources through
  *   the tsx loader (development only; a few hundred ms of transpiling start-up);
+ * - node: `node -e 0`, the machine's own Node start-up, as a reference in the same rounds;
  * - lib: `runContainer` in this process (the same steps without Node start-up); its progress lines are
  *   timestamped, which gives the attest + release time (from the quote to the released secrets).
  *
@@ -51,6 +52,8 @@ const FILES = 10;
 const FILE_MIB = 5;
 const ROUNDS = Number(process.env['CCNODES_BENCH_ROUNDS'] ?? 20);
 const HASH_ROUNDS = 5;
+/** Pause before each round's timed pair (see the loop). */
+const SETTLE_MS = 200;
 const SECRET = 'bench-secret-value';
 
 function percentile(xs: readonly number[], p: number): number {
@@ -141,6 +144,7 @@ try {
   const attestRelease: number[] = [];
   const phases = new Map<string, number[]>();
   const distCli: number[] = [];
+  const nodeStart: number[] = [];
   const distArgs = [built.entry, ...cliArgs.slice(1)];
   const runLib = async (): Promise<void> => {
     const marks: { line: string; t: number }[] = [];
@@ -180,14 +184,19 @@ try {
     throw new Error('the first run of the built CLI wrote no code cache for container-run-fast');
   const overhead: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const c = await run(process.execPath, cliArgs, { PATH: env.PATH });
-    cli.push(c);
-    await runLib();
-    // The plain spawn right before the run it is subtracted from.
+    // The timed pair first, after a pause in which the previous round's work in this process (the
+    // in-process run's worker teardown, garbage collection) ends: the plain spawn, then the run it
+    // is subtracted from.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     const p = await run('sh', [join(app, 'prog.sh')], { ...env, PWD: app });
     plain.push(p);
     const d = await run(process.execPath, distArgs, { PATH: env.PATH });
     distCli.push(d);
+    // The machine's own Node start-up in the same round (a reference: on a shared machine both move).
+    nodeStart.push(await run(process.execPath, ['-e', '0'], { PATH: env.PATH }));
+    const c = await run(process.execPath, cliArgs, { PATH: env.PATH });
+    cli.push(c);
+    await runLib();
     overhead.push(c - p);
     process.stderr.write(
       `round ${i + 1}/${ROUNDS}: plain ${p.toFixed(1)} ms, dist ${d.toFixed(0)} ms, checkout cli ${c.toFixed(0)} ms\n`,
@@ -300,6 +309,7 @@ try {
       `  plain spawn of sh prog.sh: p50 ${r1(percentile(plain, 50))} ms\n` +
       `  ccnodes container run, precompiled CLI (npm run build; what is installed and in the images): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms (target p50 < 250 ms); CPU (user + system) p50 ${r1(percentile(distCpuMs, 50))} ms` +
       `; loads ${distModules.files} files (${(distModules.bytes / 1024).toFixed(0)} KiB, code cache included) and ${distModules.builtins} node: modules it imports\n` +
+      `  reference: node -e 0 (Node's own start-up and exit) p50 ${r1(percentile(nodeStart, 50))} ms; the overhead is ${(percentile(distOverhead, 50) / percentile(nodeStart, 50)).toFixed(2)}× that\n` +
       `  the checkout's bin/ccnodes.js (TypeScript sources through tsx, development only): overhead p50 ${r1(percentile(overhead, 50))} ms, p99 ${r1(percentile(overhead, 99))} ms\n` +
       `  runContainer in process (no Node start-up): overhead p50 ${r1(percentile(libOverhead, 50))} ms, p99 ${r1(percentile(libOverhead, 99))} ms\n` +
       `  in-process time to each progress line, p50 ms: ${JSON.stringify(phaseP50)}\n` +
@@ -325,6 +335,8 @@ try {
       },
       distModulesLoaded: distModules,
       plain: { p50: r1(percentile(plain, 50)), p99: r1(percentile(plain, 99)) },
+      nodeStart: { p50: r1(percentile(nodeStart, 50)), p99: r1(percentile(nodeStart, 99)) },
+      overheadVsNodeStart: Number((percentile(distOverhead, 50) / percentile(nodeStart, 50)).toFixed(2)),
       checkoutCliOverhead: { p50: r1(percentile(overhead, 50)), p99: r1(percentile(overhead, 99)) },
       libPhasesP50Ms: phaseP50,
       libOverhead: { p50: r1(percentile(libOverhead, 50)), p99: r1(percentile(libOverhead, 99)) },
