@@ -3,7 +3,8 @@
  *
  * An app with 50 MiB of trusted files (10 files of 5 MiB) whose program is `sh prog.sh` (it checks
  * that its secret arrived and exits). Against the demo's services (simulated PCS, attestation
- * service, quote helper on its AESM socket), in interleaved rounds:
+ * service, quote helper on its AESM socket), run in a process of their own as on a cluster
+ * (bench/support/container-stack.ts), in interleaved rounds:
  *
  * - plain: `sh prog.sh` spawned and awaited (the same program without the launcher);
  * - dist: `node <dist>/ccnodes.js container run app.yaml --sig app.sig --sim-seed … --aesm-socket …
@@ -25,14 +26,13 @@
  * process, the thread pool's reads included), with its ratio to each bound: on a busy machine the
  * wall-clock figures drop and the CPU figures do not. The last line is the JSON summary.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDemoStack } from '../src/cli/demo-stack.ts';
 import {
   encodeAppSig,
   expandTrustedFiles,
@@ -61,6 +61,53 @@ function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
+/** What bench/support/container-stack.ts prints once its services listen. */
+interface Stack {
+  readonly attestationUrl: string;
+  readonly issuer: string;
+  readonly adminToken: string;
+  readonly seed: string;
+  readonly aesmSocket: string;
+}
+
+/** Starts the services in their own process (bench/support/container-stack.ts) and waits for them. */
+function startStack(): Promise<{ child: ChildProcess; stack: Stack }> {
+  const script = fileURLToPath(new URL('./support/container-stack.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolvePromise, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the services did not start in 60 s'));
+    }, 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the services' process exited early (code ${String(code)})`));
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      resolvePromise({ child, stack: JSON.parse(buf.slice(0, nl)) as Stack });
+    });
+  });
+}
+
+/** Ends the services' process (closing its stdin) and waits for it, killing it after 10 s. */
+async function stopStack(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      r();
+    }),
+  );
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const t = performance.now();
@@ -80,7 +127,7 @@ const dir = await mkdtemp(join(tmpdir(), 'ccnodes-bench-container-'));
 await mkdir(join(root, '.tmp'), { recursive: true });
 const distDir = await mkdtemp(join(root, '.tmp', 'bench-container-dist-'));
 const built = await buildCli({ outdir: distDir, sourcemap: false });
-const stack = await startDemoStack();
+const { child: stackProcess, stack } = await startStack();
 try {
   const app = join(dir, 'app');
   await mkdir(join(app, 'data'), { recursive: true });
@@ -119,7 +166,7 @@ try {
     body: JSON.stringify({
       value: Buffer.from(SECRET).toString('base64url'),
       contentType: 'text/plain',
-      releasePolicy: releasePolicyFor(sig, stack.attestation.issuer),
+      releasePolicy: releasePolicyFor(sig, stack.issuer),
     }),
   });
   if (!put.ok) throw new Error(`store secret: HTTP ${put.status}`);
@@ -362,7 +409,7 @@ try {
     })}\n`,
   );
 } finally {
-  await stack.close();
+  await stopStack(stackProcess);
   await rm(dir, { recursive: true, force: true });
   await rm(distDir, { recursive: true, force: true });
 }
