@@ -28,7 +28,18 @@
  * code next to it: whoever can write the directory can replace the code itself.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +154,39 @@ export function decodeCache(
   return { payload };
 }
 
+/** Largest cache file read (64 MiB; a cache is about the size of its source). */
+export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The cache file's bytes; undefined when there is none (or it cannot be opened); `corrupt` when it
+ * is not a regular file (a FIFO would block the read) or is over {@link MAX_CACHE_BYTES}. Opened
+ * non-blocking, checked with fstat, then read whole.
+ */
+function readCacheFile(path: string): Buffer | 'corrupt' | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined; // no cache (or unreadable): compile from source
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_CACHE_BYTES) return 'corrupt';
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * How Node wraps a CommonJS module, in strict mode (as the ES module sources it was built from).
  * The parameter names are joined from parts so that the build's checks of bundled code
@@ -196,13 +240,9 @@ export function loadWithCodeCache(
   let status: CacheStatus = options.useCache === false ? 'off' : 'absent';
   let cachedData: Buffer | undefined;
   if (status !== 'off') {
-    let raw: Buffer | undefined;
-    try {
-      raw = readFileSync(cachePath);
-    } catch {
-      raw = undefined; // no cache (or unreadable): compile from source
-    }
-    if (raw !== undefined) {
+    const raw = readCacheFile(cachePath);
+    if (raw === 'corrupt') status = 'corrupt';
+    else if (raw !== undefined) {
       const decoded = decodeCache(raw, sourceSha256);
       if ('payload' in decoded) cachedData = decoded.payload;
       else status = decoded.status;

@@ -17,10 +17,12 @@ import {
   chmodSync,
   constants,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import {
   CACHE_MAGIC,
+  MAX_CACHE_BYTES,
   MAX_HEADER_BYTES,
   decodeCache,
   encodeCache,
@@ -485,6 +488,24 @@ describe('loadWithCodeCache', () => {
     );
     assert.equal(assertLoaded(runChild(file, { options: { write: 'never' } }), file).cache, 'corrupt');
     assertNoTmp(dir);
+  });
+
+  test('a cache that is a FIFO, a directory or over MAX_CACHE_BYTES is corrupt without being read: no hang, the file loads', () => {
+    const { file, cache } = fixtureDir();
+    // A FIFO with no writer: a blocking read would never return (the child would time out).
+    const fifo = spawnSync('mkfifo', [cache]);
+    assert.equal(fifo.status, 0, String(fifo.stderr));
+    const t = performance.now();
+    assert.equal(assertLoaded(runChild(file, { options: { write: 'never' } }), file).cache, 'corrupt');
+    assert.ok(performance.now() - t < 30_000);
+    rmSync(cache);
+    mkdirSync(cache);
+    assert.equal(assertLoaded(runChild(file, { options: { write: 'never' } }), file).cache, 'corrupt');
+    rmSync(cache, { recursive: true });
+    // One byte over the bound, sparse (no 64 MiB written): refused from its size alone.
+    writeFileSync(cache, '');
+    truncateSync(cache, MAX_CACHE_BYTES + 1);
+    assert.equal(assertLoaded(runChild(file, { options: { write: 'never' } }), file).cache, 'corrupt');
   });
 
   test('a cache V8 refuses (made under other V8 flags, which the header does not record) is rejected and rewritten', () => {
