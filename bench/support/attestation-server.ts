@@ -16,6 +16,7 @@ import {
   staticCollateral,
 } from '../../src/attestation/index.ts';
 import { createSimDcap } from '../../src/sim/index.ts';
+import { endWithParent } from './lifetime.ts';
 
 const dcap = createSimDcap({ seed: 'bench-attestation' });
 const platform = dcap.platform('up-to-date');
@@ -38,19 +39,10 @@ await service.app.listen({ host: '127.0.0.1', port: 0 });
 const addr = service.app.server.address();
 const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
 
-let closing = false;
-async function shutdown(): Promise<void> {
-  if (closing) return;
-  closing = true;
+endWithParent(async () => {
   await service.close().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
-process.stdin.on('end', () => void shutdown());
-process.stdin.on('error', () => void shutdown());
-process.stdin.resume();
+});
 
 const body = JSON.stringify({
   quote: Buffer.from(quote).toString('base64url'),

@@ -8,21 +8,11 @@
  * bench), closing the services.
  */
 import { startDemoStack } from '../../src/cli/demo-stack.ts';
+import { endWithParent } from './lifetime.ts';
 
 const stack = await startDemoStack();
 
-let closing = false;
-async function shutdown(): Promise<void> {
-  if (closing) return;
-  closing = true;
-  await stack.close().catch(() => undefined);
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
-process.stdin.on('end', () => void shutdown());
-process.stdin.on('error', () => void shutdown());
-process.stdin.resume();
+endWithParent(() => stack.close());
 
 process.stdout.write(
   `${JSON.stringify({
