@@ -234,7 +234,8 @@ export function loadWithCodeCache(
   const path = file instanceof URL || file.startsWith('file:') ? fileURLToPath(file) : file;
   const cachePath = options.cachePath ?? `${path}.v8cache`;
   const bytes = readFileSync(path);
-  // The build's output is ASCII (esbuild escapes the rest); Latin-1 decoding of ASCII is a copy.
+  // ASCII when esbuild could escape every other character (Latin-1 decoding is then a copy), UTF-8
+  // otherwise (a String.raw template keeps its characters, as the enclave runtime's does).
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const sourceSha256 = sha256(bytes);
   let status: CacheStatus = options.useCache === false ? 'off' : 'absent';
