@@ -189,6 +189,8 @@ export interface BuildOptions {
 export interface BuildResult {
   readonly outdir: string;
   readonly entry: string;
+  /** The CommonJS start (`<outdir>/ccnodes.cjs`, see {@link FAST_START_NAME}). */
+  readonly fastEntry: string;
   readonly files: readonly string[];
   readonly bytes: number;
 }
@@ -253,6 +255,13 @@ export function standaloneShim(name: string, exports: readonly string[]): string
     '',
   ].join('\n');
 }
+
+/**
+ * The CommonJS start of the CLI, `dist/ccnodes.cjs` (src/bin/fast-start.ts): `container run` and
+ * `quote verify` start from it without Node's ES module loader; it hands every other command line
+ * to `dist/ccnodes.js`. What the images and the webhook's launcher run for `container run`.
+ */
+export const FAST_START_NAME = 'ccnodes';
 
 /** Leaves the CLI's imports of {@link STANDALONE_MODULES} to the files the second build writes. */
 function standaloneImportsPlugin(): Plugin {
@@ -332,6 +341,18 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
       );
     writeFileSync(join(outdir, `${name}.js`), standaloneShim(name, await exportNames(name)));
   }
+  // The CommonJS start (src/bin/fast-start.ts → dist/ccnodes.cjs): its `import.meta.url` is its own
+  // file's URL (no source rewrite: it only names files next to itself), and the ES module main it
+  // hands other command lines to stays a dynamic import.
+  const fastStart = await build({
+    ...common,
+    entryPoints: { [FAST_START_NAME]: join(REPO_ROOT, 'src', 'bin', 'fast-start.ts') },
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    define: { 'import.meta.url': STANDALONE_URL_NAME },
+    banner: { js: STANDALONE_BANNER },
+    splitting: false,
+  });
   const { outdir: _outdir, ...single } = common;
   const x509Lib = await build({
     ...single,
@@ -348,6 +369,7 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
   const outputs = [
     ...Object.entries(main.metafile.outputs),
     ...Object.entries(standalone.metafile.outputs),
+    ...Object.entries(fastStart.metafile.outputs),
     ...Object.entries(x509Lib.metafile.outputs),
   ];
   for (const file of outputs.map(([f]) => f).filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))) {
@@ -366,6 +388,7 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
   return {
     outdir,
     entry: join(outdir, 'ccnodes.js'),
+    fastEntry: join(outdir, `${FAST_START_NAME}.cjs`),
     files: outputs.map(([file]) => relative(REPO_ROOT, resolve(REPO_ROOT, file))),
     bytes: outputs.reduce((sum, [, o]) => sum + o.bytes, 0),
   };

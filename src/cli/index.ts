@@ -9,6 +9,10 @@ import { parseContainerRunArgs } from './container-run-args.ts';
 import { parseQuoteVerifyArgs } from './quote-verify-args.ts';
 export type { CliContext, SelfCommand } from './context.ts';
 export { EXIT } from './context.ts';
+// For the CommonJS start (src/bin/fast-start.ts): the fast paths' readers and the code-cache loader.
+export { parseContainerRunArgs } from './container-run-args.ts';
+export { parseQuoteVerifyArgs } from './quote-verify-args.ts';
+export { loadWithCodeCache } from './code-cache.ts';
 export {
   CLI_ERRORS,
   type CliErrorCode,

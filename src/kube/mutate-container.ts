@@ -47,7 +47,8 @@ export const LAUNCHER_DIR = '/ccnodes/launcher';
 export const DEFAULT_LAUNCHER_IMAGE = 'ghcr.io/ccnodes/ccnodes-webhook:0.1.0';
 /** Node.js and the ccnodes CLI as the wrapped container runs them (copied from the image's /nodejs and /app). */
 export const LAUNCHER_NODE = `${LAUNCHER_DIR}/nodejs/bin/node`;
-export const LAUNCHER_CLI = `${LAUNCHER_DIR}/app/bin/ccnodes.js`;
+/** The CLI's CommonJS start (scripts/build.ts `FAST_START_NAME`): `container run` without Node's ES module loader. */
+export const LAUNCHER_CLI = `${LAUNCHER_DIR}/app/dist/ccnodes.cjs`;
 
 /** The ConfigMap keys the webhook mounts. */
 export const APP_MANIFEST_KEY = 'app.yaml';

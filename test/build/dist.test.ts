@@ -353,12 +353,12 @@ describe('precompiled CLI (dist)', () => {
     const cache = `${cjs}.v8cache`;
     rmSync(cache, { force: true });
     // Not spawnSync: the attestation service answers from this process's event loop.
-    const run = () =>
+    const run = (entry = built.entry) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
         const child = spawn(
           process.execPath,
           [
-            built.entry,
+            entry,
             'container',
             'run',
             join(dir, 'app.yaml'),
@@ -405,6 +405,80 @@ describe('precompiled CLI (dist)', () => {
     const reused = statSync(cache);
     assert.equal(reused.ino, written.ino, 'the cache was rewritten: V8 did not take it');
     assert.equal(reused.mtimeMs, written.mtimeMs);
+    // The CommonJS start (what the images and the webhook's launcher run): the same run, the same
+    // outcome, from the same standalone file and cache.
+    const fast = await run(built.fastEntry);
+    assert.equal(fast.status, 0, fast.stderr);
+    assert.equal(fast.stdout, r.stdout);
+    const sameLines = (text: string): string => text.replace(/ccnodes-cc-\w+/g, 'ccnodes-cc-…');
+    assert.equal(sameLines(fast.stderr), sameLines(again.stderr));
+    assert.match(fast.stderr, /attested at /);
+    assert.equal(statSync(cache).ino, written.ino);
+  });
+
+  test('the CommonJS start (dist/ccnodes.cjs): container run loads no ES module; every other command line answers as dist/ccnodes.js does', () => {
+    const hooks = `data:text/javascript,${encodeURIComponent(
+      "export async function load(u, c, next) { if (u.startsWith('file:')) process._rawDebug('loaded ' + u); return next(u, c); }",
+    )}`;
+    const preload = `data:text/javascript,${encodeURIComponent(
+      `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`,
+    )}`;
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dist-fast-'));
+    try {
+      // An ordinary `container run` (failing at once on a missing manifest): the same output and
+      // status from both entries, and no ES module file loaded by the CommonJS one.
+      const argv = [
+        'container',
+        'run',
+        join(dir, 'missing.yaml'),
+        '--sig',
+        join(dir, 'app.sig'),
+        '--sim-seed',
+        'x',
+      ];
+      for (const json of [[], ['--json']]) {
+        const viaMain = runDist(built.entry, [...argv, ...json]);
+        const viaFast = spawnSync(
+          process.execPath,
+          ['--import', preload, built.fastEntry, ...argv, ...json],
+          {
+            encoding: 'utf8',
+            cwd: REPO_ROOT,
+            timeout: 120_000,
+          },
+        );
+        assert.equal(viaMain.status, 2, viaMain.stderr);
+        assert.equal(viaFast.status, viaMain.status, viaFast.stderr);
+        assert.equal(viaFast.stdout, viaMain.stdout);
+        const lines = viaFast.stderr.split('\n');
+        // With a loader hook registered, Node hands the main script to the hooks too; nothing else.
+        assert.deepEqual(
+          lines
+            .filter((l) => l.startsWith('loaded '))
+            .map((l) => fileURLToPath(l.slice('loaded '.length)))
+            .filter((f) => f !== built.fastEntry),
+          [],
+          'the CommonJS start loaded ES modules for container run',
+        );
+        assert.equal(lines.filter((l) => !l.startsWith('loaded ')).join('\n'), viaMain.stderr);
+      }
+      // Help, the version, another command, a bad option: handed to the ES module main.
+      for (const args of [
+        ['--help'],
+        ['--version'],
+        ['container', 'run', '--help'],
+        ['container', 'run', join(dir, 'missing.yaml'), '--no-such-option'],
+        ['quote', 'inspect', join(dir, 'missing.bin')],
+      ]) {
+        const viaMain = runDist(built.entry, args);
+        const viaFast = runDist(built.fastEntry, args);
+        assert.equal(viaFast.status, viaMain.status, args.join(' '));
+        assert.equal(viaFast.stdout, viaMain.stdout, args.join(' '));
+        assert.equal(viaFast.stderr, viaMain.stderr, args.join(' '));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('each standalone module is one CommonJS file whose shim re-exports exactly what its source exports', async () => {

@@ -24,7 +24,7 @@ type Pod = any;
 const CC = 'ccnodes.io/confidential-container';
 const LAUNCH = [
   '/ccnodes/launcher/nodejs/bin/node',
-  '/ccnodes/launcher/app/bin/ccnodes.js',
+  '/ccnodes/launcher/app/dist/ccnodes.cjs',
   'container',
   'run',
 ];

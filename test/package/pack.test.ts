@@ -137,6 +137,9 @@ describe('the packed package, installed into a fresh project', { timeout: 3 * ST
     for (const f of [
       'bin/ccnodes.js',
       'dist/ccnodes.js',
+      'dist/ccnodes.cjs',
+      'dist/container-run-fast.cjs',
+      'dist/quote-verify-fast.cjs',
       'dist/policy-worker.js',
       'dist/package.json',
       'proto/aesm/aesm.proto',
@@ -146,7 +149,12 @@ describe('the packed package, installed into a fresh project', { timeout: 3 * ST
       assert.ok(files.has(f), f);
     }
     const unwanted = got().contents.filter(
-      (f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('scripts/') || f.endsWith('.map'),
+      (f) =>
+        f.startsWith('src/') ||
+        f.startsWith('test/') ||
+        f.startsWith('scripts/') ||
+        f.endsWith('.map') ||
+        f.endsWith('.v8cache'),
     );
     assert.deepEqual(unwanted, []);
     // Declarations name their siblings with .js specifiers (what a consumer's resolver looks for).

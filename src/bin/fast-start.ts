@@ -1,0 +1,81 @@
+/**
+ * The CommonJS start of the `ccnodes` executable (`dist/ccnodes.cjs`, built by scripts/build.ts;
+ * the sources never run it). `container run` and `quote verify`, as runCli's fast paths read them
+ * (src/cli/container-run-args.ts, src/cli/quote-verify-args.ts), run from their standalone files
+ * through V8's code cache (src/cli/code-cache.ts) without Node's ES module loader and without the
+ * CLI's chunks: for a short-lived launcher that loader costs 15-30 ms (issue 14). Every other command
+ * line, and a standalone file that cannot be loaded, goes to the ES module main next to it
+ * (`dist/ccnodes.js`), which answers it as it always has.
+ */
+import {
+  loadWithCodeCache,
+  parseContainerRunArgs,
+  parseQuoteVerifyArgs,
+  type CliContext,
+} from '../cli/index.ts';
+import { processContext } from './process-context.ts';
+
+/** The standalone command for `argv`, if it is one, as a function of the context. */
+function standaloneCommand(argv: readonly string[]):
+  | {
+      readonly file: string;
+      readonly run: (exports: Record<string, unknown>, ctx: CliContext) => Promise<number>;
+    }
+  | undefined {
+  const containerRun = parseContainerRunArgs(argv);
+  if (containerRun !== undefined)
+    return {
+      file: 'container-run-fast.cjs',
+      run: (m, ctx) =>
+        (
+          m['runContainerRun'] as (
+            a: typeof containerRun,
+            v: readonly string[],
+            c: CliContext,
+          ) => Promise<number>
+        )(containerRun, argv, ctx),
+    };
+  const quoteVerify = parseQuoteVerifyArgs(argv);
+  if (quoteVerify !== undefined)
+    return {
+      file: 'quote-verify-fast.cjs',
+      run: (m, ctx) =>
+        (
+          m['runQuoteVerify'] as (
+            a: typeof quoteVerify,
+            v: readonly string[],
+            c: CliContext,
+          ) => Promise<number>
+        )(quoteVerify, argv, ctx),
+    };
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const command = standaloneCommand(argv);
+  let loaded: Record<string, unknown> | undefined;
+  if (command !== undefined) {
+    try {
+      loaded = loadWithCodeCache(new URL(`./${command.file}`, import.meta.url)).exports;
+    } catch {
+      loaded = undefined; // the ES module main reports what is wrong, as it always has
+    }
+  }
+  if (command === undefined || loaded === undefined) {
+    // A specifier the bundler leaves alone: the ES module main, next to this file.
+    const main = './ccnodes.js';
+    await import(main);
+    return;
+  }
+  const { ctx, finish } = processContext();
+  finish(await command.run(loaded, ctx));
+}
+
+main().catch((err: unknown) => {
+  // Not reached by a command's own failures (the standalone files and the main report those).
+  process.stderr.write(
+    `ccnodes: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 2;
+});
