@@ -15,61 +15,48 @@ import {
 } from '../cli/index.ts';
 import { processContext } from './process-context.ts';
 
-/** The standalone command for `argv`, if it is one, as a function of the context. */
-function standaloneCommand(argv: readonly string[]):
-  | {
-      readonly file: string;
-      readonly run: (exports: Record<string, unknown>, ctx: CliContext) => Promise<number>;
-    }
-  | undefined {
+/** A standalone file, the function it exports for its command, and the command line as read. */
+interface Standalone {
+  readonly file: string;
+  readonly exportName: string;
+  readonly args: unknown;
+}
+
+/** The standalone command for `argv`, if it is one (runCli's fast paths, read the same way). */
+function standaloneCommand(argv: readonly string[]): Standalone | undefined {
   const containerRun = parseContainerRunArgs(argv);
   if (containerRun !== undefined)
-    return {
-      file: 'container-run-fast.cjs',
-      run: (m, ctx) =>
-        (
-          m['runContainerRun'] as (
-            a: typeof containerRun,
-            v: readonly string[],
-            c: CliContext,
-          ) => Promise<number>
-        )(containerRun, argv, ctx),
-    };
+    return { file: 'container-run-fast.cjs', exportName: 'runContainerRun', args: containerRun };
   const quoteVerify = parseQuoteVerifyArgs(argv);
   if (quoteVerify !== undefined)
-    return {
-      file: 'quote-verify-fast.cjs',
-      run: (m, ctx) =>
-        (
-          m['runQuoteVerify'] as (
-            a: typeof quoteVerify,
-            v: readonly string[],
-            c: CliContext,
-          ) => Promise<number>
-        )(quoteVerify, argv, ctx),
-    };
+    return { file: 'quote-verify-fast.cjs', exportName: 'runQuoteVerify', args: quoteVerify };
   return undefined;
 }
+
+type StandaloneRun = (args: unknown, argv: readonly string[], ctx: CliContext) => Promise<number>;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const command = standaloneCommand(argv);
-  let loaded: Record<string, unknown> | undefined;
+  let run: StandaloneRun | undefined;
   if (command !== undefined) {
     try {
-      loaded = loadWithCodeCache(new URL(`./${command.file}`, import.meta.url)).exports;
+      const exported = loadWithCodeCache(new URL(`./${command.file}`, import.meta.url)).exports[
+        command.exportName
+      ];
+      if (typeof exported === 'function') run = exported as StandaloneRun;
     } catch {
-      loaded = undefined; // the ES module main reports what is wrong, as it always has
+      run = undefined; // the ES module main reports what is wrong, as it always has
     }
   }
-  if (command === undefined || loaded === undefined) {
+  if (command === undefined || run === undefined) {
     // A specifier the bundler leaves alone: the ES module main, next to this file.
     const main = './ccnodes.js';
     await import(main);
     return;
   }
   const { ctx, finish } = processContext();
-  finish(await command.run(loaded, ctx));
+  finish(await run(command.args, argv, ctx));
 }
 
 main().catch((err: unknown) => {
