@@ -28,22 +28,10 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { compactDecrypt } from 'jose';
 import { AttestationClient, type RetryOptions } from '../attestation-client/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
-import {
-  prestartEnclaveWorker,
-  startEnclave,
-  type EnclaveWorker,
-  type RunningEnclave,
-} from '../sim/index.ts';
+import { startEnclave, type RunningEnclave } from '../sim/index.ts';
 import { findExecutable, turnCoreDumpsOff, type CoreDumpsOff } from './core-limit.ts';
 import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from './errors.ts';
-import {
-  IDENTITY_HEAP_PAGES,
-  identityImage,
-  measureIdentity,
-  readAppSig,
-  trustedFilesJson,
-  type AppSig,
-} from './identity.ts';
+import { identityImage, measureIdentity, readAppSig, trustedFilesJson, type AppSig } from './identity.ts';
 import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
 import { checkTrustedFiles, startTrustedFileHashes } from './trusted-files.ts';
@@ -59,7 +47,7 @@ const STATE_FORMAT = 'ccnodes-sealed-state/1';
  * First bytes of a sealed-state blob of the second format: `MAGIC ‖ u32be n ‖ sealed key (n bytes)
  * ‖ IV (12) ‖ tag (16) ‖ AES-256-GCM(archive)`, the AAD being everything before the IV. The 32-byte
  * data key is fresh for every save and sealed by the enclave (its only trip through the enclave);
- * the archive itself never crosses into the enclave worker, whose small heap it would exhaust.
+ * the archive itself never crosses into the enclave, whose messages are bounded by its small heap.
  * A blob of the first format (the whole archive sealed by the enclave) starts with a KEYREQUEST
  * (first byte 0x04), never with this text.
  */
@@ -104,7 +92,7 @@ export interface RunContainerOptions {
   readonly prlimit?: string;
   /**
    * For tests only: replaces the simulated runtime's `startEnclave` (both starts), e.g. to make the
-   * launch fail or to stop the enclave worker while the program runs.
+   * launch fail or to stop the enclave while the program runs.
    */
   readonly testHooks?: { readonly startEnclave?: typeof startEnclave };
 }
@@ -335,6 +323,15 @@ function settle<T>(p: Promise<T>): Promise<T | Error> {
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
 /**
+ * The launcher's enclave runs on the launcher's own thread (`startEnclave`'s `thread: 'host'`): its
+ * code is the launcher runtime that ships with ccnodes (LAUNCHER_RUNTIME, measured into every app's
+ * identity), not code an app brings, so it needs no worker of its own to be stopped in; and a
+ * worker's start-up (~45 ms of CPU here, as much as a third of a launch) is saved. Its isolation is
+ * the runtime's V8 context, as in a worker (docs/enclaves.md).
+ */
+const ENCLAVE_THREAD = 'host';
+
+/**
  * Runs an app under attestation (see the module doc). Resolves with the program's exit status once
  * it has ended and the private directory is wiped.
  * @throws ContainerTrustedFileError, ContainerSigError, ContainerManifestError, ContainerLaunchError,
@@ -342,31 +339,25 @@ const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  */
 export async function runContainer(o: RunContainerOptions): Promise<RunContainerResult> {
   // Core dumps off first: prlimit's fork() costs the launcher in proportion to the memory it has
-  // mapped then (and each page it writes afterwards faults once), so it runs before the worker
-  // below exists. Awaited before the enclave (and its key) exists; the outcome is kept as a value so
-  // that an earlier failure leaves no unhandled rejection.
+  // mapped then (and each page it writes afterwards faults once), so it runs before anything else.
+  // Awaited before the enclave (and its key) exists; the outcome is kept as a value so that an
+  // earlier failure leaves no unhandled rejection.
   const coreOff: Promise<CoreDumpsOff | undefined | Error> = settle(
     o.coreDumps === 'allow'
       ? Promise.resolve(undefined)
       : turnCoreDumpsOff(o.prlimit === undefined ? {} : { prlimit: o.prlimit }),
   );
-  // The enclave's worker thread is started next: Node's worker start-up is the longest single step
-  // of a launch, and it needs nothing from the files. It holds nothing until the enclave (EINIT'd
-  // from the checked manifest and app.sig) is handed to it, and it is stopped if no enclave runs in it.
-  const standby = prestartEnclaveWorker({ heapPages: IDENTITY_HEAP_PAGES });
   // Ends the hashing of app.sig's list started early, should the launch stop before it is used.
   const hashing = new AbortController();
   try {
-    return await runWithWorker(o, standby, hashing.signal, coreOff);
+    return await runWithHashing(o, hashing.signal, coreOff);
   } finally {
     hashing.abort();
-    void standby.release();
   }
 }
 
-async function runWithWorker(
+async function runWithHashing(
   o: RunContainerOptions,
-  standby: EnclaveWorker,
   hashingSignal: AbortSignal,
   coreOff: Promise<CoreDumpsOff | undefined | Error>,
 ): Promise<RunContainerResult> {
@@ -395,8 +386,8 @@ async function runWithWorker(
   const m: AppManifest = loaded.manifest;
   const sig = await sigRead;
   if (sig instanceof Error) throw sig;
-  // The enclave is started early, from the trusted-file hashes app.sig lists, so that its EINIT and
-  // worker start overlap the re-hashing. It is used only if the re-hashed files give the identity it
+  // The enclave is started early, from the trusted-file hashes app.sig lists, so that its EINIT,
+  // key and quote overlap the re-hashing. It is used only if the re-hashed files give the identity it
   // was initialised with (checked below); any failure before that terminates it. Like the enclave
   // started after the checks, it waits for core dumps to be off, and holds no secret until `init`.
   const early = settle(
@@ -408,7 +399,7 @@ async function runWithWorker(
         cpu: platform.cpu,
         image: identityImage(m, sig.trustedFiles),
         sigstruct: sig.sigstruct,
-        worker: standby,
+        thread: ENCLAVE_THREAD,
       });
     })(),
   );
@@ -564,6 +555,7 @@ async function launch(
         cpu: platform.cpu,
         image: identityImage(m, hashes),
         sigstruct: sig.sigstruct,
+        thread: ENCLAVE_THREAD,
       });
   } catch (cause) {
     throw launchError(
@@ -682,8 +674,8 @@ async function launch(
     }
 
     // Past this point the attestation service is not called again, and the enclave is needed only to
-    // seal the state back after the program: without sealed state both are let go now, so that the
-    // worker's teardown runs beside the program instead of after it (the `finally` below waits for it).
+    // seal the state back after the program: without sealed state both are let go now (the
+    // enclave's keys with it), before the program starts.
     if (m.sealedState === undefined) void settle(Promise.all([enclave.terminate(), client.close()]));
 
     // 4. Private directory, then the program.

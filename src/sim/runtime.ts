@@ -1,18 +1,22 @@
 /**
  * The enclave runtime, host side: launches an enclave image on a {@link SimCpu} (EINIT), reads the
  * entry module back out of the measured pages, runs it in a worker thread (see enclave-worker.ts)
- * and carries ECALLs in and OCALLs out. The worker reaches the simulated CPU only through the
- * operations below, always on behalf of its own enclave.
+ * or, on request, on the host's own thread ({@link StartEnclaveOptions.thread}), and carries ECALLs
+ * in and OCALLs out. The runtime reaches the simulated CPU only through the operations below,
+ * always on behalf of its own enclave.
  *
  * Values crossing the boundary are JSON with `Uint8Array` carried as bytes; anything else
  * (functions, class instances, bigint) is refused with `ERR_ENCLAVE_ECALL`.
  */
-import { Worker } from 'node:worker_threads';
+import * as nodeCrypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as nodeVm from 'node:vm';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { decodeKeyRequest, encodeTargetInfo } from '../core/index.ts';
 import type { SimCpu, SimEnclave } from './cpu.ts';
 import { EnclaveRuntimeError } from './enclave-errors.ts';
 import type { EnclaveImage } from './enclave-definition.ts';
-import { CONTEXT_SOURCE, WORKER_BOOT_SOURCE } from './enclave-worker.ts';
+import { CONTEXT_SOURCE, WORKER_BOOT_SOURCE, WORKER_SOURCE } from './enclave-worker.ts';
 import { type EnclaveLayout, readMeasuredFile } from './layout.ts';
 import { sealData, unsealData } from './seal.ts';
 
@@ -34,6 +38,16 @@ export interface StartEnclaveOptions {
    * made for another heap size, or has died or been used, a fresh worker is started instead.
    */
   readonly worker?: EnclaveWorker;
+  /**
+   * Where the runtime runs. `worker` (the default): a worker thread of its own, with a heap limit
+   * derived from `heapPages`; enclave code that loops forever or exhausts its heap stops only its
+   * worker. `host`: on the calling thread, in its own V8 context (the same runtime text and the same
+   * isolation of the context; ECALLs run on the host's event loop, as an SGX ECALL runs on the
+   * thread that enters the enclave), with no worker start-up (tens of milliseconds of CPU) and no
+   * heap limit of its own: for enclave code that ships with the host, such as the container
+   * launcher's, never for code the host cannot vouch for. `worker` is ignored (and released).
+   */
+  readonly thread?: 'worker' | 'host';
 }
 
 /** The worker heap limit (MB) of an enclave with `heapPages` heap pages. */
@@ -84,6 +98,120 @@ export class EnclaveWorker {
     if (this.state === 'taken') return;
     this.state = 'dead';
     await this.worker.terminate();
+  }
+}
+
+/**
+ * What the host side uses of the thread an enclave runs on: its worker, or a {@link HostThread}.
+ * `message` carries the runtime's messages (see WorkerMessage), `error` an uncaught failure of the
+ * runtime, `exit` its end.
+ */
+interface EnclaveThread {
+  postMessage(message: unknown): void;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<unknown>;
+  on(event: 'message', listener: (message: WorkerMessage) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+}
+
+/** The modules the runtime's source loads (`require` inside {@link WORKER_SOURCE}). */
+const RUNTIME_MODULES: Readonly<Record<string, unknown>> = { 'node:vm': nodeVm, 'node:crypto': nodeCrypto };
+
+/** The runtime's source as a function of its `require`, compiled once per process. */
+let hostRuntime: ((require: (id: string) => unknown) => void) | undefined;
+
+/**
+ * An enclave's runtime on the host's own thread ({@link StartEnclaveOptions.thread} `host`): the
+ * same source a worker runs ({@link WORKER_SOURCE}, which the runtime id covers), evaluated here
+ * with one end of a `MessageChannel` as its port. Messages cross the channel as they cross a
+ * worker's port (structured clone, delivered on a later turn of the event loop), so the host side
+ * runs unchanged. An exception thrown out of the runtime's message handler, or out of its top
+ * level, is reported as the worker's `error` would be, and ends the runtime. The runtime's end of
+ * the channel never keeps the process alive; the host's end does while it is ref'd (as a worker).
+ */
+class HostThread extends EventEmitter implements EnclaveThread {
+  readonly #host: MessagePort;
+  readonly #runtime: MessagePort;
+  #ended = false;
+
+  constructor(workerData: unknown) {
+    super();
+    const { port1, port2 } = new MessageChannel();
+    this.#host = port1;
+    this.#runtime = port2;
+    port1.on('message', (m: unknown) => {
+      if (!this.#ended) this.emit('message', m);
+    });
+    const guarded =
+      (listener: (m: unknown) => void) =>
+      (m: unknown): void => {
+        if (this.#ended) return;
+        try {
+          listener(m);
+        } catch (err) {
+          this.#fail(err);
+        }
+      };
+    const parentPort = {
+      on: (event: string, listener: (m: unknown) => void): void => {
+        port2.on(event, guarded(listener));
+        port2.unref();
+      },
+      once: (event: string, listener: (m: unknown) => void): void => {
+        port2.once(event, guarded(listener));
+        port2.unref();
+      },
+      postMessage: (m: unknown): void => {
+        if (!this.#ended) port2.postMessage(m);
+      },
+    };
+    const require = (id: string): unknown => {
+      if (id === 'node:worker_threads') return { parentPort, workerData };
+      const m = RUNTIME_MODULES[id];
+      if (m === undefined) throw new Error(`the enclave runtime cannot load ${id}`);
+      return m;
+    };
+    try {
+      hostRuntime ??= nodeVm.runInThisContext(`(function (require) {\n${WORKER_SOURCE}\n})`, {
+        filename: 'ccnodes:enclave-host-runtime',
+      }) as (require: (id: string) => unknown) => void;
+      hostRuntime(require);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /** Reports `err` as `error` (on a later turn: no listener may be attached yet), then ends. */
+  #fail(err: unknown): void {
+    if (this.#ended) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    setImmediate(() => this.emit('error', error));
+    void this.terminate();
+  }
+
+  postMessage(message: unknown): void {
+    if (!this.#ended) this.#host.postMessage(message);
+  }
+
+  ref(): void {
+    if (!this.#ended) this.#host.ref();
+  }
+
+  unref(): void {
+    this.#host.unref();
+  }
+
+  /** Closes the channel (the runtime's keys go with it) and emits `exit` (code 1, as a terminated worker). */
+  terminate(): Promise<number> {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#host.close();
+      this.#runtime.close();
+      setImmediate(() => this.emit('exit', 1));
+    }
+    return Promise.resolve(1);
   }
 }
 
@@ -160,7 +288,7 @@ export class RunningEnclave {
     readonly enclave: SimEnclave,
     /** Its page layout (what was measured). */
     readonly layout: EnclaveLayout,
-    private readonly worker: Worker,
+    private readonly worker: EnclaveThread,
     /** Largest message carried into the worker (characters). */
     private readonly maxMessageChars: number = Number.POSITIVE_INFINITY,
   ) {}
@@ -269,21 +397,28 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     debug: enclave.debug,
   });
   const heapMb = enclaveWorkerHeapMb(image.definition.heapPages);
-  const standby = options.worker?.take(heapMb);
-  if (options.worker !== undefined && standby === undefined) void options.worker.release();
-  const worker = standby ?? new EnclaveWorker(heapMb).worker;
-  // Until `ready` the worker keeps the process alive (a standby worker does not).
+  const workerData = {
+    contextSource: CONTEXT_SOURCE,
+    entrySource,
+    entryName: layout.manifest.entry,
+    identity,
+    config: encodeValue({ ecalls: layout.manifest.ecalls, ocalls: layout.manifest.ocalls }),
+  };
+  let worker: EnclaveThread;
+  if (options.thread === 'host') {
+    if (options.worker !== undefined) void options.worker.release();
+    // The runtime and the entry module's top level run here and now; `ready` (or `failed`) is
+    // already on its way through the channel.
+    worker = new HostThread(workerData);
+  } else {
+    const standby = options.worker?.take(heapMb);
+    if (options.worker !== undefined && standby === undefined) void options.worker.release();
+    const thread = standby ?? new EnclaveWorker(heapMb).worker;
+    thread.postMessage({ type: 'start', workerData });
+    worker = thread;
+  }
+  // Until `ready` the runtime keeps the process alive (a standby worker does not).
   worker.ref();
-  worker.postMessage({
-    type: 'start',
-    workerData: {
-      contextSource: CONTEXT_SOURCE,
-      entrySource,
-      entryName: layout.manifest.entry,
-      identity,
-      config: encodeValue({ ecalls: layout.manifest.ecalls, ocalls: layout.manifest.ocalls }),
-    },
-  });
   const maxMessageChars = heapMb * MESSAGE_CHARS_PER_HEAP_MB;
   const running = new RunningEnclave(enclave, layout, worker, maxMessageChars);
   const ocalls = options.ocalls ?? {};
@@ -412,10 +547,10 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
       running.fail(err);
       if (!started) reject(err);
     };
-    worker.on('error', (e) => {
+    worker.on('error', (e: Error) => {
       died(`enclave worker failed: ${e.message}`);
     });
-    worker.on('exit', (code) => {
+    worker.on('exit', (code: number) => {
       died(`enclave worker exited (code ${code})`);
     });
   });

@@ -126,7 +126,7 @@ test('state of exactly MAX_SEALED_STATE_BYTES is saved, encrypted at rest, and c
   assert.deepEqual(await leftovers(s), []);
 });
 
-test('a sealing failure (the enclave worker gone while the program runs) is ERR_CONTAINER_SEALED_STATE: exit 1, blob kept, private directory wiped', async () => {
+test('a sealing failure (the enclave gone while the program runs) is ERR_CONTAINER_SEALED_STATE: exit 1, blob kept, private directory wiped', async () => {
   const a = await app();
   const base = { manifestPath: a.manifest, sigPath: a.sigPath };
   const first = await run(s, {
@@ -136,11 +136,13 @@ test('a sealing failure (the enclave worker gone while the program runs) is ERR_
   ok(first);
   const saved = await readFile(a.blob);
   const enclaves: RunningEnclave[] = [];
+  const placements: unknown[] = [];
   const r = await run(s, {
     ...base,
     env: { OUT: join(s.dir, 'f2.txt'), MODE: 'fill', SIZE: '2000' },
     testHooks: {
       startEnclave: async (options) => {
+        placements.push(options.thread);
         const e = await startEnclave(options);
         enclaves.push(e);
         return e;
@@ -151,6 +153,8 @@ test('a sealing failure (the enclave worker gone while the program runs) is ERR_
     },
   });
   assert.ok(enclaves.length > 0, 'the hook started the enclave');
+  // The launcher's own runtime runs on the launcher's thread, with no worker thread of its own.
+  assert.deepEqual([...new Set(placements)], ['host']);
   assert.equal(r.error, undefined, r.error?.message);
   assert.ok(r.events.includes('spawned'));
   assert.equal(r.result?.exitCode, 1);
