@@ -322,6 +322,36 @@ function settle<T>(p: Promise<T>): Promise<T | Error> {
 
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
+/** Release requests in flight at once for one launch. */
+export const RELEASE_CONCURRENCY = 8;
+
+/**
+ * `fn` over `items`, in order, with at most `limit` calls pending at once. Returns the outcomes in
+ * `items`' order up to the first rejection (calls already made run to their end; none is started
+ * after a rejection, so the outcomes after it may be missing).
+ */
+async function mapSettled<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = [];
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length && !failed; i = next++) {
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i] as T) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
 /**
  * The launcher's enclave runs on the launcher's own thread (`startEnclave`'s `thread: 'host'`): its
  * code is the launcher runtime that ships with ccnodes (LAUNCHER_RUNTIME, measured into every app's
@@ -591,11 +621,13 @@ async function launch(
     const names = [
       ...new Set([...m.secrets.map((s) => s.name), ...m.encryptedInputs.map((e) => e.keySecret)]),
     ];
-    const values = new Map<string, Uint8Array>();
-    for (const name of names) {
+    // The secrets are asked for together (at most RELEASE_CONCURRENCY at once: the service answers
+    // them side by side), each opened inside the enclave as it arrives; the first failure in the
+    // manifest's order is the one reported, as if they had been asked for one by one.
+    const opened = await mapSettled(names, RELEASE_CONCURRENCY, async (name) => {
       const released = await client.releaseSecret(name, token);
       try {
-        values.set(name, (await enclave.ecall('openSecret', released.jwe)) as Uint8Array);
+        return (await enclave.ecall('openSecret', released.jwe)) as Uint8Array;
       } catch (cause) {
         throw launchError(
           'ERR_CONTAINER_ATTESTATION',
@@ -604,6 +636,13 @@ async function launch(
           cause,
         );
       }
+    });
+    const values = new Map<string, Uint8Array>();
+    for (const [i, name] of names.entries()) {
+      const r = opened[i];
+      if (r === undefined) break; // not asked for: only after a failure, which was thrown already
+      if (r.status === 'rejected') throw r.reason;
+      values.set(name, r.value);
     }
     if (names.length > 0) log(`released: ${names.join(', ')}`);
     const secretEnv: Record<string, string> = {};
