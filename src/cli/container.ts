@@ -14,6 +14,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import type { GramineFlags, InspectFlags, PrepareFlags, RunFlags, VerifyFlags } from './container-run.ts';
+import type { WarmCacheFlags } from './container-warm-cache.ts';
 import {
   CONTAINER_RUN_ARGUMENTS,
   CONTAINER_RUN_DESCRIPTION,
@@ -76,6 +77,18 @@ export function registerContainer(program: Command, ctx: CliContext): void {
     const { runCommand } = await import('./container-run.ts');
     await runCommand(ctx, manifest, args, flags);
   });
+  area
+    .command('warm-cache')
+    .description(
+      'Run one simulated launch through this precompiled CLI so that it writes the V8 code cache of its ' +
+        "container run file (for images: run it in the image's last stage, with the Node binary the pods use). " +
+        'Exit 0 with the cache written or already current, 1 if the launch failed or wrote none, 2 from the sources.',
+    )
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (flags: WarmCacheFlags) => {
+      const { warmCacheCommand } = await import('./container-warm-cache.ts');
+      await warmCacheCommand(ctx, flags);
+    });
   area
     .command('gramine-manifest')
     .description(

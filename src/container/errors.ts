@@ -81,6 +81,11 @@ export const CONTAINER_ERRORS = {
     type: 'ContainerLaunchError',
     summary: 'The program could not be started (entrypoint not found or not executable).',
   },
+  ERR_CONTAINER_WARM_CACHE: {
+    type: 'ContainerLaunchError',
+    summary:
+      '`container warm-cache`: the warm-up launch failed, or ran and wrote no code cache; `details.step` says which (`secret`, `launch`, `cache`).',
+  },
 } as const satisfies ErrorRegistry;
 
 export type ContainerErrorCode = keyof typeof CONTAINER_ERRORS;

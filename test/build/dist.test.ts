@@ -481,6 +481,61 @@ describe('precompiled CLI (dist)', () => {
     }
   });
 
+  test("container warm-cache: one simulated launch writes container run's code cache; a second finds it current; a broken one is rewritten", () => {
+    const file = join(OUT, 'container-run-fast.cjs');
+    const cacheFile = `${file}.v8cache`;
+    rmSync(cacheFile, { force: true });
+    const first = runDist(built.entry, ['container', 'warm-cache', '--json']);
+    assert.equal(first.status, 0, first.stderr);
+    const doc = JSON.parse(first.stdout) as { ok: boolean; cache: string; bytes: number; written: boolean };
+    assert.deepEqual([doc.ok, doc.cache, doc.written], [true, cacheFile, true]);
+    // The cache is for this source, this Node, and whole.
+    const bytes = readFileSync(cacheFile);
+    assert.equal(doc.bytes, bytes.length);
+    const decoded = decodeCache(bytes, createHash('sha256').update(readFileSync(file)).digest('hex'));
+    assert.ok(
+      'payload' in decoded && decoded.payload.length > 100_000,
+      JSON.stringify(decoded).slice(0, 200),
+    );
+    // Through the CommonJS start as well: the cache is there and valid, so nothing is written.
+    const second = runDist(built.fastEntry, ['container', 'warm-cache']);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /^code cache already current: /);
+    assert.deepEqual(readFileSync(cacheFile), bytes);
+    // A cache for another source (one bit of its header's source hash flipped) is rewritten.
+    const stale = Buffer.from(bytes);
+    const at = stale.indexOf('"source":"') + '"source":"'.length;
+    stale[at] = stale[at] === 0x30 ? 0x31 : 0x30;
+    writeFileSync(cacheFile, stale);
+    const third = runDist(built.entry, ['container', 'warm-cache', '--json']);
+    assert.equal(third.status, 0, third.stderr);
+    assert.equal((JSON.parse(third.stdout) as { written: boolean }).written, true);
+    const again = decodeCache(
+      readFileSync(cacheFile),
+      createHash('sha256').update(readFileSync(file)).digest('hex'),
+    );
+    assert.ok('payload' in again, 'the rewritten cache is for this source again');
+  });
+
+  test('container warm-cache fails with exit 1 and ERR_CONTAINER_WARM_CACHE when the launch fails', () => {
+    // A standalone file that does not load: the launch (through the CommonJS start, which then
+    // hands the command line to the ES module main, whose shim loads it too) fails.
+    const file = join(OUT, 'container-run-fast.cjs');
+    const saved = readFileSync(file);
+    try {
+      writeFileSync(file, 'throw new Error("broken on purpose");\n');
+      const r = runDist(built.entry, ['container', 'warm-cache', '--json']);
+      assert.equal(r.status, 1, r.stderr);
+      const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; details: { step: string } } };
+      assert.deepEqual(
+        [doc.ok, doc.error.code, doc.error.details.step],
+        [false, 'ERR_CONTAINER_WARM_CACHE', 'launch'],
+      );
+    } finally {
+      writeFileSync(file, saved);
+    }
+  });
+
   test('each standalone module is one CommonJS file whose shim re-exports exactly what its source exports', async () => {
     for (const name of STANDALONE_MODULES) {
       assertStandaloneLayout(OUT, name);

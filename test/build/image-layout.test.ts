@@ -95,6 +95,25 @@ describe('image layout (what the Dockerfiles keep)', () => {
     rmSync(app, { recursive: true, force: true });
   });
 
+  test("the launcher (webhook image) warms container run's code cache in its last stage, and that works without sources", () => {
+    const steps = dockerfileSteps('webhook');
+    const last = steps.slice(steps.lastIndexOf('\nFROM '));
+    assert.match(
+      last,
+      /^RUN \["\/nodejs\/bin\/node", "\/app\/dist\/ccnodes\.js", "container", "warm-cache"\]$/m,
+    );
+    const r = spawnSync(process.execPath, [entry, 'container', 'warm-cache', '--json'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; cache: string; written: boolean };
+    assert.deepEqual(
+      [doc.ok, doc.cache, doc.written],
+      [true, join(app, 'dist', 'container-run-fast.cjs.v8cache'), true],
+    );
+  });
+
   test('keeps no sources, and the CLI starts', () => {
     assert.equal(existsSync(join(app, 'src')), false);
     const r = spawnSync(process.execPath, [entry, 'node', '--help'], { encoding: 'utf8' });
