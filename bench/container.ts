@@ -44,6 +44,7 @@ import {
 } from '../src/container/index.ts';
 import { generateEnclaveSigningKey } from '../src/sim/index.ts';
 import { buildCli, STANDALONE_MODULES } from '../scripts/build.ts';
+import { putStackSecret } from '../src/cli/stack-secret.ts';
 import { loadRecorder } from './support/load.ts';
 
 const load = loadRecorder();
@@ -160,16 +161,14 @@ try {
   const { sig } = await prepareApp(loaded, generateEnclaveSigningKey().privateKeyPem);
   const sigPath = join(dir, 'app.sig');
   await writeFile(sigPath, encodeAppSig(sig));
-  const put = await fetch(new URL('/ccnodes/v1/secrets/bench-secret', stack.attestationUrl), {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-    body: JSON.stringify({
-      value: Buffer.from(SECRET).toString('base64url'),
-      contentType: 'text/plain',
-      releasePolicy: releasePolicyFor(sig, stack.issuer),
-    }),
-  });
-  if (!put.ok) throw new Error(`store secret: HTTP ${put.status}`);
+  const put = await putStackSecret(
+    stack,
+    'bench-secret',
+    SECRET,
+    'text/plain',
+    releasePolicyFor(sig, stack.issuer),
+  );
+  if (put !== 201) throw new Error(`store secret: HTTP ${put}`);
 
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', BENCH_SECRET: SECRET };
   const cliArgs = [

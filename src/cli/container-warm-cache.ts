@@ -26,6 +26,7 @@ import {
 import { generateEnclaveSigningKey } from '../sim/index.ts';
 import type { CliContext, SelfCommand } from './context.ts';
 import { startDemoStack } from './demo-stack.ts';
+import { putStackSecret } from './stack-secret.ts';
 import { UsageError } from './errors.ts';
 
 export interface WarmCacheFlags {
@@ -138,20 +139,17 @@ export async function warmCacheCommand(ctx: CliContext, flags: WarmCacheFlags): 
       );
       const sigPath = join(dir, 'app.sig');
       await writeFile(sigPath, encodeAppSig(sig));
-      const put = await fetch(new URL('/ccnodes/v1/secrets/warm-cache', stack.attestationUrl), {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-        body: JSON.stringify({
-          value: Buffer.from('warm-cache').toString('base64url'),
-          contentType: 'text/plain',
-          releasePolicy: releasePolicyFor(sig, stack.attestation.issuer),
-        }),
-      });
-      await put.arrayBuffer();
-      if (!put.ok)
+      const status = await putStackSecret(
+        stack,
+        'warm-cache',
+        'warm-cache',
+        'text/plain',
+        releasePolicyFor(sig, stack.attestation.issuer),
+      );
+      if (status < 200 || status > 299)
         throw new ContainerLaunchError(
           'ERR_CONTAINER_WARM_CACHE',
-          `storing the warm-up secret: HTTP ${put.status}`,
+          `storing the warm-up secret: HTTP ${status}`,
           {
             details: { step: 'secret' },
           },

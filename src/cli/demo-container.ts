@@ -22,6 +22,7 @@ import {
 import { isCcnodesError } from '../errors/index.ts';
 import type { DemoStep } from './demo-flow.ts';
 import type { DemoStack } from './demo-stack.ts';
+import { putStackSecret } from './stack-secret.ts';
 import type { TamperMode } from './demo-tamper.ts';
 
 /** The example the demo runs, unmodified. */
@@ -52,18 +53,9 @@ async function putSecret(
   value: Uint8Array | string,
   releasePolicy: unknown,
 ): Promise<void> {
-  const res = await fetch(new URL(`/ccnodes/v1/secrets/${name}`, stack.attestationUrl), {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-    body: JSON.stringify({
-      value: Buffer.from(value).toString('base64url'),
-      contentType: 'application/octet-stream',
-      releasePolicy,
-    }),
-  });
-  if (!res.ok)
-    throw new ContainerStepFailure(`store secret ${name}: HTTP ${res.status}`, `HTTP_${res.status}`);
-  await res.arrayBuffer();
+  const status = await putStackSecret(stack, name, value, 'application/octet-stream', releasePolicy);
+  if (status < 200 || status > 299)
+    throw new ContainerStepFailure(`store secret ${name}: HTTP ${status}`, `HTTP_${status}`);
 }
 
 /**
