@@ -356,7 +356,7 @@ async function mapSettled<T, R>(
  * The launcher's enclave runs on the launcher's own thread (`startEnclave`'s `thread: 'host'`): its
  * code is the launcher runtime that ships with ccnodes (LAUNCHER_RUNTIME, measured into every app's
  * identity), not code an app brings, so it needs no worker of its own to be stopped in; and a
- * worker's start-up (~45 ms of CPU here, as much as a third of a launch) is saved. Its isolation is
+ * worker's start-up (~45 ms of CPU on the bench machine, a fifth of a launch's) is saved. Its isolation is
  * the runtime's V8 context, as in a worker (docs/enclaves.md).
  */
 const ENCLAVE_THREAD = 'host';
