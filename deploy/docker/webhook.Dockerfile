@@ -30,7 +30,7 @@ COPY --from=build /app /app
 # into pods (/nodejs and /app). Its `container run` file gets its V8 code cache here, written by
 # this stage's Node binary, the one the pods run (a cache from another Node build is ignored): one
 # simulated launch against in-process services. Without it every pod's launcher compiles that file
-# afresh, about 40 ms more per start on the bench machine (docs/confidential-containers.md).
+# afresh, 13-36 ms more per start on the bench machine (docs/confidential-containers.md).
 USER 0
 RUN ["/nodejs/bin/node", "/app/dist/ccnodes.js", "container", "warm-cache"]
 USER 65532
