@@ -3,7 +3,8 @@
  * service that holds each release request until all of them have arrived (or 10 s have passed),
  * the three releases of a three-secret app are in flight together and the program gets all three.
  * A failure is reported as the first one in the manifest's order, whatever order the answers come
- * in, and the program never starts.
+ * in, and the program never starts; so is a released value changed on its way (the enclave cannot
+ * open it).
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -29,16 +30,18 @@ after(async () => {
 /**
  * A proxy to the service. Release requests are held until `expect` of them are in flight (or
  * 10 s), then forwarded; their answers are sent in the order `answerOrder` names (by secret name;
- * the others after). `maxInFlight` is the most release requests seen at once.
+ * the others after), and the JWE released for `tamper` has one character of its ciphertext changed.
+ * `maxInFlight` is the most release requests seen at once.
  */
 async function barrierProxy(): Promise<{
   url: string;
-  expect: (n: number, answerOrder?: readonly string[]) => void;
+  expect: (n: number, answerOrder?: readonly string[], tamper?: string) => void;
   readonly maxInFlight: number;
   close: () => Promise<void>;
 }> {
   let expected = 1;
   let order: readonly string[] = [];
+  let tampered: string | undefined;
   let inFlight = 0;
   let maxInFlight = 0;
   let held: (() => void)[] = [];
@@ -73,10 +76,17 @@ async function barrierProxy(): Promise<{
           });
         }
         const answer = await forward(req.method ?? 'GET', url, Buffer.concat(chunks));
-        const bytes = Buffer.from(await answer.arrayBuffer());
+        let bytes = Buffer.from(await answer.arrayBuffer());
         if (release !== null) {
-          // Answer in the requested order: wait for the names listed before this one.
           const name = decodeURIComponent(release[1] ?? '');
+          if (name === tampered && answer.ok) {
+            const doc = JSON.parse(bytes.toString('utf8')) as { jwe: string };
+            const parts = doc.jwe.split('.');
+            const c = parts[3] ?? '';
+            parts[3] = `${c.slice(0, -1)}${c.endsWith('A') ? 'B' : 'A'}`;
+            bytes = Buffer.from(JSON.stringify({ ...doc, jwe: parts.join('.') }));
+          }
+          // Answer in the requested order: wait for the names listed before this one.
           const rank = order.indexOf(name);
           if (rank > 0) await new Promise((r) => setTimeout(r, 200 * rank));
           inFlight--;
@@ -92,9 +102,10 @@ async function barrierProxy(): Promise<{
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    expect: (n, answerOrder = []) => {
+    expect: (n, answerOrder = [], tamper) => {
       expected = n;
       order = answerOrder;
+      tampered = tamper;
       maxInFlight = 0;
     },
     get maxInFlight() {
@@ -177,5 +188,19 @@ test('two refusals answered last-first: the first in the manifest is reported; t
   assert.match(r.error.message, new RegExp(`release ${second}`));
   assert.ok(!r.events.includes('spawned'), 'the program was not started');
   assert.equal(r.stdout, '');
+  assert.deepEqual(await leftovers(s), [], 'no private directory left');
+});
+
+test('a released value changed on the way (the last secret, answered first) is ERR_CONTAINER_ATTESTATION naming it; the program never starts', async () => {
+  const names = ['red', 'green', 'blue'].map((n) => `${n}-${apps + 1}`);
+  const [, , third] = names as [string, string, string];
+  const a = await app(names);
+  proxy.expect(3, [third], third);
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_ATTESTATION', r.error?.message);
+  assert.equal(r.error.details['secret'], third);
+  assert.match(r.error.message, new RegExp(`secret ${third}: the enclave cannot open the released value`));
+  assert.ok(!r.events.includes('spawned'), 'the program was not started');
+  for (const n of names) assert.ok(!`${r.error.message}\n${r.events.join('\n')}`.includes(`value of ${n}`));
   assert.deepEqual(await leftovers(s), [], 'no private directory left');
 });
