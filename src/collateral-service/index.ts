@@ -18,6 +18,7 @@ export {
   openMemoryStore,
   openPostgresStore,
   openSqliteStore,
+  POSTGRES_SCHEMA_LOCK,
   openStore,
   prepareDataDir,
   type ArtefactStore,

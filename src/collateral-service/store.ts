@@ -188,6 +188,13 @@ const POSTGRES_SCHEMA = [
 /** How long a query waits for a connection before failing (a database that is down fails fast). */
 export const POSTGRES_CONNECT_TIMEOUT_MS = 2000;
 
+/**
+ * The PostgreSQL advisory lock key under which a store creates its tables, so that replicas
+ * starting together do not race on `CREATE TABLE IF NOT EXISTS` (concurrent ones can fail on the
+ * catalog's unique index).
+ */
+export const POSTGRES_SCHEMA_LOCK = 1668181359;
+
 /** PostgreSQL store (creates its two tables if absent; an advisory lock serialises replicas starting together). */
 export async function openPostgresStore(databaseUrl: string): Promise<ArtefactStore> {
   const pool = new pg.Pool({
@@ -215,9 +222,9 @@ export async function openPostgresStore(databaseUrl: string): Promise<ArtefactSt
   try {
     const client = await pool.connect();
     try {
-      await client.query('SELECT pg_advisory_lock(1668181359)');
+      await client.query('SELECT pg_advisory_lock($1)', [POSTGRES_SCHEMA_LOCK]);
       for (const s of POSTGRES_SCHEMA) await client.query(s);
-      await client.query('SELECT pg_advisory_unlock(1668181359)');
+      await client.query('SELECT pg_advisory_unlock($1)', [POSTGRES_SCHEMA_LOCK]);
     } finally {
       client.release();
     }

@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { postgresSkipReason, startTestPostgres, type TestPostgres } from '../attestation/postgres-harness.ts';
+import { openPostgresStore, POSTGRES_SCHEMA_LOCK } from '../../src/collateral-service/index.ts';
 import { get, startStack } from './support.ts';
 import { dcap } from './support.ts';
 
@@ -54,6 +55,47 @@ describe('collateral cache in PostgreSQL', { skip }, () => {
       assert.equal((await get(s.service.url, `${SGX}/tcb?fmspc=${FMSPC}`)).status, 200);
     } finally {
       await s.close();
+    }
+  });
+
+  test('opening waits for the schema lock that serialises replicas; four opened together all open', async () => {
+    if (failure !== undefined) throw failure;
+    const url = await (server as TestPostgres).createDatabase(`ccnodes_collateral_lock_${Date.now()}`);
+    // Another session holds the lock: a store being opened waits for it (its request shows in
+    // pg_locks as an advisory lock not granted) and opens once the lock is released.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [POSTGRES_SCHEMA_LOCK]);
+      let opened = false;
+      const opening = openPostgresStore(url).then((store) => {
+        opened = true;
+        return store;
+      });
+      const waiting = async (): Promise<number> =>
+        (
+          await holder.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()",
+          )
+        ).rows[0]?.n ?? 0;
+      const deadline = Date.now() + 10_000;
+      while ((await waiting()) === 0) {
+        assert.ok(Date.now() < deadline, 'no store waited for the schema lock within 10 s');
+        assert.equal(opened, false, 'the store opened while another session held the schema lock');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(opened, false);
+      await holder.query('SELECT pg_advisory_unlock($1)', [POSTGRES_SCHEMA_LOCK]);
+      await (await opening).close();
+    } finally {
+      await holder.end();
+    }
+    // Replicas starting together on a fresh database: each one opens.
+    const fresh = await (server as TestPostgres).createDatabase(`ccnodes_collateral_race_${Date.now()}`);
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(fresh)));
+    for (const store of stores) {
+      assert.deepEqual(await store.list(), []);
+      await store.close();
     }
   });
 });
