@@ -63,7 +63,7 @@ function runChild(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -73,14 +73,18 @@ function runChild(
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolvePromise({ code, signal, output });
+      resolvePromise({ code, signal, timedOut, output });
     });
   });
 }
@@ -107,7 +111,16 @@ export async function warmCacheCommand(ctx: CliContext, flags: WarmCacheFlags): 
   const dir = await mkdtemp(join(tmpdir(), 'ccnodes-warm-cache-'));
   try {
     progress('starting the simulated services');
-    const stack = await startDemoStack();
+    let stack: Awaited<ReturnType<typeof startDemoStack>>;
+    try {
+      stack = await startDemoStack();
+    } catch (cause) {
+      throw new ContainerLaunchError(
+        'ERR_CONTAINER_WARM_CACHE',
+        `the simulated services did not start: ${(cause as Error).message}`,
+        { details: { step: 'services' }, cause },
+      );
+    }
     try {
       // A small app: one 1 MiB trusted file (the hashing runs as in any launch) and one secret.
       const app = join(dir, 'app');
@@ -174,11 +187,17 @@ export async function warmCacheCommand(ctx: CliContext, flags: WarmCacheFlags): 
         ],
         { PATH: ctx.env.PATH ?? '/usr/bin:/bin' },
         LAUNCH_TIMEOUT_MS,
-      );
+      ).catch((cause: unknown) => {
+        throw new ContainerLaunchError(
+          'ERR_CONTAINER_WARM_CACHE',
+          `the warm-up launch could not be started: ${(cause as Error).message}`,
+          { details: { step: 'launch' }, cause },
+        );
+      });
       if (r.code !== 0)
         throw new ContainerLaunchError(
           'ERR_CONTAINER_WARM_CACHE',
-          `the warm-up launch failed (${r.signal === null ? `exit ${String(r.code)}` : `signal ${r.signal}`}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`,
+          `the warm-up launch failed (${r.timedOut ? `no end within ${LAUNCH_TIMEOUT_MS / 1000} s` : r.signal === null ? `exit ${String(r.code)}` : `signal ${r.signal}`}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`,
           { details: { step: 'launch', exitCode: r.code, signal: r.signal } },
         );
     } finally {

@@ -84,7 +84,7 @@ export const CONTAINER_ERRORS = {
   ERR_CONTAINER_WARM_CACHE: {
     type: 'ContainerLaunchError',
     summary:
-      '`container warm-cache`: the warm-up launch failed, or ran and wrote no code cache; `details.step` says which (`secret`, `launch`, `cache`).',
+      '`container warm-cache`: the warm-up launch failed, or ran and wrote no code cache; `details.step` says which (`services`, `secret`, `launch`, `cache`).',
   },
 } as const satisfies ErrorRegistry;
 
