@@ -11,7 +11,6 @@
  * ccnodes node does, and leaves core dumps as they are (`--allow-core-dumps`: an image may have no
  * prlimit). Everything it makes is in a temporary directory, removed at the end.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -24,6 +23,7 @@ import {
   releasePolicyFor,
 } from '../container/index.ts';
 import { generateEnclaveSigningKey } from '../sim/index.ts';
+import { runChild } from './child-process.ts';
 import type { CliContext, SelfCommand } from './context.ts';
 import { startDemoStack } from './demo-stack.ts';
 import { putStackSecret } from './stack-secret.ts';
@@ -55,38 +55,6 @@ export function precompiledDir(self: SelfCommand): string {
     return join(dir, '..', 'dist');
   }
   return dir;
-}
-
-/** Runs `command args` and resolves with its exit code and output (killed after `timeoutMs`). */
-function runChild(
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (b: Buffer): void => {
-      // The last few KB are what a report needs.
-      output = (output + b.toString('utf8')).slice(-8192);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, timedOut, output });
-    });
-  });
 }
 
 /** `container warm-cache`. */
@@ -185,8 +153,11 @@ export async function warmCacheCommand(ctx: CliContext, flags: WarmCacheFlags): 
           '--allow-core-dumps',
           '--quiet',
         ],
-        { PATH: ctx.env.PATH ?? '/usr/bin:/bin' },
-        LAUNCH_TIMEOUT_MS,
+        {
+          env: { PATH: ctx.env.PATH ?? '/usr/bin:/bin' },
+          timeoutMs: LAUNCH_TIMEOUT_MS,
+          outputCap: 64 * 1024,
+        },
       ).catch((cause: unknown) => {
         throw new ContainerLaunchError(
           'ERR_CONTAINER_WARM_CACHE',
@@ -197,7 +168,7 @@ export async function warmCacheCommand(ctx: CliContext, flags: WarmCacheFlags): 
       if (r.code !== 0)
         throw new ContainerLaunchError(
           'ERR_CONTAINER_WARM_CACHE',
-          `the warm-up launch failed (${r.timedOut ? `no end within ${LAUNCH_TIMEOUT_MS / 1000} s` : r.signal === null ? `exit ${String(r.code)}` : `signal ${r.signal}`}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`,
+          `the warm-up launch failed (${r.timedOut ? `no end within ${LAUNCH_TIMEOUT_MS / 1000} s` : r.signal === null ? `exit ${String(r.code)}` : `signal ${r.signal}`}): ${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`,
           { details: { step: 'launch', exitCode: r.code, signal: r.signal } },
         );
     } finally {

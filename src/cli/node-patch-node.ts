@@ -14,7 +14,7 @@
  * Output: a summary, or with `--json` {"node", "statusPatch", "nodePatch"} (the JSON patches sent).
  * Exit status: 0 applied, 1 the API server refused or failed a call, 2 bad flags, input or kubeconfig.
  */
-import { spawn } from 'node:child_process';
+import { runChild, type ChildOutcome } from './child-process.ts';
 import type { Command } from 'commander';
 import type { NodePatches, NodeSettings, NodeSettingsApplier } from '../node/device-plugin/index.ts';
 import type { CliContext, SelfCommand } from './context.ts';
@@ -120,79 +120,56 @@ export function childProcessNodeSettings(
   options: ChildProcessNodeSettingsOptions,
 ): NodeSettingsApplier {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  return (nodeName, settings) =>
-    new Promise<NodePatches>((resolvePatches, reject) => {
-      const args = [
-        ...options.self.args,
-        'node',
-        'patch-node',
-        '--node-name',
-        nodeName,
-        '--settings',
-        '-',
-        '--json',
-        ...(options.kubeconfig === undefined ? [] : ['--kubeconfig', options.kubeconfig]),
-      ];
-      const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): void => {
-        reject(
-          new dp.NodePatchError(`patching node ${nodeName}: ${message}`, { nodeName, ...details }, cause),
-        );
-      };
-      const child = spawn(options.self.command, args, {
+  return async (nodeName, settings) => {
+    const args = [
+      ...options.self.args,
+      'node',
+      'patch-node',
+      '--node-name',
+      nodeName,
+      '--settings',
+      '-',
+      '--json',
+      ...(options.kubeconfig === undefined ? [] : ['--kubeconfig', options.kubeconfig]),
+    ];
+    const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): never => {
+      throw new dp.NodePatchError(`patching node ${nodeName}: ${message}`, { nodeName, ...details }, cause);
+    };
+    let r: ChildOutcome;
+    try {
+      r = await runChild(options.self.command, args, {
         env: options.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        timeoutMs,
+        input: JSON.stringify(settings),
+        outputCap: OUTPUT_CAP,
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        if (stdout.length < OUTPUT_CAP) stdout += chunk;
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        if (stderr.length < OUTPUT_CAP) stderr += chunk;
-      });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        fail(`cannot start ${options.self.command}: ${err.message}`, {}, err);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const errLine = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
-        if (timedOut) {
-          fail(`the patch-node process did not finish in ${timeoutMs} ms and was killed`, { timeoutMs });
-          return;
-        }
-        if (signal !== null) {
-          fail(`the patch-node process ended by ${signal}`, { signal });
-          return;
-        }
-        if (code !== 0) {
-          fail(`the patch-node process failed (exit ${String(code)}): ${errLine.replace(/^ccnodes: /, '')}`, {
-            exitCode: code,
-            stderr: stderr.slice(-2000),
-          });
-          return;
-        }
-        try {
-          const out = JSON.parse(stdout) as { statusPatch?: unknown; nodePatch?: unknown };
-          if (!Array.isArray(out.statusPatch) || !Array.isArray(out.nodePatch)) throw new Error('no patches');
-          resolvePatches({
-            statusPatch: out.statusPatch as NodePatches['statusPatch'],
-            nodePatch: out.nodePatch as NodePatches['nodePatch'],
-          });
-        } catch (cause) {
-          fail(`unreadable answer from the patch-node process: ${stdout.slice(0, 200)}`, {}, cause);
-        }
-      });
-      child.stdin.on('error', () => {
-        // The child exited before reading its input; its exit status tells why.
-      });
-      child.stdin.end(JSON.stringify(settings));
-    });
+    } catch (err) {
+      return fail(`cannot start ${options.self.command}: ${(err as Error).message}`, {}, err);
+    }
+    const errLine = r.stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+    if (r.timedOut)
+      return fail(`the patch-node process did not finish in ${timeoutMs} ms and was killed`, { timeoutMs });
+    if (r.signal !== null) return fail(`the patch-node process ended by ${r.signal}`, { signal: r.signal });
+    if (r.code !== 0)
+      return fail(
+        `the patch-node process failed (exit ${String(r.code)}): ${errLine.replace(/^ccnodes: /, '')}`,
+        {
+          exitCode: r.code,
+          stderr: r.stderr.slice(-2000),
+        },
+      );
+    let out: { statusPatch?: unknown; nodePatch?: unknown };
+    try {
+      out = JSON.parse(r.stdout) as { statusPatch?: unknown; nodePatch?: unknown };
+      if (!Array.isArray(out.statusPatch) || !Array.isArray(out.nodePatch)) throw new Error('no patches');
+    } catch (cause) {
+      return fail(`unreadable answer from the patch-node process: ${r.stdout.slice(0, 200)}`, {}, cause);
+    }
+    return {
+      statusPatch: out.statusPatch as NodePatches['statusPatch'],
+      nodePatch: out.nodePatch as NodePatches['nodePatch'],
+    };
+  };
 }
 
 /** Registers `ccnodes node patch-node`. */
