@@ -35,6 +35,7 @@ import {
   MAX_HEADER_BYTES,
   decodeCache,
   encodeCache,
+  PAYLOAD_ALIGNMENT,
   loadWithCodeCache,
   type CacheHeader,
   type CacheStatus,
@@ -214,6 +215,29 @@ describe('cache file format (encodeCache / decodeCache)', () => {
     // An empty payload is whole too.
     const empty = decodeCache(encodeCache(source, new Uint8Array(0)), source);
     assert.ok('payload' in empty && empty.payload.length === 0);
+  });
+
+  test('the payload starts at a multiple of 8 bytes, whatever the header length (V8 copies unaligned data)', () => {
+    assert.equal(PAYLOAD_ALIGNMENT, 8);
+    const unpadded = new Set<number>();
+    for (const n of [0, 7, 42, 999, 1000, 12_345, 100_000, 654_321]) {
+      const p = pseudoRandom(n, n + 1);
+      const bytes = encodeCache(source, p);
+      const headerLength = bytes.length - p.length;
+      assert.equal(headerLength % 8, 0, `payload of ${n} bytes starts at ${headerLength}`);
+      const [magic = '', header = ''] = bytes.subarray(0, headerLength).toString('latin1').split('\n');
+      assert.match(header, /^\{.*\} *$/);
+      unpadded.add((magic.length + header.trimEnd().length + 2) % 8);
+      // Read as the loader reads it (a buffer of the file's size): the payload view is aligned.
+      const read = Buffer.allocUnsafe(bytes.length);
+      bytes.copy(read);
+      const decoded = decodeCache(read, source);
+      assert.ok('payload' in decoded, JSON.stringify(decoded));
+      assert.equal(decoded.payload.byteOffset % 8, 0);
+      assert.deepEqual(decoded.payload, p);
+    }
+    // Without the padding these payloads would have started at several offsets modulo 8.
+    assert.ok(unpadded.size > 1, [...unpadded].join(','));
   });
 
   test('decodes from a view into a larger buffer (byteOffset honoured)', () => {
