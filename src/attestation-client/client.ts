@@ -9,7 +9,7 @@
  * {@link AttestationUnreachableError}. Every other HTTP error is a refusal
  * ({@link AttestationRefusedError}) carrying the service's own error code, and is never retried.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
@@ -148,6 +148,13 @@ export class AttestationClient {
   #certs: Map<string, X509Certificate> | undefined;
   /** The `/certs` fetch in progress, if any (so that a second caller waits for it). */
   #certsInFlight: Promise<Map<string, X509Certificate>> | undefined;
+  /**
+   * The Web Crypto verification key of each `/certs` certificate, imported once (jose verifies
+   * with a CryptoKey; given a KeyObject it imports one at every call). Started while an
+   * attestation request is in flight ({@link attestSgxEnclave}), so that the token is verified
+   * without first loading Node's Web Crypto code and importing the key.
+   */
+  readonly #verifyKeys = new WeakMap<X509Certificate, Promise<webcrypto.CryptoKey>>();
   #closed = false;
   /** Ends the waits between attempts (see {@link close}). */
   readonly #wakeSleepers = new Set<() => void>();
@@ -248,16 +255,49 @@ export class AttestationClient {
         dataType: evidence.initTimeDataType ?? 'Binary',
       };
     }
-    const json = await this.#request(
+    const answer = this.#request(
       'POST',
       `/attest/SgxEnclave?api-version=${ATTESTATION_API_VERSION}`,
       body,
       'attest',
     );
+    // While the service verifies the quote, the keys already fetched (or being fetched) from
+    // `/certs` are made ready for verifyToken. No request is made for it.
+    this.#prepareVerifyKeys();
+    const json = await answer;
     const token = json['token'];
     if (typeof token !== 'string' || token.split('.').length !== 3)
       throw new AttestationResponseError('attest: the answer has no token', { details: { field: 'token' } });
     return token;
+  }
+
+  /**
+   * Starts importing the verification keys of the certificates held or being fetched. Failures
+   * are left for {@link verifyToken} to meet and report (a key that cannot be imported fails
+   * the `signature` check there).
+   */
+  #prepareVerifyKeys(): void {
+    const prepare = (certs: ReadonlyMap<string, X509Certificate>): void => {
+      for (const cert of certs.values()) void this.#verifyKey(cert).catch(() => undefined);
+    };
+    if (this.#certs !== undefined) prepare(this.#certs);
+    else void this.#certsInFlight?.then(prepare, () => undefined);
+  }
+
+  /** The RS256 verification key of a `/certs` certificate (imported at the first call). */
+  #verifyKey(cert: X509Certificate): Promise<webcrypto.CryptoKey> {
+    let key = this.#verifyKeys.get(cert);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey(
+        'spki',
+        cert.publicKey.export({ type: 'spki', format: 'der' }),
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
+      this.#verifyKeys.set(cert, key);
+    }
+    return key;
   }
 
   /**
@@ -286,8 +326,9 @@ export class AttestationClient {
       throw tokenError('pinned-key', `the token signing key ${keySha256} is not pinned`);
     let claims: JWTPayload;
     try {
-      // The certificate's key as Node has it (jose checks that it is an RSA key fit for RS256).
-      ({ payload: claims } = await jwtVerify(token, cert.publicKey, {
+      // The certificate's key imported for RS256 (an EC or other non-RSA key does not import, and
+      // fails this check as a bad signature would).
+      ({ payload: claims } = await jwtVerify(token, await this.#verifyKey(cert), {
         algorithms: ['RS256'],
         issuer: this.issuer,
       }));
