@@ -100,11 +100,17 @@ export class SigningKeyRing {
 
   #activeCreatedAt = new Date(0);
 
-  /** Re-reads storage: picks the active key, prunes keys whose tokens have all expired. */
+  /**
+   * Re-reads storage: picks the active key, prunes keys whose tokens have all expired. A key seen
+   * before with the same certificate keeps its parsed forms (published JWK, public KeyObject, and
+   * for the active key its private KeyObject): `/certs` calls this at every request, and the
+   * KeyObjects staying the same lets jose reuse its imports of them between tokens.
+   */
   async refresh(): Promise<void> {
     const now = (this.#opts.now ?? (() => new Date()))().getTime();
     const keys = await this.#opts.storage.listSigningKeys();
     const published: PublishedJwk[] = [];
+    const publicKeys = new Map<string, KeyObject>();
     let active: StoredSigningKey | undefined;
     for (const k of keys) {
       if (k.retiredAt !== null && k.retiredAt.getTime() + this.#opts.tokenLifetimeSeconds * 1000 < now) {
@@ -112,28 +118,45 @@ export class SigningKeyRing {
         continue;
       }
       if (k.retiredAt === null) active = k;
-      published.push(publishedJwk(k.kid, k.certDer));
+      let parsed = this.#parsed.get(k.kid);
+      if (parsed === undefined || !Buffer.from(parsed.certDer).equals(k.certDer)) {
+        parsed = {
+          certDer: k.certDer,
+          jwk: publishedJwk(k.kid, k.certDer),
+          publicKey: new NodeX509(Buffer.from(k.certDer)).publicKey,
+        };
+        this.#parsed.set(k.kid, parsed);
+      }
+      published.push(parsed.jwk);
+      publicKeys.set(k.kid, parsed.publicKey);
     }
+    for (const kid of this.#parsed.keys()) if (!publicKeys.has(kid)) this.#parsed.delete(kid);
     if (active !== undefined) {
-      const pkcs8 = this.#opts.kek.open(active.sealedPrivateKey, `signing-key:${active.kid}`);
-      this.#active = {
-        kid: active.kid,
-        certDer: active.certDer,
-        privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
-      };
+      const held = this.#active;
+      if (held?.kid !== active.kid || !Buffer.from(held.certDer).equals(active.certDer)) {
+        const pkcs8 = this.#opts.kek.open(active.sealedPrivateKey, `signing-key:${active.kid}`);
+        this.#active = {
+          kid: active.kid,
+          certDer: active.certDer,
+          privateKey: createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }),
+        };
+      }
       this.#activeCreatedAt = active.createdAt;
       // Newest first: the active key leads the set.
-      published.sort((a, b) => (a.kid === active.kid ? -1 : b.kid === active.kid ? 1 : 0));
+      const first = active.kid;
+      published.sort((a, b) => (a.kid === first ? -1 : b.kid === first ? 1 : 0));
     } else {
       this.#active = undefined;
     }
     this.#published = published;
-    this.#publicKeys = new Map(
-      keys
-        .filter((k) => published.some((p) => p.kid === k.kid))
-        .map((k) => [k.kid, new NodeX509(Buffer.from(k.certDer)).publicKey]),
-    );
+    this.#publicKeys = publicKeys;
   }
+
+  /** Parsed forms of the keys last read, by kid (see {@link refresh}). */
+  readonly #parsed = new Map<
+    string,
+    { readonly certDer: Uint8Array; readonly jwk: PublishedJwk; readonly publicKey: KeyObject }
+  >();
 
   /** Public key of a published key (active or retired within the token lifetime), by kid. */
   publicKey(kid: string): KeyObject | undefined {
