@@ -8,6 +8,14 @@ import type { SecureContextOptions } from 'node:tls';
 import { createAdminCheck } from './admin-auth.ts';
 import type { AppContext } from './app-context.ts';
 import { isCcnodesError } from '../errors/index.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  fastifyOptions,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../http-limits/index.ts';
 import { AttestConfigError } from './errors.ts';
 import type { EvidenceVerifier } from './evidence.ts';
 import { toHttpError } from './http-errors.ts';
@@ -24,34 +32,18 @@ import type { SigningKeyRing } from './signing-keys.ts';
 import type { AttestationStorage, AuditEntry } from './storage/index.ts';
 import { TokenIssuer } from './token-issuer.ts';
 
+/** The `attestation serve` flag of each connection limit (the field an option error names). */
+const LIMIT_FLAGS: Readonly<Record<keyof HttpLimits, string>> = {
+  requestTimeoutMs: 'request-timeout',
+  headerTimeoutMs: 'header-timeout',
+  idleTimeoutMs: 'idle-timeout',
+  maxConnections: 'max-connections',
+};
+
 /** Default attestation token lifetime: 8 hours, as MAA's samples. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 3600;
 /** Default request body limit (quotes are ~5 KiB; runtime data and policies are small). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
-
-/**
- * Bounds on HTTP connections, so that slow or idle clients cannot hold the service. Node checks
- * the request and header deadlines every `connectionsCheckingInterval`; that interval is derived
- * from them (at most 1 s), so a client is cut off at most about a second after its deadline.
- */
-export interface HttpLimits {
-  /** Whole request (headers and body) must arrive within this (ms; default 30,000). */
-  readonly requestTimeoutMs?: number;
-  /** Request headers must arrive within this (ms; default 10,000; at most requestTimeoutMs). */
-  readonly headerTimeoutMs?: number;
-  /** A connection with no traffic for this long is closed, also between keep-alive requests (ms; default 30,000). */
-  readonly idleTimeoutMs?: number;
-  /** Open connections at once; further ones are closed at accept (default 1,024). */
-  readonly maxConnections?: number;
-}
-
-/** Defaults of {@link HttpLimits}. */
-export const DEFAULT_HTTP_LIMITS: Required<HttpLimits> = {
-  requestTimeoutMs: 30_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 1024,
-};
 
 /** Everything the app needs, injected. */
 export interface AttestationAppDeps {
@@ -171,33 +163,25 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
       }),
   };
 
-  const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.httpLimits };
-  if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
-    throw new AttestConfigError('the header timeout must not be longer than the request timeout', {
-      field: 'header-timeout',
-    });
-  }
-  // Node checks the header and request deadlines on this interval (its default, 30 s, would let a
-  // slow client live up to twice the request timeout).
-  const checkEvery = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
+  // Slow and idle clients are bounded as in every ccnodes server (src/http-limits).
+  const limits = resolveHttpLimits(
+    deps.httpLimits,
+    DEFAULT_HTTP_LIMITS,
+    (p) => new AttestConfigError(p.message, { field: LIMIT_FLAGS[p.field] }),
+  );
   const app = Fastify({
     ...(deps.loggerInstance === undefined
       ? { logger: deps.logger ?? false }
       : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     ...(deps.https === undefined
-      ? { http: { connectionsCheckingInterval: checkEvery } }
-      : { https: { ...deps.https, connectionsCheckingInterval: checkEvery } }),
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    keepAliveTimeout: limits.idleTimeoutMs,
+      ? { http: serverOptions(limits) }
+      : { https: { ...deps.https, ...serverOptions(limits) } }),
+    ...fastifyOptions(limits),
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
-  // Fastify sets requestTimeout, keepAliveTimeout and the idle timeout when it creates the server;
-  // the header timeout and the connection cap are set on the server it made.
-  app.server.headersTimeout = limits.headerTimeoutMs;
-  app.server.maxConnections = limits.maxConnections;
+  limitServer(app.server, limits);
   if (pool !== undefined) {
     if (deps.policyEvaluation !== false && deps.policyEvaluation?.prewarm === true) pool.warm();
     app.addHook('onClose', async () => {

@@ -26,9 +26,18 @@ import {
 } from './artefacts.ts';
 import { crlDer } from '../core/index.ts';
 import {
+  DEFAULT_HTTP_LIMITS,
+  fastifyOptions,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../http-limits/index.ts';
+import {
   CollateralBundleError,
   CollateralNotFoundError,
   CollateralRequestError,
+  CollateralServiceConfigError,
   CollateralServiceError,
   CollateralStorageError,
   CollateralUpstreamError,
@@ -36,21 +45,14 @@ import {
 } from './errors.ts';
 import { CollateralService, parsePlatform } from './service.ts';
 
-/** Connection bounds (same defaults as the attestation service). */
-export interface CollateralHttpLimits {
-  readonly requestTimeoutMs?: number;
-  readonly headerTimeoutMs?: number;
-  readonly idleTimeoutMs?: number;
-  readonly maxConnections?: number;
+/** Connection bounds (src/http-limits, the attestation service's defaults) and the body limit. */
+export interface CollateralHttpLimits extends HttpLimits {
   /** Largest request body (only `POST /platforms` has one; default 64 KiB). */
   readonly bodyLimit?: number;
 }
 
 export const DEFAULT_COLLATERAL_HTTP_LIMITS: Required<CollateralHttpLimits> = {
-  requestTimeoutMs: 30_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 1024,
+  ...DEFAULT_HTTP_LIMITS,
   bodyLimit: 64 * 1024,
 };
 
@@ -192,24 +194,32 @@ export function buildCollateralApp(
   service: CollateralService,
   options: CollateralAppOptions = {},
 ): FastifyInstance {
-  const limits = { ...DEFAULT_COLLATERAL_HTTP_LIMITS, ...options.limits };
-  const checkEvery = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
+  const { bodyLimit = DEFAULT_COLLATERAL_HTTP_LIMITS.bodyLimit, ...connectionLimits } = options.limits ?? {};
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1)
+    throw new CollateralServiceConfigError(
+      `limits.bodyLimit must be a positive integer, got ${String(bodyLimit)}`,
+      {
+        field: 'limits.bodyLimit',
+      },
+    );
+  const limits = resolveHttpLimits(
+    connectionLimits,
+    DEFAULT_COLLATERAL_HTTP_LIMITS,
+    (p) => new CollateralServiceConfigError(p.message, { field: `limits.${p.field}` }),
+  );
   const app = Fastify({
     ...(options.loggerInstance === undefined
       ? { logger: options.logger ?? false }
       : { loggerInstance: options.loggerInstance }),
-    bodyLimit: limits.bodyLimit,
+    bodyLimit,
     ...(options.https === undefined
-      ? { http: { connectionsCheckingInterval: checkEvery } }
-      : { https: { ...options.https, connectionsCheckingInterval: checkEvery } }),
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    keepAliveTimeout: limits.idleTimeoutMs,
+      ? { http: serverOptions(limits) }
+      : { https: { ...options.https, ...serverOptions(limits) } }),
+    ...fastifyOptions(limits),
     // Fastify 5's defaults are what we want: no request id taken from a client's header
     // (`requestIdHeader: false`; ours is a fresh Request-ID) and 503 while closing.
   }) as unknown as FastifyInstance;
-  app.server.headersTimeout = limits.headerTimeoutMs;
-  app.server.maxConnections = limits.maxConnections;
+  limitServer(app.server, limits);
 
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header(H.requestId, CollateralService.requestId());

@@ -5,6 +5,7 @@
 export * from './errors.ts';
 export {
   createDashboard,
+  DEFAULT_DASHBOARD_HTTP_LIMITS,
   isLoopback,
   CONTENT_SECURITY_POLICY,
   type Dashboard,

@@ -26,6 +26,14 @@ import {
   type PlanReportSource,
 } from './plan-reports.ts';
 import { DashboardConfigError, DashboardSourceError } from './errors.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  fastifyOptions,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../http-limits/index.ts';
 import { History } from './history.ts';
 import { closeUnixAgents, getText, redact } from './http-get.ts';
 import type { KubeSnapshot, KubeSource } from './kube-source.ts';
@@ -100,7 +108,15 @@ export interface DashboardConfig {
   readonly sampleIntervalMs?: number;
   readonly now?: () => Date;
   readonly logger?: boolean;
+  /** Connection bounds (src/http-limits; defaults {@link DEFAULT_DASHBOARD_HTTP_LIMITS}). */
+  readonly limits?: HttpLimits;
 }
+
+/** Defaults of the dashboard's connection bounds: the services' defaults, at most 256 connections. */
+export const DEFAULT_DASHBOARD_HTTP_LIMITS: Required<HttpLimits> = {
+  ...DEFAULT_HTTP_LIMITS,
+  maxConnections: 256,
+};
 
 /** A running dashboard. */
 export interface Dashboard {
@@ -171,6 +187,11 @@ function filterOf(q: Record<string, string>): AttestationFilter {
 
 /** Builds the dashboard (not yet listening). */
 export function createDashboard(config: DashboardConfig): Dashboard {
+  const limits = resolveHttpLimits(
+    config.limits,
+    DEFAULT_DASHBOARD_HTTP_LIMITS,
+    (p) => new DashboardConfigError(p.message, { option: `limits.${p.field}` }),
+  );
   const now = config.now ?? (() => new Date());
   const cacheMs = config.cacheMs ?? 2000;
   const collateralCacheMs = config.collateralCacheMs ?? config.cacheMs ?? 60_000;
@@ -252,16 +273,15 @@ export function createDashboard(config: DashboardConfig): Dashboard {
 
   const app = Fastify({
     logger: config.logger ?? false,
-    ...(config.tls === undefined ? {} : { https: { cert: config.tls.cert, key: config.tls.key } }),
-    requestTimeout: 30_000,
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 30_000,
+    ...(config.tls === undefined
+      ? { http: serverOptions(limits) }
+      : { https: { cert: config.tls.cert, key: config.tls.key, ...serverOptions(limits) } }),
+    ...fastifyOptions(limits),
     bodyLimit: 1024,
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
-  app.server.headersTimeout = 10_000;
-  app.server.maxConnections = 256;
+  limitServer(app.server, limits);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply

@@ -5,40 +5,34 @@
  *
  * Slow or idle clients are bounded by {@link WebhookHttpLimits}: the TLS handshake and the request
  * headers within `headerTimeoutMs`, the whole request within `requestTimeoutMs`, idle keep-alive
- * connections closed after `idleTimeoutMs`, at most `maxConnections` open. Node checks the header
- * and request deadlines only every `connectionsCheckingInterval` (30 s by default, which would let
- * a slow client live twice as long as the request timeout), so that interval is derived from the
- * header timeout and is at most 1 s.
+ * connections closed after `idleTimeoutMs`, at most `maxConnections` open, the deadlines checked
+ * at least every second (src/http-limits).
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WEBHOOK_HEALTH_PATH, WEBHOOK_MUTATE_PATH, WEBHOOK_VALIDATE_PATH } from '../contract/index.ts';
 import { isCcnodesError } from '../errors/index.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../http-limits/index.ts';
 import { parseAdmissionReview, reviewMutation, reviewValidation } from './admission.ts';
 import { KubeServerError } from './errors.ts';
 import type { ValidateOptions } from './validate.ts';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhook-config.ts';
 
-/** Bounds on connections of the webhook server (all in ms except `maxConnections`). */
-export interface WebhookHttpLimits {
-  /** The whole request (headers and body) must arrive within this (default 30,000). */
-  readonly requestTimeoutMs?: number;
-  /** The TLS handshake, then the request headers, must each complete within this (default 10,000). */
-  readonly headerTimeoutMs?: number;
-  /** A connection without traffic for this long is closed, also between requests (default 30,000). */
-  readonly idleTimeoutMs?: number;
-  /** Open connections at once; further ones are closed at accept (default 1,024). */
-  readonly maxConnections?: number;
-}
+/**
+ * Bounds on connections of the webhook server (src/http-limits; the header timeout also bounds the
+ * TLS handshake).
+ */
+export type WebhookHttpLimits = HttpLimits;
 
-/** Defaults of {@link WebhookHttpLimits}. */
-export const DEFAULT_WEBHOOK_HTTP_LIMITS: Required<WebhookHttpLimits> = {
-  requestTimeoutMs: 30_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 1024,
-};
+/** Defaults of {@link WebhookHttpLimits}: those of every ccnodes service. */
+export const DEFAULT_WEBHOOK_HTTP_LIMITS: Required<WebhookHttpLimits> = DEFAULT_HTTP_LIMITS;
 
 /** Options of {@link startWebhookServer}. */
 export interface WebhookServerOptions {
@@ -135,29 +129,24 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       else send(res, 500, { error: { code: 'ERR_INTERNAL', message: 'internal error' } });
     }
   };
-  const limits = { ...DEFAULT_WEBHOOK_HTTP_LIMITS, ...options.limits };
-  if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
-    throw new KubeServerError('the header timeout must not be longer than the request timeout', {
-      details: { field: 'limits.headerTimeoutMs' },
-    });
-  }
+  const limits = resolveHttpLimits(
+    options.limits,
+    DEFAULT_WEBHOOK_HTTP_LIMITS,
+    (p) => new KubeServerError(p.message, { details: { field: `limits.${p.field}` } }),
+  );
   const server: Server = createServer(
     {
       cert: options.certPem,
       key: options.keyPem,
       minVersion: 'TLSv1.2',
       handshakeTimeout: limits.headerTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.headerTimeoutMs,
-      keepAliveTimeout: limits.idleTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
+      ...serverOptions(limits),
     },
     (req, res) => {
       void handle(req, res);
     },
   );
-  server.setTimeout(limits.idleTimeoutMs);
-  server.maxConnections = limits.maxConnections;
+  limitServer(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => {
       reject(

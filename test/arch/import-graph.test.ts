@@ -11,27 +11,32 @@ import { REPO_ROOT } from '../support/testdata.ts';
 
 const SRC = join(REPO_ROOT, 'src');
 
-/** Module → modules it may import. `errors` is the shared leaf every module may use. */
+/**
+ * Module → modules it may import. `errors` is the shared leaf every module may use; `http-limits`
+ * the connection bounds the HTTP servers share.
+ */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   errors: [],
+  'http-limits': [],
   core: ['errors'],
   policy: ['errors'],
   contract: ['errors'],
   sim: ['errors', 'core'],
   'collateral-source': ['errors', 'core'],
-  attestation: ['errors', 'core', 'policy', 'collateral-source', 'contract'],
-  'node/device-plugin': ['errors', 'contract'],
-  'node/quote-helper': ['errors', 'core', 'sim', 'contract'],
-  kube: ['errors', 'contract'],
+  attestation: ['errors', 'http-limits', 'core', 'policy', 'collateral-source', 'contract'],
+  'node/device-plugin': ['errors', 'http-limits', 'contract'],
+  'node/quote-helper': ['errors', 'http-limits', 'core', 'sim', 'contract'],
+  kube: ['errors', 'http-limits', 'contract'],
   'attestation-client': ['errors', 'core', 'contract'],
   ratls: ['errors', 'core', 'sim', 'collateral-source', 'attestation-client'],
-  'collateral-service': ['errors', 'core', 'collateral-source'],
+  'collateral-service': ['errors', 'http-limits', 'core', 'collateral-source'],
   container: ['errors', 'core', 'sim', 'contract', 'attestation-client'],
   planner: ['errors', 'contract'],
-  dashboard: ['errors', 'contract', 'attestation-client'],
+  dashboard: ['errors', 'http-limits', 'contract', 'attestation-client'],
   lib: ['errors', 'core', 'sim', 'contract', 'collateral-source', 'attestation-client', 'ratls'],
   cli: [
     'errors',
+    'http-limits',
     'core',
     'policy',
     'contract',

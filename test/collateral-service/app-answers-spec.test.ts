@@ -210,7 +210,9 @@ test('connections are checked for the header timeout at a quarter of it, between
     ] as const) {
       const app = buildCollateralApp(
         service,
-        headerTimeoutMs === undefined ? {} : { limits: { headerTimeoutMs } },
+        headerTimeoutMs === undefined
+          ? {}
+          : { limits: { headerTimeoutMs, requestTimeoutMs: Math.max(headerTimeoutMs, 30_000) } },
       );
       // Node keeps the option on the server it creates.
       const server = app.server as unknown as {
@@ -220,6 +222,31 @@ test('connections are checked for the header timeout at a quarter of it, between
       assert.equal(server.connectionsCheckingInterval, every, String(headerTimeoutMs));
       assert.equal(server.headersTimeout, headerTimeoutMs ?? 10_000);
       await app.close();
+    }
+  } finally {
+    await service.close();
+  }
+});
+
+test('unusable connection bounds are ERR_COLLATERAL_SERVICE_CONFIG naming the bound (a header timeout longer than the request timeout was accepted)', async () => {
+  const service = await CollateralService.open({
+    mode: 'offline',
+    store: openMemoryStore(),
+    refreshIntervalMs: 0,
+  });
+  try {
+    for (const [limits, field] of [
+      [{ headerTimeoutMs: 40_000 }, 'limits.headerTimeoutMs'],
+      [{ requestTimeoutMs: 2000, headerTimeoutMs: 3000 }, 'limits.headerTimeoutMs'],
+      [{ maxConnections: 0 }, 'limits.maxConnections'],
+      [{ bodyLimit: 0 }, 'limits.bodyLimit'],
+    ] as const) {
+      assert.throws(
+        () => buildCollateralApp(service, { limits }),
+        (err: { code?: string; details?: Record<string, unknown> }) =>
+          err.code === 'ERR_COLLATERAL_SERVICE_CONFIG' && err.details?.['field'] === field,
+        field,
+      );
     }
   } finally {
     await service.close();

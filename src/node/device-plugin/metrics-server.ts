@@ -2,25 +2,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import {
+  DEFAULT_HTTP_LIMITS,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../../http-limits/index.ts';
 import { DevicePluginConfigError } from './errors.ts';
 
-/** Bounds on the endpoint's connections (ms, except `maxConnections`). */
-export interface MetricsHttpLimits {
-  /** The whole request must arrive within this (default 30,000). */
-  readonly requestTimeoutMs?: number;
-  /** The request headers must arrive within this (default 10,000; at most requestTimeoutMs). */
-  readonly headerTimeoutMs?: number;
-  /** A connection without traffic for this long is closed, also between requests (default 30,000). */
-  readonly idleTimeoutMs?: number;
-  /** Open connections at once; further ones are closed at accept (default 256). */
-  readonly maxConnections?: number;
-}
+/** Bounds on the endpoint's connections (src/http-limits). */
+export type MetricsHttpLimits = HttpLimits;
 
-/** Defaults of {@link MetricsHttpLimits}. */
+/** Defaults of {@link MetricsHttpLimits}: the services' defaults, with at most 256 connections. */
 export const DEFAULT_METRICS_HTTP_LIMITS: Required<MetricsHttpLimits> = {
-  requestTimeoutMs: 30_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
+  ...DEFAULT_HTTP_LIMITS,
   maxConnections: 256,
 };
 
@@ -61,20 +57,16 @@ export async function serveMetrics(
   limits: MetricsHttpLimits = {},
 ): Promise<MetricsEndpoint> {
   const { host, port } = parseListen(listen);
-  const l = { ...DEFAULT_METRICS_HTTP_LIMITS, ...limits };
-  if (l.headerTimeoutMs > l.requestTimeoutMs) {
-    throw new DevicePluginConfigError(
-      'ERR_DEVICE_PLUGIN_OPTION',
-      'metrics endpoint: the header timeout must not be longer than the request timeout',
-      { option: 'metrics-limits' },
-    );
-  }
-  const options = {
-    requestTimeout: l.requestTimeoutMs,
-    headersTimeout: l.headerTimeoutMs,
-    keepAliveTimeout: l.idleTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(l.headerTimeoutMs / 4))),
-  };
+  const l = resolveHttpLimits(
+    limits,
+    DEFAULT_METRICS_HTTP_LIMITS,
+    (p) =>
+      new DevicePluginConfigError('ERR_DEVICE_PLUGIN_OPTION', `metrics endpoint: ${p.message}`, {
+        option: 'metrics-limits',
+        field: p.field,
+      }),
+  );
+  const options = serverOptions(l);
   const server: Server = createServer(options, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
@@ -104,8 +96,7 @@ export async function serveMetrics(
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
-  server.setTimeout(l.idleTimeoutMs);
-  server.maxConnections = l.maxConnections;
+  limitServer(server, l);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -10,10 +10,9 @@
  * Errors are `{ error: { code, message, details } }` with 400 for bad input, 502 when the upstream
  * aesmd fails, 503 when the provider refuses, 500 otherwise.
  *
- * Slow and idle clients are bounded ({@link JsonApiHttpLimits}): headers within 10 s, the whole
- * request within 30 s, idle connections closed after 30 s, at most 1,024 open. Node checks the
- * header and request deadlines every `connectionsCheckingInterval` (30 s by default); here that is
- * derived from the header timeout and at most 1 s.
+ * Slow and idle clients are bounded ({@link JsonApiHttpLimits}, src/http-limits): headers within
+ * 10 s, the whole request within 30 s, idle connections closed after 30 s, at most 1,024 open, the
+ * deadlines checked at least every second.
  */
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
@@ -26,30 +25,24 @@ import {
   type QuoteHelperTargetInfoResponse,
 } from '../../contract/index.ts';
 import { isCcnodesError } from '../../errors/index.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  fastifyOptions,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../../http-limits/index.ts';
 import { AesmStatusError, QuoteHelperConfigError, QuoteHelperInputError } from './errors.ts';
 import type { QuoteHelperMetrics } from './metrics.ts';
 import type { QuoteProvider } from './provider.ts';
 import { QE_REPORT_INFO_NONCE_SIZE } from './qe-report-info.ts';
 
-/** Bounds on the JSON API's connections (ms, except `maxConnections`). */
-export interface JsonApiHttpLimits {
-  /** The whole request (headers and body) must arrive within this (default 30,000). */
-  readonly requestTimeoutMs?: number;
-  /** The request headers must arrive within this (default 10,000; at most requestTimeoutMs). */
-  readonly headerTimeoutMs?: number;
-  /** A connection without traffic for this long is closed, also between requests (default 30,000). */
-  readonly idleTimeoutMs?: number;
-  /** Open connections at once; further ones are closed at accept (default 1,024). */
-  readonly maxConnections?: number;
-}
+/** Bounds on the JSON API's connections (src/http-limits). */
+export type JsonApiHttpLimits = HttpLimits;
 
-/** Defaults of {@link JsonApiHttpLimits}. */
-export const DEFAULT_JSON_API_HTTP_LIMITS: Required<JsonApiHttpLimits> = {
-  requestTimeoutMs: 30_000,
-  headerTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  maxConnections: 1024,
-};
+/** Defaults of {@link JsonApiHttpLimits}: those of every ccnodes service. */
+export const DEFAULT_JSON_API_HTTP_LIMITS: Required<JsonApiHttpLimits> = DEFAULT_HTTP_LIMITS;
 
 export interface JsonApiOptions {
   readonly provider: QuoteProvider;
@@ -117,28 +110,18 @@ export function buildJsonApi(options: JsonApiOptions) {
   const { provider, metrics } = options;
   const log = options.logger.child({ transport: 'json' });
   // fastify logs every request at info; its own logger only passes warnings and errors.
-  const limits = { ...DEFAULT_JSON_API_HTTP_LIMITS, ...options.limits };
-  if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
-    throw new QuoteHelperConfigError(
-      'the JSON API header timeout must not be longer than its request timeout',
-      { details: { field: 'limits.headerTimeoutMs' } },
-    );
-  }
+  const limits = resolveHttpLimits(
+    options.limits,
+    DEFAULT_JSON_API_HTTP_LIMITS,
+    (p) => new QuoteHelperConfigError(`JSON API: ${p.message}`, { details: { field: `limits.${p.field}` } }),
+  );
   const app = Fastify({
     loggerInstance: log.child({}, { level: log.levelVal > 40 ? log.level : 'warn' }),
     bodyLimit: 64 * 1024,
-    // fastify's defaults leave the request timeout off; Node would check deadlines every 30 s.
-    http: {
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
-    },
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    keepAliveTimeout: limits.idleTimeoutMs,
+    http: serverOptions(limits),
+    ...fastifyOptions(limits),
   });
-  // fastify sets the request, idle and keep-alive timeouts on the server it creates; these two are
-  // set on that server.
-  app.server.headersTimeout = limits.headerTimeoutMs;
-  app.server.maxConnections = limits.maxConnections;
+  limitServer(app.server, limits);
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body);
