@@ -5,6 +5,7 @@
  * connection, and a plain request over a raw connection.
  */
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -102,4 +103,24 @@ export async function getOverSocket(socket: Duplex, path: string): Promise<strin
   socket.on('data', (c: string) => (text += c));
   await once(socket, 'end');
   return text;
+}
+
+/**
+ * Opens `max` connections to the plain-HTTP server on 127.0.0.1:`port`, then one more, and asserts
+ * the extra one is closed within 3 s while the first still gets an answer to `GET <path>` (200).
+ */
+export async function expectConnectionCap(port: number, max: number, path: string): Promise<void> {
+  const open: Socket[] = [];
+  try {
+    for (let i = 0; i < max; i += 1) open.push(await opened(connect(port, '127.0.0.1')));
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = connect(port, '127.0.0.1');
+    extra.on('error', () => undefined);
+    open.push(extra);
+    const ms = await closedWithin(extra, performance.now(), 3000);
+    assert.notEqual(ms, undefined, 'the extra connection was kept open');
+    assert.match(await getOverSocket(open[0] as Socket, path), /^HTTP\/1\.1 200 /);
+  } finally {
+    for (const c of open) c.destroy();
+  }
 }
