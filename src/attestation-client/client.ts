@@ -109,6 +109,13 @@ export interface ReleasedSecret {
   readonly jwe: string;
 }
 
+/**
+ * Keys of `/certs` imported ahead of a token (the first ones listed; a service publishes its active
+ * key first and a few retired ones). The others are imported when a token names them, so a service
+ * that lists thousands of keys costs the client no more than one that lists a few.
+ */
+export const PREPARED_VERIFY_KEYS = 4;
+
 /** Status codes that mean "try again later" rather than "no". */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 
@@ -278,7 +285,11 @@ export class AttestationClient {
    */
   #prepareVerifyKeys(): void {
     const prepare = (certs: ReadonlyMap<string, X509Certificate>): void => {
-      for (const cert of certs.values()) void this.#verifyKey(cert).catch(() => undefined);
+      let n = 0;
+      for (const cert of certs.values()) {
+        if (n++ === PREPARED_VERIFY_KEYS) break;
+        void this.#verifyKey(cert).catch(() => undefined);
+      }
     };
     if (this.#certs !== undefined) prepare(this.#certs);
     else void this.#certsInFlight?.then(prepare, () => undefined);

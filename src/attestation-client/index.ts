@@ -7,6 +7,7 @@ export {
   ATTESTATION_API_VERSION,
   AttestationClient,
   MAX_RESPONSE_BYTES,
+  PREPARED_VERIFY_KEYS,
   type AttestationClientOptions,
   type ReleasedSecret,
   type RetryOptions,

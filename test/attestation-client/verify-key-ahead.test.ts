@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, beforeEach, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { SignJWT } from 'jose';
-import { AttestationClient } from '../../src/attestation-client/index.ts';
+import { AttestationClient, PREPARED_VERIFY_KEYS } from '../../src/attestation-client/index.ts';
 
 const RSA = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -30,6 +30,8 @@ let certDer: Uint8Array;
 let events: string[];
 /** Resolves the pending attestation answer (set while one waits). */
 let imported: (() => void) | undefined;
+/** Extra certificates `/certs` lists before the signing one (hostile-service test). */
+let extraCerts = 0;
 
 const subtle = webcrypto.subtle;
 const realImportKey = subtle.importKey.bind(subtle);
@@ -70,7 +72,13 @@ before(async () => {
         res.end(JSON.stringify(body));
       };
       if (req.url === '/certs') {
-        send({ keys: [{ kty: 'RSA', kid: 'k1', x5c: [Buffer.from(certDer).toString('base64')] }] });
+        const x5c = [Buffer.from(certDer).toString('base64')];
+        send({
+          keys: [
+            ...Array.from({ length: extraCerts }, (_, i) => ({ kty: 'RSA', kid: `extra-${i}`, x5c })),
+            { kty: 'RSA', kid: 'k1', x5c },
+          ],
+        });
         return;
       }
       void (async () => {
@@ -109,6 +117,7 @@ after(async () => {
 
 beforeEach(() => {
   events = [];
+  extraCerts = 0;
 });
 
 const evidence = { quote: new Uint8Array(64), runtimeData: new Uint8Array(8) };
@@ -138,6 +147,22 @@ test('without /certs fetched ahead, attesting fetches nothing more; verifyToken 
     assert.deepEqual(events, ['POST /attest/SgxEnclave', 'answer /attest/SgxEnclave']);
     assert.equal((await c.verifyToken(token)).header.kid, 'k1');
     assert.deepEqual(events.slice(2), ['GET /certs', 'answer /certs', 'import spki']);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a /certs listing many keys: only the first few are imported ahead, the one a token names when it is verified', async () => {
+  extraCerts = 200;
+  const c = new AttestationClient({ url });
+  try {
+    c.prefetchCerts();
+    const token = await c.attestSgxEnclave(evidence);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(events.filter((e) => e === 'import spki').length, PREPARED_VERIFY_KEYS, events.join('\n'));
+    // k1 is listed last: imported when its token is verified, and only then.
+    assert.equal((await c.verifyToken(token)).header.kid, 'k1');
+    assert.equal(events.filter((e) => e === 'import spki').length, PREPARED_VERIFY_KEYS + 1);
   } finally {
     await c.close();
   }
