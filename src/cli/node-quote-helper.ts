@@ -27,6 +27,7 @@ interface QuoteHelperFlags {
   readonly aesmdSocket?: string;
   readonly simPlatform?: string;
   readonly maxRequestBytes?: string;
+  readonly maxConnections?: string;
   readonly metricsListen?: string;
   readonly logLevel: string;
 }
@@ -105,6 +106,8 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
     flags.maxRequestBytes === undefined
       ? undefined
       : positiveInt(flags.maxRequestBytes, '--max-request-bytes');
+  const maxConnections =
+    flags.maxConnections === undefined ? undefined : positiveInt(flags.maxConnections, '--max-connections');
   const qh = await import('../node/quote-helper/index.ts');
   const logger = qh.createLogger(ctx.stdout, flags.logLevel as LogLevel);
   let provider: QuoteProvider;
@@ -129,6 +132,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags, ctx: CliContext): Promise
       provider,
       logger,
       ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
     });
   } catch (err) {
     await provider.close();
@@ -194,6 +198,10 @@ export function registerNodeQuoteHelper(program: Command, ctx: CliContext): void
     .option('--sim-platform <name>', 'sim: simulated platform preset (default up-to-date)')
     .option('--aesmd-socket <path>', "aesmd: the host aesmd's socket to relay to")
     .option('--max-request-bytes <n>', 'largest AESM request accepted (default 65536)')
+    .option(
+      '--max-connections <n>',
+      'AESM connections open at once; further ones are closed as they are accepted (default 1024)',
+    )
     .option(
       '--metrics-listen <host:port>',
       'also serve GET /metrics and /healthz over TCP (e.g. 0.0.0.0:9403) for Prometheus and the dashboard; quotes stay on the sockets',

@@ -140,6 +140,12 @@ describe('ccnodes node quote-helper', () => {
     ['aesmd relaying to itself', ['--provider', 'aesmd', '--aesmd-socket', 'SOCKET'], /must differ/],
     ['an unknown simulated platform', ['--sim-platform', 'nope'], /unknown simulated platform/],
     ['a bad --max-request-bytes', ['--max-request-bytes', '-1'], /--max-request-bytes/],
+    ['a zero --max-connections', ['--max-connections', '0'], /--max-connections/],
+    [
+      'a --max-connections over a million',
+      ['--max-connections', '1000001'],
+      /maxConnections must be an integer/,
+    ],
     ['a bad --log-level', ['--log-level', 'loud'], /--log-level/],
     ['a socket path that is a regular file', ['--socket', 'FILE'], /not a socket/],
   ];

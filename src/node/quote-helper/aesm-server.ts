@@ -3,13 +3,15 @@
  * little-endian length + protobuf `aesm.message.Request`, one framed `Response`, then the
  * connection is closed. Like aesmd it closes connections whose bytes are not a request it knows,
  * answers requests that fail their `required` checks with error code 1, and keeps serving; unlike
- * aesmd it caps the request length and times out idle connections.
+ * aesmd it caps the request length and the open connections, and closes a connection whose
+ * request has not arrived whole by a deadline.
  */
 import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isCcnodesError } from '../../errors/index.ts';
 import { dispatchAesmRequest } from './aesm-dispatch.ts';
+import { QuoteHelperConfigError } from './errors.ts';
 import { decodeAesmRequest } from './aesm-request.ts';
 import { DEFAULT_MAX_REQUEST_BYTES, FrameAssembler, encodeFrame } from './framing.ts';
 import type { QuoteHelperMetrics } from './metrics.ts';
@@ -25,11 +27,24 @@ export interface AesmServerOptions {
   readonly logger: Logger;
   /** Largest accepted request body (default 64 KiB). */
   readonly maxRequestBytes?: number;
-  /** A connection that has not delivered its whole request by then is closed (default 30 s). */
+  /**
+   * A connection that has not delivered its whole request this long after it was accepted is
+   * closed (default 30 s): a deadline, not an idle timeout, so a client trickling bytes is cut
+   * off as one that sends nothing.
+   */
   readonly readTimeoutMs?: number;
+  /**
+   * Connections open at once (default {@link DEFAULT_AESM_MAX_CONNECTIONS}); further ones are closed
+   * as they are accepted, so that clients holding connections cannot take all the daemon's
+   * descriptors.
+   */
+  readonly maxConnections?: number;
   /** File mode of the socket (default 0o777, as aesmd). */
   readonly socketMode?: number;
 }
+
+/** Default cap on open AESM connections (as the JSON API's). */
+export const DEFAULT_AESM_MAX_CONNECTIONS = 1024;
 
 export interface AesmServer {
   readonly socketPath: string;
@@ -52,6 +67,19 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
   const { socketPath, provider, metrics, logger } = options;
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const readTimeoutMs = options.readTimeoutMs ?? 30_000;
+  const maxConnections = options.maxConnections ?? DEFAULT_AESM_MAX_CONNECTIONS;
+  for (const [field, v, max] of [
+    ['readTimeoutMs', readTimeoutMs, 86_400_000],
+    ['maxConnections', maxConnections, 1_000_000],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > max)
+      throw new QuoteHelperConfigError(
+        `AESM socket: ${field} must be an integer in 1..${max}, got ${String(v)}`,
+        {
+          details: { field },
+        },
+      );
+  }
   const open = new Set<Socket>();
   const log = logger.child({ transport: 'aesm' });
 
@@ -101,8 +129,15 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
     });
     const frame = new FrameAssembler(maxBytes);
     let complete = false;
-    sock.setTimeout(readTimeoutMs, () => {
-      if (!complete) drop(sock, frame.truncated(`no complete request within ${readTimeoutMs} ms`));
+    // A deadline from the accept, which bytes arriving do not push back.
+    const deadline = setTimeout(() => {
+      if (!complete) {
+        complete = true;
+        drop(sock, frame.truncated(`no complete request within ${readTimeoutMs} ms`));
+      }
+    }, readTimeoutMs);
+    sock.once('close', () => {
+      clearTimeout(deadline);
     });
     sock.on('data', (chunk: Buffer) => {
       if (complete) return;
@@ -116,7 +151,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
       }
       if (body === undefined) return;
       complete = true;
-      sock.setTimeout(0);
+      clearTimeout(deadline);
       sock.pause();
       respond(sock, body).catch((err: unknown) => {
         drop(sock, err);
@@ -132,6 +167,7 @@ export async function startAesmServer(options: AesmServerOptions): Promise<AesmS
 
   await prepareSocketPath(socketPath, 'AESM socket');
   const server: Server = createServer({ allowHalfOpen: true }, onConnection);
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ path: socketPath, backlog: 511 }, () => {

@@ -21,6 +21,8 @@ export interface QuoteHelperOptions {
   readonly metrics?: QuoteHelperMetrics;
   readonly maxRequestBytes?: number;
   readonly readTimeoutMs?: number;
+  /** AESM connections open at once (default 1,024; see AesmServerOptions). */
+  readonly maxConnections?: number;
   /** File mode of the JSON socket (default 0o660: it is an operator interface). */
   readonly jsonSocketMode?: number;
 }
@@ -48,6 +50,7 @@ export async function startQuoteHelper(options: QuoteHelperOptions): Promise<Quo
       logger,
       ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
       ...(options.readTimeoutMs === undefined ? {} : { readTimeoutMs: options.readTimeoutMs }),
+      ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
     });
     if (options.jsonSocketPath !== undefined) {
       await prepareSocketPath(options.jsonSocketPath, 'JSON API socket');

@@ -13,7 +13,12 @@ export {
 } from './errors.ts';
 export type { QuoteProvider, QuoteTarget, QuoteResult, QeReportRequest, ProviderHealth } from './provider.ts';
 export { startQuoteHelper, type QuoteHelper, type QuoteHelperOptions } from './daemon.ts';
-export { startAesmServer, type AesmServer, type AesmServerOptions } from './aesm-server.ts';
+export {
+  DEFAULT_AESM_MAX_CONNECTIONS,
+  startAesmServer,
+  type AesmServer,
+  type AesmServerOptions,
+} from './aesm-server.ts';
 export {
   DEFAULT_JSON_API_HTTP_LIMITS,
   buildJsonApi,
