@@ -37,16 +37,21 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
     const sock = connect({ path: socketPath });
     const chunks: Buffer[] = [];
     let received = 0;
+    /** The answer's length once its 4-byte prefix has arrived. */
+    let length: number | undefined;
     // A promise settles once: the 'close' event that follows destroy() calls this again and changes
     // nothing.
     const finish = (err: Error | undefined, value?: Buffer): void => {
+      clearTimeout(deadline);
       sock.destroy();
       if (err !== undefined) reject(err);
       else resolve(value ?? Buffer.alloc(0));
     };
-    sock.setTimeout(timeoutMs, () => {
+    // A deadline for the whole exchange, which bytes arriving do not push back (a peer trickling
+    // its answer is cut off as one that sends nothing).
+    const deadline = setTimeout(() => {
       finish(quoteError(`AESM socket ${socketPath} did not answer within ${timeoutMs} ms`, { socketPath }));
-    });
+    }, timeoutMs);
     sock.on('connect', () => {
       const frame = Buffer.alloc(4 + body.length);
       frame.writeUInt32LE(body.length, 0);
@@ -56,12 +61,19 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
     sock.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       received += chunk.length;
-      const all = Buffer.concat(chunks);
-      if (all.length < 4) return;
-      const len = all.readUInt32LE(0);
-      if (len === 0 || len > MAX_RESPONSE)
-        finish(quoteError(`AESM socket ${socketPath}: response frame of ${len} bytes`, { socketPath }));
-      else if (all.length >= 4 + len) finish(undefined, all.subarray(4, 4 + len));
+      // The pieces are joined only when the prefix, then the whole answer, can be complete: linear
+      // in the answer's size however it is split.
+      if (length === undefined) {
+        if (received < 4) return;
+        const head = Buffer.concat(chunks);
+        chunks.splice(0, chunks.length, head);
+        length = head.readUInt32LE(0);
+        if (length === 0 || length > MAX_RESPONSE) {
+          finish(quoteError(`AESM socket ${socketPath}: response frame of ${length} bytes`, { socketPath }));
+          return;
+        }
+      }
+      if (received >= 4 + length) finish(undefined, Buffer.concat(chunks).subarray(4, 4 + length));
     });
     const closed = (): void => {
       finish(

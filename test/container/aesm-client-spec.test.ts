@@ -342,3 +342,34 @@ test('a socket that closes early, answers nothing in time, or does not exist is 
     await silent.close();
   }
 });
+
+test('an answer trickled a byte at a time is cut off at the deadline, not kept alive by each byte', async () => {
+  // A peer that sends a valid answer one byte every 20 ms: 1,000 quote bytes would take 20 s.
+  const path = join(dir, `aesm-trickle-${++n}.socket`);
+  const answer = encodeRes({ getSupportedAttKeyIDNumRes: { errorCode: 0, att_key_id_num: 1 } });
+  const padded = Buffer.concat([answer, Buffer.alloc(1000)]);
+  padded.writeUInt32LE(padded.length - 4, 0);
+  const timers = new Set<NodeJS.Timeout>();
+  const server = createServer((c) => {
+    c.on('error', () => undefined);
+    let i = 0;
+    const t = setInterval(() => {
+      if (i < padded.length && !c.destroyed) c.write(padded.subarray(i, ++i));
+    }, 20);
+    timers.add(t);
+    c.on('close', () => {
+      clearInterval(t);
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  try {
+    const started = performance.now();
+    const err = await refusal(aesmQuoteTarget(path, 400));
+    const took = performance.now() - started;
+    assert.match(err.message, /did not answer within 400 ms/);
+    assert.ok(took < 400 + 1500, `refused after ${took.toFixed(0)} ms`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    server.close();
+  }
+});

@@ -32,17 +32,20 @@ export function aesmExchange(
     const finish = (err: Error | undefined, value?: Buffer): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       sock.destroy();
       if (err !== undefined) reject(err);
       else resolve(value);
     };
-    sock.setTimeout(timeoutMs, () => {
+    // A deadline for the whole exchange, which bytes arriving do not push back (an aesmd that
+    // trickles its answer is given up on as one that says nothing).
+    const deadline = setTimeout(() => {
       finish(
         new QuoteHelperUpstreamError(`aesmd at ${socketPath} did not answer within ${timeoutMs} ms`, {
           details: { socketPath },
         }),
       );
-    });
+    }, timeoutMs);
     sock.on('connect', () => {
       sock.write(encodeFrame(body));
     });
