@@ -12,6 +12,7 @@ export {
   type CollateralDirectoryReport,
 } from './offline.ts';
 export {
+  MAX_PCS_RESPONSE_BYTES,
   PcsClient,
   crlDistributionPointUrls,
   rootCaCrlUrlOfChain,

@@ -95,6 +95,45 @@ const sleep = (ms: number): Promise<void> =>
     setTimeout(resolve, ms);
   });
 
+/**
+ * Largest PCS/PCCS answer read (8 MiB). Intel's largest documents (PCK CRLs, TCB info with many
+ * levels) are tens of kilobytes; a longer answer is refused as it arrives, never buffered whole.
+ */
+export const MAX_PCS_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The body of `res`, refused with `ERR_PCS_RESPONSE` once it is (or declares itself) longer than
+ * `max` bytes. Stream errors, including the request's timeout firing mid-body, are thrown as they are.
+ */
+async function readBody(res: Response, max: number, url: string, path: string): Promise<Buffer> {
+  const tooLarge = (): PcsError =>
+    new PcsError('ERR_PCS_RESPONSE', `PCS request GET ${url}: the answer is larger than ${max} bytes`, {
+      url,
+      path,
+      maxBytes: max,
+    });
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (res.body === null) return Buffer.alloc(0);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
 function header(headers: Headers, name: string): string | undefined {
   const v = headers.get(name);
   return v === null || v === '' ? undefined : v;
@@ -201,7 +240,29 @@ export class PcsClient {
         this.#o.onFetch?.({ url, status: undefined, requestId: undefined, attempt, error: last.code });
         continue;
       }
-      const body = Buffer.from(await res.arrayBuffer());
+      let body: Buffer;
+      try {
+        body = await readBody(res, MAX_PCS_RESPONSE_BYTES, url, path);
+      } catch (cause) {
+        if (cause instanceof PcsError) throw cause; // too large: asking again gets the same
+        const timedOut =
+          cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+        last = timedOut
+          ? new PcsError(
+              'ERR_PCS_TIMEOUT',
+              `PCS request GET ${url} timed out while its answer was read`,
+              { url, path },
+              cause,
+            )
+          : new PcsError(
+              'ERR_PCS_UNREACHABLE',
+              `PCS request GET ${url} failed: the connection was lost while its answer was read`,
+              { url, path },
+              cause,
+            );
+        this.#o.onFetch?.({ url, status: res.status, requestId: undefined, attempt, error: last.code });
+        continue;
+      }
       const requestId = header(res.headers, 'Request-ID');
       if (res.ok) {
         this.#o.onFetch?.({ url, status: res.status, requestId, attempt });

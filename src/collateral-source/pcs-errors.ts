@@ -16,7 +16,8 @@ export const PCS_ERRORS = {
   },
   ERR_PCS_RESPONSE: {
     type: 'PcsError',
-    summary: 'A PCS/PCCS response lacks a required issuer-chain header or has a malformed body.',
+    summary:
+      'A PCS/PCCS response lacks a required issuer-chain header, has a malformed body, or is larger than 8 MiB.',
   },
   ERR_PCS_BASE_URL: {
     type: 'PcsError',

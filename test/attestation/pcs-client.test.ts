@@ -5,7 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { CollateralCache, PcsClient, PcsError } from '../../src/collateral-source/index.ts';
+import {
+  CollateralCache,
+  MAX_PCS_RESPONSE_BYTES,
+  PcsClient,
+  PcsError,
+} from '../../src/collateral-source/index.ts';
 import { verifyQuote } from '../../src/core/index.ts';
 import { createSimDcap, startSimPcs, type SimPcsServer } from '../../src/sim/index.ts';
 import { createHash } from 'node:crypto';
@@ -134,6 +139,61 @@ describe('PcsClient against a misbehaving stub', () => {
       new PcsClient({ baseUrl: base, retries: 0, timeoutMs: 100 }).qeIdentity(),
       (e: unknown) => (e as PcsError).code === 'ERR_PCS_TIMEOUT',
     );
+  });
+
+  test('an answer whose body trickles past the timeout is ERR_PCS_TIMEOUT, and is retried', async () => {
+    let calls = 0;
+    handler = (req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 20); // headers at once, then a byte every 20 ms
+      req.socket.on('close', () => {
+        clearInterval(t);
+      });
+    };
+    const started = performance.now();
+    await assert.rejects(
+      new PcsClient({ baseUrl: base, retries: 1, retryDelayMs: 1, timeoutMs: 200 }).qeIdentity(),
+      (e: unknown) =>
+        e instanceof PcsError && e.code === 'ERR_PCS_TIMEOUT' && /while its answer was read/.test(e.message),
+    );
+    assert.equal(calls, 2);
+    assert.ok(performance.now() - started < 3000);
+  });
+
+  test('an answer over MAX_PCS_RESPONSE_BYTES is ERR_PCS_RESPONSE, declared or streamed, and not asked for again', async () => {
+    let calls = 0;
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    for (const declared of [true, false]) {
+      calls = 0;
+      handler = (_req, res) => {
+        calls++;
+        res.writeHead(200, declared ? { 'content-length': String(MAX_PCS_RESPONSE_BYTES + 1) } : {});
+        // Streamed: 1 MiB pieces for as long as the client reads (more than the cap in all).
+        let sent = 0;
+        const more = (): void => {
+          while (sent <= MAX_PCS_RESPONSE_BYTES + chunk.length && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', more);
+              return;
+            }
+          }
+          res.end();
+        };
+        if (declared) res.flushHeaders();
+        else more();
+      };
+      await assert.rejects(
+        new PcsClient({ baseUrl: base, retries: 2, retryDelayMs: 1 }).qeIdentity(),
+        (e: unknown) =>
+          e instanceof PcsError &&
+          e.code === 'ERR_PCS_RESPONSE' &&
+          e.details['maxBytes'] === MAX_PCS_RESPONSE_BYTES,
+        declared ? 'declared' : 'streamed',
+      );
+      assert.equal(calls, 1, declared ? 'declared' : 'streamed');
+    }
   });
 
   test('missing issuer-chain header is ERR_PCS_RESPONSE', async () => {

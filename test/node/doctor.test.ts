@@ -85,6 +85,27 @@ describe('node doctor', () => {
     });
   }
 
+  test('the PCCS check reads the status only: an endless body is not read (bytes bounded, not only time)', async () => {
+    let pulled = 0;
+    const endless: typeof fetch = () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              pulled++;
+              controller.enqueue(new Uint8Array(64 * 1024));
+            },
+          }),
+          { status: 200 },
+        ),
+      );
+    const started = performance.now();
+    const report = await doctor(tree(), { fetch: endless, timeoutMs: 2000 });
+    assert.equal(report.checks.find((c) => c.id === 'pccs')?.status, 'pass');
+    assert.ok(performance.now() - started < 1500, 'the body was read until the timeout');
+    assert.ok(pulled <= 2, `${pulled} pieces of the body were pulled`);
+  });
+
   test('a healthy SGX node passes every check and gets its labels', async () => {
     const report = await doctor(tree({ epcBytesPerNode: [64 * 1024 * 1024, 48 * 1024 * 1024] }));
     assert.deepEqual(statusOf(report), {
