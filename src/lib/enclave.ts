@@ -135,14 +135,26 @@ export const QUOTE_HELPER_SOCKET = QUOTE_HELPER_JSON_SOCKET_PATH;
 /** Largest answer read from the quote helper (a quote is a few KiB). */
 const MAX_QUOTE_HELPER_ANSWER = 1024 * 1024;
 
+/** Default deadline of one quote helper exchange (connect, request, whole answer). */
+export const QUOTE_HELPER_TIMEOUT_MS = 30_000;
+
 function quoteHelperExchange(
   socketPath: string,
   method: 'GET' | 'POST',
   path: string,
-  body?: Uint8Array,
+  body: Uint8Array | undefined,
+  timeoutMs: number,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const done = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(deadline);
+      return true;
+    };
     const fail = (why: string, cause?: unknown): void => {
+      if (!done()) return;
       reject(
         new EnclaveRuntimeError(
           'ERR_ENCLAVE_RUNTIME',
@@ -158,7 +170,6 @@ function quoteHelperExchange(
         method,
         path,
         headers: body === undefined ? {} : { 'content-type': 'application/octet-stream' },
-        timeout: 30_000,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -174,17 +185,20 @@ function quoteHelperExchange(
           const data = Buffer.concat(chunks);
           if (res.statusCode !== 200)
             fail(`HTTP ${String(res.statusCode)}: ${data.toString('utf8', 0, 300)}`);
-          else resolve(data);
+          else if (done()) resolve(data);
         });
         res.on('error', (e) => {
           fail(e.message, e);
         });
       },
     );
-    req.on('timeout', () => {
+    // One deadline for the whole exchange, which bytes arriving do not push back (the request's
+    // own `timeout` is an idle timeout: a helper trickling its answer would hold the enclave's
+    // OCALL for as long as it liked).
+    const deadline = setTimeout(() => {
+      fail(`no complete answer within ${timeoutMs} ms`);
       req.destroy();
-      fail('no answer in 30 s');
-    });
+    }, timeoutMs);
     req.on('error', (e) => {
       fail(e.message, e);
     });
@@ -198,14 +212,21 @@ function quoteHelperExchange(
  * Spread into the OCALL handlers of `startTypedEnclave`. A helper that cannot be reached or refuses
  * rejects the enclave's `getQuote()` with `ERR_ENCLAVE_RUNTIME` naming the socket and status.
  */
-export function quoteHelperOcalls(options: { socketPath?: string } = {}): {
+export function quoteHelperOcalls(options: { socketPath?: string; timeoutMs?: number } = {}): {
   ccnodes_qe_target_info: () => Promise<Uint8Array>;
   ccnodes_quote: (report: Uint8Array) => Promise<Uint8Array>;
 } {
   const socketPath = options.socketPath ?? QUOTE_HELPER_SOCKET;
+  const timeoutMs = options.timeoutMs ?? QUOTE_HELPER_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)
+    throw new EnclaveRuntimeError(
+      'ERR_ENCLAVE_RUNTIME',
+      `quoteHelperOcalls: timeoutMs must be an integer in 1..600000, got ${String(timeoutMs)}`,
+      { field: 'timeoutMs' },
+    );
   return {
     ccnodes_qe_target_info: async () => {
-      const answer = await quoteHelperExchange(socketPath, 'GET', '/v1/target-info');
+      const answer = await quoteHelperExchange(socketPath, 'GET', '/v1/target-info', undefined, timeoutMs);
       let targetInfo: unknown;
       try {
         targetInfo = (JSON.parse(answer.toString('utf8')) as { targetInfo?: unknown }).targetInfo;
@@ -223,7 +244,7 @@ export function quoteHelperOcalls(options: { socketPath?: string } = {}): {
       return new Uint8Array(Buffer.from(targetInfo, 'base64'));
     },
     ccnodes_quote: async (report) =>
-      new Uint8Array(await quoteHelperExchange(socketPath, 'POST', '/v1/quote', report)),
+      new Uint8Array(await quoteHelperExchange(socketPath, 'POST', '/v1/quote', report, timeoutMs)),
   };
 }
 

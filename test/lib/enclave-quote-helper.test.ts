@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ATTEST_OCALLS,
@@ -138,3 +139,37 @@ describe('getQuote() through the node quote helper', () => {
     );
   });
 });
+
+test(
+  'a quote helper that trickles its answer is given up on at the deadline (timeoutMs), ERR_ENCLAVE_RUNTIME',
+  { timeout: 10_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccnodes-qh-trickle-'));
+    const socketPath = join(dir, 'json.socket');
+    const timers = new Set<NodeJS.Timeout>();
+    // Headers at once, then one byte of the body every 20 ms (the request's own idle timeout never fires).
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const tick = setInterval(() => res.write(' '), 20);
+      timers.add(tick);
+      res.on('close', () => {
+        clearInterval(tick);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const started = performance.now();
+      await assert.rejects(quoteHelperOcalls({ socketPath, timeoutMs: 300 }).ccnodes_qe_target_info(), {
+        code: 'ERR_ENCLAVE_RUNTIME',
+        message: /no complete answer within 300 ms/,
+      });
+      assert.ok(performance.now() - started < 300 + 1500);
+      assert.throws(() => quoteHelperOcalls({ socketPath, timeoutMs: 0 }), { code: 'ERR_ENCLAVE_RUNTIME' });
+    } finally {
+      for (const tick of timers) clearInterval(tick);
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
