@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import protobuf from 'protobufjs';
 import { aesmGetQuote, aesmQuoteTarget, ContainerLaunchError } from '../../src/container/index.ts';
+import { startTricklingPeer } from '../support/trickling-peer.ts';
 
 const root = protobuf.parse(readFileSync(new URL('../../proto/aesm/aesm.proto', import.meta.url), 'utf8'), {
   keepCase: true,
@@ -349,19 +350,7 @@ test('an answer trickled a byte at a time is cut off at the deadline, not kept a
   const answer = encodeRes({ getSupportedAttKeyIDNumRes: { errorCode: 0, att_key_id_num: 1 } });
   const padded = Buffer.concat([answer, Buffer.alloc(1000)]);
   padded.writeUInt32LE(padded.length - 4, 0);
-  const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((c) => {
-    c.on('error', () => undefined);
-    let i = 0;
-    const t = setInterval(() => {
-      if (i < padded.length && !c.destroyed) c.write(padded.subarray(i, ++i));
-    }, 20);
-    timers.add(t);
-    c.on('close', () => {
-      clearInterval(t);
-    });
-  });
-  await new Promise<void>((r) => server.listen(path, r));
+  const peer = await startTricklingPeer(path, padded, 20);
   try {
     const started = performance.now();
     const err = await refusal(aesmQuoteTarget(path, 400));
@@ -369,7 +358,6 @@ test('an answer trickled a byte at a time is cut off at the deadline, not kept a
     assert.match(err.message, /did not answer within 400 ms/);
     assert.ok(took < 400 + 1500, `refused after ${took.toFixed(0)} ms`);
   } finally {
-    for (const t of timers) clearInterval(t);
-    server.close();
+    peer.close();
   }
 });

@@ -7,31 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { aesmExchange } from '../../src/node/quote-helper/index.ts';
+import { startTricklingPeer } from '../support/trickling-peer.ts';
 
 test('an answer trickled one byte every 20 ms is refused at the deadline, as ERR_QUOTE_HELPER_UPSTREAM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aesm-transport-'));
   const path = join(dir, 'aesmd.socket');
   const answer = Buffer.alloc(1004, 0x08);
   answer.writeUInt32LE(1000, 0); // 1,000 body bytes: 20 s at this pace
-  const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((c) => {
-    c.on('error', () => undefined);
-    c.resume();
-    let i = 0;
-    const t = setInterval(() => {
-      if (i < answer.length && !c.destroyed) c.write(answer.subarray(i, ++i));
-    }, 20);
-    timers.add(t);
-    c.on('close', () => {
-      clearInterval(t);
-    });
-  });
-  await new Promise<void>((r) => server.listen(path, r));
+  const peer = await startTricklingPeer(path, answer, 20);
   try {
     const started = performance.now();
     await assert.rejects(aesmExchange(path, Buffer.from([0x0a, 0x00]), { timeoutMs: 400 }), (err: Error) => {
@@ -42,8 +29,7 @@ test('an answer trickled one byte every 20 ms is refused at the deadline, as ERR
     const took = performance.now() - started;
     assert.ok(took < 400 + 1500, `refused after ${took.toFixed(0)} ms`);
   } finally {
-    for (const t of timers) clearInterval(t);
-    server.close();
+    peer.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
