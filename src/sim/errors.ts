@@ -18,6 +18,11 @@ export const SIM_ERRORS = {
     type: 'SimConfigError',
     summary: 'The report body or report data given to the simulated quoting enclave has the wrong size.',
   },
+  ERR_SIM_PCS_CONFIG: {
+    type: 'SimConfigError',
+    summary:
+      'A connection bound of the simulated PCS server is not an integer in its range (`details.field`).',
+  },
   ERR_SIM_SEED: {
     type: 'SimConfigError',
     summary: 'The simulation seed is empty or not a string.',

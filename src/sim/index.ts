@@ -213,6 +213,7 @@ export {
 } from './tdx-collateral.ts';
 export {
   buildSimPcsApp,
+  DEFAULT_SIM_PCS_HTTP_LIMITS,
   startSimPcs,
   PCS_HEADERS,
   PCS_SGX_V4_PREFIX,

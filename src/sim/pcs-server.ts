@@ -27,7 +27,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import {
+  DEFAULT_HTTP_LIMITS,
+  fastifyOptions,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+} from '../http-limits/index.ts';
 import type { SimDcap } from './dcap.ts';
+import { SimConfigError } from './errors.ts';
 import type { PckCaKind } from './pki.ts';
 import type { SimPlatform } from './platform.ts';
 
@@ -55,7 +64,15 @@ export const PCS_HEADERS = {
 export interface SimPcsAppOptions {
   /** Clock used as the issue time of served collateral (default: the current time). */
   readonly now?: () => Date;
+  /** Connection bounds (src/http-limits; defaults {@link DEFAULT_SIM_PCS_HTTP_LIMITS}). */
+  readonly limits?: HttpLimits;
 }
+
+/** Defaults of the simulated PCS's connection bounds: the services' defaults, 256 connections. */
+export const DEFAULT_SIM_PCS_HTTP_LIMITS: Required<HttpLimits> = {
+  ...DEFAULT_HTTP_LIMITS,
+  maxConnections: 256,
+};
 
 /** Options of {@link startSimPcs}. */
 export interface SimPcsOptions extends SimPcsAppOptions {
@@ -126,9 +143,18 @@ export async function buildSimPcsApp(
   dcap: SimDcap,
   options: SimPcsAppOptions = {},
 ): Promise<FastifyInstance> {
+  // Slow and idle clients are bounded as at every ccnodes server (Fastify alone sets no request
+  // timeout, and Node checks header deadlines only every 30 s).
+  const limits = resolveHttpLimits(
+    options.limits,
+    DEFAULT_SIM_PCS_HTTP_LIMITS,
+    (p) =>
+      new SimConfigError('ERR_SIM_PCS_CONFIG', `simulated PCS: ${p.message}`, { field: `limits.${p.field}` }),
+  );
   const { default: Fastify } = await import('fastify');
   const now = options.now ?? ((): Date => new Date());
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, http: serverOptions(limits), ...fastifyOptions(limits) });
+  limitServer(app.server, limits);
 
   app.addHook('onRequest', (_request, reply, done) => {
     reply.header(PCS_HEADERS.requestId, randomBytes(16).toString('hex'));

@@ -21,7 +21,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   core: ['errors'],
   policy: ['errors'],
   contract: ['errors'],
-  sim: ['errors', 'core'],
+  sim: ['errors', 'http-limits', 'core'],
   'collateral-source': ['errors', 'core'],
   attestation: ['errors', 'http-limits', 'core', 'policy', 'collateral-source', 'contract'],
   'node/device-plugin': ['errors', 'http-limits', 'contract'],
