@@ -9,7 +9,15 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Agent as UndiciAgent, type buildConnector } from 'undici';
-import { RatlsVerificationError } from './errors.ts';
+import {
+  DEFAULT_HTTP_LIMITS,
+  limitServer,
+  resolveHttpLimits,
+  serverOptions,
+  type HttpLimits,
+  type ResolvedHttpLimits,
+} from '../http-limits/index.ts';
+import { RatlsOptionsError, RatlsVerificationError } from './errors.ts';
 import type { RatlsVerification, RatlsVerifier } from './verify.ts';
 
 /** A key and RA-TLS certificate (PEM) to present. */
@@ -36,8 +44,24 @@ function peerDer(socket: tls.TLSSocket): Uint8Array {
 export interface RatlsServerOptions extends RatlsCredentials {
   /** Mutual RA-TLS: require a client RA-TLS certificate and verify it with this verifier. */
   readonly verifyClient?: RatlsVerifier;
-  /** Other `tls.createServer` options. */
+  /** Other `tls.createServer` options (they take precedence over `limits`). */
   readonly tls?: tls.TlsOptions;
+  /**
+   * Connection bounds (src/http-limits): the TLS handshake must complete within `headerTimeoutMs`
+   * (default 10 s; Node's own is 120 s), and when `maxConnections` is given, further connections
+   * are closed at accept. The protocol above TLS is the caller's, so no idle or request timeout is
+   * imposed on it.
+   */
+  readonly limits?: HttpLimits;
+}
+
+/** `limits` over the services' defaults, refused as `ERR_RATLS_OPTIONS` naming the bound. */
+function ratlsLimits(limits: HttpLimits | undefined): ResolvedHttpLimits {
+  return resolveHttpLimits(
+    limits,
+    DEFAULT_HTTP_LIMITS,
+    (p) => new RatlsOptionsError(`RA-TLS server: ${p.message}`, { option: `limits.${p.field}` }),
+  );
 }
 
 /**
@@ -50,11 +74,21 @@ export function createRatlsServer(
   onConnection: (socket: RatlsSocket) => void,
 ): tls.Server {
   const verifier = options.verifyClient;
+  const limits = ratlsLimits(options.limits);
   const server = tls.createServer({
+    handshakeTimeout: limits.headerTimeoutMs,
     ...options.tls,
     key: options.key,
     cert: options.cert,
     ...(verifier === undefined ? {} : { requestCert: true, rejectUnauthorized: false }),
+  });
+  // The cap applies when asked for: a raw TLS server's protocol is the caller's, and so is how many
+  // connections it expects.
+  if (options.limits?.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
+  // A handshake that fails or times out is only reported ('tlsClientError'); without this the
+  // socket of a client that never completes TLS would stay open.
+  server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => {
+    socket.destroy();
   });
   server.on('secureConnection', (socket: RatlsSocket) => {
     if (verifier === undefined) {
@@ -85,12 +119,38 @@ export function createRatlsServer(
   return server;
 }
 
-/** An HTTPS server presenting an RA-TLS certificate (server-side attestation only). */
+/**
+ * An HTTPS server presenting an RA-TLS certificate (server-side attestation only). Slow and idle
+ * clients are bounded as at the ccnodes services (`limits`, src/http-limits: handshake and headers
+ * within 10 s, the request within 30 s, idle connections closed after 30 s, at most 1,024 open);
+ * options given in `tls` take precedence.
+ */
 export function createRatlsHttpsServer(
-  options: RatlsCredentials & { readonly tls?: https.ServerOptions },
+  options: RatlsCredentials & { readonly tls?: https.ServerOptions; readonly limits?: HttpLimits },
   listener: Parameters<typeof https.createServer>[1],
 ): https.Server {
-  return https.createServer({ ...options.tls, key: options.key, cert: options.cert }, listener);
+  const limits = ratlsLimits(options.limits);
+  const server = https.createServer(
+    {
+      handshakeTimeout: limits.headerTimeoutMs,
+      ...serverOptions(limits),
+      ...options.tls,
+      key: options.key,
+      cert: options.cert,
+    },
+    listener,
+  );
+  limitServer(server, { ...limits, ...tlsOverrides(options.tls) });
+  return server;
+}
+
+/** The bounds a caller set through `tls` options, which limitServer must not undo. */
+function tlsOverrides(o: https.ServerOptions | undefined): Partial<ResolvedHttpLimits> {
+  const out: { -readonly [K in keyof ResolvedHttpLimits]?: number } = {};
+  if (o?.requestTimeout !== undefined) out.requestTimeoutMs = o.requestTimeout;
+  if (o?.headersTimeout !== undefined) out.headerTimeoutMs = o.headersTimeout;
+  if (o?.keepAliveTimeout !== undefined) out.idleTimeoutMs = o.keepAliveTimeout;
+  return out;
 }
 
 /** Options of `connectRatls`. */

@@ -28,7 +28,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'node/quote-helper': ['errors', 'http-limits', 'core', 'sim', 'contract'],
   kube: ['errors', 'http-limits', 'contract'],
   'attestation-client': ['errors', 'core', 'contract'],
-  ratls: ['errors', 'core', 'sim', 'collateral-source', 'attestation-client'],
+  ratls: ['errors', 'http-limits', 'core', 'sim', 'collateral-source', 'attestation-client'],
   'collateral-service': ['errors', 'http-limits', 'core', 'collateral-source'],
   container: ['errors', 'core', 'sim', 'contract', 'attestation-client'],
   planner: ['errors', 'contract'],
