@@ -13,7 +13,6 @@ import {
   fastifyOptions,
   limitServer,
   resolveHttpLimits,
-  serverOptions,
   type HttpLimits,
 } from '../http-limits/index.ts';
 import { AttestConfigError } from './errors.ts';
@@ -174,10 +173,7 @@ export function buildApp(deps: AttestationAppDeps): FastifyInstance {
       ? { logger: deps.logger ?? false }
       : { loggerInstance: deps.loggerInstance }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    ...(deps.https === undefined
-      ? { http: serverOptions(limits) }
-      : { https: { ...deps.https, ...serverOptions(limits) } }),
-    ...fastifyOptions(limits),
+    ...fastifyOptions(limits, deps.https),
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;

@@ -30,7 +30,6 @@ import {
   fastifyOptions,
   limitServer,
   resolveHttpLimits,
-  serverOptions,
   type HttpLimits,
 } from '../http-limits/index.ts';
 import {
@@ -212,10 +211,7 @@ export function buildCollateralApp(
       ? { logger: options.logger ?? false }
       : { loggerInstance: options.loggerInstance }),
     bodyLimit,
-    ...(options.https === undefined
-      ? { http: serverOptions(limits) }
-      : { https: { ...options.https, ...serverOptions(limits) } }),
-    ...fastifyOptions(limits),
+    ...fastifyOptions(limits, options.https),
     // Fastify 5's defaults are what we want: no request id taken from a client's header
     // (`requestIdHeader: false`; ours is a fresh Request-ID) and 503 while closing.
   }) as unknown as FastifyInstance;

@@ -31,7 +31,6 @@ import {
   fastifyOptions,
   limitServer,
   resolveHttpLimits,
-  serverOptions,
   type HttpLimits,
 } from '../http-limits/index.ts';
 import { History } from './history.ts';
@@ -273,10 +272,10 @@ export function createDashboard(config: DashboardConfig): Dashboard {
 
   const app = Fastify({
     logger: config.logger ?? false,
-    ...(config.tls === undefined
-      ? { http: serverOptions(limits) }
-      : { https: { cert: config.tls.cert, key: config.tls.key, ...serverOptions(limits) } }),
-    ...fastifyOptions(limits),
+    ...fastifyOptions(
+      limits,
+      config.tls === undefined ? undefined : { cert: config.tls.cert, key: config.tls.key },
+    ),
     bodyLimit: 1024,
     requestIdHeader: false,
     return503OnClosing: true,

@@ -13,8 +13,8 @@
  *
  * A server resolves its limits once ({@link resolveHttpLimits}, which refuses unusable values
  * through the caller's own error), passes {@link serverOptions} where the server is created
- * (node:http/https `createServer`, or Fastify's `http`/`https` option) and {@link fastifyOptions}
- * to Fastify, then applies {@link limitServer} to the server made.
+ * (node:http/https `createServer`) or {@link fastifyOptions} (Fastify, which takes the same as
+ * its `http`/`https` option), then applies {@link limitServer} to the server made.
  */
 
 /** Bounds on a server's connections (ms, except `maxConnections`); absent ones take defaults. */
@@ -114,17 +114,38 @@ export function serverOptions(l: ResolvedHttpLimits): HttpServerLimitOptions {
   };
 }
 
-/** Fastify's own timeout options for `l` (Fastify sets them on the server it makes). */
-export function fastifyOptions(l: ResolvedHttpLimits): {
+/** Fastify's own timeout options (Fastify sets them on the server it makes). */
+export interface FastifyTimeoutOptions {
   readonly requestTimeout: number;
   readonly connectionTimeout: number;
   readonly keepAliveTimeout: number;
-} {
-  return {
+}
+
+/**
+ * Fastify options for `l`: its own timeouts, and {@link serverOptions} as its `http` option, or
+ * merged into `https` (the TLS options) when given.
+ */
+export function fastifyOptions(
+  l: ResolvedHttpLimits,
+): FastifyTimeoutOptions & { readonly http: HttpServerLimitOptions };
+export function fastifyOptions<T extends object>(
+  l: ResolvedHttpLimits,
+  https: T | undefined,
+): FastifyTimeoutOptions &
+  ({ readonly http: HttpServerLimitOptions } | { readonly https: T & HttpServerLimitOptions });
+export function fastifyOptions<T extends object>(
+  l: ResolvedHttpLimits,
+  https?: T,
+): FastifyTimeoutOptions &
+  ({ readonly http: HttpServerLimitOptions } | { readonly https: T & HttpServerLimitOptions }) {
+  const timeouts = {
     requestTimeout: l.requestTimeoutMs,
     connectionTimeout: l.idleTimeoutMs,
     keepAliveTimeout: l.idleTimeoutMs,
   };
+  return https === undefined
+    ? { ...timeouts, http: serverOptions(l) }
+    : { ...timeouts, https: { ...https, ...serverOptions(l) } };
 }
 
 /** The members of a node:http(s) server that {@link limitServer} sets. */

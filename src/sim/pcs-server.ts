@@ -32,7 +32,6 @@ import {
   fastifyOptions,
   limitServer,
   resolveHttpLimits,
-  serverOptions,
   type HttpLimits,
 } from '../http-limits/index.ts';
 import type { SimDcap } from './dcap.ts';
@@ -153,7 +152,7 @@ export async function buildSimPcsApp(
   );
   const { default: Fastify } = await import('fastify');
   const now = options.now ?? ((): Date => new Date());
-  const app = Fastify({ logger: false, http: serverOptions(limits), ...fastifyOptions(limits) });
+  const app = Fastify({ logger: false, ...fastifyOptions(limits) });
   limitServer(app.server, limits);
 
   app.addHook('onRequest', (_request, reply, done) => {

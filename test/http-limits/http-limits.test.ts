@@ -121,11 +121,13 @@ describe('what the servers are given', () => {
       keepAliveTimeout: 7000,
       connectionsCheckingInterval: 500,
     });
-    assert.deepEqual(fastifyOptions(l), {
-      requestTimeout: 9000,
-      connectionTimeout: 7000,
-      keepAliveTimeout: 7000,
+    const timeouts = { requestTimeout: 9000, connectionTimeout: 7000, keepAliveTimeout: 7000 };
+    assert.deepEqual(fastifyOptions(l), { ...timeouts, http: serverOptions(l) });
+    assert.deepEqual(fastifyOptions(l, { cert: 'C', key: 'K' }), {
+      ...timeouts,
+      https: { cert: 'C', key: 'K', ...serverOptions(l) },
     });
+    assert.deepEqual(fastifyOptions(l, undefined), { ...timeouts, http: serverOptions(l) });
     const server = createServer();
     try {
       limitServer(server, l);

@@ -30,7 +30,6 @@ import {
   fastifyOptions,
   limitServer,
   resolveHttpLimits,
-  serverOptions,
   type HttpLimits,
 } from '../../http-limits/index.ts';
 import { AesmStatusError, QuoteHelperConfigError, QuoteHelperInputError } from './errors.ts';
@@ -118,7 +117,6 @@ export function buildJsonApi(options: JsonApiOptions) {
   const app = Fastify({
     loggerInstance: log.child({}, { level: log.levelVal > 40 ? log.level : 'warn' }),
     bodyLimit: 64 * 1024,
-    http: serverOptions(limits),
     ...fastifyOptions(limits),
   });
   limitServer(app.server, limits);
