@@ -11,8 +11,10 @@ import {
   loadWithCodeCache,
   parseContainerRunArgs,
   parseQuoteVerifyArgs,
+  prestartHashes,
   type CliContext,
 } from '../cli/index.ts';
+import { resolve } from 'node:path';
 import { processContext } from './process-context.ts';
 
 /** A standalone file, the function it exports for its command, and the command line as read. */
@@ -20,25 +22,43 @@ interface Standalone {
   readonly file: string;
   readonly exportName: string;
   readonly args: unknown;
+  /**
+   * Work begun before the file is loaded, handed to its function after the context (and aborted
+   * if the file cannot be loaded).
+   */
+  readonly start?: () => { readonly abort: () => void } | undefined;
 }
 
 /** The standalone command for `argv`, if it is one (runCli's fast paths, read the same way). */
 function standaloneCommand(argv: readonly string[]): Standalone | undefined {
   const containerRun = parseContainerRunArgs(argv);
   if (containerRun !== undefined)
-    return { file: 'container-run-fast.cjs', exportName: 'runContainerRun', args: containerRun };
+    return {
+      file: 'container-run-fast.cjs',
+      exportName: 'runContainerRun',
+      args: containerRun,
+      // The large trusted files start hashing on the other core while the launcher's code loads
+      // (src/container/hash-helper.ts); the launcher checks they are its app.sig's and directory's.
+      start: () => prestartHashes(resolve(containerRun.manifest), resolve(containerRun.flags.sig)),
+    };
   const quoteVerify = parseQuoteVerifyArgs(argv);
   if (quoteVerify !== undefined)
     return { file: 'quote-verify-fast.cjs', exportName: 'runQuoteVerify', args: quoteVerify };
   return undefined;
 }
 
-type StandaloneRun = (args: unknown, argv: readonly string[], ctx: CliContext) => Promise<number>;
+type StandaloneRun = (
+  args: unknown,
+  argv: readonly string[],
+  ctx: CliContext,
+  started?: unknown,
+) => Promise<number>;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const command = standaloneCommand(argv);
   let run: StandaloneRun | undefined;
+  const started = command?.start?.();
   if (command !== undefined) {
     try {
       const exported = loadWithCodeCache(new URL(`./${command.file}`, import.meta.url)).exports[
@@ -50,13 +70,14 @@ async function main(): Promise<void> {
     }
   }
   if (command === undefined || run === undefined) {
+    started?.abort();
     // A specifier the bundler leaves alone: the ES module main, next to this file.
     const main = './ccnodes.js';
     await import(main);
     return;
   }
   const { ctx, finish } = processContext();
-  finish(await run(command.args, argv, ctx));
+  finish(await run(command.args, argv, ctx, started));
 }
 
 main().catch((err: unknown) => {

@@ -15,7 +15,10 @@ import {
   readAppSig,
   releasePolicyFor,
   runContainer,
+  defaultHashHelper,
+  HASH_HELPER_ENV,
   type AppSig,
+  type PrestartedHashes,
 } from '../container/index.ts';
 import { isCcnodesError, type CcnodesError } from '../errors/index.ts';
 import { EXIT, type CliContext } from './context.ts';
@@ -202,10 +205,17 @@ export async function runCommand(
   manifest: string,
   args: string[],
   flags: RunFlags,
+  prestarted?: PrestartedHashes,
 ): Promise<void> {
   const retries = Number(flags.retries);
   if (!Number.isInteger(retries) || retries < 1 || retries > 10)
     throw new UsageError(`--retries: an integer in 1..10, got ${flags.retries}`, { option: '--retries' });
+  const helperSetting = ctx.env[HASH_HELPER_ENV];
+  if (helperSetting !== undefined && !['', 'auto', 'off'].includes(helperSetting)) {
+    throw new UsageError(`${HASH_HELPER_ENV}: auto or off, got ${JSON.stringify(helperSetting)}`, {
+      option: HASH_HELPER_ENV,
+    });
+  }
   let aesmSocket = flags.aesmSocket === undefined ? undefined : abs(ctx, flags.aesmSocket);
   // SGX_AESM_ADDR (any value) is how an app on an SGX node asks for out-of-process quoting.
   if (aesmSocket === undefined && ctx.env.SGX_AESM_ADDR !== undefined && ctx.env.SGX_AESM_ADDR !== '')
@@ -244,6 +254,8 @@ export async function runCommand(
       extraArgs: args,
       env: ctx.env,
       forwardSignals: true,
+      hashHelper: defaultHashHelper(ctx.env),
+      ...(prestarted === undefined ? {} : { prestartedHashes: prestarted }),
       retry: { attempts: retries },
       ...(flags.allowCoreDumps === true ? { coreDumps: 'allow' as const } : {}),
       ...(log === undefined ? {} : { log }),

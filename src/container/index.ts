@@ -29,6 +29,16 @@ export {
   type TrustedFileHash,
 } from './trusted-files.ts';
 export {
+  defaultHashHelper,
+  HASH_HELPER_ENV,
+  HELPER_MAX_FILES,
+  HELPER_MIN_BYTES,
+  prestartHashes,
+  type FileDigest,
+  type HashHelperSetting,
+  type PrestartedHashes,
+} from './hash-helper.ts';
+export {
   decodeAppSig,
   encodeAppSig,
   IDENTITY_FILES,

@@ -34,6 +34,7 @@ import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from 
 import { identityImage, measureIdentity, readAppSig, trustedFilesJson, type AppSig } from './identity.ts';
 import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
+import type { HashHelperSetting, PrestartedHashes } from './hash-helper.ts';
 import { checkTrustedFiles, startTrustedFileHashes } from './trusted-files.ts';
 
 /** Name of the sealed blob inside `sealedState.dir`. */
@@ -90,6 +91,18 @@ export interface RunContainerOptions {
   readonly coreDumps?: 'off' | 'allow';
   /** The prlimit(1) command used to turn core dumps off (default `prlimit`). */
   readonly prlimit?: string;
+  /**
+   * The hash helper for large trusted files (src/container/hash-helper.ts): a path to `openssl`,
+   * or `false` to hash every file in this process. Default: `openssl` in /usr/bin or /bin, if any.
+   * The outcome never depends on it: a file it does not settle is hashed in process.
+   */
+  readonly hashHelper?: HashHelperSetting;
+  /**
+   * The helper already started on app.sig's large files ({@link prestartHashes}, e.g. by the CLI
+   * before it loaded this code): used if it read this `sigPath` and hashes in the manifest's
+   * directory, aborted otherwise (and in any case when the launch ends).
+   */
+  readonly prestartedHashes?: PrestartedHashes;
   /**
    * For tests only: replaces the simulated runtime's `startEnclave` (both starts), e.g. to make the
    * launch fail or to stop the enclave while the program runs.
@@ -379,6 +392,13 @@ export async function runContainer(o: RunContainerOptions): Promise<RunContainer
   );
   // Ends the hashing of app.sig's list started early, should the launch stop before it is used.
   const hashing = new AbortController();
+  // The helper started before this code was loaded is ended with it, and at once if it hashes
+  // another app.sig's files (startTrustedFileHashes checks the manifest's directory).
+  const prestarted = o.prestartedHashes;
+  if (prestarted !== undefined) {
+    hashing.signal.addEventListener('abort', prestarted.abort, { once: true });
+    if (prestarted.sigPath !== resolve(o.sigPath)) prestarted.abort();
+  }
   try {
     return await runWithHashing(o, hashing.signal, coreOff);
   } finally {
@@ -410,6 +430,11 @@ async function runWithHashing(
           dirname(resolve(o.manifestPath)),
           s.trustedFiles.map((f) => f.path),
           hashingSignal,
+          {
+            sizes: new Map(s.trustedFiles.map((f) => [f.path, f.size])),
+            ...(o.hashHelper === undefined ? {} : { helper: o.hashHelper }),
+            ...(o.prestartedHashes?.sigPath === resolve(o.sigPath) ? { prestarted: o.prestartedHashes } : {}),
+          },
         ),
   );
   const loaded = await loadManifest(o.manifestPath);

@@ -14,6 +14,17 @@ import { readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerTrustedFileError } from './errors.ts';
+import {
+  defaultHashHelper,
+  hashWithHelper,
+  HELPER_MAX_FILES,
+  isPlainRelative,
+  openForHelper,
+  type FileDigest,
+  type HashHelperSetting,
+  type Opened,
+  type PrestartedHashes,
+} from './hash-helper.ts';
 
 /** One trusted file as recorded in app.sig and measured into the identity. */
 export interface TrustedFileHash {
@@ -156,11 +167,14 @@ let readBuffer: Buffer | undefined;
  * trusted-files-hash`). The file is opened non-blocking and must be a regular file (a FIFO put in
  * its place is refused instead of blocking the process); the descriptor is closed before this
  * returns or throws. At most {@link HASH_CONCURRENCY} files are hashed at once in the process.
- * An aborted `signal` stops the hashing before its next read (the promise rejects).
+ * An aborted `signal` stops the hashing before its next read (the promise rejects). With
+ * `expectedSize` (the size app.sig records), reading stops one byte past it: a file that grew is
+ * reported with that many bytes, which cannot match, instead of being read to its end.
  */
 export async function hashFile(
   path: string,
   signal?: AbortSignal,
+  expectedSize?: number,
 ): Promise<{ sha256: string; size: number }> {
   await acquireHashSlot();
   try {
@@ -171,10 +185,13 @@ export async function hashFile(
       if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
       const h = createHash('sha256');
       let size = 0;
+      // Bytes still wanted: to the end, or one past the expected size.
+      const limit = expectedSize === undefined ? Infinity : expectedSize + 1;
+      const want = (): number => Math.min(HASH_CHUNK, limit - size);
       for (
-        let n = readSync(fd, buffer, 0, HASH_CHUNK, 0);
+        let n = readSync(fd, buffer, 0, want(), 0);
         n > 0;
-        n = readSync(fd, buffer, 0, HASH_CHUNK, size)
+        n = size < limit ? readSync(fd, buffer, 0, want(), size) : 0
       ) {
         h.update(buffer.subarray(0, n));
         size += n;
@@ -238,14 +255,74 @@ export function startTrustedFileHashes(
   baseDir: string,
   paths: readonly string[],
   signal?: AbortSignal,
-): ReadonlyMap<string, Promise<{ sha256: string; size: number } | undefined>> {
-  const started = new Map<string, Promise<{ sha256: string; size: number } | undefined>>();
+  options: {
+    /**
+     * The hash helper for large files (src/container/hash-helper.ts): a path to `openssl`, or
+     * `false` to hash every file in process. Default: `openssl` in the system directories, if any.
+     */
+    readonly helper?: HashHelperSetting;
+    /**
+     * The helper's work started before the launcher's code was loaded ({@link prestartHashes}):
+     * taken for the files it covers when its `baseDir` is this one (the helper is then not started
+     * again), aborted otherwise. Aborting `signal` aborts it too.
+     */
+    readonly prestarted?: PrestartedHashes;
+    /**
+     * The size app.sig records for each path: a file of another size is not given to the helper,
+     * and is read only to one byte past that size (it cannot match).
+     */
+    readonly sizes?: ReadonlyMap<string, number>;
+  } = {},
+): ReadonlyMap<string, Promise<FileDigest | undefined>> {
+  const started = new Map<string, Promise<FileDigest | undefined>>();
+  const inProcess = (path: string): Promise<FileDigest | undefined> =>
+    hashFile(join(baseDir, path), signal, options.sizes?.get(path)).catch(() => undefined);
+  // A file the helper's answer does not settle is hashed in process, as the others are.
+  const orInProcess = (
+    path: string,
+    digest: Promise<FileDigest | undefined>,
+  ): Promise<FileDigest | undefined> =>
+    digest.then((d) => d ?? (signal?.aborted === true ? undefined : inProcess(path)));
+  const prestarted = options.prestarted;
+  if (prestarted !== undefined) {
+    if (signal?.aborted === true) prestarted.abort();
+    else
+      signal?.addEventListener(
+        'abort',
+        () => {
+          prestarted.abort();
+        },
+        { once: true },
+      );
+  }
+  const taken = prestarted?.baseDir === baseDir ? prestarted.hashes : undefined;
+  if (prestarted !== undefined && taken === undefined) prestarted.abort();
+  const helper = taken === undefined ? (options.helper ?? defaultHashHelper()) : false;
+  const forHelper: Opened[] = [];
   for (const path of new Set(paths)) {
-    // An absolute path has an empty first segment.
-    if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) continue;
-    started.set(
-      path,
-      hashFile(join(baseDir, path), signal).catch(() => undefined),
+    if (!isPlainRelative(path)) continue;
+    const early = taken?.get(path);
+    if (early !== undefined) {
+      started.set(path, orInProcess(path, early));
+      continue;
+    }
+    const opened =
+      helper !== false && forHelper.length < HELPER_MAX_FILES
+        ? openForHelper(join(baseDir, path))
+        : undefined;
+    if (opened === undefined) started.set(path, inProcess(path));
+    else forHelper.push({ ...opened, path });
+  }
+  if (helper !== false && forHelper.length > 0) {
+    const digests = hashWithHelper(helper, forHelper, signal);
+    forHelper.forEach((o, i) =>
+      started.set(
+        o.path,
+        orInProcess(
+          o.path,
+          digests.then((d) => d[i]),
+        ),
+      ),
     );
   }
   return started;
@@ -289,7 +366,11 @@ export async function checkTrustedFiles(
   // Every listed file is recorded now; one that cannot be read any more (removed since the
   // expansion, or unreadable) is missing. The first change in sorted order is reported.
   const hashed = await Promise.all(
-    now.map((path) => options.started?.get(path) ?? hashFile(join(baseDir, path)).catch(() => undefined)),
+    now.map(
+      (path) =>
+        options.started?.get(path) ??
+        hashFile(join(baseDir, path), undefined, want.get(path)?.size).catch(() => undefined),
+    ),
   );
   const hashes: TrustedFileHash[] = [];
   for (const [i, path] of now.entries()) {
