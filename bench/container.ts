@@ -16,10 +16,14 @@
  * - cli: the same through the checkout's bin/ccnodes.js, which runs the TypeScript sources through
  *   the tsx loader (development only; a few hundred ms of transpiling start-up);
  * - node: `node -e 0`, the machine's own Node start-up, as a reference in the same rounds;
+ * - helper off: dist again with CCNODES_HASH_HELPER=off (every file hashed on the launcher's thread
+ *   instead of by the openssl child, src/container/hash-helper.ts), after `node -e 0`;
  * - lib: `runContainer` in this process (the same steps without Node start-up); its progress lines are
  *   timestamped, which gives the attest + release time (from the quote to the released secrets).
  *
- * Hashing: `hashTrustedFiles` over the 50 MiB (files in the page cache) against two bounds measured
+ * Hashing: `hashTrustedFiles` (in process) and `startTrustedFileHashes` with the helper (the
+ * launcher's way when openssl is installed, the child's start included) over the 50 MiB (files in
+ * the page cache), against two bounds measured
  * on the same machine: `openssl speed -evp sha256` (1 MiB blocks, 1 s; OpenSSL divides by its CPU
  * user time), parsed from its output when openssl is installed, and Node's SHA-256 of one in-memory
  * 50 MiB buffer (wall clock). Ours is given by wall clock and per CPU-second (user + system of this
@@ -34,13 +38,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  defaultHashHelper,
   encodeAppSig,
   expandTrustedFiles,
+  HASH_HELPER_ENV,
   hashTrustedFiles,
   loadManifest,
   prepareApp,
   releasePolicyFor,
   runContainer,
+  startTrustedFileHashes,
 } from '../src/container/index.ts';
 import { generateEnclaveSigningKey } from '../src/sim/index.ts';
 import { buildCli, STANDALONE_MODULES } from '../scripts/build.ts';
@@ -191,6 +198,7 @@ try {
   const phases = new Map<string, number[]>();
   const distCli: number[] = [];
   const nodeStart: number[] = [];
+  const distHelperOff: number[] = [];
   // The CommonJS start of the built CLI (dist/ccnodes.cjs): what the images and the webhook's
   // launcher run for `container run` (dist/ccnodes.js, the ES module main, answers the rest).
   const distArgs = [built.fastEntry, ...cliArgs.slice(1)];
@@ -244,6 +252,8 @@ try {
     distCli.push(d);
     // The machine's own Node start-up in the same round (a reference: on a shared machine both move).
     nodeStart.push(await run(process.execPath, ['-e', '0'], { PATH: env.PATH }));
+    // The same launch with the hash helper off (every file hashed on the launcher's thread).
+    distHelperOff.push(await run(process.execPath, distArgs, { PATH: env.PATH, [HASH_HELPER_ENV]: 'off' }));
     const c = await run(process.execPath, cliArgs, { PATH: env.PATH });
     cli.push(c);
     await runLib();
@@ -254,6 +264,7 @@ try {
   }
   const libOverhead = lib.map((l, i) => l - (plain[i] ?? 0));
   const distOverhead = distCli.map((d, i) => d - (plain[i] ?? 0));
+  const helperOffOverhead = distHelperOff.map((d, i) => d - (plain[i] ?? 0));
   // The dist CLI's CPU time (user + system, its own threads included) and what it loads, from
   // separate runs (not the timed ones): an `--import` hook writes process.cpuUsage() at exit, and a
   // module loader hook (off-thread, so only in its own run) lists every module with its size.
@@ -318,6 +329,10 @@ try {
   const big = Buffer.alloc(totalBytes, 0x5a);
   const ours: number[] = [];
   const oursCpu: number[] = [];
+  // The launcher's way when openssl is there: the helper child over the large files (wall clock,
+  // its start included), as startTrustedFileHashes runs it.
+  const viaHelper: number[] = [];
+  const helperPath = defaultHashHelper({});
   const bound: number[] = [];
   for (let i = 0; i < HASH_ROUNDS; i++) {
     let t = performance.now();
@@ -326,6 +341,12 @@ try {
     ours.push(mib / ((performance.now() - t) / 1000));
     const used = process.cpuUsage(c);
     oursCpu.push(mib / ((used.user + used.system) / 1e6));
+    if (helperPath !== false) {
+      t = performance.now();
+      const started = startTrustedFileHashes(app, paths, undefined, { helper: helperPath });
+      await Promise.all(started.values());
+      viaHelper.push(mib / ((performance.now() - t) / 1000));
+    }
     t = performance.now();
     createHash('sha256').update(big).digest();
     bound.push(mib / ((performance.now() - t) / 1000));
@@ -346,6 +367,7 @@ try {
   const hashOurs = med(ours);
   const hashOursCpu = med(oursCpu);
   const hashBound = med(bound);
+  const hashHelper = viaHelper.length === 0 ? undefined : med(viaHelper);
   const r1 = (x: number): number => Math.round(x * 10) / 10;
   const pct = (x: number, of: number): string => `${((100 * x) / of).toFixed(0)}%`;
   const loadavg = load.summary();
@@ -354,6 +376,7 @@ try {
       `  plain spawn of sh prog.sh: p50 ${r1(percentile(plain, 50))} ms\n` +
       `  ccnodes container run, precompiled CLI (npm run build; what is installed and in the images): overhead p50 ${r1(percentile(distOverhead, 50))} ms, p99 ${r1(percentile(distOverhead, 99))} ms (target p50 < 250 ms); CPU (user + system) p50 ${r1(percentile(distCpuMs, 50))} ms` +
       `; loads ${distModules.files} files (${(distModules.bytes / 1024).toFixed(0)} KiB, code cache included)\n` +
+      `  the same with ${HASH_HELPER_ENV}=off (all hashing on the launcher's thread): overhead p50 ${r1(percentile(helperOffOverhead, 50))} ms, p99 ${r1(percentile(helperOffOverhead, 99))} ms\n` +
       `  reference: node -e 0 (Node's own start-up and exit) p50 ${r1(percentile(nodeStart, 50))} ms; the overhead is ${(percentile(distOverhead, 50) / percentile(nodeStart, 50)).toFixed(2)}× that\n` +
       `  the checkout's bin/ccnodes.js (TypeScript sources through tsx, development only): overhead p50 ${r1(percentile(overhead, 50))} ms, p99 ${r1(percentile(overhead, 99))} ms\n` +
       `  runContainer in process (no Node start-up): overhead p50 ${r1(percentile(libOverhead, 50))} ms, p99 ${r1(percentile(libOverhead, 99))} ms\n` +
@@ -363,7 +386,11 @@ try {
       (openssl === undefined
         ? ''
         : `; openssl speed -evp sha256 (1 MiB blocks) ${r1(openssl)} MiB/s: ours ${pct(hashOurs, openssl)} of it (per CPU-second ${pct(hashOursCpu, openssl)}; target ≥ 70%)`) +
-      `; node sha256 of one ${r1(mib)} MiB buffer ${r1(hashBound)} MiB/s: ours ${pct(hashOurs, hashBound)} of it\n`,
+      `; node sha256 of one ${r1(mib)} MiB buffer ${r1(hashBound)} MiB/s: ours ${pct(hashOurs, hashBound)} of it\n` +
+      (hashHelper === undefined
+        ? '  hash helper: no openssl in /usr/bin or /bin\n'
+        : `  hash helper (the launcher's way: an openssl child over the large files, its start included): ${r1(hashHelper)} MiB/s` +
+          (openssl === undefined ? '\n' : `, ${pct(hashHelper, openssl)} of openssl speed\n`)),
   );
   process.stdout.write(
     `${JSON.stringify({
@@ -373,6 +400,10 @@ try {
       unit: 'ms',
       target: { overheadP50Ms: 250, hashVsBound: 0.7 },
       distOverhead: { p50: r1(percentile(distOverhead, 50)), p99: r1(percentile(distOverhead, 99)) },
+      distHelperOffOverhead: {
+        p50: r1(percentile(helperOffOverhead, 50)),
+        p99: r1(percentile(helperOffOverhead, 99)),
+      },
       distCpuMs: {
         p50: r1(percentile(distCpuMs, 50)),
         min: r1(Math.min(...distCpuMs)),
@@ -395,6 +426,14 @@ try {
               opensslSpeed: r1(openssl),
               oursVsOpenssl: Number((hashOurs / openssl).toFixed(3)),
               oursCpuVsOpenssl: Number((hashOursCpu / openssl).toFixed(3)),
+            }),
+        ...(hashHelper === undefined
+          ? {}
+          : {
+              helper: r1(hashHelper),
+              ...(openssl === undefined
+                ? {}
+                : { helperVsOpenssl: Number((hashHelper / openssl).toFixed(3)) }),
             }),
         nodeInMemory: r1(hashBound),
         oursVsNodeInMemory: Number((hashOurs / hashBound).toFixed(3)),

@@ -24,7 +24,9 @@ export interface ContainerRunOption {
 export const CONTAINER_RUN_DESCRIPTION =
   'Run the app under attestation: recheck the trusted files, launch the identity (EINIT), quote, attest, ' +
   'have every secret released, then start the unmodified program with its secrets (env or private ' +
-  "files). Exit status: the program's; 1 when a check fails (the program never starts); 2 on bad input.";
+  "files). Exit status: the program's; 1 when a check fails (the program never starts); 2 on bad input. " +
+  'Large trusted files are hashed by an openssl child when /usr/bin/openssl exists ' +
+  '(CCNODES_HASH_HELPER=off: all in this process).';
 
 /** The arguments: `<manifest>`, then the program's extra arguments. */
 export const CONTAINER_RUN_ARGUMENTS = [

@@ -167,6 +167,8 @@ export function hashWithHelper(
       resolvePromise(digests);
     };
     const kill = (): void => {
+      // Its output is closed too: a process the helper started would otherwise keep it open.
+      child.stdout?.destroy();
       child.kill('SIGKILL');
       finish(none());
     };

@@ -117,6 +117,28 @@ test('a changed trusted file: exit 1, the code on stdout under --json, the progr
   assert.ok(!existsSync(ready));
 });
 
+test('CCNODES_HASH_HELPER other than auto or off: exit 2 naming it, the program never starts', async () => {
+  const app = await prepareExample(s, 'node-db-service', undefined, 'cli-hash-helper');
+  const args = [
+    app.manifest,
+    '--sig',
+    app.sigPath,
+    '--attestation-url',
+    svc.url,
+    '--sim-seed',
+    SIM_SEED,
+    '--json',
+  ];
+  const ready = join(s.dir, 'cli-hash-helper-never.json');
+  const r = await launch(args, { READY_FILE: ready, CCNODES_HASH_HELPER: '/tmp/my-openssl' }).exited;
+  assert.equal(r.code, 2, r.err);
+  const doc = JSON.parse(r.out) as { ok: boolean; error: { code: string; message: string } };
+  assert.equal(doc.ok, false);
+  assert.equal(doc.error.code, 'ERR_USAGE');
+  assert.match(doc.error.message, /CCNODES_HASH_HELPER: auto or off, got "\/tmp\/my-openssl"/);
+  assert.ok(!existsSync(ready));
+});
+
 /** An app whose program reports its parent (the launcher) and the core-dump limits of both. */
 async function limitsApp(name: string): Promise<{ manifest: string; sigPath: string }> {
   const appDir = join(s.dir, name);

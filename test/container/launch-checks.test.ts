@@ -8,10 +8,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeAppSig, identityImage, loadManifest, prepareApp } from '../../src/container/index.ts';
+import {
+  defaultHashHelper,
+  encodeAppSig,
+  identityImage,
+  loadManifest,
+  prepareApp,
+  prestartHashes,
+  readAppSig,
+  type PrestartedHashes,
+} from '../../src/container/index.ts';
 import { signEnclave } from '../../src/sim/index.ts';
 import { ADMIN_TOKEN, startService, type Started } from '../attestation/support.ts';
 import { leftovers, policyFor, run, scratch, signingKey, type Scratch } from './support.ts';
@@ -213,4 +222,84 @@ test('a signed file list naming a path twice is measured again and refused (the 
   assert.equal(r.error?.code, 'ERR_CONTAINER_IDENTITY_MISMATCH', r.events.join('\n'));
   assert.ok(!r.events.includes('spawned'));
   assert.deepEqual(releases(proxy.seen), []);
+});
+
+/** A stand-in for hashes started before the launcher, claiming every file has its recorded digest. */
+function claimingUnchanged(
+  baseDir: string,
+  sigPath: string,
+  recorded: readonly { path: string; sha256: string; size: number }[],
+): PrestartedHashes & { aborted: () => boolean } {
+  let aborted = false;
+  return {
+    baseDir,
+    sigPath,
+    hashes: new Map(recorded.map((f) => [f.path, Promise.resolve({ sha256: f.sha256, size: f.size })])),
+    abort: () => {
+      aborted = true;
+    },
+    aborted: () => aborted,
+  };
+}
+
+test('hashes started for another app.sig or another directory are not taken: a changed file is still refused, and they are aborted', async () => {
+  const a = await app();
+  const recorded = (await readAppSig(a.sigPath)).trustedFiles;
+  await writeFile(join(a.dir, 'data', 'f1.bin'), Buffer.alloc(256 * 1024, 9));
+  for (const prestarted of [
+    claimingUnchanged(join(a.dir, 'data'), a.sigPath, recorded),
+    claimingUnchanged(a.dir, join(a.dir, 'other.sig'), recorded),
+  ]) {
+    const r = await run(s, {
+      manifestPath: a.manifest,
+      sigPath: a.sigPath,
+      attestationUrl: proxy.url,
+      prestartedHashes: prestarted,
+    });
+    assert.equal(r.error?.code, 'ERR_CONTAINER_TRUSTED_FILE_CHANGED', r.events.join('\n'));
+    assert.equal(r.error.details['path'], 'data/f1.bin');
+    assert.ok(prestarted.aborted());
+  }
+});
+
+test('a trusted file replaced by a huge sparse file is refused without reading it (one byte past its recorded size)', async () => {
+  const a = await app();
+  const path = join(a.dir, 'data', 'f3.bin');
+  await writeFile(path, '');
+  await truncate(path, 64 * 1024 ** 3); // 64 GiB of holes: minutes to read and hash
+  const t = performance.now();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_TRUSTED_FILE_CHANGED', r.events.join('\n'));
+  assert.equal(r.error.details['path'], 'data/f3.bin');
+  assert.equal(r.error.details['change'], 'modified');
+  assert.ok(performance.now() - t < 10_000, `${Math.round(performance.now() - t)} ms`);
+});
+
+test('the helper started before the launcher (prestartHashes) is the one used: one child, the launch succeeds', async (t) => {
+  const openssl = defaultHashHelper({});
+  if (openssl === false) {
+    t.skip('no openssl in /usr/bin or /bin');
+    return;
+  }
+  const a = await app();
+  const log = join(a.dir, 'helper.log');
+  const wrapper = join(a.dir, 'helper.sh');
+  await writeFile(wrapper, `#!/bin/sh\necho "$@" >> ${log}\nexec ${openssl} "$@"\n`, { mode: 0o755 });
+  const prestarted = prestartHashes(a.manifest, a.sigPath, wrapper);
+  assert.deepEqual(
+    [...(prestarted?.hashes.keys() ?? [])],
+    ['data/f0.bin', 'data/f1.bin', 'data/f2.bin', 'data/f3.bin'],
+  );
+  const r = await run(s, {
+    manifestPath: a.manifest,
+    sigPath: a.sigPath,
+    attestationUrl: proxy.url,
+    hashHelper: wrapper,
+    ...(prestarted === undefined ? {} : { prestartedHashes: prestarted }),
+  });
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.equal(r.result?.exitCode, 0);
+  assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), [
+    'dgst -sha256 -r /dev/fd/3 /dev/fd/4 /dev/fd/5 /dev/fd/6',
+  ]);
 });
