@@ -39,9 +39,10 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
     let received = 0;
     /** The answer's length once its 4-byte prefix has arrived. */
     let length: number | undefined;
-    // A promise settles once: the 'close' event that follows destroy() calls this again and changes
-    // nothing.
+    // A promise settles once: the 'close' event that follows destroy() changes nothing.
+    let settled = false;
     const finish = (err: Error | undefined, value?: Buffer): void => {
+      settled = true;
       clearTimeout(deadline);
       sock.destroy();
       if (err !== undefined) reject(err);
@@ -76,6 +77,7 @@ function exchange(socketPath: string, body: Uint8Array, timeoutMs: number): Prom
       if (received >= 4 + length) finish(undefined, Buffer.concat(chunks).subarray(4, 4 + length));
     });
     const closed = (): void => {
+      if (settled) return; // our own destroy() after the answer: no error to build
       finish(
         quoteError(`AESM socket ${socketPath} closed after ${received} bytes without a complete answer`, {
           socketPath,
