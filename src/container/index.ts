@@ -37,7 +37,7 @@ export {
   type FileDigest,
   type HashHelperSetting,
   type PrestartedHashes,
-} from './hash-helper.ts';
+} from '../hash-helper/index.ts';
 export {
   decodeAppSig,
   encodeAppSig,

@@ -34,7 +34,7 @@ import { ContainerLaunchError, ContainerManifestError, ContainerSigError } from 
 import { identityImage, measureIdentity, readAppSig, trustedFilesJson, type AppSig } from './identity.ts';
 import { loadManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { openPlatform, type LaunchPlatform, type PlatformOptions } from './platform.ts';
-import type { HashHelperSetting, PrestartedHashes } from './hash-helper.ts';
+import type { HashHelperSetting, PrestartedHashes } from '../hash-helper/index.ts';
 import { checkTrustedFiles, startTrustedFileHashes } from './trusted-files.ts';
 
 /** Name of the sealed blob inside `sealedState.dir`. */

@@ -24,7 +24,7 @@ import {
   type HashHelperSetting,
   type Opened,
   type PrestartedHashes,
-} from './hash-helper.ts';
+} from '../hash-helper/index.ts';
 
 /** One trusted file as recorded in app.sig and measured into the identity. */
 export interface TrustedFileHash {

@@ -13,11 +13,12 @@ const SRC = join(REPO_ROOT, 'src');
 
 /**
  * Module → modules it may import. `errors` is the shared leaf every module may use; `http-limits`
- * the connection bounds the HTTP servers share.
+ * the connection bounds the HTTP servers share; `hash-helper` the launcher's SHA-256 child.
  */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   errors: [],
   'http-limits': [],
+  'hash-helper': [],
   core: ['errors'],
   policy: ['errors'],
   contract: ['errors'],
@@ -30,13 +31,14 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'attestation-client': ['errors', 'core', 'contract'],
   ratls: ['errors', 'http-limits', 'core', 'sim', 'collateral-source', 'attestation-client'],
   'collateral-service': ['errors', 'http-limits', 'core', 'collateral-source'],
-  container: ['errors', 'core', 'sim', 'contract', 'attestation-client'],
+  container: ['errors', 'core', 'sim', 'contract', 'attestation-client', 'hash-helper'],
   planner: ['errors', 'contract'],
   dashboard: ['errors', 'http-limits', 'contract', 'attestation-client'],
   lib: ['errors', 'core', 'sim', 'contract', 'collateral-source', 'attestation-client', 'ratls'],
   cli: [
     'errors',
     'http-limits',
+    'hash-helper',
     'core',
     'policy',
     'contract',

@@ -35,7 +35,7 @@ import {
   openForHelper,
   PRESTART_MAX_SIG_BYTES,
   type Opened,
-} from '../../src/container/hash-helper.ts';
+} from '../../src/hash-helper/index.ts';
 
 const OPENSSL = defaultHashHelper({});
 const SKIP = OPENSSL === false ? 'no openssl in /usr/bin or /bin: the helper cannot run here' : false;

@@ -1,5 +1,5 @@
 /**
- * Hashing large trusted files on the machine's other core: `openssl dgst -sha256` run as a child
+ * Hashing large trusted files on the machine's other core (for `container run`, src/container): `openssl dgst -sha256` run as a child
  * process over files the launcher has opened and checked itself.
  *
  * Why: a launch is one short-lived Node process whose main thread is busy from start to end, and
@@ -24,12 +24,20 @@
  * {@link HELPER_MAX_FILES} per launch (the rest are hashed in process, side by side).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  type BigIntStats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { findExecutable } from './core-limit.ts';
 
-/** Where the helper is looked for (fixed directories; `$PATH` is not consulted). */
-export const HELPER_SEARCH_PATH = '/usr/bin:/bin';
+/** Where the helper is looked for, in order (fixed directories; `$PATH` is not consulted). */
+export const HELPER_DIRS: readonly string[] = ['/usr/bin', '/bin'];
 /** Smallest file handed to the helper (smaller ones are hashed in process). */
 export const HELPER_MIN_BYTES = 64 * 1024;
 /** Most files handed to the helper in one launch (one descriptor each in the child). */
@@ -53,15 +61,24 @@ export const HASH_HELPER_ENV = 'CCNODES_HASH_HELPER';
 
 /**
  * The helper a launch uses by default: none when `env`'s {@link HASH_HELPER_ENV} is `off`, else
- * `openssl` in {@link HELPER_SEARCH_PATH} if it is there. (The CLI refuses other values of the
+ * `openssl` in the first of {@link HELPER_DIRS} that has an executable one. (The CLI refuses other values of the
  * variable; here they count as `auto`.)
  */
 export function defaultHashHelper(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): HashHelperSetting {
   if (env[HASH_HELPER_ENV] === 'off') return false;
-  const found = findExecutable('openssl', HELPER_SEARCH_PATH);
-  return 'path' in found ? found.path : false;
+  for (const dir of HELPER_DIRS) {
+    const path = join(dir, 'openssl');
+    try {
+      if (!statSync(path).isFile()) continue;
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not there, or not executable: the next directory
+    }
+  }
+  return false;
 }
 
 /** A file opened for the helper, with what it looked like then. */
