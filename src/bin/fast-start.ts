@@ -11,6 +11,8 @@ import {
   loadWithCodeCache,
   parseContainerRunArgs,
   parseQuoteVerifyArgs,
+  defaultHashHelper,
+  hashHelperMode,
   prestartHashes,
   type CliContext,
 } from '../cli/index.ts';
@@ -38,8 +40,19 @@ function standaloneCommand(argv: readonly string[]): Standalone | undefined {
       exportName: 'runContainerRun',
       args: containerRun,
       // The large trusted files start hashing on the other core while the launcher's code loads
-      // (src/container/hash-helper.ts); the launcher checks they are its app.sig's and directory's.
-      start: () => prestartHashes(resolve(containerRun.manifest), resolve(containerRun.flags.sig)),
+      // (src/hash-helper), unless the command line or the environment turns the helper off (a bad
+      // value starts nothing: the launcher refuses it); the launcher checks they are its app.sig's
+      // and directory's.
+      start: () => {
+        const m = hashHelperMode(containerRun.flags.hashHelper, process.env);
+        return 'mode' in m && m.mode === 'auto'
+          ? prestartHashes(
+              resolve(containerRun.manifest),
+              resolve(containerRun.flags.sig),
+              defaultHashHelper({}),
+            )
+          : undefined;
+      },
     };
   const quoteVerify = parseQuoteVerifyArgs(argv);
   if (quoteVerify !== undefined)

@@ -25,8 +25,7 @@ export const CONTAINER_RUN_DESCRIPTION =
   'Run the app under attestation: recheck the trusted files, launch the identity (EINIT), quote, attest, ' +
   'have every secret released, then start the unmodified program with its secrets (env or private ' +
   "files). Exit status: the program's; 1 when a check fails (the program never starts); 2 on bad input. " +
-  'Large trusted files are hashed by an openssl child when /usr/bin/openssl exists ' +
-  '(CCNODES_HASH_HELPER=off: all in this process).';
+  'Large trusted files are hashed by an openssl child when /usr/bin/openssl exists (--hash-helper).';
 
 /** The arguments: `<manifest>`, then the program's extra arguments. */
 export const CONTAINER_RUN_ARGUMENTS = [
@@ -57,6 +56,11 @@ export const CONTAINER_RUN_OPTIONS: readonly ContainerRunOption[] = [
     flags: '--retries <n>',
     description: 'attempts to reach the attestation service (1-10)',
     defaultValue: '4',
+  },
+  {
+    flags: '--hash-helper <mode>',
+    description:
+      "auto: large trusted files are hashed by openssl from /usr/bin or /bin, when there is one, on another core; off: all in the launcher (for a launcher not from the app's image, as the webhook injects it). Default: $CCNODES_HASH_HELPER, else auto",
   },
   { flags: '--quiet', description: 'no progress lines on stderr' },
   {

@@ -16,7 +16,7 @@ import {
   releasePolicyFor,
   runContainer,
   defaultHashHelper,
-  HASH_HELPER_ENV,
+  hashHelperMode,
   type AppSig,
   type PrestartedHashes,
 } from '../container/index.ts';
@@ -44,6 +44,7 @@ export interface RunFlags extends JsonFlag {
   retries: string;
   quiet?: boolean;
   allowCoreDumps?: boolean;
+  hashHelper?: string;
 }
 export interface GramineFlags {
   output?: string;
@@ -210,12 +211,8 @@ export async function runCommand(
   const retries = Number(flags.retries);
   if (!Number.isInteger(retries) || retries < 1 || retries > 10)
     throw new UsageError(`--retries: an integer in 1..10, got ${flags.retries}`, { option: '--retries' });
-  const helperSetting = ctx.env[HASH_HELPER_ENV];
-  if (helperSetting !== undefined && !['', 'auto', 'off'].includes(helperSetting)) {
-    throw new UsageError(`${HASH_HELPER_ENV}: auto or off, got ${JSON.stringify(helperSetting)}`, {
-      option: HASH_HELPER_ENV,
-    });
-  }
+  const helperMode = hashHelperMode(flags.hashHelper, ctx.env);
+  if ('error' in helperMode) throw new UsageError(helperMode.error, { option: helperMode.option });
   let aesmSocket = flags.aesmSocket === undefined ? undefined : abs(ctx, flags.aesmSocket);
   // SGX_AESM_ADDR (any value) is how an app on an SGX node asks for out-of-process quoting.
   if (aesmSocket === undefined && ctx.env.SGX_AESM_ADDR !== undefined && ctx.env.SGX_AESM_ADDR !== '')
@@ -254,7 +251,7 @@ export async function runCommand(
       extraArgs: args,
       env: ctx.env,
       forwardSignals: true,
-      hashHelper: defaultHashHelper(ctx.env),
+      hashHelper: helperMode.mode === 'off' ? false : defaultHashHelper({}),
       ...(prestarted === undefined ? {} : { prestartedHashes: prestarted }),
       retry: { attempts: retries },
       ...(flags.allowCoreDumps === true ? { coreDumps: 'allow' as const } : {}),

@@ -13,7 +13,7 @@ export { EXIT } from './context.ts';
 export { parseContainerRunArgs } from './container-run-args.ts';
 export { parseQuoteVerifyArgs } from './quote-verify-args.ts';
 export { loadWithCodeCache } from './code-cache.ts';
-export { prestartHashes } from '../hash-helper/index.ts';
+export { defaultHashHelper, hashHelperMode, prestartHashes } from '../hash-helper/index.ts';
 export {
   CLI_ERRORS,
   type CliErrorCode,

@@ -31,6 +31,7 @@ export {
 export {
   defaultHashHelper,
   HASH_HELPER_ENV,
+  hashHelperMode,
   HELPER_MAX_FILES,
   HELPER_MIN_BYTES,
   prestartHashes,

@@ -92,7 +92,7 @@ export interface RunContainerOptions {
   /** The prlimit(1) command used to turn core dumps off (default `prlimit`). */
   readonly prlimit?: string;
   /**
-   * The hash helper for large trusted files (src/container/hash-helper.ts): a path to `openssl`,
+   * The hash helper for large trusted files (src/hash-helper): a path to `openssl`,
    * or `false` to hash every file in this process. Default: `openssl` in /usr/bin or /bin, if any.
    * The outcome never depends on it: a file it does not settle is hashed in process.
    */

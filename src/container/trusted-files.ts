@@ -257,7 +257,7 @@ export function startTrustedFileHashes(
   signal?: AbortSignal,
   options: {
     /**
-     * The hash helper for large files (src/container/hash-helper.ts): a path to `openssl`, or
+     * The hash helper for large files (src/hash-helper): a path to `openssl`, or
      * `false` to hash every file in process. Default: `openssl` in the system directories, if any.
      */
     readonly helper?: HashHelperSetting;

@@ -59,6 +59,26 @@ export type HashHelperSetting = string | false;
 /** The environment variable that turns the helper off (`off`) or leaves it on (`auto`, the default). */
 export const HASH_HELPER_ENV = 'CCNODES_HASH_HELPER';
 
+/** Whether a launch uses the helper: `auto` (when openssl is there) or `off`. */
+export type HashHelperMode = 'auto' | 'off';
+
+/**
+ * The mode a launch asks for: `flag` (`container run --hash-helper`) if given, else `env`'s
+ * {@link HASH_HELPER_ENV}, else `auto`. An empty variable counts as unset. Any value other than
+ * `auto` or `off` is refused, naming where it came from (`option`: the flag or the variable).
+ */
+export function hashHelperMode(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { readonly mode: HashHelperMode } | { readonly error: string; readonly option: string } {
+  const fromEnv = env[HASH_HELPER_ENV];
+  const [value, option] =
+    flag !== undefined ? [flag, '--hash-helper'] : [fromEnv === '' ? undefined : fromEnv, HASH_HELPER_ENV];
+  if (value === undefined || value === 'auto') return { mode: 'auto' };
+  if (value === 'off') return { mode: 'off' };
+  return { error: `${option}: auto or off, got ${JSON.stringify(value)}`, option };
+}
+
 /**
  * The helper a launch uses by default: none when `env`'s {@link HASH_HELPER_ENV} is `off`, else
  * `openssl` in the first of {@link HELPER_DIRS} that has an executable one. (The CLI refuses other values of the

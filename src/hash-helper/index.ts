@@ -5,6 +5,7 @@
  */
 export {
   defaultHashHelper,
+  hashHelperMode,
   hashWithHelper,
   HASH_HELPER_ENV,
   HELPER_BASE_TIMEOUT_MS,
@@ -17,6 +18,7 @@ export {
   PRESTART_MAX_SIG_BYTES,
   prestartHashes,
   type FileDigest,
+  type HashHelperMode,
   type HashHelperSetting,
   type Opened,
   type PrestartedHashes,

@@ -10,7 +10,8 @@
  *   are mounted one by one (subPath, read-only) into the app directory of the image
  *   (`ccnodes.io/confidential-container-dir`, default `/ccnodes/app`). They go next to the program's
  *   files because the manifest's trusted files are relative to the manifest;
- * - the container's `command` becomes the launcher, `container run <dir>/app.yaml --sig <dir>/app.sig --`.
+ * - the container's `command` becomes the launcher, `container run <dir>/app.yaml --sig <dir>/app.sig
+ *   --hash-helper off --` (off: an openssl in the app's image is not the launcher's to trust).
  *   Kubernetes appends the container's `args`, which reach the program as extra arguments. The
  *   program itself is the manifest's measured `entrypoint`, so an original `command` is replaced;
  * - when the container asks for no EPC, it gets `ccnodes.io/confidential-container-epc-mib` MiB (default
@@ -141,6 +142,10 @@ export function launcherCommand(appDir: string): string[] {
     `${appDir}/${APP_MANIFEST_KEY}`,
     '--sig',
     `${appDir}/${APP_SIG_KEY}`,
+    // The launcher comes from the ccnodes image but runs in the app's: an openssl there is the
+    // app image's, not vouched for like the launcher, so the trusted files are hashed in process.
+    '--hash-helper',
+    'off',
     '--',
   ];
 }

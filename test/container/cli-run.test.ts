@@ -117,7 +117,7 @@ test('a changed trusted file: exit 1, the code on stdout under --json, the progr
   assert.ok(!existsSync(ready));
 });
 
-test('CCNODES_HASH_HELPER other than auto or off: exit 2 naming it, the program never starts', async () => {
+test('--hash-helper or CCNODES_HASH_HELPER other than auto or off: exit 2 naming it, the program never starts', async () => {
   const app = await prepareExample(s, 'node-db-service', undefined, 'cli-hash-helper');
   const args = [
     app.manifest,
@@ -136,6 +136,17 @@ test('CCNODES_HASH_HELPER other than auto or off: exit 2 naming it, the program 
   assert.equal(doc.ok, false);
   assert.equal(doc.error.code, 'ERR_USAGE');
   assert.match(doc.error.message, /CCNODES_HASH_HELPER: auto or off, got "\/tmp\/my-openssl"/);
+  assert.ok(!existsSync(ready));
+  // The flag is read first, and named when it is the bad one.
+  const flagged = await launch([...args, '--hash-helper', 'fast'], {
+    READY_FILE: ready,
+    CCNODES_HASH_HELPER: 'off',
+  }).exited;
+  assert.equal(flagged.code, 2, flagged.err);
+  assert.match(
+    (JSON.parse(flagged.out) as { error: { message: string } }).error.message,
+    /^--hash-helper: auto or off, got "fast"/,
+  );
   assert.ok(!existsSync(ready));
 });
 
@@ -276,6 +287,9 @@ test('--allow-core-dumps leaves the limit as the launcher got it', async (t) => 
       '--sim-seed',
       SIM_SEED,
       '--allow-core-dumps',
+      // Accepted by the command line (the app's files are hashed in the launcher either way).
+      '--hash-helper',
+      'off',
     ],
     {},
   ).exited;

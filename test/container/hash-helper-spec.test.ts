@@ -1,5 +1,5 @@
 /**
- * Specification of the hash helper (src/container/hash-helper.ts): large trusted files are hashed by
+ * Specification of the hash helper (src/hash-helper): large trusted files are hashed by
  * an `openssl dgst -sha256` child over descriptors the launcher opened, and its answer is taken only
  * when nothing about it is off. Each way a helper can go wrong (it fails, lies about which file is
  * which, prints too much or nothing, hangs, or the file changes under it) must leave the file to the
@@ -26,6 +26,7 @@ import {
   defaultHashHelper,
   HASH_HELPER_ENV,
   hashFile,
+  hashHelperMode,
   HELPER_MIN_BYTES,
   prestartHashes,
   startTrustedFileHashes,
@@ -232,6 +233,22 @@ describe('which files go to the helper', () => {
       size: 5 * 1024 * 1024,
     });
     assert.deepEqual((await hashFile(join(dir, 'small.txt'), undefined, 0)).size, 1);
+  });
+
+  test('the mode: --hash-helper if given, else the variable (empty counts as unset), else auto; other values refused naming their source', () => {
+    assert.deepEqual(hashHelperMode(undefined, {}), { mode: 'auto' });
+    assert.deepEqual(hashHelperMode(undefined, { [HASH_HELPER_ENV]: '' }), { mode: 'auto' });
+    assert.deepEqual(hashHelperMode(undefined, { [HASH_HELPER_ENV]: 'off' }), { mode: 'off' });
+    assert.deepEqual(hashHelperMode('auto', { [HASH_HELPER_ENV]: 'off' }), { mode: 'auto' });
+    assert.deepEqual(hashHelperMode('off', { [HASH_HELPER_ENV]: 'auto' }), { mode: 'off' });
+    assert.deepEqual(hashHelperMode('/usr/local/bin/openssl', {}), {
+      error: '--hash-helper: auto or off, got "/usr/local/bin/openssl"',
+      option: '--hash-helper',
+    });
+    assert.deepEqual(hashHelperMode(undefined, { [HASH_HELPER_ENV]: 'OFF' }), {
+      error: `${HASH_HELPER_ENV}: auto or off, got "OFF"`,
+      option: HASH_HELPER_ENV,
+    });
   });
 
   test(`${HASH_HELPER_ENV}=off turns the helper off; anything else leaves the default`, () => {

@@ -51,7 +51,15 @@ describe('confidential containers in the admission webhook', () => {
   test('an annotated pod gets the launcher, the manifest ConfigMap, EPC and the wrapped command', () => {
     const p = wrap(pod([app()], { annotations: { [CC]: 'db-service-app' } }));
     const c = p.spec.containers[0];
-    assert.deepEqual(c.command, [...LAUNCH, '/ccnodes/app/app.yaml', '--sig', '/ccnodes/app/app.sig', '--']);
+    assert.deepEqual(c.command, [
+      ...LAUNCH,
+      '/ccnodes/app/app.yaml',
+      '--sig',
+      '/ccnodes/app/app.sig',
+      '--hash-helper',
+      'off',
+      '--',
+    ]);
     // The container's args follow the launcher's `--`: the program's extra arguments.
     assert.deepEqual(c.args, ['--port', '8080']);
     assert.deepEqual(p.spec.initContainers, [
@@ -113,7 +121,14 @@ describe('confidential containers in the admission webhook', () => {
     );
     assert.equal(p.spec.containers[0].command, undefined, 'the other container is left alone');
     const c = p.spec.containers[1];
-    assert.deepEqual(c.command.slice(4), ['/app/app.yaml', '--sig', '/app/app.sig', '--']);
+    assert.deepEqual(c.command.slice(4), [
+      '/app/app.yaml',
+      '--sig',
+      '/app/app.sig',
+      '--hash-helper',
+      'off',
+      '--',
+    ]);
     assert.ok(c.volumeMounts.some((m: any) => m.mountPath === '/app/app.yaml' && m.subPath === 'app.yaml'));
     assert.equal(c.resources.limits[AZURE], '32');
     assert.equal(p.metadata.annotations['ccnodes.io/epc-total-mib'], '32');
@@ -287,7 +302,14 @@ describe('deploy/examples/confidential-container*.yaml', () => {
       p.spec.volumes.find((v: any) => v.name === 'ccnodes-app').configMap.name,
       configMap.metadata.name,
     );
-    assert.deepEqual(p.spec.containers[0].command.slice(4), ['/app/app.yaml', '--sig', '/app/app.sig', '--']);
+    assert.deepEqual(p.spec.containers[0].command.slice(4), [
+      '/app/app.yaml',
+      '--sig',
+      '/app/app.sig',
+      '--hash-helper',
+      'off',
+      '--',
+    ]);
     const manifest = parse(configMap.data['app.yaml']);
     assert.deepEqual(manifest.entrypoint, ['node', 'server.js']);
     const sig = JSON.parse(configMap.data['app.sig']);
