@@ -25,6 +25,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   defaultHashHelper,
   HASH_HELPER_ENV,
+  HELPER_MAX_FILES,
   hashFile,
   hashHelperMode,
   HELPER_MIN_BYTES,
@@ -134,6 +135,29 @@ describe('hash helper', { skip: SKIP }, () => {
       );
       assert.equal(openFds(), fds, 'every descriptor is closed');
     });
+
+  test(`more files than HELPER_MAX_FILES (${HELPER_MAX_FILES}): the first go to one child, each to its own descriptor; the rest in process`, async () => {
+    const many = join(dir, 'many');
+    spawnSync('mkdir', ['-p', many]);
+    const paths: string[] = [];
+    for (let i = 0; i < HELPER_MAX_FILES + 4; i++) {
+      const p = `f${String(i).padStart(3, '0')}.bin`;
+      // Distinct contents, so that a file given another's descriptor would show.
+      writeFileSync(join(many, p), Buffer.alloc(HELPER_MIN_BYTES, i % 251));
+      paths.push(p);
+    }
+    const log = join(dir, 'many.log');
+    const wrapper = helper('many-logging', `echo "$#" >> ${log}\nexec "$OPENSSL" "$@"`);
+    const fds = openFds();
+    const started = startTrustedFileHashes(many, paths, undefined, { helper: wrapper });
+    for (const p of paths) {
+      const want = sha(readFileSync(join(many, p)));
+      assert.deepEqual(await started.get(p), { sha256: want, size: HELPER_MIN_BYTES }, p);
+    }
+    // One child, with dgst -sha256 -r and one argument per descriptor.
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [String(3 + HELPER_MAX_FILES)]);
+    assert.equal(openFds(), fds);
+  });
 
   test('a helper that does not exist, or is not executable: every file hashed in process', async () => {
     assert.deepEqual(
