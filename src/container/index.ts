@@ -32,6 +32,7 @@ export {
   defaultHashHelper,
   HASH_HELPER_ENV,
   hashHelperMode,
+  helperBudget,
   HELPER_MAX_FILES,
   HELPER_MIN_BYTES,
   prestartHashes,

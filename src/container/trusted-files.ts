@@ -18,6 +18,7 @@ import {
   defaultHashHelper,
   hashWithHelper,
   HELPER_MAX_FILES,
+  helperBudget,
   isPlainRelative,
   openForHelper,
   type FileDigest,
@@ -299,6 +300,14 @@ export function startTrustedFileHashes(
   if (prestarted !== undefined && taken === undefined) prestarted.abort();
   const helper = taken === undefined ? (options.helper ?? defaultHashHelper()) : false;
   const forHelper: Opened[] = [];
+  // The helper's share of the bytes, when their sizes are known (app.sig's); the rest in process.
+  let budget = Infinity;
+  if (options.sizes !== undefined) {
+    let total = 0;
+    for (const path of new Set(paths)) total += options.sizes.get(path) ?? 0;
+    budget = helperBudget(total);
+  }
+  let given = 0;
   for (const path of new Set(paths)) {
     if (!isPlainRelative(path)) continue;
     const early = taken?.get(path);
@@ -306,12 +315,17 @@ export function startTrustedFileHashes(
       started.set(path, orInProcess(path, early));
       continue;
     }
+    // A file not of the size app.sig records is left to the in-process hash, which stops reading
+    // one byte past that size.
     const opened =
-      helper !== false && forHelper.length < HELPER_MAX_FILES
-        ? openForHelper(join(baseDir, path))
+      helper !== false && forHelper.length < HELPER_MAX_FILES && given < budget
+        ? openForHelper(join(baseDir, path), options.sizes?.get(path))
         : undefined;
     if (opened === undefined) started.set(path, inProcess(path));
-    else forHelper.push({ ...opened, path });
+    else {
+      forHelper.push({ ...opened, path });
+      given += Number(opened.before.size);
+    }
   }
   if (helper !== false && forHelper.length > 0) {
     const digests = hashWithHelper(helper, forHelper, signal);

@@ -28,6 +28,7 @@ import {
   HELPER_MAX_FILES,
   hashFile,
   hashHelperMode,
+  helperBudget,
   HELPER_MIN_BYTES,
   prestartHashes,
   startTrustedFileHashes,
@@ -157,6 +158,48 @@ describe('hash helper', { skip: SKIP }, () => {
     // One child, with dgst -sha256 -r and one argument per descriptor.
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [String(3 + HELPER_MAX_FILES)]);
     assert.equal(openFds(), fds);
+  });
+
+  test("with app.sig's sizes: the helper takes files in list order up to its share (half the bytes plus 24 MiB), not one of another size; the rest are hashed in process", async () => {
+    const big = join(dir, 'big');
+    spawnSync('mkdir', ['-p', big]);
+    const MiB = 1024 * 1024;
+    const paths: string[] = [];
+    const sizes = new Map<string, number>();
+    for (let i = 0; i < 8; i++) {
+      const p = `b${i}.bin`;
+      writeFileSync(join(big, p), Buffer.alloc(10 * MiB, i + 1));
+      paths.push(p);
+      sizes.set(p, 10 * MiB);
+    }
+    assert.equal(helperBudget(80 * MiB), 64 * MiB);
+    // b1 is recorded with another size: it stays in process, read to one byte past that size. So
+    // app.sig's total is 70 MiB + 1000 bytes, a share of 59 MiB + 500 bytes.
+    sizes.set('b1.bin', 1000);
+    const log = join(dir, 'big.log');
+    const wrapper = helper('big-logging', `echo "$@" >> ${log}\nexec "$OPENSSL" "$@"`);
+    const started = startTrustedFileHashes(big, paths, undefined, { helper: wrapper, sizes });
+    for (const p of paths) {
+      const content = readFileSync(join(big, p));
+      const want = p === 'b1.bin' ? content.subarray(0, 1001) : content;
+      assert.deepEqual(await started.get(p), { sha256: sha(want), size: want.length }, p);
+    }
+    // b0, b2…b6 (60 MiB) reach the share: b7 is hashed in process.
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
+      `dgst -sha256 -r ${[3, 4, 5, 6, 7, 8].map((n) => `/dev/fd/${n}`).join(' ')}`,
+    ]);
+    // The start before the launcher loads follows the same share.
+    const sig = join(big, 'app.sig');
+    writeFileSync(
+      sig,
+      JSON.stringify({ trustedFiles: paths.map((path) => ({ path, size: sizes.get(path) })) }),
+    );
+    const p = prestartHashes(join(big, 'app.yaml'), sig);
+    assert.deepEqual(
+      [...(p?.hashes.keys() ?? [])],
+      ['b0.bin', 'b2.bin', 'b3.bin', 'b4.bin', 'b5.bin', 'b6.bin'],
+    );
+    for (const d of p?.hashes.values() ?? []) await d;
   });
 
   test('a helper that does not exist, or is not executable: every file hashed in process', async () => {
