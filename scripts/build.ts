@@ -40,6 +40,7 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions as EsbuildOptions, type Plugin } from 'esbuild';
+import { prewrapCommonJs } from '../src/cli/code-cache.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -382,6 +383,12 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
           `scripts/build.ts):\n  ${uses.join('\n  ')}`,
       );
     }
+  }
+  // The standalone modules, checked above as esbuild wrote them, are written already wrapped as
+  // their loader wraps them, so that they are compiled without a copy (src/cli/code-cache.ts).
+  for (const name of STANDALONE_MODULES) {
+    const cjs = join(outdir, `${name}.cjs`);
+    writeFileSync(cjs, prewrapCommonJs(readFileSync(cjs, 'utf8')));
   }
   // So that Node treats dist/*.js as ES modules even where no package.json with "type" is above.
   writeFileSync(join(outdir, 'package.json'), '{ "type": "module" }\n');

@@ -37,6 +37,7 @@ import {
   encodeCache,
   PAYLOAD_ALIGNMENT,
   loadWithCodeCache,
+  prewrapCommonJs,
   type CacheHeader,
   type CacheStatus,
   type LoadWithCodeCacheOptions,
@@ -567,3 +568,46 @@ function canRunAs(uid: number): boolean {
   );
   return r.status === 0;
 }
+
+describe('a file written already wrapped (prewrapCommonJs, what the build writes)', () => {
+  test('is compiled as it is: the same exports, strict mode, require and paths, and its cache is used on the next run', () => {
+    const { dir, file, cache } = fixtureDir();
+    writeFileSync(file, prewrapCommonJs(fixture(42)));
+    assert.ok(
+      readFileSync(file, 'utf8').startsWith('(function (exports, require, module, __filename, __dirname)'),
+    );
+    assertNoTmp(dir);
+    assert.equal(assertLoaded(runChild(file), file).cache, 'absent');
+    assert.ok(existsSync(cache));
+    assert.equal(assertLoaded(runChild(file), file).cache, 'used');
+  });
+
+  test('reports line and column of the unwrapped file, as require would', () => {
+    const { dir } = fixtureDir();
+    const thrower = join(dir, 'throws.cjs');
+    writeFileSync(thrower, prewrapCommonJs("exports.a = 1;\n  throw new Error('boom');\n"));
+    assert.throws(
+      () => loadWithCodeCache(thrower, { write: 'never' }),
+      (err: unknown) =>
+        err instanceof Error && err.message === 'boom' && (err.stack ?? '').includes(`${thrower}:2:9`),
+    );
+  });
+
+  test('keeps a closing source-map comment last, after the wrapper, and leaves a file without one as it was', () => {
+    const body = 'exports.a = 1;\n//# sourceMappingURL=x.cjs.map\n';
+    const wrapped = prewrapCommonJs(body);
+    assert.ok(wrapped.endsWith('\n})\n//# sourceMappingURL=x.cjs.map\n'), wrapped);
+    assert.ok(wrapped.includes('exports.a = 1;\n})'));
+    assert.equal(prewrapCommonJs('exports.a = 1;').endsWith('exports.a = 1;\n})'), true);
+    // A file that merely mentions a source map elsewhere is wrapped whole.
+    const inner = "exports.s = '//# sourceMappingURL=not-last';\nexports.b = 2;\n";
+    assert.ok(prewrapCommonJs(inner).endsWith(`${inner}\n})`));
+  });
+
+  test('a file that only looks wrapped on a later line is wrapped again (the head must be its first line)', () => {
+    const { file } = fixtureDir();
+    writeFileSync(file, `\n${prewrapCommonJs(fixture(42))}`);
+    // Wrapped again, the inner function is an expression statement that is never called: no exports.
+    assert.deepEqual(loadWithCodeCache(file, { write: 'never' }).exports, {});
+  });
+});
