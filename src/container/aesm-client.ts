@@ -187,7 +187,24 @@ export async function aesmQuoteTarget(socketPath: string, timeoutMs = 10_000): P
 }
 
 /**
- * Has the quoting enclave behind the AESM socket turn `report` (targeted at it) into a quote.
+ * The size of a quote made with `target`'s attestation key (GetQuoteSizeEx), or `undefined` when the
+ * answer names none. {@link aesmGetQuote} asks for it when not given it; asking first, while the
+ * report is still being made, saves a round trip after it.
+ * @throws ContainerLaunchError `ERR_CONTAINER_QUOTE`.
+ */
+export async function aesmQuoteSize(
+  socketPath: string,
+  target: AesmQuoteTarget,
+  timeoutMs = 10_000,
+): Promise<number | undefined> {
+  // GetQuoteSizeExRequest.att_key_id = 1; the answer's quote_size = 2.
+  const size = await call(socketPath, 'getQuoteSizeExReq', [[1, target.attKeyId]], timeoutMs);
+  return read(socketPath, 'getQuoteSizeExReq', () => size.uint(2));
+}
+
+/**
+ * Has the quoting enclave behind the AESM socket turn `report` (targeted at it) into a quote. The
+ * quote's size is asked for first ({@link aesmQuoteSize}) unless `quoteSize` gives the answer.
  * @throws ContainerLaunchError `ERR_CONTAINER_QUOTE`.
  */
 export async function aesmGetQuote(
@@ -195,10 +212,9 @@ export async function aesmGetQuote(
   target: AesmQuoteTarget,
   report: Uint8Array,
   timeoutMs = 10_000,
+  quoteSize?: { readonly size: number | undefined },
 ): Promise<Uint8Array> {
-  // GetQuoteSizeExRequest.att_key_id = 1; the answer's quote_size = 2.
-  const size = await call(socketPath, 'getQuoteSizeExReq', [[1, target.attKeyId]], timeoutMs);
-  const quoteSize = read(socketPath, 'getQuoteSizeExReq', () => size.uint(2));
+  const size = quoteSize === undefined ? await aesmQuoteSize(socketPath, target, timeoutMs) : quoteSize.size;
   // GetQuoteExRequest: report = 1, att_key_id = 2, buf_size = 4 (required); the answer's quote = 2.
   const q = await call(
     socketPath,
@@ -206,7 +222,7 @@ export async function aesmGetQuote(
     [
       [1, report],
       [2, target.attKeyId],
-      [4, quoteSize ?? 0],
+      [4, size ?? 0],
     ],
     timeoutMs,
   );

@@ -16,7 +16,6 @@
  * date. The same manifest and files therefore give the same MRENCLAVE on every machine.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { SIGSTRUCT_SIZE } from '../core/index.ts';
 import {
   enclaveImage,
@@ -27,6 +26,7 @@ import {
   type EnclaveImage,
 } from '../sim/index.ts';
 import { ContainerSigError } from './errors.ts';
+import { readSmallTextFile } from './small-file.ts';
 import { canonicalManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
 import { expandTrustedFiles, hashTrustedFiles, type TrustedFileHash } from './trusted-files.ts';
 
@@ -341,11 +341,21 @@ export function decodeAppSig(text: string): AppSig {
   return sig;
 }
 
-/** Reads and checks app.sig. */
-export async function readAppSig(path: string): Promise<AppSig> {
+/** Largest app.sig read (its list of trusted files is most of it). */
+export const MAX_APP_SIG_BYTES = 64 * 1024 * 1024;
+
+/** Reads (a regular file of at most {@link MAX_APP_SIG_BYTES}) and checks app.sig. */
+export function readAppSig(path: string): Promise<AppSig> {
+  // Read and checked on the spot (a rejection, not a throw, on failure): see small-file.ts.
+  return new Promise((resolveSig) => {
+    resolveSig(readAppSigNow(path));
+  });
+}
+
+function readAppSigNow(path: string): AppSig {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readSmallTextFile(path, MAX_APP_SIG_BYTES);
   } catch (cause) {
     throw new ContainerSigError('ERR_CONTAINER_SIG', `cannot read ${path}: ${(cause as Error).message}`, {
       details: { field: '(file)', path },

@@ -7,6 +7,8 @@ export {
   canonicalManifest,
   loadManifest,
   MANIFEST_FORMAT,
+  MAX_CA_FILE_BYTES,
+  MAX_MANIFEST_BYTES,
   parseManifest,
   validateManifest,
   type AppManifest,
@@ -28,6 +30,7 @@ export {
   startTrustedFileHashes,
   type TrustedFileHash,
 } from './trusted-files.ts';
+export { readSmallFile, readSmallTextFile, SmallFileError } from './small-file.ts';
 export {
   defaultHashHelper,
   HASH_HELPER_ENV,
@@ -49,6 +52,7 @@ export {
   LAUNCHER_ECALLS,
   LAUNCHER_ENCLAVE_SOURCE,
   LAUNCHER_RUNTIME_ID,
+  MAX_APP_SIG_BYTES,
   measureIdentity,
   prepareApp,
   readAppSig,
@@ -58,7 +62,13 @@ export {
   type AppSig,
   type Prepared,
 } from './identity.ts';
-export { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
+export {
+  aesmGetQuote,
+  aesmQuoteSize,
+  aesmQuoteTarget,
+  DEFAULT_AESM_SOCKET,
+  type AesmQuoteTarget,
+} from './aesm-client.ts';
 export {
   disableCoreDumps,
   findExecutable,

@@ -7,10 +7,10 @@
  * {@link canonicalManifest} gives the deterministic JSON text that is measured into the identity.
  */
 import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type * as Yaml from 'yaml';
 import { ContainerManifestError } from './errors.ts';
+import { readSmallTextFile } from './small-file.ts';
 
 /** Format tag of the canonical manifest (measured). */
 export const MANIFEST_FORMAT = 'ccnodes-container-manifest/1';
@@ -357,16 +357,29 @@ export function parseManifest(text: string, format?: 'json' | 'yaml'): AppManife
   return validateManifest(raw);
 }
 
+/** Largest manifest file read (a Kubernetes ConfigMap, where the webhook's manifests live, holds 1 MiB). */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** Largest `attestation.ca` file read. */
+export const MAX_CA_FILE_BYTES = 1024 * 1024;
+
 /**
- * Reads and validates a manifest file. An `attestation.ca` that is not inline PEM is read as a file
- * relative to the manifest and replaced by its PEM text.
+ * Reads and validates a manifest file (a regular file of at most {@link MAX_MANIFEST_BYTES}). An
+ * `attestation.ca` that is not inline PEM is read as a file relative to the manifest (at most
+ * {@link MAX_CA_FILE_BYTES}) and replaced by its PEM text.
  * @throws ContainerManifestError.
  */
-export async function loadManifest(path: string): Promise<LoadedManifest> {
+export function loadManifest(path: string): Promise<LoadedManifest> {
+  // Read and parsed on the spot (a rejection, not a throw, on failure): see small-file.ts.
+  return new Promise((resolveLoaded) => {
+    resolveLoaded(loadManifestNow(path));
+  });
+}
+
+function loadManifestNow(path: string): LoadedManifest {
   const full = resolve(path);
   let text: string;
   try {
-    text = await readFile(full, 'utf8');
+    text = readSmallTextFile(full, MAX_MANIFEST_BYTES);
   } catch (cause) {
     throw new ContainerManifestError(
       'ERR_CONTAINER_MANIFEST_IO',
@@ -384,7 +397,7 @@ export async function loadManifest(path: string): Promise<LoadedManifest> {
   if (ca !== undefined && !ca.includes('-----BEGIN')) {
     let pem: string;
     try {
-      pem = await readFile(resolve(baseDir, ca), 'utf8');
+      pem = readSmallTextFile(resolve(baseDir, ca), MAX_CA_FILE_BYTES);
     } catch (cause) {
       throw new ContainerManifestError(
         'ERR_CONTAINER_MANIFEST_IO',

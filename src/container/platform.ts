@@ -16,7 +16,13 @@ import {
   type SimDcap,
   type SimDcapOptions,
 } from '../sim/index.ts';
-import { aesmGetQuote, aesmQuoteTarget, DEFAULT_AESM_SOCKET, type AesmQuoteTarget } from './aesm-client.ts';
+import {
+  aesmGetQuote,
+  aesmQuoteSize,
+  aesmQuoteTarget,
+  DEFAULT_AESM_SOCKET,
+  type AesmQuoteTarget,
+} from './aesm-client.ts';
 import { ContainerLaunchError } from './errors.ts';
 
 /** Simulated DCAP deployments already built in this process (building one takes about half a second). */
@@ -81,16 +87,27 @@ export async function openPlatform(o: PlatformOptions): Promise<LaunchPlatform> 
         details: { socketPath: socket },
       });
     let target: AesmQuoteTarget | undefined;
+    // The quote's size (GetQuoteSizeEx, after InitQuoteEx as in the SDK's sequence) is asked for as
+    // soon as the target is known, while the enclave makes its report; its outcome, kept as a
+    // value, is met in `quote`.
+    let quoteSize: Promise<{ size: number | undefined } | Error> | undefined;
     return {
       cpu,
       quoting: `aesm:${socket}`,
       quoteTarget: async () => {
-        target = await aesmQuoteTarget(socket);
-        return target.targetInfo;
+        const t = await aesmQuoteTarget(socket);
+        target = t;
+        quoteSize = aesmQuoteSize(socket, t).then(
+          (size) => ({ size }),
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        );
+        return t.targetInfo;
       },
       quote: async (report) => {
         target ??= await aesmQuoteTarget(socket);
-        return aesmGetQuote(socket, target, report);
+        const known = await quoteSize;
+        if (known instanceof Error) throw known;
+        return aesmGetQuote(socket, target, report, undefined, known);
       },
     };
   }

@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { aesmGetQuote, aesmQuoteTarget, ContainerLaunchError } from '../../src/container/index.ts';
+import {
+  aesmGetQuote,
+  aesmQuoteSize,
+  aesmQuoteTarget,
+  ContainerLaunchError,
+  openPlatform,
+} from '../../src/container/index.ts';
 import { startTricklingPeer } from '../support/trickling-peer.ts';
 
 const root = protobuf.parse(readFileSync(new URL('../../proto/aesm/aesm.proto', import.meta.url), 'utf8'), {
@@ -169,6 +175,66 @@ test('quote: GetQuoteSizeEx with the key, then GetQuoteEx with the report, the k
     assert.deepEqual(q?.['report'], Buffer.from(REPORT));
     assert.deepEqual(q['att_key_id'], KEY_B);
     assert.equal(q['buf_size'], QUOTE.length);
+  } finally {
+    await s.close();
+  }
+});
+
+test('quote with a size already known: GetQuoteEx alone, with that size; aesmQuoteSize asks GetQuoteSizeEx with the key', async () => {
+  const s = await scripted(aesm());
+  try {
+    assert.equal(await aesmQuoteSize(s.path, { targetInfo: TARGET_INFO, attKeyId: KEY_B }), QUOTE.length);
+    assert.deepEqual(s.requests[0]?.['getQuoteSizeExReq']?.['att_key_id'], KEY_B);
+    const quote = await aesmGetQuote(s.path, { targetInfo: TARGET_INFO, attKeyId: KEY_B }, REPORT, 5000, {
+      size: 2048,
+    });
+    assert.deepEqual(Buffer.from(quote), QUOTE);
+    assert.deepEqual(
+      s.requests.map((r) => Object.keys(r)[0]),
+      ['getQuoteSizeExReq', 'getQuoteExReq'],
+      'no second size request',
+    );
+    assert.equal(s.requests[1]?.['getQuoteExReq']?.['buf_size'], 2048);
+  } finally {
+    await s.close();
+  }
+});
+
+test('platform over an AESM socket: the quote size is asked right after InitQuoteEx (before the report exists), and used by the quote', async () => {
+  const s = await scripted(aesm());
+  try {
+    const p = await openPlatform({ simSeed: 'aesm-spec', aesmSocket: s.path });
+    await p.quoteTarget();
+    // The size request is on its way before any report is given.
+    for (let i = 0; i < 100 && s.requests.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      s.requests.map((r) => Object.keys(r)[0]),
+      [
+        'getSupportedAttKeyIDNumReq',
+        'getSupportedAttKeyIDsReq',
+        'initQuoteExReq',
+        'initQuoteExReq',
+        'getQuoteSizeExReq',
+      ],
+    );
+    assert.deepEqual(Buffer.from(await p.quote(REPORT)), QUOTE);
+    assert.equal(s.requests.length, 6, 'one more request: the quote');
+    assert.equal(s.requests[5]?.['getQuoteExReq']?.['buf_size'], QUOTE.length);
+  } finally {
+    await s.close();
+  }
+});
+
+test('platform over an AESM socket: a refused size request is reported by the quote (ERR_CONTAINER_QUOTE), never unhandled', async () => {
+  const s = await scripted(aesm({ getQuoteSizeExReq: { errorCode: 42 } }));
+  try {
+    const p = await openPlatform({ simSeed: 'aesm-spec', aesmSocket: s.path });
+    await p.quoteTarget();
+    // Time for the refused size answer to arrive before anyone waits for it.
+    await new Promise((r) => setTimeout(r, 200));
+    const err = await refusal(p.quote(REPORT));
+    assert.equal(err.details['aesmStatus'], 42);
+    assert.ok(!s.requests.some((r) => 'getQuoteExReq' in r), 'no quote is asked for without a size');
   } finally {
     await s.close();
   }

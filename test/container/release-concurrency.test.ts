@@ -36,12 +36,18 @@ after(async () => {
 async function barrierProxy(): Promise<{
   url: string;
   expect: (n: number, answerOrder?: readonly string[], tamper?: string) => void;
+  /** Answer `/certs` with no key (the token cannot be checked) while releases go through. */
+  hideKeys: (hide: boolean) => void;
   readonly maxInFlight: number;
+  /** Release requests forwarded since `expect`. */
+  readonly releases: number;
   close: () => Promise<void>;
 }> {
   let expected = 1;
   let order: readonly string[] = [];
   let tampered: string | undefined;
+  let hidden = false;
+  let releases = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let held: (() => void)[] = [];
@@ -75,6 +81,11 @@ async function barrierProxy(): Promise<{
             else timer ??= setTimeout(releaseAll, 10_000);
           });
         }
+        if (hidden && url.split('?')[0] === '/certs') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+          return;
+        }
+        if (release !== null) releases++;
         const answer = await forward(req.method ?? 'GET', url, Buffer.concat(chunks));
         let bytes = Buffer.from(await answer.arrayBuffer());
         if (release !== null) {
@@ -107,9 +118,16 @@ async function barrierProxy(): Promise<{
       order = answerOrder;
       tampered = tamper;
       maxInFlight = 0;
+      releases = 0;
+    },
+    hideKeys: (hide) => {
+      hidden = hide;
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    get releases() {
+      return releases;
     },
     close: async () => {
       releaseAll();
@@ -203,4 +221,23 @@ test('a released value changed on the way (the last secret, answered first) is E
   assert.ok(!r.events.includes('spawned'), 'the program was not started');
   for (const n of names) assert.ok(!`${r.error.message}\n${r.events.join('\n')}`.includes(`value of ${n}`));
   assert.deepEqual(await leftovers(s), [], 'no private directory left');
+});
+
+test('a token that fails its check is what is reported, though its releases (asked for meanwhile) were granted: no value is opened, the program never starts', async () => {
+  const names = ['north', 'south'].map((n) => `${n}-${apps + 1}`);
+  const a = await app(names);
+  proxy.expect(2);
+  proxy.hideKeys(true);
+  try {
+    const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+    assert.equal(r.error?.code, 'ERR_ATTESTATION_CLIENT_TOKEN', r.error?.message);
+    assert.equal(r.error.details['check'], 'kid');
+    assert.ok(!r.events.includes('spawned'), 'the program was not started');
+    assert.ok(!r.events.some((e) => e.startsWith('released:')), r.events.join('\n'));
+    for (const n of names) assert.ok(!`${r.error.message}\n${r.events.join('\n')}`.includes(`value of ${n}`));
+    assert.ok(proxy.releases <= names.length);
+    assert.deepEqual(await leftovers(s), [], 'no private directory left');
+  } finally {
+    proxy.hideKeys(false);
+  }
 });
