@@ -650,28 +650,20 @@ async function launch(
 
     // 3. Attest, verify, release, open — in memory.
     const token = await client.attestSgxEnclave({ quote, runtimeData, runtimeDataType: 'JSON' });
-    // The token is checked (signature by the service's published key, issuer, identity, runtime
-    // key) while its secrets are asked for: a released value is opened only once the check has
-    // passed, and a failed check is what is reported, whatever the releases gave. Asking early
-    // shows the service nothing it has not issued itself.
-    const verifying = settle(
-      client.verifyToken(token, {
-        mrEnclave: sig.mrenclave,
-        mrSigner: sig.mrsigner,
-        runtimeKey: { x: jwk['x'] ?? '', y: jwk['y'] ?? '' },
-      }),
-    );
+    const verified = await client.verifyToken(token, {
+      mrEnclave: sig.mrenclave,
+      mrSigner: sig.mrsigner,
+      runtimeKey: { x: jwk['x'] ?? '', y: jwk['y'] ?? '' },
+    });
+    log(`attested at ${client.baseUrl}: token verified (kid ${verified.header.kid})`);
     const names = [
       ...new Set([...m.secrets.map((s) => s.name), ...m.encryptedInputs.map((e) => e.keySecret)]),
     ];
     // The secrets are asked for together (at most RELEASE_CONCURRENCY at once: the service answers
-    // them side by side), each opened inside the enclave as it arrives (after the token's check);
-    // the first failure in the manifest's order is the one reported, as if they had been asked for
-    // one by one.
-    const releasing = mapSettled(names, RELEASE_CONCURRENCY, async (name) => {
+    // them side by side), each opened inside the enclave as it arrives; the first failure in the
+    // manifest's order is the one reported, as if they had been asked for one by one.
+    const opened = await mapSettled(names, RELEASE_CONCURRENCY, async (name) => {
       const released = await client.releaseSecret(name, token);
-      const checked = await verifying;
-      if (checked instanceof Error) throw checked; // reported below, before any release outcome
       try {
         return (await enclave.ecall('openSecret', released.jwe)) as Uint8Array;
       } catch (cause) {
@@ -683,14 +675,9 @@ async function launch(
         );
       }
     });
-    // (mapSettled keeps every outcome as a value: nothing is left unhandled when this throws.)
-    const verified = await verifying;
-    if (verified instanceof Error) throw verified;
-    log(`attested at ${client.baseUrl}: token verified (kid ${verified.header.kid})`);
-    const outcomes = await releasing;
     const values = new Map<string, Uint8Array>();
     for (const [i, name] of names.entries()) {
-      const r = outcomes[i];
+      const r = opened[i];
       if (r === undefined) break; // not asked for: only after a failure, which was thrown already
       if (r.status === 'rejected') throw r.reason;
       values.set(name, r.value);

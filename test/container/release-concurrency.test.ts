@@ -4,7 +4,7 @@
  * the three releases of a three-secret app are in flight together and the program gets all three.
  * A failure is reported as the first one in the manifest's order, whatever order the answers come
  * in, and the program never starts; so is a released value changed on its way (the enclave cannot
- * open it).
+ * open it). A token that fails the launcher's own check is not sent to release anything.
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -223,7 +223,9 @@ test('a released value changed on the way (the last secret, answered first) is E
   assert.deepEqual(await leftovers(s), [], 'no private directory left');
 });
 
-test('a token that fails its check is what is reported, though its releases (asked for meanwhile) were granted: no value is opened, the program never starts', async () => {
+test("a token that fails the launcher's check: no release is asked for, nothing is opened, the program never starts", async () => {
+  // The releases would be granted (the service's own token, the policy met); only the launcher's
+  // check fails, as it does for a key that is not pinned. The service is not sent the requests.
   const names = ['north', 'south'].map((n) => `${n}-${apps + 1}`);
   const a = await app(names);
   proxy.expect(2);
@@ -232,10 +234,9 @@ test('a token that fails its check is what is reported, though its releases (ask
     const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
     assert.equal(r.error?.code, 'ERR_ATTESTATION_CLIENT_TOKEN', r.error?.message);
     assert.equal(r.error.details['check'], 'kid');
+    assert.equal(proxy.releases, 0, 'no release request reached the service');
     assert.ok(!r.events.includes('spawned'), 'the program was not started');
     assert.ok(!r.events.some((e) => e.startsWith('released:')), r.events.join('\n'));
-    for (const n of names) assert.ok(!`${r.error.message}\n${r.events.join('\n')}`.includes(`value of ${n}`));
-    assert.ok(proxy.releases <= names.length);
     assert.deepEqual(await leftovers(s), [], 'no private directory left');
   } finally {
     proxy.hideKeys(false);
