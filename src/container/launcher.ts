@@ -21,8 +21,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// The private directory is made, filled and wiped with synchronous calls (a memory-backed directory
+// of a few files: microseconds each, where the thread pool's round trips cost the launch
+// milliseconds); the rest reads `fs.promises` where used, so that a launch without sealed state or
+// encrypted inputs does not load it.
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  promises as fsp,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { compactDecrypt } from 'jose';
@@ -179,19 +191,19 @@ async function packState(dir: string): Promise<Uint8Array> {
   const files: StateFile[] = [];
   let total = 0;
   const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    for (const e of await fsp.readdir(join(dir, rel), { withFileTypes: true })) {
       const p = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) {
         const full = join(dir, p);
-        const data = await readFile(full);
+        const data = await fsp.readFile(full);
         total += data.length;
         if (total > MAX_SEALED_STATE_BYTES)
           throw launchError(
             'ERR_CONTAINER_SEALED_STATE',
             `sealed state exceeds ${MAX_SEALED_STATE_BYTES} bytes`,
           );
-        files.push({ path: p, mode: (await lstat(full)).mode & 0o700, data });
+        files.push({ path: p, mode: (await fsp.lstat(full)).mode & 0o700, data });
       }
     }
   };
@@ -313,10 +325,10 @@ async function unsealState(enclave: RunningEnclave, blob: Buffer, path: string):
   }
 }
 
-async function writePrivate(root: string, rel: string, data: Uint8Array, mode = 0o600): Promise<void> {
+function writePrivate(root: string, rel: string, data: Uint8Array, mode = 0o600): void {
   const full = join(root, rel);
-  await mkdir(dirname(full), { recursive: true, mode: 0o700 });
-  await writeFile(full, data, { mode: mode | 0o400, flag: 'wx' });
+  mkdirSync(dirname(full), { recursive: true, mode: 0o700 });
+  writeFileSync(full, data, { mode: mode | 0o400, flag: 'wx' });
 }
 
 function substitute(text: string, vars: Readonly<Record<string, string>>): string {
@@ -701,7 +713,7 @@ async function launch(
     for (const [i, e] of m.encryptedInputs.entries()) {
       let jwe: string;
       try {
-        jwe = (await readFile(resolve(loaded.baseDir, e.path), 'utf8')).trim();
+        jwe = (await fsp.readFile(resolve(loaded.baseDir, e.path), 'utf8')).trim();
       } catch (cause) {
         throw launchError(
           'ERR_CONTAINER_INPUT',
@@ -737,7 +749,7 @@ async function launch(
         : join(resolve(loaded.baseDir, m.sealedState.dir), SEALED_STATE_FILE);
     if (sealedBlob !== undefined && existsSync(sealedBlob)) {
       try {
-        state = await unsealState(enclave, await readFile(sealedBlob), sealedBlob);
+        state = await unsealState(enclave, await fsp.readFile(sealedBlob), sealedBlob);
       } catch (cause) {
         if (cause instanceof ContainerLaunchError) throw cause;
         throw launchError(
@@ -757,16 +769,15 @@ async function launch(
 
     // 4. Private directory, then the program.
     try {
-      privateDir = await mkdtemp(join(o.privateDirRoot ?? defaultPrivateRoot(), 'ccnodes-cc-'));
-      await chmod(privateDir, 0o700);
+      privateDir = mkdtempSync(join(o.privateDirRoot ?? defaultPrivateRoot(), 'ccnodes-cc-'));
+      chmodSync(privateDir, 0o700);
       for (const s of m.secrets)
-        if (s.file !== undefined)
-          await writePrivate(privateDir, s.file, values.get(s.name) ?? new Uint8Array(0));
-      for (const f of inputs) await writePrivate(privateDir, f.file, f.data);
+        if (s.file !== undefined) writePrivate(privateDir, s.file, values.get(s.name) ?? new Uint8Array(0));
+      for (const f of inputs) writePrivate(privateDir, f.file, f.data);
       if (m.sealedState !== undefined) {
-        await mkdir(join(privateDir, SEALED_STATE_SUBDIR), { mode: 0o700 });
+        mkdirSync(join(privateDir, SEALED_STATE_SUBDIR), { mode: 0o700 });
         for (const f of state)
-          await writePrivate(join(privateDir, SEALED_STATE_SUBDIR), f.path, f.data, f.mode | 0o600);
+          writePrivate(join(privateDir, SEALED_STATE_SUBDIR), f.path, f.data, f.mode | 0o600);
       }
     } catch (cause) {
       throw launchError(
@@ -810,10 +821,10 @@ async function launch(
             cause,
           );
         }
-        await mkdir(dirname(sealedBlob), { recursive: true, mode: 0o700 });
+        await fsp.mkdir(dirname(sealedBlob), { recursive: true, mode: 0o700 });
         const tmp = `${sealedBlob}.${process.pid}.tmp`;
-        await writeFile(tmp, blob, { mode: 0o600 });
-        await rename(tmp, sealedBlob);
+        await fsp.writeFile(tmp, blob, { mode: 0o600 });
+        await fsp.rename(tmp, sealedBlob);
         log(`sealed state saved (${m.sealedState.policy})`);
       } catch (err) {
         sealedStateError =
@@ -836,11 +847,12 @@ async function launch(
       ...(sealedStateError === undefined ? {} : { sealedStateError }),
     };
   } finally {
-    await Promise.all([
-      privateDir === undefined ? undefined : rm(privateDir, { recursive: true, force: true }),
-      enclave.terminate(),
-      client.close(),
-    ]);
+    const ended = Promise.all([enclave.terminate(), client.close()]);
+    try {
+      if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
+    } finally {
+      await ended;
+    }
   }
 }
 

@@ -4,7 +4,9 @@
  * 0600 in a data directory so sealed data survives restarts, or derived from a seed in tests.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+// `fs.promises` is read where used, so that a process that opens no data directory (a launcher
+// with a seed or an AESM socket) does not load it.
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SimCpuError } from './enclave-errors.ts';
 
@@ -79,7 +81,7 @@ export async function loadOrCreatePlatformSecrets(dataDir: string): Promise<Plat
   const path = join(dataDir, PLATFORM_SECRETS_FILE);
   let mode: number | undefined;
   try {
-    mode = (await stat(path)).mode;
+    mode = (await fsp.stat(path)).mode;
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT')
       throw secretsError(`cannot stat ${path}`, path, cause);
@@ -91,7 +93,7 @@ export async function loadOrCreatePlatformSecrets(dataDir: string): Promise<Plat
         path,
       );
     }
-    return parseSecrets(await readFile(path, 'utf8'), path);
+    return parseSecrets(await fsp.readFile(path, 'utf8'), path);
   }
   const secrets = randomPlatformSecrets();
   const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -107,8 +109,8 @@ export async function loadOrCreatePlatformSecrets(dataDir: string): Promise<Plat
     2,
   );
   try {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await writeFile(path, `${body}\n`, { mode: 0o600, flag: 'wx' });
+    await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path, `${body}\n`, { mode: 0o600, flag: 'wx' });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreatePlatformSecrets(dataDir);
     throw secretsError(`cannot write ${path}`, path, cause);

@@ -353,11 +353,12 @@ describe('precompiled CLI (dist)', () => {
     const cache = `${cjs}.v8cache`;
     rmSync(cache, { force: true });
     // Not spawnSync: the attestation service answers from this process's event loop.
-    const run = (entry = built.entry) =>
+    const run = (entry = built.entry, nodeArgs: readonly string[] = []) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
         const child = spawn(
           process.execPath,
           [
+            ...nodeArgs,
             entry,
             'container',
             'run',
@@ -414,6 +415,19 @@ describe('precompiled CLI (dist)', () => {
     assert.equal(sameLines(fast.stderr), sameLines(again.stderr));
     assert.match(fast.stderr, /attested at /);
     assert.equal(statSync(cache).ino, written.ino);
+    // A launch with no sealed state or encrypted input does without `fs/promises` (and the readline
+    // and watcher modules it brings): its files are read and its private directory made on the spot.
+    const listFile = join(dir, 'modules.json');
+    const lister = join(dir, 'list-modules.cjs');
+    writeFileSync(
+      lister,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    const listed = await run(built.fastEntry, ['--require', lister]);
+    assert.equal(listed.status, 0, listed.stderr);
+    const modules = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
+    assert.ok(modules.includes('NativeModule child_process'), "the list is the launch's");
+    assert.ok(!modules.includes('NativeModule internal/fs/promises'), modules.join('\n'));
   });
 
   test('the CommonJS start (dist/ccnodes.cjs): container run loads no ES module; every other command line answers as dist/ccnodes.js does', () => {
