@@ -93,20 +93,39 @@ export const X509_LIB_PACKAGES: readonly string[] = [
 /** The file {@link X509_LIB_PACKAGES} are built into, next to the standalone files. */
 export const X509_LIB_FILE = 'x509-lib.cjs';
 
-/** In a standalone build: {@link X509_LIB_PACKAGES} from {@link X509_LIB_FILE}, loaded at run time. */
-function x509LibPlugin(): Plugin {
-  const names = new Set(X509_LIB_PACKAGES);
+/**
+ * The YAML parser (`yaml`, 168 KB of the standalone `container run` file), built into
+ * `dist/yaml-lib.cjs` for the {@link STANDALONE_MODULES} as the X.509 libraries are: `container run`
+ * parses no YAML while the manifest file is the one app.sig records (`manifestFile`,
+ * src/container/manifest.ts), so its code is read only for a manifest changed since `prepare` (or an
+ * app.sig without the record).
+ */
+export const YAML_LIB_PACKAGES: readonly string[] = ['yaml'];
+
+/** The file {@link YAML_LIB_PACKAGES} are built into, next to the standalone files. */
+export const YAML_LIB_FILE = 'yaml-lib.cjs';
+
+/** The libraries a standalone file loads from a file of their own on first use: file → packages. */
+const LAZY_LIBS: ReadonlyMap<string, readonly string[]> = new Map([
+  [X509_LIB_FILE, X509_LIB_PACKAGES],
+  [YAML_LIB_FILE, YAML_LIB_PACKAGES],
+]);
+
+/** In a standalone build: each of {@link LAZY_LIBS}' packages from its file, loaded at run time. */
+function lazyLibPlugin(): Plugin {
+  const fileOf = new Map(
+    [...LAZY_LIBS].flatMap(([file, packages]) => packages.map((p) => [p, file] as const)),
+  );
+  const namespace = 'ccnodes-lazy-lib';
   return {
-    name: 'ccnodes-x509-lib',
+    name: namespace,
     setup(b) {
-      b.onResolve({ filter: /^@peculiar\// }, (args) =>
-        names.has(args.path) && args.namespace !== 'ccnodes-x509-lib'
-          ? { path: args.path, namespace: 'ccnodes-x509-lib' }
-          : undefined,
+      b.onResolve({ filter: /^(@peculiar\/|yaml$)/ }, (args) =>
+        fileOf.has(args.path) && args.namespace !== namespace ? { path: args.path, namespace } : undefined,
       );
-      b.onResolve({ filter: /^\.\/x509-lib\.cjs$/ }, (args) => ({ path: args.path, external: true }));
-      b.onLoad({ filter: /.*/, namespace: 'ccnodes-x509-lib' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(`./${X509_LIB_FILE}`)})[${JSON.stringify(args.path)}];`,
+      b.onResolve({ filter: /^\.\/[a-z0-9-]+-lib\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+      b.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(`./${fileOf.get(args.path) ?? ''}`)})[${JSON.stringify(args.path)}];`,
         loader: 'js',
       }));
     },
@@ -330,7 +349,7 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
     define: { 'import.meta.url': STANDALONE_URL_NAME },
     banner: { js: STANDALONE_BANNER },
     splitting: false,
-    plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir)), x509LibPlugin()],
+    plugins: [sourceUrlPlugin(resolve(options.urlBase ?? outdir)), lazyLibPlugin()],
   });
   for (const name of STANDALONE_MODULES) {
     const cjs = join(outdir, `${name}.cjs`);
@@ -355,23 +374,27 @@ export async function buildCli(options: BuildOptions = {}): Promise<BuildResult>
     splitting: false,
   });
   const { outdir: _outdir, ...single } = common;
-  const x509Lib = await build({
-    ...single,
-    outfile: join(outdir, X509_LIB_FILE),
-    format: 'cjs',
-    banner: {},
-    stdin: {
-      contents: `module.exports = {\n${X509_LIB_PACKAGES.map((n) => `  ${JSON.stringify(n)}: require(${JSON.stringify(n)}),\n`).join('')}};\n`,
-      resolveDir: REPO_ROOT,
-      sourcefile: 'x509-lib.js',
-      loader: 'js',
-    },
-  });
+  const lazyLibs = [];
+  for (const [file, packages] of LAZY_LIBS)
+    lazyLibs.push(
+      await build({
+        ...single,
+        outfile: join(outdir, file),
+        format: 'cjs',
+        banner: {},
+        stdin: {
+          contents: `module.exports = {\n${packages.map((n) => `  ${JSON.stringify(n)}: require(${JSON.stringify(n)}),\n`).join('')}};\n`,
+          resolveDir: REPO_ROOT,
+          sourcefile: file.replace(/\.cjs$/, '.js'),
+          loader: 'js',
+        },
+      }),
+    );
   const outputs = [
     ...Object.entries(main.metafile.outputs),
     ...Object.entries(standalone.metafile.outputs),
     ...Object.entries(fastStart.metafile.outputs),
-    ...Object.entries(x509Lib.metafile.outputs),
+    ...lazyLibs.flatMap((l) => Object.entries(l.metafile.outputs)),
   ];
   for (const file of outputs.map(([f]) => f).filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))) {
     dropUnusedRequireBanner(resolve(REPO_ROOT, file));

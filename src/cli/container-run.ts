@@ -18,6 +18,7 @@ import {
   defaultHashHelper,
   hashHelperMode,
   type AppSig,
+  type LoadedManifest,
   type PrestartedHashes,
 } from '../container/index.ts';
 import { isCcnodesError, type CcnodesError } from '../errors/index.ts';
@@ -84,7 +85,22 @@ function identityRows(sig: AppSig): [string, string][] {
     ['manifest sha256', sig.manifestSha256],
     ['runtime', sig.runtime],
     ['trusted files', String(sig.trustedFiles.length)],
+    [
+      'manifest file',
+      sig.manifestFile === undefined
+        ? 'not recorded (parsed at every start)'
+        : `sha256 ${sig.manifestFile.sha256} (recorded: not parsed while unchanged)`,
+    ],
   ];
+}
+
+/**
+ * How the manifest file compares with app.sig's record of it: the launcher uses the record
+ * (`as-recorded`) or parses the file (`changed`, `not-recorded`).
+ */
+function manifestFileState(sig: AppSig, loaded: LoadedManifest): 'as-recorded' | 'changed' | 'not-recorded' {
+  if (sig.manifestFile === undefined) return 'not-recorded';
+  return sig.manifestFile.sha256 === loaded.file?.sha256 ? 'as-recorded' : 'changed';
 }
 
 function table(rows: readonly (readonly [string, string])[]): string {
@@ -164,6 +180,7 @@ export async function inspectCommand(ctx: CliContext, path: string, flags: Inspe
       manifestSha256: sig.manifestSha256,
       runtime: sig.runtime,
       trustedFiles: sig.trustedFiles,
+      manifestFile: sig.manifestFile === undefined ? null : { sha256: sig.manifestFile.sha256 },
       signature: 'verified',
     });
     return;
@@ -193,8 +210,20 @@ export async function verifyCommand(
           details: { expected: sig.mrenclave, actual: mrenclave },
         },
       );
-    if (flags.json === true) emitJson(ctx, { ok: true, mrenclave, trustedFiles: hashes.length });
-    else ctx.stdout(`verified: ${hashes.length} trusted files unchanged, mrenclave ${mrenclave}\n`);
+    const manifestFile = manifestFileState(sig, loaded);
+    if (flags.json === true)
+      emitJson(ctx, { ok: true, mrenclave, trustedFiles: hashes.length, manifestFile });
+    else
+      ctx.stdout(
+        `verified: ${hashes.length} trusted files unchanged, mrenclave ${mrenclave}\n` +
+          (manifestFile === 'as-recorded'
+            ? ''
+            : `note: ${
+                manifestFile === 'changed'
+                  ? `${manifest} is not the file prepare read (the same identity)`
+                  : `${sigPath} does not record the manifest file`
+              }: container run parses it at every start; run prepare again to record it\n`),
+      );
   } catch (err) {
     failure(ctx, flags, 'verify', err);
   }

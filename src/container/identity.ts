@@ -27,7 +27,14 @@ import {
 } from '../sim/index.ts';
 import { ContainerSigError } from './errors.ts';
 import { readSmallTextFile } from './small-file.ts';
-import { canonicalManifest, type AppManifest, type LoadedManifest } from './manifest.ts';
+import {
+  canonicalManifest,
+  manifestFileRecord,
+  validateManifest,
+  type AppManifest,
+  type LoadedManifest,
+  type ManifestFileRecord,
+} from './manifest.ts';
 import { expandTrustedFiles, hashTrustedFiles, type TrustedFileHash } from './trusted-files.ts';
 
 /**
@@ -152,6 +159,13 @@ export interface AppSig {
   readonly trustedFiles: readonly TrustedFileHash[];
   /** The 1808-byte SIGSTRUCT. */
   readonly sigstruct: Uint8Array;
+  /**
+   * The manifest file as `prepare` read it (the SHA-256 of its bytes and its parsed content), which
+   * `container run` uses instead of parsing the file again while its bytes are the same. Neither
+   * measured nor signed, and not needed: whatever manifest results is measured against the
+   * SIGSTRUCT (see docs/confidential-containers.md, "app.sig").
+   */
+  readonly manifestFile?: ManifestFileRecord;
 }
 
 /** A release policy (the attestation service's Key Vault shape) pinning this identity. */
@@ -199,6 +213,7 @@ export async function prepareApp(loaded: LoadedManifest, signingKey: string | Ui
     });
   }
   const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const record = manifestFileRecord(loaded);
   return {
     image,
     sig: {
@@ -212,6 +227,7 @@ export async function prepareApp(loaded: LoadedManifest, signingKey: string | Ui
       runtime: LAUNCHER_RUNTIME_ID,
       trustedFiles: files,
       sigstruct: signed.bytes,
+      ...(record === undefined ? {} : { manifestFile: record }),
     },
   };
 }
@@ -230,6 +246,9 @@ export function encodeAppSig(sig: AppSig): string {
       runtime: sig.runtime,
       trustedFiles: sig.trustedFiles,
       sigstruct: Buffer.from(sig.sigstruct).toString('base64'),
+      ...(sig.manifestFile === undefined
+        ? {}
+        : { manifestFile: { sha256: sig.manifestFile.sha256, document: sig.manifestFile.document } }),
     },
     null,
     2,
@@ -268,6 +287,7 @@ export function decodeAppSig(text: string): AppSig {
     'runtime',
     'trustedFiles',
     'sigstruct',
+    'manifestFile',
   ];
   for (const k of Object.keys(r)) if (!allowed.includes(k)) throw sigFail(k, 'unknown field');
   if (r['format'] !== SIG_FORMAT) throw sigFail('format', `must be ${SIG_FORMAT}`);
@@ -321,6 +341,7 @@ export function decodeAppSig(text: string): AppSig {
     runtime,
     trustedFiles,
     sigstruct,
+    ...(r['manifestFile'] === undefined ? {} : { manifestFile: decodeManifestFile(r['manifestFile']) }),
   };
   let verified;
   try {
@@ -339,6 +360,31 @@ export function decodeAppSig(text: string): AppSig {
   if (ss.isvProdId !== sig.isvProdId) throw sigFail('isvProdId', 'differs from the SIGSTRUCT');
   if (ss.isvSvn !== sig.isvSvn) throw sigFail('isvSvn', 'differs from the SIGSTRUCT');
   return sig;
+}
+
+/**
+ * app.sig's `manifestFile`: `{ sha256, document }`, the document a valid manifest.
+ * @throws ContainerSigError `ERR_CONTAINER_SIG` naming the field.
+ */
+function decodeManifestFile(v: unknown): ManifestFileRecord {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw sigFail('manifestFile', 'must be { sha256, document }');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (k !== 'sha256' && k !== 'document') throw sigFail(`manifestFile.${k}`, 'unknown field');
+  const sha256 = o['sha256'];
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256))
+    throw sigFail('manifestFile.sha256', 'must be 64 lower-case hex digits');
+  try {
+    validateManifest(o['document']);
+  } catch (cause) {
+    throw new ContainerSigError(
+      'ERR_CONTAINER_SIG',
+      `app.sig manifestFile.document: not a valid manifest: ${(cause as Error).message}`,
+      { details: { field: 'manifestFile.document' }, cause },
+    );
+  }
+  return { sha256, document: o['document'] };
 }
 
 /** Largest app.sig read (its list of trusted files is most of it). */

@@ -6,11 +6,12 @@
  *
  * {@link canonicalManifest} gives the deterministic JSON text that is measured into the identity.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type * as Yaml from 'yaml';
 import { ContainerManifestError } from './errors.ts';
-import { readSmallTextFile } from './small-file.ts';
+import { readSmallFile, readSmallTextFile } from './small-file.ts';
 
 /** Format tag of the canonical manifest (measured). */
 export const MANIFEST_FORMAT = 'ccnodes-container-manifest/1';
@@ -73,6 +74,19 @@ export interface AppManifest {
   readonly epcMiB: number;
 }
 
+/**
+ * A manifest file as read: the SHA-256 of its bytes and its content as a JSON value (what the YAML or
+ * JSON text parses to, before validation). `container prepare` records it in app.sig
+ * (`manifestFile`), so that `container run` need not parse the YAML again while the file's bytes
+ * are the same: see {@link loadManifest}.
+ */
+export interface ManifestFileRecord {
+  /** SHA-256 (lower-case hex) of the file's bytes. */
+  readonly sha256: string;
+  /** The parsed content (JSON values only). */
+  readonly document: unknown;
+}
+
 /** A manifest with where it was read from. */
 export interface LoadedManifest {
   readonly manifest: AppManifest;
@@ -80,6 +94,13 @@ export interface LoadedManifest {
   readonly path: string;
   /** Its directory: the base of relative paths. */
   readonly baseDir: string;
+  /**
+   * The file's bytes' SHA-256 and parsed content ({@link loadManifest} sets it; absent in a
+   * LoadedManifest built otherwise).
+   */
+  readonly file?: ManifestFileRecord;
+  /** True when the content was taken from {@link LoadManifestOptions.recorded} rather than parsed. */
+  readonly fromRecord?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -327,8 +348,9 @@ let yamlLib: typeof Yaml | undefined;
 
 /**
  * Parses YAML text with the `yaml` package, loaded on the first YAML text rather than at import
- * time (JSON needs none of it): a bundled `require` in the build, `createRequire` from the sources
- * (as in the simulation's src/sim/pki-lib.ts).
+ * time (JSON needs none of it, nor a manifest taken from app.sig's record): a bundled `require` in
+ * the build (in the standalone `container run` file, a `require` of dist/yaml-lib.cjs: see
+ * scripts/build.ts), `createRequire` from the sources (as in the simulation's src/sim/pki-lib.ts).
  */
 function parseYaml(text: string): unknown {
   yamlLib ??=
@@ -339,14 +361,16 @@ function parseYaml(text: string): unknown {
   return yamlLib.parse(text);
 }
 
-/** Parses manifest text: JSON when it starts with `{` (or `format` says so), else YAML. */
-export function parseManifest(text: string, format?: 'json' | 'yaml'): AppManifest {
-  let raw: unknown;
+/**
+ * Parses manifest text into its document (not validated): JSON when it starts with `{` (or `format`
+ * says so), else YAML.
+ * @throws ContainerManifestError `ERR_CONTAINER_MANIFEST_SYNTAX`.
+ */
+export function parseManifestDocument(text: string, format?: 'json' | 'yaml'): unknown {
   try {
-    raw =
-      format === 'json' || (format === undefined && text.trimStart().startsWith('{'))
-        ? JSON.parse(text)
-        : parseYaml(text);
+    return format === 'json' || (format === undefined && text.trimStart().startsWith('{'))
+      ? JSON.parse(text)
+      : parseYaml(text);
   } catch (cause) {
     throw new ContainerManifestError(
       'ERR_CONTAINER_MANIFEST_SYNTAX',
@@ -354,7 +378,11 @@ export function parseManifest(text: string, format?: 'json' | 'yaml'): AppManife
       { details: { field: '(root)' }, cause },
     );
   }
-  return validateManifest(raw);
+}
+
+/** Parses and validates manifest text: JSON when it starts with `{` (or `format` says so), else YAML. */
+export function parseManifest(text: string, format?: 'json' | 'yaml'): AppManifest {
+  return validateManifest(parseManifestDocument(text, format));
 }
 
 /** Largest manifest file read (a Kubernetes ConfigMap, where the webhook's manifests live, holds 1 MiB). */
@@ -363,23 +391,57 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const MAX_CA_FILE_BYTES = 1024 * 1024;
 
 /**
+ * The record of `loaded`'s file that `container prepare` keeps in app.sig (`manifestFile`), or
+ * undefined when there is none to keep: no `file`, a document whose JSON is larger than
+ * {@link MAX_MANIFEST_BYTES}, or one that JSON does not carry unchanged (the validated manifest of
+ * the document read back from its JSON must be the file's own, `attestation.url` included).
+ */
+export function manifestFileRecord(loaded: LoadedManifest): ManifestFileRecord | undefined {
+  const file = loaded.file;
+  if (file === undefined) return undefined;
+  try {
+    const json = JSON.stringify(file.document);
+    if (typeof json !== 'string' || Buffer.byteLength(json) > MAX_MANIFEST_BYTES) return undefined;
+    const document: unknown = JSON.parse(json);
+    if (JSON.stringify(validateManifest(document)) !== JSON.stringify(validateManifest(file.document)))
+      return undefined;
+    return { sha256: file.sha256, document };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@link loadManifest}. */
+export interface LoadManifestOptions {
+  /**
+   * What `container prepare` read (app.sig's `manifestFile`): when the file's bytes have its SHA-256,
+   * its document is validated instead of parsing the text again (the YAML parser is then not loaded
+   * at all). Otherwise the file is parsed as without it. Nothing is trusted on this record's word:
+   * the manifest that results is validated like any other, and the launcher measures it against
+   * the SIGSTRUCT.
+   */
+  readonly recorded?: ManifestFileRecord;
+}
+
+/**
  * Reads and validates a manifest file (a regular file of at most {@link MAX_MANIFEST_BYTES}). An
  * `attestation.ca` that is not inline PEM is read as a file relative to the manifest (at most
- * {@link MAX_CA_FILE_BYTES}) and replaced by its PEM text.
+ * {@link MAX_CA_FILE_BYTES}) and replaced by its PEM text. The result's `file` has the SHA-256 of
+ * the bytes read and their parsed content.
  * @throws ContainerManifestError.
  */
-export function loadManifest(path: string): Promise<LoadedManifest> {
+export function loadManifest(path: string, options: LoadManifestOptions = {}): Promise<LoadedManifest> {
   // Read and parsed on the spot (a rejection, not a throw, on failure): see small-file.ts.
   return new Promise((resolveLoaded) => {
-    resolveLoaded(loadManifestNow(path));
+    resolveLoaded(loadManifestNow(path, options.recorded));
   });
 }
 
-function loadManifestNow(path: string): LoadedManifest {
+function loadManifestNow(path: string, recorded: ManifestFileRecord | undefined): LoadedManifest {
   const full = resolve(path);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readSmallTextFile(full, MAX_MANIFEST_BYTES);
+    bytes = readSmallFile(full, MAX_MANIFEST_BYTES);
   } catch (cause) {
     throw new ContainerManifestError(
       'ERR_CONTAINER_MANIFEST_IO',
@@ -390,7 +452,12 @@ function loadManifestNow(path: string): LoadedManifest {
       },
     );
   }
-  const parsed = parseManifest(text, full.endsWith('.json') ? 'json' : 'yaml');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const fromRecord = recorded !== undefined && recorded.sha256 === sha256;
+  const document = fromRecord
+    ? recorded.document
+    : parseManifestDocument(bytes.toString('utf8'), full.endsWith('.json') ? 'json' : 'yaml');
+  const parsed = validateManifest(document);
   const baseDir = dirname(full);
   let manifest = parsed;
   const ca = parsed.attestation.ca;
@@ -414,7 +481,7 @@ function loadManifestNow(path: string): LoadedManifest {
   } else if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
     throw fail('attestation.ca', 'inline PEM must be a certificate');
   }
-  return { manifest, path: full, baseDir };
+  return { manifest, path: full, baseDir, file: { sha256, document }, fromRecord };
 }
 
 function sortKeys(v: unknown): unknown {

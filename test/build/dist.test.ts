@@ -328,7 +328,7 @@ describe('precompiled CLI (dist)', () => {
     }
   });
 
-  test('container run attests with the in-process simulated platform, its X.509 libraries from x509-lib.cjs', async (t) => {
+  test('container run attests with the in-process simulated platform, its X.509 libraries from x509-lib.cjs, the YAML parser from yaml-lib.cjs only for a manifest changed since prepare', async (t) => {
     const svc = await startService();
     const dir = mkdtempSync(join(tmpdir(), 'ccnodes-dist-cr-run-'));
     t.after(async () => {
@@ -350,6 +350,15 @@ describe('precompiled CLI (dist)', () => {
     const standalone = readFileSync(cjs, 'utf8');
     assert.doesNotMatch(standalone, /node_modules\/@peculiar\//);
     assert.match(standalone, /x509-lib\.cjs/);
+    // Nor of the YAML parser (yaml-lib.cjs): app.sig records the manifest file as prepare read it.
+    assert.doesNotMatch(standalone, /node_modules\/yaml\//);
+    assert.match(standalone, /yaml-lib\.cjs/);
+    assert.equal(
+      sig.manifestFile?.sha256,
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'app.yaml')))
+        .digest('hex'),
+    );
     const cache = `${cjs}.v8cache`;
     rmSync(cache, { force: true });
     // Not spawnSync: the attestation service answers from this process's event loop.
@@ -421,13 +430,26 @@ describe('precompiled CLI (dist)', () => {
     const lister = join(dir, 'list-modules.cjs');
     writeFileSync(
       lister,
-      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(process.moduleLoadList)));\n`,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));\n`,
     );
     const listed = await run(built.fastEntry, ['--require', lister]);
     assert.equal(listed.status, 0, listed.stderr);
-    const modules = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
-    assert.ok(modules.includes('NativeModule child_process'), "the list is the launch's");
-    assert.ok(!modules.includes('NativeModule internal/fs/promises'), modules.join('\n'));
+    const modules = JSON.parse(readFileSync(listFile, 'utf8')) as { builtins: string[]; files: string[] };
+    assert.ok(modules.builtins.includes('NativeModule child_process'), "the list is the launch's");
+    assert.ok(!modules.builtins.includes('NativeModule internal/fs/promises'), modules.builtins.join('\n'));
+    // The manifest is app.sig's record: the YAML parser's file is not even read.
+    assert.ok(modules.files.includes(built.fastEntry), modules.files.join('\n'));
+    assert.ok(!modules.files.some((f) => f.endsWith('yaml-lib.cjs')), modules.files.join('\n'));
+    // A comment added to the manifest: the file is parsed (yaml-lib.cjs), measures the same, and runs.
+    writeFileSync(
+      join(dir, 'app.yaml'),
+      `# edited after prepare\n${readFileSync(join(dir, 'app.yaml'), 'utf8')}`,
+    );
+    const edited = await run(built.fastEntry, ['--require', lister]);
+    assert.equal(edited.status, 0, edited.stderr);
+    assert.equal(edited.stdout, r.stdout);
+    const after = JSON.parse(readFileSync(listFile, 'utf8')) as { files: string[] };
+    assert.ok(after.files.includes(join(OUT, 'yaml-lib.cjs')), after.files.join('\n'));
   });
 
   test('the CommonJS start (dist/ccnodes.cjs): container run loads no ES module; every other command line answers as dist/ccnodes.js does', () => {

@@ -224,6 +224,52 @@ test('a signed file list naming a path twice is measured again and refused (the 
   assert.deepEqual(releases(proxy.seen), []);
 });
 
+test("app.sig's record of the manifest rewritten to run another program: measured, refused, nothing asked of the service", async () => {
+  const a = await app();
+  const sig = JSON.parse(await readFile(a.sigPath, 'utf8')) as {
+    manifestFile: { sha256: string; document: Record<string, unknown> };
+  };
+  // Whoever can write app.sig can rewrite the record and keep the SHA-256 of the file as it is.
+  assert.equal(
+    sig.manifestFile.sha256,
+    createHash('sha256')
+      .update(await readFile(a.manifest))
+      .digest('hex'),
+  );
+  sig.manifestFile.document['entrypoint'] = ['sh', '-c', 'echo "$SECRET" > stolen.txt'];
+  await writeFile(a.sigPath, JSON.stringify(sig));
+  proxy.reset();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  // The manifest the launcher would run is measured against the SIGSTRUCT, whatever it came from.
+  assert.equal(r.error?.code, 'ERR_CONTAINER_IDENTITY_MISMATCH', r.events.join('\n'));
+  assert.ok(!r.events.includes('spawned'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(
+    proxy.seen.filter((x) => x !== 'GET /certs'),
+    [],
+    proxy.seen.join('\n'),
+  );
+  assert.deepEqual(await leftovers(s), []);
+});
+
+test("a manifest changed since prepare is read from the file, not from app.sig's record of it", async () => {
+  const a = await app();
+  // Same program, another argument: a measured change, so the launch must stop, though app.sig
+  // still records the manifest as it was.
+  const m = JSON.parse(await readFile(a.manifest, 'utf8')) as Record<string, unknown>;
+  await writeFile(a.manifest, JSON.stringify({ ...m, entrypoint: ['sh', 'prog.sh', 'extra'] }));
+  proxy.reset();
+  const r = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(r.error?.code, 'ERR_CONTAINER_IDENTITY_MISMATCH', r.events.join('\n'));
+  assert.ok(!r.events.includes('spawned'));
+  assert.deepEqual(releases(proxy.seen), []);
+  // Reformatted, the same manifest: parsed from the file, it measures the same and runs.
+  await writeFile(a.manifest, JSON.stringify(m, null, 2));
+  const again = await run(s, { manifestPath: a.manifest, sigPath: a.sigPath, attestationUrl: proxy.url });
+  assert.equal(again.error, undefined, again.error?.message);
+  assert.equal(again.result?.exitCode, 0);
+});
+
 /** A stand-in for hashes started before the launcher, claiming every file has its recorded digest. */
 function claimingUnchanged(
   baseDir: string,

@@ -3,6 +3,7 @@
  * measures: deterministic, sensitive to every trusted byte and measured manifest field.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -81,6 +82,49 @@ test('prepare --json prints MRENCLAVE, MRSIGNER and a release policy; inspect an
   const verify = await cli(['container', 'verify', app, 'py.sig']);
   assert.equal(verify.code, 0, verify.err);
   assert.match(verify.out, /verified: 2 trusted files unchanged/);
+});
+
+test("inspect shows app.sig's record of the manifest file; verify says whether the file is still the one recorded", async () => {
+  // A copy of an example's manifest next to it (its trusted files are relative to it).
+  const yamlPath = join('examples', 'shell-report', 'rec.yaml');
+  await writeFile(join(s.dir, yamlPath), await readFile(join(s.dir, 'examples', 'shell-report', 'app.yaml')));
+  const r = await cli(['container', 'prepare', yamlPath, '--key', 'signer.pem', '-o', 'rec.sig']);
+  assert.equal(r.code, 0, r.err);
+  const sha = createHash('sha256')
+    .update(await readFile(join(s.dir, yamlPath)))
+    .digest('hex');
+  const inspect = await cli(['container', 'inspect', 'rec.sig', '--json']);
+  assert.deepEqual((JSON.parse(inspect.out) as Record<string, unknown>)['manifestFile'], { sha256: sha });
+  const human = await cli(['container', 'inspect', 'rec.sig']);
+  assert.match(
+    human.out,
+    new RegExp(`manifest file +sha256 ${sha} \\(recorded: not parsed while unchanged\\)`),
+  );
+  const verify = async (): Promise<{ state: unknown; human: string }> => {
+    const j = await cli(['container', 'verify', yamlPath, 'rec.sig', '--json']);
+    assert.equal(j.code, 0, j.out);
+    const h = await cli(['container', 'verify', yamlPath, 'rec.sig']);
+    assert.equal(h.code, 0, h.out);
+    return { state: (JSON.parse(j.out) as Record<string, unknown>)['manifestFile'], human: h.out };
+  };
+  const asRecorded = await verify();
+  assert.equal(asRecorded.state, 'as-recorded');
+  assert.doesNotMatch(asRecorded.human, /note:/);
+  await appendFile(join(s.dir, yamlPath), '# edited after prepare\n');
+  const changed = await verify();
+  assert.equal(changed.state, 'changed');
+  assert.match(
+    changed.human,
+    /note: examples\/shell-report\/rec\.yaml is not the file prepare read \(the same identity\): container run parses it/,
+  );
+  // An app.sig written before the record existed.
+  const { manifestFile: _record, ...old } = decodeAppSig(await readFile(join(s.dir, 'rec.sig'), 'utf8'));
+  await writeFile(join(s.dir, 'rec.sig'), encodeAppSig(old));
+  const notRecorded = await verify();
+  assert.equal(notRecorded.state, 'not-recorded');
+  assert.match(notRecorded.human, /note: rec\.sig does not record the manifest file/);
+  const oldInspect = await cli(['container', 'inspect', 'rec.sig', '--json']);
+  assert.equal((JSON.parse(oldInspect.out) as Record<string, unknown>)['manifestFile'], null);
 });
 
 test('the identity is deterministic and is exactly the documented three measured files', async () => {
