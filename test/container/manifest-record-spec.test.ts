@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
+  canonicalManifest,
   decodeAppSig,
   encodeAppSig,
   loadManifest,
@@ -98,6 +99,29 @@ test('with a record of other bytes (a comment changed), the file is parsed and t
   assert.equal(loaded.fromRecord, false);
   assert.equal(loaded.manifest.isvSvn, 3);
   assert.equal(loaded.file?.sha256, sha256(readFileSync(edited)));
+});
+
+test('with the record, an attestation.ca file is still read: a changed CA changes the manifest, and so its measurement', async () => {
+  const cert = (body: string): string => `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+  writeFileSync(join(base, 'ca.pem'), cert('MIIB'));
+  const withCa = join(base, 'with-ca.yaml');
+  writeFileSync(
+    withCa,
+    yamlText.replace(
+      '  url: https://attest.example:8443\n',
+      '  url: https://attest.example:8443\n  ca: ca.pem\n',
+    ),
+  );
+  const first = await loadManifest(withCa);
+  const record = manifestFileRecord(first);
+  assert.ok(record !== undefined);
+  // The record keeps the path as written, not the PEM it named.
+  assert.equal((record.document as { attestation: { ca: string } }).attestation.ca, 'ca.pem');
+  writeFileSync(join(base, 'ca.pem'), cert('MIIC'));
+  const again = await loadManifest(withCa, { recorded: record });
+  assert.equal(again.fromRecord, true);
+  assert.equal(again.manifest.attestation.ca, cert('MIIC'));
+  assert.notEqual(canonicalManifest(again.manifest), canonicalManifest(first.manifest));
 });
 
 test('a record is only kept when the document survives JSON unchanged and fits the manifest bound', () => {
