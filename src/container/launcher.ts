@@ -452,13 +452,12 @@ async function runWithHashing(
   // The manifest as app.sig records it when the file's bytes are those prepare read (no YAML parse);
   // otherwise, or without a readable app.sig, parsed from the file. Either way it is validated here
   // and measured below against the SIGSTRUCT.
-  const sigNow = await sigRead;
+  const sig = await sigRead;
   const loaded = await loadManifest(
     o.manifestPath,
-    sigNow instanceof Error || sigNow.manifestFile === undefined ? {} : { recorded: sigNow.manifestFile },
+    sig instanceof Error || sig.manifestFile === undefined ? {} : { recorded: sig.manifestFile },
   );
   const m: AppManifest = loaded.manifest;
-  const sig = sigNow;
   if (sig instanceof Error) throw sig;
   // The enclave is started early, from the trusted-file hashes app.sig lists, so that its EINIT,
   // key and quote overlap the re-hashing. It is used only if the re-hashed files give the identity it

@@ -182,4 +182,16 @@ test('app.sig: manifestFile must be { sha256 (64 lower-case hex), document (a va
     /extra: unknown field/,
   );
   assert.deepEqual(decodeAppSig(text(good)).manifestFile, good);
+  // A hostile document nested 100,000 deep (well within app.sig's size bound): refused, naming the
+  // field, without a stack overflow.
+  const deep = text({ ...good, document: 0 }).replace(
+    '"document":0',
+    `"document":${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+  );
+  assert.ok(deep.length > 200_000, 'the nested document is in the text');
+  assert.throws(
+    () => decodeAppSig(deep),
+    (e: { code?: string; details?: { field?: string } }) =>
+      e.code === 'ERR_CONTAINER_SIG' && e.details?.field === 'manifestFile.document',
+  );
 });
