@@ -148,11 +148,12 @@ export interface PgRestartResult {
   readonly outageP99Ms: number;
   readonly outageRotateMaxMs: number;
   /**
-   * Requests begun during the outage that succeeded: they reached the database only after it was
-   * back (a key rotation generates its RSA key first). Any other non-503 answer is a failure.
+   * Requests begun during the outage that succeeded, ending after PostgreSQL was started again:
+   * they reached the database only once it was back (a key rotation generates its RSA key first).
+   * Any other non-503 answer is a failure.
    */
   readonly outageSucceededAfterRecovery: number;
-  /** Requests begun during the outage answered neither 503 nor 2xx after PostgreSQL was back. */
+  /** Requests begun during the outage answered neither 503 nor 2xx ending after PostgreSQL's restart. */
   readonly outageWrongAnswers: number;
   /** The slowest requests of the outage: method, path, status, code, ms. */
   readonly outageSlowest: readonly string[];
@@ -225,7 +226,10 @@ export async function pgRestartScenario(
       const isRotate = (a: Answer): boolean => a.what.endsWith('signing-keys:rotate');
       const latencies = failed.filter((a) => !isRotate(a)).map((a) => a.ms);
       const rotateMax = Math.max(0, ...failed.filter(isRotate).map((a) => a.ms));
-      const lateOk = during.filter((a) => a.status >= 200 && a.status < 300 && a.at + a.ms >= upAt);
+      // A success is legitimate when it ended after PostgreSQL was started again: it may accept
+      // connections well before the harness's poll (every 200 ms, plus a connect) sees it and
+      // `upAt` is taken. One ending before `restartAt` would be a write acknowledged with no server.
+      const lateOk = during.filter((a) => a.status >= 200 && a.status < 300 && a.at + a.ms >= restartAt);
       const alive = svc.alive();
       const lost = alive ? await findLostWrites(svc.url, ledger) : [];
       if (!alive) log(`pg-restart: the service process DIED: ${svc.stderr().slice(-600)}`);
