@@ -25,8 +25,7 @@ import { aesCmac, equalBytes } from './cmac.ts';
 import { EgetkeyError, EinitError, ReportVerificationError, SimCpuError } from './enclave-errors.ts';
 import type { EnclaveImage } from './enclave-definition.ts';
 import { deriveKey } from './key-derivation.ts';
-import type { EnclaveLayout } from './layout.ts';
-import { measureEnclave } from './enclave-measure.ts';
+import { type EnclaveLayout, layoutEnclave } from './layout.ts';
 import { type MeasurementInput, measurePages } from './measure.ts';
 import {
   type PlatformSecrets,
@@ -58,12 +57,15 @@ export interface LaunchRequest {
   readonly configSvn?: number;
 }
 
-/** The launch request of an enclave image, and its layout. */
+/**
+ * The launch request of an enclave image, and its layout. The pages are laid out, not measured:
+ * EINIT measures what it is handed ({@link SimCpu.einit}), once.
+ */
 export function launchRequestFromImage(image: EnclaveImage): {
   request: LaunchRequest;
   layout: EnclaveLayout;
 } {
-  const { layout } = measureEnclave(image);
+  const layout = layoutEnclave(image);
   const def = image.definition;
   return {
     layout,

@@ -11,7 +11,9 @@
 import * as nodeCrypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as nodeVm from 'node:vm';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 import { decodeKeyRequest, encodeTargetInfo } from '../core/index.ts';
 import type { SimCpu, SimEnclave } from './cpu.ts';
 import { EnclaveRuntimeError } from './enclave-errors.ts';
@@ -19,6 +21,17 @@ import type { EnclaveImage } from './enclave-definition.ts';
 import { CONTEXT_SOURCE, WORKER_BOOT_SOURCE, WORKER_SOURCE } from './enclave-worker.ts';
 import { type EnclaveLayout, readMeasuredFile } from './layout.ts';
 import { sealData, unsealData } from './seal.ts';
+
+let workerThreads: typeof WorkerThreads | undefined;
+/**
+ * node:worker_threads, loaded when the first worker thread is made: an enclave on the host's own
+ * thread (`container run`) needs only `MessageChannel`, which is a global, and does not pay the
+ * module's start-up.
+ */
+function loadWorkerThreads(): typeof WorkerThreads {
+  workerThreads ??= createRequire(import.meta.url)('node:worker_threads') as typeof WorkerThreads;
+  return workerThreads;
+}
 
 /** A host function the enclave may call (a declared OCALL). */
 export type OcallHandler = (...args: unknown[]) => unknown;
@@ -69,7 +82,7 @@ export class EnclaveWorker {
     /** The worker's heap limit (MB). */
     readonly heapMb: number,
   ) {
-    this.worker = new Worker(WORKER_BOOT_SOURCE, {
+    this.worker = new (loadWorkerThreads().Worker)(WORKER_BOOT_SOURCE, {
       eval: true,
       env: {},
       argv: [],
@@ -138,6 +151,7 @@ class HostThread extends EventEmitter implements EnclaveThread {
 
   constructor(workerData: unknown) {
     super();
+    // The global MessageChannel: the same class as node:worker_threads' (see loadWorkerThreads).
     const { port1, port2 } = new MessageChannel();
     this.#host = port1;
     this.#runtime = port2;
