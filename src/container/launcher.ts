@@ -431,7 +431,7 @@ async function runWithHashing(
   const platformReady = settle(
     platformOpen.then(async (platform) => ({ platform, target: await platform.quoteTarget() })),
   );
-  // app.sig is read alongside the manifest, and the files it lists start hashing at once (in 1 MiB
+  // app.sig is read alongside the manifest, and the files it lists start hashing at once (in 256 KiB
   // chunks between the launcher's other steps); the check below compares them with what the
   // manifest's patterns expand to. A manifest error is still reported before an app.sig error.
   const sigRead = settle(readAppSig(o.sigPath));
